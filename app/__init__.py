@@ -1,0 +1,1 @@
+"""The warmchat application: settings, personas, the conversation, the UI, the CLI, export."""

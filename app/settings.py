@@ -1,0 +1,80 @@
+"""The one settings object: per-package sections, from env vars (WARMCHAT_*) and a TOML file.
+
+Precedence, highest first: explicit arguments, environment (`WARMCHAT_LLM__BACKEND=openai`;
+nested fields joined by `__`), the TOML file (`WARMCHAT_CONFIG`, else `<config dir>/warmchat.toml`),
+defaults. Per-request changes are made with `settings.model_copy(update=...)`, never in place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from avatar.settings import MotionSettings, RenderSettings, TTSSettings
+from dialogue.settings import ASRSettings, LLMSettings
+
+
+def default_data_dir() -> Path:
+    """WARMCHAT_DATA_DIR, else the XDG user data dir (~/.local/share/warmchat)."""
+    env = os.environ.get("WARMCHAT_DATA_DIR")
+    return Path(env) if env else Path(platformdirs.user_data_dir("warmchat", appauthor=False))
+
+
+def default_config_file() -> Path:
+    env = os.environ.get("WARMCHAT_CONFIG")
+    return Path(env) if env else Path(platformdirs.user_config_dir("warmchat", appauthor=False)) / "warmchat.toml"
+
+
+class ServerSettings(BaseModel):
+    """The web app. username/password enable login (required when host is not loopback)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=1, le=65535)
+    username: str = ""
+    password: str = ""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WARMCHAT_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    persona: str = "ada"  # default persona name
+    max_message_chars: int = Field(2000, ge=1, le=100_000)
+    llm: LLMSettings = LLMSettings()
+    asr: ASRSettings = ASRSettings()
+    tts: TTSSettings = TTSSettings()
+    motion: MotionSettings = MotionSettings()
+    render: RenderSettings = RenderSettings()
+    server: ServerSettings = ServerSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def personas_dir(self) -> Path:
+        return self.data_dir / "personas"
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.data_dir / "profiles"
+
+    @property
+    def avatars_dir(self) -> Path:
+        return self.data_dir / "avatars"

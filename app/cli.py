@@ -1,0 +1,208 @@
+"""The `warmchat` command line: chat in the terminal, serve the web app, render, export, train."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+log = logging.getLogger("warmchat")
+
+CHAT_HELP = """\
+Commands (type them at the prompt):
+  /regen            regenerate the last reply (a sibling branch)
+  /edit N TEXT      edit your message number N (from /path) into TEXT: a new branch and a new reply
+  /path             show the current path with turn numbers
+  /branches         list the tree's branches (leaf ids)
+  /switch ID        continue from the branch of node ID (a leaf id or any node id)
+  /save FILE        export this conversation as JSON
+  /load FILE|ID     import a JSON export, or open a saved conversation by id
+  /list             list saved conversations
+  /new              start a new conversation
+  /help             this help
+  /quit             leave (everything is already saved)
+"""
+
+
+def _settings(args: argparse.Namespace):
+    from app.settings import Settings
+
+    overrides: dict = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    settings = Settings(**overrides)
+    if getattr(args, "persona", None):
+        settings = settings.model_copy(update={"persona": args.persona})
+    if getattr(args, "llm_url", None):
+        llm = settings.llm.model_copy(update={"backend": "openai", "base_url": args.llm_url})
+        if getattr(args, "llm_model", None):
+            llm = llm.model_copy(update={"model": args.llm_model})
+        settings = settings.model_copy(update={"llm": llm})
+    return settings
+
+
+# --- chat --------------------------------------------------------------------------------
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from app.chat_repl import ChatRepl
+
+    settings = _settings(args)
+    repl = ChatRepl.create(settings, conversation_id=args.resume)
+    return repl.run(sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app.ui.server import serve
+
+    settings = _settings(args)
+    server = settings.server.model_copy(
+        update={k: v for k, v in (("host", args.host), ("port", args.port), ("username", args.username),
+                                  ("password", args.password)) if v is not None}
+    )
+    return serve(settings.model_copy(update={"server": server}))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+
+    return run_demo(_settings(args), Path(args.out))
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from app.media import render_utterance_cli
+
+    return render_utterance_cli(_settings(args), args.text, args.emotion, args.avatar, Path(args.out),
+                                intensity=args.intensity)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.export import export_cli
+
+    return export_cli(_settings(args), args.conversation, Path(args.out), node=args.node,
+                      video=not args.no_video)
+
+
+def cmd_personas(args: argparse.Namespace) -> int:
+    from app.personas import list_personas
+
+    settings = _settings(args)
+    for name, persona in sorted(list_personas(settings.personas_dir).items()):
+        print(f"{name:12s} {persona.display_name:12s} avatar={persona.avatar:10s} "
+              f"profile={persona.emotion_profile:9s} {persona.description}")
+    return 0
+
+
+def cmd_conversations(args: argparse.Namespace) -> int:
+    from dialogue.store import ConversationStore
+
+    settings = _settings(args)
+    store = ConversationStore(settings.db_path)
+    for row in store.list_conversations():
+        print(f"{row.id}  {row.title}  ({row.persona}, updated {row.updated_at:%Y-%m-%d %H:%M})"
+              if hasattr(row.updated_at, "strftime") else f"{row.id}  {row.title}  ({row.persona})")
+    store.close()
+    return 0
+
+
+def _delegate(module: str, func: str = "main") -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(getattr(importlib.import_module(module), func)(args.rest) or 0)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="warmchat",
+        description="Chat with an emotion-aware talking-head avatar, offline. "
+        "Settings come from WARMCHAT_* environment variables and ~/.config/warmchat/warmchat.toml.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument("--data-dir", help="where conversations, personas and avatars are kept "
+                        "(default: WARMCHAT_DATA_DIR or ~/.local/share/warmchat)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("chat", help="chat in the terminal (also reads lines piped on stdin)",
+                       description="Chat in the terminal.\n\n" + CHAT_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--persona", help="persona name (see `warmchat personas`)")
+    p.add_argument("--resume", metavar="ID", help="continue a saved conversation")
+    p.add_argument("--llm-url", help="an OpenAI-compatible server (e.g. http://127.0.0.1:8080/v1) "
+                   "instead of the embedded model")
+    p.add_argument("--llm-model", help="model name on that server")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="start the web app (Gradio) on 127.0.0.1")
+    p.add_argument("--host", help="address to bind (default 127.0.0.1; other hosts need a password)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--username", help="login name")
+    p.add_argument("--password", help="login password")
+    p.add_argument("--persona", help="default persona")
+    p.add_argument("--llm-url", help="an OpenAI-compatible server instead of the embedded model")
+    p.add_argument("--llm-model", help="model name on that server")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="hold a short scripted conversation and export it (no browser)")
+    p.add_argument("--out", default="warmchat-demo", help="output folder for the MP4, SRT and JSON")
+    p.add_argument("--persona", help="persona name")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("render", help="render one utterance to an MP4 (TTS -> motion -> video)")
+    p.add_argument("--text", required=True, help="what the avatar says")
+    p.add_argument("--emotion", default="neutral", help="neutral|happy|sad|angry|surprised|fearful|disgusted")
+    p.add_argument("--intensity", type=float, default=0.7, help="emotion intensity 0..1")
+    p.add_argument("--avatar", default="astronaut", help="built-in avatar name or a portrait image path")
+    p.add_argument("--out", default="clip.mp4", help="output MP4 path")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("export", help="export a conversation path as MP4 + SRT + JSON (+ ARKit CSV)")
+    p.add_argument("conversation", help="conversation id (see `warmchat conversations`)")
+    p.add_argument("--node", help="export the path ending at this node (default: the current one)")
+    p.add_argument("--out", default="export", help="output folder")
+    p.add_argument("--no-video", action="store_true", help="only the transcript, subtitles and motion")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("personas", help="list personas (built-in and yours)")
+    p.set_defaults(func=cmd_personas)
+    p = sub.add_parser("conversations", help="list saved conversations")
+    p.set_defaults(func=cmd_conversations)
+
+    for name, module, text in (
+        ("train-motion", "avatar.motion.train", "train the motion generator on a teacher corpus"),
+        ("mimic", "avatar.motion.mimic", "learn a talking style from a video of a person: mimic VIDEO --name STYLE"),
+        ("train-renderer", "avatar.render.diffusion_train", "train the diffusion renderer on a reference video (GPU)"),
+    ):
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the command (see its --help)")
+        p.set_defaults(func=_delegate(module))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the CLI's last line of defence: a clear message, not a traceback
+        if args.verbose:
+            raise
+        from app.errors import user_message
+
+        print(f"warmchat: error: {user_message(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The Conversation orchestrator: one person's conversation with one persona.
+
+A `Conversation` is per-user state (one per browser session or CLI run). It holds the talking
+tree and the current node, and drives one turn through the stages:
+
+    user text --emotion--> user Turn (saved) --reverse-level traversal--> EmotionCues
+    --llm.stream_reply--> sentences ... final Reply --> avatar Turn (saved)
+
+Media (voice, motion, video) is produced by an optional `AvatarPipeline` per sentence, so the
+avatar can start speaking before the reply is complete. Long-lived, shared things (store, LLM,
+TTS, renderer) live in `Services`; nothing per-request is written onto them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from app.personas import Persona
+from dialogue.cues import emotion_cues
+from dialogue.llm.base import LLM, LLMError, Reply
+from dialogue.store import ConversationStore
+from dialogue.tree import TalkingTree
+from dialogue.turns import AvatarRole, Speaker, Turn
+from emotion import EmotionState
+
+log = logging.getLogger(__name__)
+
+
+class InputError(ValueError):
+    """The user's input cannot be used (empty, too long); the message is for users."""
+
+
+# --- events streamed to the UI / CLI -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserTurnSaved:
+    turn: Turn
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySentence:
+    text: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyMedia:
+    """A playable piece of the avatar's reply (one sentence): a video segment file."""
+
+    path: str
+    index: int
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySaved:
+    turn: Turn
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: llm_first_sentence, first_media, total
+
+
+@dataclass(frozen=True, slots=True)
+class TurnFailed:
+    """The reply could not be produced; the user's turn is kept (already saved)."""
+
+    message: str
+
+
+TurnEvent = UserTurnSaved | ReplySentence | ReplyMedia | ReplySaved | TurnFailed
+
+
+@dataclass
+class Services:
+    """Process-wide components, built once and shared by all conversations (read-only use)."""
+
+    store: ConversationStore
+    llm: LLM
+    emotion_of: Callable[[str], EmotionState]
+    max_message_chars: int = 2000
+    # Turns a reply sentence into a video segment: (sentence, emotion, persona, conversation_id)
+    # -> ReplyMedia fields (path, duration). None = text only (the CLI chat).
+    speak: Callable[[str, EmotionState, Persona, str, int], tuple[str, float]] | None = None
+
+
+class Conversation:
+    """One conversation tree and its current position. Not thread-safe: one per user session."""
+
+    def __init__(self, services: Services, persona: Persona, tree: TalkingTree, current: str):
+        self.services = services
+        self.persona = persona
+        self.tree = tree
+        self.current = current
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, services: Services, persona: Persona, title: str = "") -> "Conversation":
+        """A new conversation whose root is the persona's greeting (saved at once)."""
+        conv_id = uuid.uuid4().hex[:12]
+        tree = TalkingTree(conv_id, title=title or f"Chat with {persona.display_name}")
+        greeting = Turn(
+            speaker=Speaker.AVATAR,
+            avatar_role=AvatarRole.SPEAKING,
+            text=persona.greeting,
+            emotion=services.emotion_of(persona.greeting),
+        )
+        tree.add(greeting)
+        services.store.create(conv_id, tree.title, persona.name)
+        services.store.save_turn(conv_id, greeting, greeting.id)
+        return cls(services, persona, tree, greeting.id)
+
+    @classmethod
+    def open(cls, services: Services, conversation_id: str, persona: Persona) -> "Conversation":
+        tree, current = services.store.load(conversation_id)
+        return cls(services, persona, tree, current)
+
+    @property
+    def id(self) -> str:
+        return self.tree.conversation_id
+
+    def path(self) -> list[Turn]:
+        return self.tree.path_to(self.current)
+
+    # --- turns -------------------------------------------------------------------------------
+
+    def send(self, text: str) -> Iterator[TurnEvent]:
+        """Add the user's message and stream the avatar's reply (events, in order).
+
+        Raises:
+            InputError: empty or over-long text (nothing is saved).
+        """
+        user = self._user_turn(text, parent=self.current)
+        yield from self._answer(user)
+
+    def edit(self, user_turn_id: str, new_text: str) -> Iterator[TurnEvent]:
+        """Edit an earlier user turn: a sibling user turn (a new branch), then a fresh reply."""
+        old = self.tree.get(user_turn_id)
+        if old.speaker is not Speaker.USER:
+            raise InputError("only your own messages can be edited")
+        user = self._user_turn(new_text, parent=old.parent)
+        yield from self._answer(user)
+
+    def regenerate(self, avatar_turn_id: str | None = None) -> Iterator[TurnEvent]:
+        """A new reply to the same user turn, as a sibling of `avatar_turn_id` (default: current)."""
+        target = self.tree.get(avatar_turn_id or self.current)
+        if target.speaker is not Speaker.AVATAR or target.parent is None:
+            raise InputError("only a reply to one of your messages can be regenerated")
+        self.current = target.parent
+        yield from self._reply_to(self.tree.get(target.parent))
+
+    def switch(self, node_id: str) -> None:
+        """Continue from `node_id`'s branch: the current node becomes its most recent leaf."""
+        self.current = self.tree.leaf_of(node_id)
+        self.services.store.set_current(self.id, self.current)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _user_turn(self, text: str, parent: str | None) -> Turn:
+        text = (text or "").strip()
+        if not text:
+            raise InputError("the message is empty")
+        limit = self.services.max_message_chars
+        if len(text) > limit:
+            raise InputError(f"the message is {len(text)} characters long; the limit is {limit}")
+        return Turn(
+            parent=parent,
+            speaker=Speaker.USER,
+            avatar_role=AvatarRole.LISTENING,
+            text=text,
+            emotion=self.services.emotion_of(text),
+        )
+
+    def _answer(self, user: Turn) -> Iterator[TurnEvent]:
+        self.tree.add(user)
+        self.services.store.save_turn(self.id, user, user.id)
+        self.current = user.id
+        yield UserTurnSaved(user)
+        yield from self._reply_to(user)
+
+    def _reply_to(self, user: Turn) -> Iterator[TurnEvent]:
+        cues = emotion_cues(self.tree, user.id)
+        path = self.tree.path_to(user.id)
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        reply: Reply | None = None
+        index = 0
+        try:
+            for chunk in self.services.llm.stream_reply(self.persona.brief(), path, cues):
+                if chunk.final is not None:
+                    reply = chunk.final
+                    break
+                timings.setdefault("llm_first_sentence", time.perf_counter() - t0)
+                yield ReplySentence(chunk.sentence, index)
+                if self.services.speak is not None:
+                    yield from self._speak(chunk.sentence, index, timings, t0)
+                index += 1
+        except LLMError as exc:
+            log.warning("reply failed: %s", exc)
+            yield TurnFailed(str(exc))
+            return
+        if reply is None:
+            yield TurnFailed("the language model ended without a reply")
+            return
+        turn = Turn(
+            parent=user.id,
+            speaker=Speaker.AVATAR,
+            avatar_role=AvatarRole.SPEAKING,
+            text=reply.text,
+            emotion=EmotionState.of(reply.emotion, reply.intensity),
+        )
+        self.tree.add(turn)
+        self.services.store.save_turn(self.id, turn, turn.id)
+        self.current = turn.id
+        timings["total"] = time.perf_counter() - t0
+        yield ReplySaved(turn, timings)
+
+    def _speak(self, sentence: str, index: int, timings: dict[str, float], t0: float) -> Iterator[TurnEvent]:
+        # The sentence's emotion is not final until the reply ends; use the text's own emotion.
+        emotion = self.services.emotion_of(sentence)
+        path, duration = self.services.speak(sentence, emotion, self.persona, self.id, index)
+        timings.setdefault("first_media", time.perf_counter() - t0)
+        yield ReplyMedia(path, index, duration)

@@ -1,0 +1,34 @@
+"""Build the process-wide Services from Settings (heavy components load lazily, once)."""
+
+from __future__ import annotations
+
+import logging
+
+from app.conversation import Services
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings, *, with_media: bool = False) -> Services:
+    """Store, LLM and emotion recognizer from settings; the avatar pipeline when `with_media`.
+
+    Raises ValueError for an unknown backend name (the message lists the known ones).
+    """
+    from dialogue.llm import make_llm
+    from dialogue.store import ConversationStore
+    from emotion.text import recognize
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = ConversationStore(settings.db_path)
+    services = Services(
+        store=store,
+        llm=make_llm(settings.llm, emotion_of=recognize),
+        emotion_of=recognize,
+        max_message_chars=settings.max_message_chars,
+    )
+    if with_media:
+        from app.media import AvatarPipeline
+
+        services.speak = AvatarPipeline(settings).speak_sentence
+    return services

@@ -1,0 +1,36 @@
+"""Scripted fakes for the backend Protocols (unit tests only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dialogue.llm.base import LLMError, PersonaBrief, Reply, ReplyChunk
+from dialogue.turns import EmotionCues, Turn
+from emotion import Emotion, EmotionState
+
+
+class FakeLLM:
+    """Answers with scripted replies in order (cycling); records what it was asked."""
+
+    def __init__(self, replies: list[tuple[str, str, float]] | None = None, fail: bool = False):
+        self.replies = replies or [("Hello there. Nice to meet you!", "happy", 0.6)]
+        self.fail = fail
+        self.calls: list[tuple[PersonaBrief, list[Turn], EmotionCues]] = []
+
+    def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
+        self.calls.append((persona, path, cues))
+        if self.fail:
+            raise LLMError("Cannot reach the LLM server at http://127.0.0.1:9/v1: connection refused")
+        text, label, k = self.replies[(len(self.calls) - 1) % len(self.replies)]
+        for sentence in text.replace("! ", "!|").replace(". ", ".|").split("|"):
+            yield ReplyChunk(sentence=sentence)
+        yield ReplyChunk(final=Reply(text=text, emotion=Emotion(label), intensity=k))
+
+
+def fake_emotion_of(text: str) -> EmotionState:
+    """Keyword emotion: enough for orchestration tests."""
+    t = text.lower()
+    for word, label in (("sad", "sad"), ("angry", "angry"), ("great", "happy"), ("happy", "happy")):
+        if word in t:
+            return EmotionState.of(label, 0.7)
+    return EmotionState.neutral()

@@ -24,7 +24,7 @@ from dialogue.cues import emotion_cues
 from dialogue.llm.base import LLM, LLMError, Reply
 from dialogue.store import ConversationStore
 from dialogue.tree import TalkingTree
-from dialogue.turns import AvatarRole, Speaker, Turn
+from dialogue.turns import AvatarRole, Speaker, Turn, new_id
 from emotion import EmotionState
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,11 @@ class Services:
     llm: LLM
     emotion_of: Callable[[str], EmotionState]
     max_message_chars: int = 2000
-    # Turns a reply sentence into a video segment: (sentence, emotion, persona, conversation_id)
-    # -> ReplyMedia fields (path, duration). None = text only (the CLI chat).
-    speak: Callable[[str, EmotionState, Persona, str, int], tuple[str, float]] | None = None
+    # Turns a reply sentence into a video segment: (sentence, emotion, persona, conversation_id,
+    # avatar_turn_id, sentence_index) -> (video path, duration in s). None = text only (CLI chat).
+    speak: Callable[[str, EmotionState, Persona, str, str, int], tuple[str, float]] | None = None
+    # Folder of a turn's media, relative to the data dir, stored in Turn.media["dir"] (or None).
+    media_dir: Callable[[str, str], str] | None = None
 
 
 class Conversation:
@@ -186,6 +188,7 @@ class Conversation:
         path = self.tree.path_to(user.id)
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
+        turn_id = new_id()  # known before the reply ends, so media can be filed under it
         reply: Reply | None = None
         index = 0
         try:
@@ -196,7 +199,7 @@ class Conversation:
                 timings.setdefault("llm_first_sentence", time.perf_counter() - t0)
                 yield ReplySentence(chunk.sentence, index)
                 if self.services.speak is not None:
-                    yield from self._speak(chunk.sentence, index, timings, t0)
+                    yield from self._speak(chunk.sentence, turn_id, index, timings, t0)
                 index += 1
         except LLMError as exc:
             log.warning("reply failed: %s", exc)
@@ -205,8 +208,13 @@ class Conversation:
         if reply is None:
             yield TurnFailed("the language model ended without a reply")
             return
+        media = {}
+        if self.services.speak is not None and self.services.media_dir is not None:
+            media["dir"] = self.services.media_dir(self.id, turn_id)
         turn = Turn(
+            id=turn_id,
             parent=user.id,
+            media=media,
             speaker=Speaker.AVATAR,
             avatar_role=AvatarRole.SPEAKING,
             text=reply.text,
@@ -218,9 +226,10 @@ class Conversation:
         timings["total"] = time.perf_counter() - t0
         yield ReplySaved(turn, timings)
 
-    def _speak(self, sentence: str, index: int, timings: dict[str, float], t0: float) -> Iterator[TurnEvent]:
+    def _speak(self, sentence: str, turn_id: str, index: int, timings: dict[str, float], t0: float
+               ) -> Iterator[TurnEvent]:
         # The sentence's emotion is not final until the reply ends; use the text's own emotion.
         emotion = self.services.emotion_of(sentence)
-        path, duration = self.services.speak(sentence, emotion, self.persona, self.id, index)
+        path, duration = self.services.speak(sentence, emotion, self.persona, self.id, turn_id, index)
         timings.setdefault("first_media", time.perf_counter() - t0)
         yield ReplyMedia(path, index, duration)

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from app.personas import Persona
 from dialogue.cues import emotion_cues
@@ -73,6 +74,19 @@ class TurnFailed:
 TurnEvent = UserTurnSaved | ReplySentence | ReplyMedia | ReplySaved | TurnFailed
 
 
+class SentenceSpeaker(Protocol):
+    """Renders reply sentences to video segments (app.media.AvatarPipeline; fakes in tests)."""
+
+    def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, conversation_id: str,
+                       turn_id: str, index: int) -> tuple[str, float]:
+        """Render one sentence; return (video path, duration in seconds)."""
+        ...
+
+    def media_dir(self, conversation_id: str, turn_id: str) -> str:
+        """Folder of a turn's media, relative to the data dir (stored in Turn.media["dir"])."""
+        ...
+
+
 @dataclass
 class Services:
     """Process-wide components, built once and shared by all conversations (read-only use)."""
@@ -81,11 +95,8 @@ class Services:
     llm: LLM
     emotion_of: Callable[[str], EmotionState]
     max_message_chars: int = 2000
-    # Turns a reply sentence into a video segment: (sentence, emotion, persona, conversation_id,
-    # avatar_turn_id, sentence_index) -> (video path, duration in s). None = text only (CLI chat).
-    speak: Callable[[str, EmotionState, Persona, str, str, int], tuple[str, float]] | None = None
-    # Folder of a turn's media, relative to the data dir, stored in Turn.media["dir"] (or None).
-    media_dir: Callable[[str, str], str] | None = None
+    # Voice + motion + video for each reply sentence (app.media.AvatarPipeline); None = text only.
+    avatar: SentenceSpeaker | None = None
 
 
 class Conversation:
@@ -198,7 +209,7 @@ class Conversation:
                     break
                 timings.setdefault("llm_first_sentence", time.perf_counter() - t0)
                 yield ReplySentence(chunk.sentence, index)
-                if self.services.speak is not None:
+                if self.services.avatar is not None:
                     yield from self._speak(chunk.sentence, turn_id, index, timings, t0)
                 index += 1
         except LLMError as exc:
@@ -209,8 +220,8 @@ class Conversation:
             yield TurnFailed("the language model ended without a reply")
             return
         media = {}
-        if self.services.speak is not None and self.services.media_dir is not None:
-            media["dir"] = self.services.media_dir(self.id, turn_id)
+        if self.services.avatar is not None:
+            media["dir"] = self.services.avatar.media_dir(self.id, turn_id)
         turn = Turn(
             id=turn_id,
             parent=user.id,
@@ -230,6 +241,6 @@ class Conversation:
                ) -> Iterator[TurnEvent]:
         # The sentence's emotion is not final until the reply ends; use the text's own emotion.
         emotion = self.services.emotion_of(sentence)
-        path, duration = self.services.speak(sentence, emotion, self.persona, self.id, turn_id, index)
+        path, duration = self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.id, turn_id, index)
         timings.setdefault("first_media", time.perf_counter() - t0)
         yield ReplyMedia(path, index, duration)

@@ -30,5 +30,5 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
     if with_media:
         from app.media import AvatarPipeline
 
-        services.speak = AvatarPipeline(settings).speak_sentence
+        services.avatar = AvatarPipeline(settings)
     return services

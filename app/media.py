@@ -1,0 +1,197 @@
+"""The avatar pipeline: a sentence -> voice -> motion -> frames -> an MP4 segment on disk.
+
+Heavy components (TTS worker, motion model, portrait analysis) load lazily on first use and are
+shared by all conversations; per-conversation continuity (the last motion frames shown) is kept
+in a dict keyed by conversation id, guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.personas import Persona
+from app.settings import Settings
+from avatar.motion.base import MotionRequest
+from avatar.motion.clip import FPS, MotionClip, Role
+from avatar.voice.base import SpeechClip, VoiceSettings
+from emotion import EmotionState, parse_emotion
+from emotion.builtin import get_profile
+from emotion.profile import EmotionProfile
+
+log = logging.getLogger(__name__)
+
+CONTEXT_FRAMES = 10  # frames of the previous segment handed to the generator for continuity
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedSegment:
+    """A piece of avatar video with everything it was made from (for export and caching)."""
+
+    video: Path
+    speech: SpeechClip | None
+    motion: MotionClip
+
+
+class AvatarPipeline:
+    """Voice, motion and rendering for every persona; one instance per process."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._tts: dict[str, object] = {}
+        self._motion = None
+        self._renderers: dict[str, object] = {}
+        self._previous: dict[str, MotionClip] = {}
+
+    # --- components (lazy, shared) -----------------------------------------------------------
+
+    def tts(self, backend: str):
+        from avatar.voice import make_tts
+
+        with self._lock:
+            if backend not in self._tts:
+                self._tts[backend] = make_tts(backend, self.settings.tts)
+            return self._tts[backend]
+
+    def motion(self):
+        from avatar.motion.generator import make_motion_generator
+
+        with self._lock:
+            if self._motion is None:
+                self._motion = make_motion_generator(self.settings.motion)
+            return self._motion
+
+    def renderer(self, avatar: str):
+        from avatar.render import make_renderer
+
+        with self._lock:
+            if avatar not in self._renderers:
+                self._renderers[avatar] = make_renderer(_avatar_ref(avatar, self.settings), self.settings.render)
+            return self._renderers[avatar]
+
+    def profile(self, persona: Persona) -> EmotionProfile:
+        return get_profile(persona.emotion_profile, self.settings.profiles_dir)
+
+    # --- segments ----------------------------------------------------------------------------
+
+    def media_dir(self, conversation_id: str, turn_id: str) -> str:
+        """Folder of a turn's media, relative to the data dir."""
+        return f"media/{conversation_id}/{turn_id}"
+
+    def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, conversation_id: str,
+                       turn_id: str, index: int) -> tuple[str, float]:
+        """Render one sentence of a reply into `<data>/media/<conv>/<turn>/<index>.mp4`.
+
+        Returns (path, duration in seconds). Also writes `<index>.npz` (speech + motion) for export.
+        """
+        folder = self.settings.data_dir / self.media_dir(conversation_id, turn_id)
+        seg = self.speak(sentence, emotion, persona, folder / f"{index:03d}.mp4", conversation_id)
+        return str(seg.video), seg.motion.duration
+
+    def speak(self, text: str, emotion: EmotionState, persona: Persona, out: Path,
+              continuity_key: str | None = None) -> RenderedSegment:
+        """The avatar says `text` with `emotion`: TTS -> motion (speaking) -> frames -> `out` (MP4)."""
+        t0 = time.perf_counter()
+        voice: VoiceSettings = persona.voice
+        speech = self.tts(voice.backend or self.settings.tts.default_backend).synthesize(text, voice, emotion)
+        t1 = time.perf_counter()
+        motion = self.motion().generate(MotionRequest(
+            role=Role.SPEAKING, emotion=emotion, profile=self.profile(persona), speech=speech,
+            previous=self._context(continuity_key), style=getattr(persona, "motion_style", None) or None))
+        t2 = time.perf_counter()
+        self._remember(continuity_key, motion)
+        self._encode(persona, motion, speech.pcm, speech.sample_rate, out)
+        save_segment(out.with_suffix(".npz"), speech, motion)
+        log.info("speak %.1fs of speech: tts %.2fs, motion %.2fs, render+encode %.2fs",
+                 speech.duration, t1 - t0, t2 - t1, time.perf_counter() - t2)
+        return RenderedSegment(out, speech, motion)
+
+    def listen(self, persona: Persona, duration_s: float, partner_emotion: EmotionState, out: Path,
+               partner_speech: SpeechClip | None = None, continuity_key: str | None = None) -> RenderedSegment:
+        """The avatar listens for `duration_s` (to `partner_speech` if given): motion -> `out` (MP4)."""
+        motion = self.motion().generate(MotionRequest(
+            role=Role.LISTENING, emotion=partner_emotion, profile=self.profile(persona), speech=partner_speech,
+            duration_s=duration_s, previous=self._context(continuity_key)))
+        self._remember(continuity_key, motion)
+        n = int(round(motion.duration * 16000))
+        if partner_speech is not None:
+            pcm, sr = _fit(partner_speech.pcm, partner_speech.sample_rate, motion.duration), partner_speech.sample_rate
+        else:
+            pcm, sr = np.zeros(n, np.float32), 16000
+        self._encode(persona, motion, pcm, sr, out)
+        save_segment(out.with_suffix(".npz"), partner_speech, motion)
+        return RenderedSegment(out, partner_speech, motion)
+
+    def _encode(self, persona: Persona, motion: MotionClip, pcm: np.ndarray, sr: int, out: Path) -> None:
+        from avatar.video.encode import encode_mp4
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        frames = self.renderer(persona.avatar).stream_frames(motion)
+        encode_mp4(out, frames, pcm, sr, fps=motion.fps)
+
+    def _context(self, key: str | None) -> MotionClip | None:
+        if key is None:
+            return None
+        with self._lock:
+            return self._previous.get(key)
+
+    def _remember(self, key: str | None, motion: MotionClip) -> None:
+        if key is None or motion.num_frames == 0:
+            return
+        k = min(CONTEXT_FRAMES, motion.num_frames)
+        tail = MotionClip(motion.pose[-k:], motion.gaze[-k:], motion.expression[-k:], motion.fps, motion.role)
+        with self._lock:
+            self._previous[key] = tail
+
+
+def _fit(pcm: np.ndarray, sr: int, duration_s: float) -> np.ndarray:
+    """Pad with silence or trim `pcm` to exactly `duration_s`."""
+    n = int(round(duration_s * sr))
+    out = np.zeros(n, np.float32)
+    out[: min(n, len(pcm))] = pcm[:n]
+    return out
+
+
+def _avatar_ref(avatar: str, settings: Settings) -> str:
+    """A persona's avatar: a built-in name, a file in the user's avatars dir, or a path."""
+    user_file = settings.avatars_dir / avatar
+    return str(user_file) if user_file.is_file() else avatar
+
+
+def save_segment(path: Path, speech: SpeechClip | None, motion: MotionClip) -> None:
+    """Keep what a segment was made from, so export can rebuild audio exactly and write motion CSV."""
+    arrays = {"pose": motion.pose, "gaze": motion.gaze, "expression": motion.expression,
+              "fps": np.int32(motion.fps), "role": np.array(motion.role.value)}
+    if speech is not None:
+        arrays |= {"pcm": speech.pcm.astype(np.float32), "sample_rate": np.int32(speech.sample_rate),
+                   "text": np.array(speech.text)}
+    np.savez_compressed(path, **arrays)
+
+
+def load_segment(path: Path) -> tuple[MotionClip, np.ndarray | None, int]:
+    """(motion, pcm or None, sample_rate) of a segment saved by `save_segment`."""
+    with np.load(path) as z:
+        motion = MotionClip(z["pose"], z["gaze"], z["expression"], int(z["fps"]), Role(str(z["role"])))
+        if "pcm" in z:
+            return motion, z["pcm"], int(z["sample_rate"])
+    return motion, None, 16000
+
+
+def render_utterance_cli(settings: Settings, text: str, emotion: str, avatar: str, out: Path,
+                         intensity: float = 0.7) -> int:
+    """`warmchat render`: one utterance end to end on the configured (default: embedded) stages."""
+    from app.personas import get_persona
+
+    state = EmotionState.of(parse_emotion(emotion), intensity)
+    persona = get_persona(settings.persona, settings.personas_dir).model_copy(update={"avatar": avatar})
+    t0 = time.perf_counter()
+    seg = AvatarPipeline(settings).speak(text, state, persona, out)
+    print(f"wrote {seg.video} ({seg.motion.duration:.1f} s of video, {seg.motion.num_frames} frames at {FPS} fps) "
+          f"in {time.perf_counter() - t0:.1f} s")
+    return 0

@@ -1,0 +1,110 @@
+"""The Conversation orchestrator with a scripted LLM and a real SQLite store."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, ReplySentence, Services, TurnFailed,
+                              UserTurnSaved)
+from app.personas import get_persona
+from dialogue.store import ConversationStore
+from dialogue.turns import Speaker
+from tests.fakes import FakeLLM, fake_emotion_of
+
+
+class FakeAvatar:
+    def __init__(self):
+        self.calls = []
+
+    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
+        self.calls.append((sentence, turn_id, index))
+        return f"/tmp/{turn_id}-{index}.mp4", 1.0
+
+    def media_dir(self, conversation_id, turn_id):
+        return f"media/{conversation_id}/{turn_id}"
+
+
+@pytest.fixture
+def services(tmp_path):
+    store = ConversationStore(tmp_path / "db.sqlite3")
+    yield Services(store=store, llm=FakeLLM([("Oh no. I am sorry to hear that.", "sad", 0.6),
+                                            ("That is great news! Tell me more.", "happy", 0.8)]),
+                   emotion_of=fake_emotion_of, max_message_chars=50)
+    store.close()
+
+
+@pytest.fixture
+def persona():
+    return get_persona("ada", None)
+
+
+def test_send_streams_sentences_then_saves_reply(services, persona):
+    conv = Conversation.start(services, persona)
+    events = list(conv.send("I feel sad today"))
+    assert isinstance(events[0], UserTurnSaved)
+    assert events[0].turn.emotion.label.value == "sad"
+    sentences = [e.text for e in events if isinstance(e, ReplySentence)]
+    assert sentences == ["Oh no.", "I am sorry to hear that."]
+    saved = events[-1]
+    assert isinstance(saved, ReplySaved) and saved.turn.emotion.label.value == "sad"
+    assert [t.speaker for t in conv.path()] == [Speaker.AVATAR, Speaker.USER, Speaker.AVATAR]
+    assert conv.current == saved.turn.id
+
+
+def test_llm_gets_path_and_cues_of_the_user_turn(services, persona):
+    conv = Conversation.start(services, persona)
+    list(conv.send("I feel sad today"))
+    _, path, cues = services.llm.calls[-1]
+    assert path[-1].text == "I feel sad today"
+    assert cues.user_current.label.value == "sad"
+
+
+def test_regenerate_makes_a_sibling_and_survives_reopen(services, persona):
+    conv = Conversation.start(services, persona)
+    first = [e for e in conv.send("hello") if isinstance(e, ReplySaved)][0].turn
+    second = [e for e in conv.regenerate() if isinstance(e, ReplySaved)][0].turn
+    assert second.parent == first.parent and second.id != first.id
+    assert {t.id for t in conv.tree.siblings(second.id)} == {first.id}
+    assert len(conv.tree.branches()) == 2
+    reopened = Conversation.open(services, conv.id, persona)
+    assert len(reopened.tree.branches()) == 2
+    assert reopened.current == second.id
+
+
+def test_edit_branches_from_the_edited_turns_parent(services, persona):
+    conv = Conversation.start(services, persona)
+    list(conv.send("hello"))
+    user = conv.path()[1]
+    list(conv.edit(user.id, "this is great"))
+    new_user = conv.path()[1]
+    assert new_user.id != user.id and new_user.parent == user.parent and new_user.text == "this is great"
+    conv.switch(user.id)
+    assert conv.path()[1].id == user.id
+
+
+def test_llm_failure_keeps_the_user_turn(services, persona):
+    services.llm = FakeLLM(fail=True)
+    conv = Conversation.start(services, persona)
+    events = list(conv.send("are you there?"))
+    assert isinstance(events[-1], TurnFailed) and "Cannot reach" in events[-1].message
+    reopened = Conversation.open(services, conv.id, persona)
+    assert reopened.path()[-1].text == "are you there?"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 51])
+def test_bad_input_is_refused_and_nothing_saved(services, persona, text):
+    conv = Conversation.start(services, persona)
+    with pytest.raises(InputError):
+        list(conv.send(text))
+    assert len(Conversation.open(services, conv.id, persona).tree.turns()) == 1
+
+
+def test_media_per_sentence_filed_under_the_reply(services, persona):
+    services.avatar = FakeAvatar()
+    conv = Conversation.start(services, persona)
+    events = list(conv.send("hello"))
+    media = [e for e in events if isinstance(e, ReplyMedia)]
+    saved = events[-1].turn
+    assert [m.index for m in media] == [0, 1]
+    assert all(call[1] == saved.id for call in services.avatar.calls)
+    assert saved.media["dir"].endswith(saved.id)

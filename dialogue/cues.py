@@ -84,6 +84,7 @@ def emotion_cues(
     # the path, oldest first, with each turn's weight
     path = [(lvl[0], decay**i) for i, lvl in enumerate(levels)][::-1]
 
+    avatar_now = [t.emotion for t, _ in reversed(path) if t.speaker is Speaker.AVATAR]
     user_now = next((t.emotion for t, _ in reversed(path) if t.speaker is Speaker.USER), EmotionState())
     return EmotionCues(
         dominant=weighted_mean([(t.emotion, w) for t, w in visited]),
@@ -91,7 +92,7 @@ def emotion_cues(
         user_trend=_trend([(t, w) for t, w in path if t.speaker is Speaker.USER]),
         avatar_trend=_trend([(t, w) for t, w in path if t.speaker is Speaker.AVATAR]),
         salient=_salient(tree, visited),
-        avatar_recent=tuple(t.emotion for t, _ in reversed(path) if t.speaker is Speaker.AVATAR)[:RECENT_AVATAR],
+        avatar_recent=tuple(avatar_now[:RECENT_AVATAR]),
     )
 
 

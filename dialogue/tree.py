@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 from pydantic import ValidationError
 
-from dialogue.turns import Speaker, Turn, new_id
+from dialogue.turns import EmotionCues, Speaker, Turn, new_id
 from emotion import EmotionState
 
 FORMAT = "warmchat.tree"
@@ -79,8 +79,9 @@ class TalkingTree:
                 root (a root has no parent to branch from); `new_turn.parent` is another turn.
         """
         old = self.get(avatar_turn_id)
-        if old.speaker is not Speaker.AVATAR or new_turn.speaker is not Speaker.AVATAR:
-            raise TreeError(f"regenerate needs avatar turns; {avatar_turn_id!r} is {old.speaker.value}'s")
+        for t in (old, new_turn):
+            if t.speaker is not Speaker.AVATAR:
+                raise TreeError(f"regenerate needs avatar turns; {t.id!r} is the {t.speaker.value}'s")
         return self.add(self._as_sibling_of(old, new_turn))
 
     def edit(
@@ -206,6 +207,15 @@ class TalkingTree:
             stack.extend(path + [k] for k in reversed(kids))
         return out
 
+    def emotion_cues(self, turn_id: str, **weights: Any) -> "EmotionCues":
+        """Reverse-level traversal from `turn_id`; see `dialogue.cues.emotion_cues` (same keywords).
+
+        Raises TreeError for an unknown id, ValueError for bad weights.
+        """
+        from dialogue.cues import emotion_cues  # cues imports this module
+
+        return emotion_cues(self, turn_id, **weights)
+
     # ---- documents ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready document: {"format": "warmchat.tree", "version": 1, ...}; turns parents first."""
@@ -222,7 +232,7 @@ class TalkingTree:
     def from_turns(
         cls, conversation_id: str, turns: Iterable[Turn], *, title: str = "", current: str | None = None
     ) -> "TalkingTree":
-        """Build a tree from turns in any order; `current` defaults to the leaf of the newest branch.
+        """Build a tree from turns in any order; `current` defaults to the most recently created turn.
 
         Raises:
             TreeError: duplicate ids, a second root, a parent that is missing or part of a cycle,

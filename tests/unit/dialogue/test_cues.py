@@ -28,6 +28,8 @@ def test_linear_happy_path():
     )
     assert ids(reverse_levels(tree, "u2")) == [["u2"], ["a1"], ["u1"], ["a0"]]
     cues = emotion_cues(tree, "u2")
+    assert tree.emotion_cues("u2") == cues
+    assert tree.emotion_cues("u2", decay=1.0) != cues
     # weights 1, .6, .36, .216 (sum 2.176); valence (.64 + .336 + .1728 + .0864) / 2.176
     assert cues.dominant.label is Emotion.HAPPY
     assert cues.dominant.valence == approx(1.2352 / 2.176)  # 0.567647

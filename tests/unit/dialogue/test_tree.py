@@ -57,6 +57,8 @@ def test_regenerate_adds_sibling_and_keeps_old(branched):
         branched.regenerate("a1", turn("x", "root", "avatar", t=8))
     with pytest.raises(TreeError, match="avatar"):
         branched.regenerate("u1", turn("y", None, "avatar", t=8))
+    with pytest.raises(TreeError, match="'w' is the user's"):
+        branched.regenerate("a1", turn("w", None, "user", t=8))
     with pytest.raises(TreeError, match="root"):
         branched.regenerate("root", turn("z", None, "avatar", t=8))
 

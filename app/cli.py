@@ -100,9 +100,11 @@ def cmd_conversations(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     store = ConversationStore(settings.db_path)
+    import time
+
     for row in store.list_conversations():
-        print(f"{row.id}  {row.title}  ({row.persona}, updated {row.updated_at:%Y-%m-%d %H:%M})"
-              if hasattr(row.updated_at, "strftime") else f"{row.id}  {row.title}  ({row.persona})")
+        updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.updated_at))
+        print(f"{row.id}  {row.title}  ({row.persona}, updated {updated})")
     store.close()
     return 0
 

@@ -128,8 +128,8 @@ class Conversation:
 
     @classmethod
     def open(cls, services: Services, conversation_id: str, persona: Persona) -> "Conversation":
-        tree, current = services.store.load(conversation_id)
-        return cls(services, persona, tree, current)
+        tree = services.store.load(conversation_id)
+        return cls(services, persona, tree, tree.current or tree.root.id)
 
     @property
     def id(self) -> str:

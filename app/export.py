@@ -68,8 +68,9 @@ def export_path(settings: Settings, conversation_id: str, out_dir: Path, node_id
     report = progress or (lambda f, m: None)
     store = ConversationStore(settings.db_path)
     try:
-        tree, current = store.load(conversation_id)
-        persona_name = _persona_of(store, conversation_id, settings.persona)
+        tree = store.load(conversation_id)
+        current = tree.current or tree.root.id
+        persona_name = store.info(conversation_id).persona or settings.persona
     finally:
         store.close()
     persona = get_persona(persona_name, settings.personas_dir)
@@ -242,9 +243,3 @@ def _mux(pieces: list[_Piece], srt: Path, mp4: Path, tmp: Path) -> None:
     if run.returncode != 0:
         raise RuntimeError(f"ffmpeg failed to mux the export: {run.stderr.strip()[-500:]}")
 
-
-def _persona_of(store: ConversationStore, conversation_id: str, default: str) -> str:
-    for row in store.list_conversations():
-        if row.id == conversation_id:
-            return row.persona or default
-    return default

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 MAX_CHARS = 2000
 # The best emotion must score at least this much, else the text reads as neutral.
 NEUTRAL_THRESHOLD = 0.45
+# Share of VADER's negative compound added to the strongest cued negative emotion, or (no
+# negative cue) to sadness / anger.
+VADER_TO_CUED_NEGATIVE = 0.5
+VADER_TO_UNCUED_NEGATIVE = 0.8
 # Joy added per "!" (at most 3) to an exclaimed statement with no negative cue.
 EXCLAIM_JOY = 0.3
 # A negated joy cue ("not happy") counts this much of its weight towards sadness.
@@ -166,33 +170,36 @@ def recognize(text: str) -> EmotionState:
     if not text.strip():
         return EmotionState.neutral()
     tokens = tokenize(text)
-    scores = cue_scores(tokens)
     compound = float(_vader().polarity_scores(text)["compound"])
     exclaims = min(tokens.count("!"), 3)
+    scores = _with_sentiment(cue_scores(tokens), compound, exclaims)
+    label = max(scores, key=scores.__getitem__)
+    top = scores[label]
+    if top < NEUTRAL_THRESHOLD:
+        v, a = 0.3 * compound, 0.05 * exclaims
+        return EmotionState(label=Emotion.NEUTRAL, valence=v, arousal=a, intensity=min(math.hypot(v, a), 1.0))
 
+    k = 0.25 + 0.3 * math.tanh(top) + 0.25 * abs(compound) + 0.05 * exclaims
+    k = min(max(k + (0.1 if _shouting(text) else 0.0), 0.05), 1.0)
+    pv, pa = PROTOTYPES[label]
+    v = min(max(0.6 * pv * k + 0.4 * compound, -1.0), 1.0)
+    a = min(max(pa * k + 0.05 * exclaims, -1.0), 1.0)
+    return EmotionState(label=label, valence=v, arousal=a, intensity=k)
+
+
+def _with_sentiment(scores: dict[Emotion, float], compound: float, exclaims: int) -> dict[Emotion, float]:
+    """Cue scores of the six non-neutral emotions plus the evidence of VADER's compound score
+    (in [-1, 1]) and of the number of exclamation marks (at most 3)."""
+    scores = {e: w for e, w in scores.items() if e is not Emotion.NEUTRAL}
     if compound > 0:
         scores[Emotion.HAPPY] += compound
     elif compound < 0:
         strongest = max(_NEGATIVE, key=scores.__getitem__)
         if scores[strongest] > 0:
-            scores[strongest] += 0.5 * -compound
+            scores[strongest] += VADER_TO_CUED_NEGATIVE * -compound
         else:  # negative but no cue: sadness when calm, anger when exclaimed
-            scores[Emotion.ANGRY if exclaims else Emotion.SAD] += 0.8 * -compound
-
+            scores[Emotion.ANGRY if exclaims else Emotion.SAD] += VADER_TO_UNCUED_NEGATIVE * -compound
     if exclaims and compound >= 0 and max(scores[e] for e in _NEGATIVE) == 0:
         # "I got the job!!": an exclaimed statement without negative cues reads as excitement
         scores[Emotion.HAPPY] += EXCLAIM_JOY * exclaims
-    del scores[Emotion.NEUTRAL]  # neutral wins by default below, not by score
-    label = max(scores, key=scores.__getitem__)
-    top = scores[label]
-    shout = _shouting(text)
-    if top < NEUTRAL_THRESHOLD:
-        v, a = 0.3 * compound, 0.05 * exclaims
-        return EmotionState(label=Emotion.NEUTRAL, valence=v, arousal=a, intensity=min(math.hypot(v, a), 1.0))
-
-    k = 0.25 + 0.3 * math.tanh(top) + 0.25 * abs(compound) + 0.05 * exclaims + (0.1 if shout else 0.0)
-    k = min(max(k, 0.05), 1.0)
-    pv, pa = PROTOTYPES[label]
-    v = min(max(0.6 * pv * k + 0.4 * compound, -1.0), 1.0)
-    a = min(max(pa * k + 0.05 * exclaims, -1.0), 1.0)
-    return EmotionState(label=label, valence=v, arousal=a, intensity=k)
+    return scores

@@ -1,0 +1,1 @@
+"""Built-in avatars, personas, emotion profiles and the motion checkpoint (data only)."""

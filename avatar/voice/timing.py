@@ -218,12 +218,12 @@ def energy_align(
         members = range(cut[r], cut[r + 1])
         if not members:
             continue  # a noise blip or a breath: no words placed on it
-        total = sum(word_w[m] for m in members)
+        total = float(sum(word_w[m] for m in members))
         t = a
         for m in members:
             w_start = t
             for sym, wt in zip(words[m], weights[m]):
-                d = (b - a) * wt / total
+                d = float((b - a) * wt / total)
                 phonemes.append(TimedUnit(sym, t, t + d))
                 t += d
             groups.append(PhoneticWord(w_start, t, len(words[m])))

@@ -11,7 +11,7 @@ from scipy.signal import resample_poly
 
 from avatar.voice.base import SpeechClip, TimedUnit, VoiceSettings
 from avatar.voice.delivery import Delivery, delivery_for
-from avatar.voice.text import split_sentences, words_of
+from avatar.voice.text import split_first_clause, split_sentences, words_of
 from avatar.voice.timing import PhoneticWord, assign_words, concat_clips, speech_end
 from emotion import EmotionState
 
@@ -36,9 +36,11 @@ class SentenceTTS:
 
     def stream_synthesize(self, text: str, voice: VoiceSettings, emotion: EmotionState) -> Iterator[SpeechClip]:
         """Yield one SpeechClip per sentence; each is synthesized when the consumer asks for it
-        (so the time goes into each `next()`); sentences without words are skipped."""
+        (so the time goes into each `next()`); sentences without words are skipped. A long first
+        sentence is spoken in two parts split at its first comma (`split_first_clause`), so the
+        first audio comes sooner."""
         delivery = delivery_for(emotion, voice)
-        for sentence in split_sentences(text):
+        for sentence in split_first_clause(split_sentences(text)):
             if words_of(sentence):
                 yield self._speak(sentence, voice, delivery)
 

@@ -34,6 +34,18 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
     return pieces
 
 
+def split_first_clause(sentences: list[str], min_chars: int = 12, max_first_chars: int = 60) -> list[str]:
+    """Split the first sentence at its first clause boundary (, ; :) after `min_chars` when it
+    is longer than `max_first_chars`, so the first audio of a reply is ready sooner."""
+    if not sentences or len(sentences[0]) <= max_first_chars:
+        return sentences
+    first = sentences[0]
+    for m in _CLAUSE_END.finditer(first):
+        if m.start() >= min_chars:
+            return [first[: m.start()], first[m.end():], *sentences[1:]]
+    return sentences
+
+
 def _pack(parts: list[str], max_chars: int) -> list[str]:
     """Greedily join consecutive parts with spaces while the result fits in `max_chars`."""
     out: list[str] = []

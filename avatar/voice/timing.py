@@ -90,8 +90,8 @@ def units_from_alignments(
 
 
 def _word_weight(word: str) -> float:
-    """Expected phoneme count of a written word: letters, with digits spoken as ~3 phonemes each."""
-    return sum(3.0 if c.isdigit() else 1.0 for c in word if c.isalnum()) or 1.0
+    """Expected phoneme count of a written word: letters, with digits spoken as ~4 phonemes each."""
+    return sum(4.0 if c.isdigit() else 1.0 for c in word if c.isalnum()) or 1.0
 
 
 def assign_words(text_words: Sequence[str], groups: Sequence[PhoneticWord]) -> list[TimedUnit]:

@@ -75,7 +75,7 @@ class _Worker:
             item = self.replies.get(timeout=timeout_s)
         except queue.Empty:
             self.close()
-            raise TimeoutError(f"piper worker took more than {timeout_s:.0f} s {what}") from None
+            raise TTSError(f"piper worker took more than {timeout_s:.0f} s {what}") from None
         if item is _DIED:
             self.proc.wait(timeout=5)
             tail = " | ".join(list(self.stderr_tail)[-3:])

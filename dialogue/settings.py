@@ -32,3 +32,5 @@ class ASRSettings(BaseModel):
     language: str = "en"
     compute_type: str = "int8"
     threads: int = Field(2, ge=1, le=64)
+    beam_size: int = Field(1, ge=1, le=10)  # 1 = greedy: fastest on 2 cores
+    max_duration_s: float = Field(120.0, gt=0)  # longest audio accepted for one chat turn

@@ -63,3 +63,7 @@ class TTS(Protocol):
     ) -> Iterator[SpeechClip]:
         """Yield one SpeechClip per sentence as soon as it is synthesized."""
         ...
+
+
+class TTSError(RuntimeError):
+    """Speech synthesis failed (engine missing, worker dead or timed out); the message says why."""

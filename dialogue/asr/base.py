@@ -35,6 +35,7 @@ class Transcript:
     duration: float
     prosody: Prosody
     pauses: tuple[tuple[float, float], ...] = ()  # (start, end) of silences >= 300 ms inside the speech
+    reason: str = ""  # why `text` is empty (e.g. silence), or a quality warning (e.g. clipping)
 
 
 class ASR(Protocol):

@@ -82,7 +82,7 @@ _NEXT_TURN = re.compile(
 _ROLE_PREFIX = re.compile(r"^\s*(?:assistant|ai|bot|a|answer|reply|response|text)\s*:\s*", re.IGNORECASE)
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPH = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
-_STAGE_DIRECTION = re.compile(r"\*[a-z][^*]{0,60}\*")  # "*smiles warmly*"
+_STAGE_DIRECTION = re.compile(r"\*[a-z][^*]{0,60}\*|\((?:[a-z]+ ?){1,3}\)")  # "*smiles warmly*", "(laughs)"
 _BRACKETED = re.compile(r"\[[^\]]{0,60}\]|\{[^}]{0,60}\}")  # placeholders "[Your name]", stray tags
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•>]+|\d{1,2}[.)]|#{1,6})\s+")
 _URL = re.compile(r"https?://\S+")
@@ -326,7 +326,7 @@ class ReplyAssembler:
         """A tag the model put later in the text (end of reply) still tells its emotion."""
         if self._tag is not None:
             return
-        for m in re.finditer(r"[\[(][^\])\n]{1,30}[\])]", text):
+        for m in re.finditer(r"\[[^\]\n]{1,30}\]", text):
             tag, _ = parse_tag(m.group(0))
             if tag is not None and tag.emotion is not None:
                 self._tag = tag

@@ -73,6 +73,7 @@ _TAG_LINE = re.compile(
     re.IGNORECASE,
 )
 
+_LEADING_ROLE_TOKEN = re.compile(r"^\s*(?:<s>|<\|im_start\|>\s*assistant\b\s*|<\|assistant\|>\s*)+")
 _SPECIAL_TOKEN = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|<end_of_turn>|<start_of_turn>")
 # A next turn the model invents: stop there.
 _NEXT_TURN = re.compile(
@@ -82,7 +83,8 @@ _NEXT_TURN = re.compile(
 _ROLE_PREFIX = re.compile(r"^\s*(?:assistant|ai|bot|a|answer|reply|response|text)\s*:\s*", re.IGNORECASE)
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_EMPH = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
-_STAGE_DIRECTION = re.compile(r"\*[a-z][^*]{0,60}\*|\((?:[a-z]+ ?){1,3}\)")  # "*smiles warmly*", "(laughs)"
+# "*smiles warmly*", "*hugs you*", "(laughs)"; "*really*" stays (emphasis: its markers go below)
+_STAGE_DIRECTION = re.compile(r"\*[a-z]+s\b[^*]{0,50}\*|\((?:[a-z]+ ?){1,3}\)")
 _BRACKETED = re.compile(r"\[[^\]]{0,60}\]|\{[^}]{0,60}\}")  # placeholders "[Your name]", stray tags
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•>]+|\d{1,2}[.)]|#{1,6})\s+")
 _URL = re.compile(r"https?://\S+")
@@ -140,15 +142,19 @@ def parse_tag(line: str) -> tuple[EmotionTag | None, str]:
     A tag whose label is unknown is still consumed (it must not be spoken) and comes back with
     emotion None, with a warning logged; the ReplyAssembler then repairs it.
     """
+    tag, rest, raw_label = _match_tag(line)
+    if tag is not None and tag.emotion is None:
+        log.warning("LLM reply tag has unknown emotion %r; repairing", raw_label)
+    return tag, rest
+
+
+def _match_tag(line: str) -> tuple[EmotionTag | None, str, str]:
+    """parse_tag without logging; also returns the label as written."""
     m = _TAG.match(line) or _TAG_LINE.match(line.split("\n", 1)[0])
     if m is None:
-        return None, line
+        return None, line, ""
     rest = line[m.end():] if m.re is _TAG else (line.split("\n", 1)[1] if "\n" in line else "")
-    label = _parse_label(m.group("label"))
-    intensity = _parse_intensity(m.group("num"))
-    if label is None:
-        log.warning("LLM reply tag has unknown emotion %r; repairing", m.group("label"))
-    return EmotionTag(label, intensity), rest
+    return EmotionTag(_parse_label(m.group("label")), _parse_intensity(m.group("num"))), rest, m.group("label")
 
 
 def _parse_json(raw: str) -> tuple[EmotionTag | None, str] | None:
@@ -206,7 +212,8 @@ def clean_sentence(sentence: str, persona_name: str | None = None) -> str:
     s = _MD_EMPH.sub(r"\2", s)
     s = s.replace("**", "").replace("__", "").replace("`", "").replace("#", "")
     for m in _BRACKETED.finditer(s):
-        if m.group(0).startswith("{") or parse_tag(m.group(0))[0] is None:
+        tag = _match_tag(m.group(0))[0]
+        if m.group(0).startswith("{") or tag is None or tag.emotion is None:
             return ""  # a placeholder ("[Your name]"): the sentence around it is junk
     s = _BRACKETED.sub(" ", s)
     s = _URL.sub(" ", s)
@@ -273,10 +280,12 @@ class ReplyAssembler:
     # -- header -------------------------------------------------------------------------------
     def _decide_header(self, final: bool) -> str | None:
         """Return the body text once the header is settled (None: need more text)."""
-        head = _SPECIAL_TOKEN.sub("", self._head)
+        head = _LEADING_ROLE_TOKEN.sub("", self._head)
         stripped = _strip_persona_prefix(head.lstrip(), self.persona.name if self.persona else None)
         if not stripped and not final:
             return None
+        if stripped.startswith("<") and ">" not in stripped and len(stripped) < 24 and not final:
+            return None  # maybe a special token still arriving
         if stripped.startswith(("{", "```")):
             self._mode = "json"
             return None
@@ -327,43 +336,34 @@ class ReplyAssembler:
         if self._tag is not None:
             return
         for m in re.finditer(r"\[[^\]\n]{1,30}\]", text):
-            tag, _ = parse_tag(m.group(0))
+            tag = _match_tag(m.group(0))[0]
             if tag is not None and tag.emotion is not None:
                 self._tag = tag
                 return
 
     def _body(self, text: str) -> list[str]:
-        out: list[str] = []
-        cut = _SPECIAL_TOKEN.search(text)
-        nxt = _NEXT_TURN.search(self._splitter.pending + text)
-        stop_at = None
-        if cut is not None:
-            stop_at = cut.start()
-            if text[cut.start():cut.end()] not in ("<s>",):
-                log.debug("LLM reply: stopping at special token %r", cut.group(0))
-        if nxt is not None:
-            # position in `text`: the match is on pending+text
-            pos = nxt.start() - len(self._splitter.pending)
-            if pos >= 0 and (stop_at is None or pos < stop_at):
-                stop_at = pos
-                log.warning("LLM reply: cut a hallucinated next turn %r", text[pos:pos + 60].strip())
-            elif pos < 0:
-                # the turn began in text already buffered: drop the buffer from there
-                pending = self._splitter.pending
-                self._splitter = SentenceSplitter()
-                self._splitter.feed(pending[: nxt.start()])
-                stop_at = 0
-                log.warning("LLM reply: cut a hallucinated next turn")
-        if stop_at is not None:
-            text = text[:stop_at]
-        self._take_tag_in_body(text)
-        for s in self._splitter.feed(text):
+        # Search the unfinished sentence too: a marker may be split across pieces.
+        combined = self._splitter.pending + text
+        special = _SPECIAL_TOKEN.search(combined)
+        turn = _NEXT_TURN.search(combined)
+        self._take_tag_in_body(combined if special is None and turn is None else
+                               combined[: min(m.start() for m in (special, turn) if m is not None)])
+        if special is None and turn is None:
+            out: list[str] = []
+            for s in self._splitter.feed(text):
+                out += self._accept(s)
+            return out
+        cut = min(m.start() for m in (special, turn) if m is not None)
+        if turn is not None and turn.start() == cut:
+            log.warning("LLM reply: cut a hallucinated next turn %r", combined[cut:cut + 60].strip())
+        self._splitter = SentenceSplitter()
+        out = []
+        for s in self._splitter.feed(combined[:cut]):
             out += self._accept(s)
-        if stop_at is not None:
-            rest = self._splitter.flush()
-            if rest:
-                out += self._accept(rest)
-            self.done = True
+        rest = self._splitter.flush()
+        if rest:
+            out += self._accept(rest)
+        self.done = True
         return out
 
     # -- public -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 # Titles and abbreviations after which a period never ends a sentence.
 _NEVER_END = {
     "dr", "mr", "mrs", "ms", "prof", "sr", "jr", "st", "mt", "vs", "etc", "e.g", "i.e", "eg", "ie",
-    "approx", "no", "fig", "cf", "inc", "ltd", "co", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "approx", "cf", "inc", "ltd", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
     "sep", "sept", "oct", "nov", "dec", "a.m", "p.m",
 }
 # Of those, the ones that still end a sentence when the next word is capitalised and is not a name

@@ -45,3 +45,7 @@ def test_sentence_is_yielded_once_the_next_word_starts():
 def test_dr_is_not_split_across_tokens():
     out = list(stream_sentences(["Ask Dr", ".", " ", "Who", " now", "."]))
     assert out == ["Ask Dr. Who now."]
+
+
+def test_no_is_a_word_and_an_abbreviation():
+    assert split_sentences("Oh no. I am sorry. See No. 5 here.") == ["Oh no.", "I am sorry.", "See No. 5 here."]

@@ -72,7 +72,7 @@ class OpenAIChatLLM:
         self._client = client
 
     def _where(self) -> str:
-        return f"the LLM server at {self.settings.base_url}"
+        return f"LLM server at {self.settings.base_url}"
 
     def _error(self, exc: Exception, model: str) -> LLMError:
         """Map an openai/httpx exception to an LLMError a user understands."""
@@ -80,23 +80,23 @@ class OpenAIChatLLM:
 
         timeout = self.settings.timeout_s
         if isinstance(exc, openai.APITimeoutError):
-            return LLMError(f"{self._where()} did not answer within {timeout:g} s")
+            return LLMError(f"The {self._where()} did not answer within {timeout:g} s")
         if isinstance(exc, openai.APIConnectionError):
-            return LLMError(f"Cannot reach {self._where()}: {_reason(exc)}")
+            return LLMError(f"Cannot reach the {self._where()}: {_reason(exc)}")
         if isinstance(exc, openai.AuthenticationError):
-            return LLMError(f"{self._where()} refused the API key (HTTP 401): check llm.api_key")
+            return LLMError(f"The {self._where()} refused the API key (HTTP 401): check llm.api_key")
         if isinstance(exc, openai.PermissionDeniedError):
-            return LLMError(f"{self._where()} denied access (HTTP 403)")
+            return LLMError(f"The {self._where()} denied access (HTTP 403)")
         if isinstance(exc, openai.NotFoundError):
-            return LLMError(f"{self._where()} does not know model {model!r} or the chat API (HTTP 404)")
+            return LLMError(f"The {self._where()} does not know model {model!r} or the chat API (HTTP 404)")
         if isinstance(exc, openai.RateLimitError):
-            return LLMError(f"{self._where()} is rate-limiting requests (HTTP 429): try again shortly")
+            return LLMError(f"The {self._where()} is rate-limiting requests (HTTP 429): try again shortly")
         if isinstance(exc, openai.APIStatusError):
             detail = str(getattr(exc, "message", "") or "").strip()[:200]
-            return LLMError(f"{self._where()} answered HTTP {exc.status_code}" + (f": {detail}" if detail else ""))
+            return LLMError(f"The {self._where()} answered HTTP {exc.status_code}" + (f": {detail}" if detail else ""))
         if isinstance(exc, openai.APIError):
-            return LLMError(f"{self._where()} sent a broken answer: {str(exc)[:200]}")
-        return LLMError(f"{self._where()} failed: {type(exc).__name__}: {str(exc)[:200]}")
+            return LLMError(f"The {self._where()} sent a broken answer: {str(exc)[:200]}")
+        return LLMError(f"The {self._where()} failed: {type(exc).__name__}: {str(exc)[:200]}")
 
     def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
         """Yield clean sentences as the server streams them, then the final Reply.

@@ -236,4 +236,5 @@ class EmbeddedLLM:
                 log.warning("embedded LLM generation thread still running after %g s", timeout)
         dt = time.monotonic() - t0
         log.info("embedded LLM reply: %d tokens in %.2f s (%.1f tokens/s)", state["tokens"], dt,
-                 state["tokens"] / dt if dt > 0 else 0.0)
+                 state["tokens"] / dt if dt > 0 else 0.0,
+                 extra={"new_tokens": state["tokens"], "prompt_tokens": n_prompt, "reply_s": dt})

@@ -146,7 +146,7 @@ def load_fresh(path: Path, threads: int, cache_root: Path | None) -> LoadedModel
     With cache_root, a converted copy is loaded when present, else the GGUF is parsed and the
     copy written. Raises LLMError when the model cannot be loaded.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the file is local
+    os.environ["HF_HUB_OFFLINE"] = "1"  # never reach for a hub: every file here is local
     torch, _ = _import_runtime()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

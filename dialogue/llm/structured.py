@@ -96,6 +96,7 @@ _EMOTICON = re.compile(r"(?<!\w)(?:[:;=]-?[)(DPp]|<3|xD|XD)(?!\w)")
 _REPEATED_PUNCT = re.compile(r"([!?])[!?]+|\.{4,}")
 _REPEATED_WORD = re.compile(r"\b(\w+)(?:[\s,]+\1\b){3,}", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+_UNSPEAKABLE = re.compile(r"[{}<>|\\^~_*#`\[\]]")  # markup leftovers: never said, never shown
 _ENDINGS = ".!?…\"'”’)"
 
 
@@ -219,6 +220,7 @@ def clean_sentence(sentence: str, persona_name: str | None = None) -> str:
     s = _URL.sub(" ", s)
     s = _EMOJI.sub(" ", s)
     s = _EMOTICON.sub(" ", s)
+    s = _UNSPEAKABLE.sub(" ", s)
     s = _REPEATED_PUNCT.sub(lambda m: m.group(1) or "...", s)
     s = _REPEATED_WORD.sub(r"\1", s)
     s = _SPACES.sub(" ", s).strip()

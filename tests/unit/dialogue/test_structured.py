@@ -220,3 +220,19 @@ def test_header_line_streamed_in_pieces_and_feeling_as_a_word():
     # a reply that merely starts with "Feeling" streams without waiting for a header
     asm = ReplyAssembler(ADA)
     assert asm.feed("Feeling great today! And") == ["Feeling great today!"]
+
+
+def test_random_junk_never_crashes_and_never_leaks_markup():
+    import random
+
+    rng = random.Random(0)
+    alphabet = list("abc XYZ.!?,:;[]{}()*_#`<|>\"'\n0123456789") + ["🎉", "😢", "<|im_end|>", "User:", "Assistant:",
+                                                                     "[happy 0.7]", "Dr.", "...", "**", "```"]
+    for _ in range(300):
+        raw = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        piece = rng.randint(1, 6)
+        out = list(stream_structured([raw[i:i + piece] for i in range(0, len(raw), piece)], ADA))
+        final = out[-1].final
+        assert final is not None and final.text.strip()
+        assert not any(c in final.text for c in "<>|{}[]*_#`🎉")
+        assert 0.0 <= final.intensity <= 1.0

@@ -167,7 +167,7 @@ class Conversation:
 
     def switch(self, node_id: str) -> None:
         """Continue from `node_id`'s branch: the current node becomes its most recent leaf."""
-        self.current = self.tree.leaf_of(node_id)
+        self.current = self.tree.leaf_of(node_id).id
         self.services.store.set_current(self.id, self.current)
 
     # --- internals ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from app.personas import Persona
@@ -27,6 +28,8 @@ from dialogue.store import ConversationStore
 from dialogue.tree import TalkingTree
 from dialogue.turns import AvatarRole, Speaker, Turn, new_id
 from emotion import EmotionState
+from emotion.builtin import get_profile
+from emotion.response import respond_to
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,7 @@ class Services:
     max_message_chars: int = 2000
     # Voice + motion + video for each reply sentence (app.media.AvatarPipeline); None = text only.
     avatar: SentenceSpeaker | None = None
+    profiles_dir: Path | None = None  # the user's emotion profiles (built-ins are always there)
 
 
 class Conversation:
@@ -229,13 +233,25 @@ class Conversation:
             speaker=Speaker.AVATAR,
             avatar_role=AvatarRole.SPEAKING,
             text=reply.text,
-            emotion=EmotionState.of(reply.emotion, reply.intensity),
+            emotion=self._avatar_emotion(reply, cues.user_current),
         )
         self.tree.add(turn)
         self.services.store.save_turn(self.id, turn, turn.id)
         self.current = turn.id
         timings["total"] = time.perf_counter() - t0
         yield ReplySaved(turn, timings)
+
+    def _avatar_emotion(self, reply: Reply, user: EmotionState) -> EmotionState:
+        """The model's own emotion when it gave one; else an empathic choice (emotion.response)."""
+        said = EmotionState.of(reply.emotion, reply.intensity)
+        if reply.emotion_source == "model":
+            return said
+        try:
+            mirroring = get_profile(self.persona.emotion_profile, self.services.profiles_dir).mirroring
+        except ValueError as exc:  # a broken profile file must not lose the reply
+            log.warning("profile %r unusable (%s); mirroring 0.5", self.persona.emotion_profile, exc)
+            mirroring = 0.5
+        return respond_to(user, said, mirroring)
 
     def _speak(self, sentence: str, turn_id: str, index: int, timings: dict[str, float], t0: float
                ) -> Iterator[TurnEvent]:

@@ -26,6 +26,7 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
         llm=make_llm(settings.llm, emotion_of=recognize),
         emotion_of=recognize,
         max_message_chars=settings.max_message_chars,
+        profiles_dir=settings.profiles_dir,
     )
     if with_media:
         from app.media import AvatarPipeline

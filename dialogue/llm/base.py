@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,8 @@ class Reply(BaseModel):
     text: str = Field(min_length=1)
     emotion: Emotion = Emotion.NEUTRAL
     intensity: float = Field(0.5, ge=0.0, le=1.0)
+    # where the emotion came from: the model's own tag, the reply text (emotion_of), or a fallback
+    emotion_source: Literal["model", "text", "fallback"] = "model"
 
 
 class ReplyChunk(BaseModel):

@@ -88,6 +88,9 @@ def _import_runtime() -> tuple[Any, Any]:
         import transformers
     except ImportError as exc:
         raise LLMError(f"The embedded LLM needs torch, transformers and gguf: pip install transformers gguf ({exc})") from exc
+    # transformers draws progress bars and notes on stderr while loading: not for warmchat's users
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
     return torch, transformers
 
 
@@ -302,7 +305,7 @@ class EmbeddedLLM:
         try:
             for chunk in stream_structured(
                 pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.max_sentences,
-                max_chars=self.max_chars, truncated=lambda: state["tokens"] >= max_new,
+                max_chars=self.max_chars, truncated=lambda: state["tokens"] >= max_new, expect_tag=self.ask_tag,
             ):
                 if first and chunk.sentence:
                     log.info("embedded LLM first sentence after %.2f s", time.monotonic() - t0)

@@ -264,9 +264,11 @@ class ReplyAssembler:
         emotion_of: EmotionOf | None = None,
         max_sentences: int = DEFAULT_MAX_SENTENCES,
         max_chars: int = DEFAULT_MAX_CHARS,
+        expect_tag: bool = True,
     ) -> None:
         self.persona = persona
         self.emotion_of = emotion_of
+        self.expect_tag = expect_tag
         self.max_sentences = max_sentences
         self.max_chars = max_chars
         self.done = False
@@ -425,26 +427,28 @@ class ReplyAssembler:
             log.warning("LLM reply had nothing usable (raw %r); saying the fallback line", self.raw[:120])
             self._sentences.append(line)
             out.append(line)
-            return out, Reply(text=line, emotion=Emotion.NEUTRAL, intensity=0.3)
+            return out, Reply(text=line, emotion=Emotion.NEUTRAL, intensity=0.3, emotion_source="fallback")
         text = " ".join(self._sentences)
-        emotion, intensity = self._emotion(text)
-        return out, Reply(text=text, emotion=emotion, intensity=intensity)
+        emotion, intensity, source = self._emotion(text)
+        return out, Reply(text=text, emotion=emotion, intensity=intensity, emotion_source=source)
 
-    def _emotion(self, text: str) -> tuple[Emotion, float]:
-        """The tag's emotion where usable; else the text's (emotion_of); else neutral."""
+    def _emotion(self, text: str) -> tuple[Emotion, float, str]:
+        """The tag's emotion where usable; else the text's (emotion_of); else neutral; and its source."""
         tag = self._tag
         if tag is not None and tag.emotion is not None and tag.intensity is not None:
-            return tag.emotion, tag.intensity
+            return tag.emotion, tag.intensity, "model"
         computed = self._emotion_of(text)
         if tag is not None and tag.emotion is not None:  # a label without intensity
             if computed is not None and computed.label is tag.emotion:
-                return tag.emotion, computed.intensity
-            return tag.emotion, DEFAULT_INTENSITY
+                return tag.emotion, computed.intensity, "model"
+            return tag.emotion, DEFAULT_INTENSITY, "model"
+        # A missing tag is a repair only when one was asked for (the embedded model is not asked).
+        report = log.warning if self.expect_tag else log.debug
         if computed is not None:
-            log.warning("LLM reply had no usable emotion tag; computed %s from its text", computed.label.value)
-            return computed.label, computed.intensity
-        log.warning("LLM reply had no usable emotion tag and no emotion_of is set; using neutral")
-        return Emotion.NEUTRAL, DEFAULT_INTENSITY
+            report("LLM reply had no usable emotion tag; computed %s from its text", computed.label.value)
+            return computed.label, computed.intensity, "text"
+        report("LLM reply had no usable emotion tag and no emotion_of is set; using neutral")
+        return Emotion.NEUTRAL, DEFAULT_INTENSITY, "fallback"
 
     def _emotion_of(self, text: str) -> EmotionState | None:
         if self.emotion_of is None:
@@ -479,6 +483,7 @@ def stream_structured(
     max_sentences: int = DEFAULT_MAX_SENTENCES,
     max_chars: int = DEFAULT_MAX_CHARS,
     truncated: Callable[[], bool] = lambda: False,
+    expect_tag: bool = True,
 ) -> Iterator[ReplyChunk]:
     """Yield clean sentences as `pieces` (raw model text) arrive, then the final Reply chunk.
 
@@ -486,7 +491,8 @@ def stream_structured(
     next turn); the caller closes its source then. Waits only as long as `pieces` does.
     truncated: asked after the stream ends, whether the model hit its token limit.
     """
-    asm = ReplyAssembler(persona, emotion_of=emotion_of, max_sentences=max_sentences, max_chars=max_chars)
+    asm = ReplyAssembler(persona, emotion_of=emotion_of, max_sentences=max_sentences, max_chars=max_chars,
+                         expect_tag=expect_tag)
     for piece in pieces:
         for s in asm.feed(piece):
             yield ReplyChunk(sentence=s)

@@ -107,12 +107,12 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
     lat = np.exp(-((q[:, 0] - mouth_c[0]) ** 2) / (2 * 0.55 ** 2))
     jaw = np.zeros((n, 2))
     jaw[:, 1] = JAW_DROP * lat * lower
-    # the lower lip opens as an oval: full drop at its middle, less towards the corners
+    # the lower lip opens as a parabola: full drop at its middle, little at the corners
     lips = lower & (np.abs(q[:, 1] - mouth_c[1]) < 0.15) & (np.abs(q[:, 0] - mouth_c[0]) < half_w)
     dx = (q[lips, 0] - mouth_c[0]) / half_w
-    jaw[lips, 1] *= 0.55 + 0.45 * np.clip(1.0 - dx * dx, 0.0, 1.0)
+    jaw[lips, 1] *= 0.1 + 0.9 * np.clip(1.0 - dx * dx, 0.0, 1.0)
     for c in (L.MOUTH_RIGHT, L.MOUTH_LEFT, 78, 308, 62, 292, 76, 306):
-        jaw[c] = (0.0, 0.4 * JAW_DROP * lat[c])
+        jaw[c] = (0.0, 0.15 * JAW_DROP * lat[c])
         jaw[c, 0] = -0.04 * np.sign(q[c, 0] - mouth_c[0])          # corners come in a little
     e["jawOpen"] = jaw
     lower_lip = list(L.LOWER_INNER[1:-1]) + list(L.LOWER_OUTER[1:-1])

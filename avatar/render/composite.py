@@ -10,7 +10,7 @@ import numpy as np
 
 _SHIFT = 4                      # cv2 sub-pixel bits for polygon fills
 CAVITY = np.array([52, 20, 24], np.float32)
-TEETH = np.array([228, 222, 212], np.float32)
+TEETH = np.array([236, 228, 214], np.float32)
 TONGUE = np.array([158, 64, 70], np.float32)
 LASH = np.array([45, 32, 30], np.float32)
 
@@ -60,8 +60,11 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     blur = max(0.6, 0.006 * unit)
     inside = _fill(roi.shape[:2], [poly], off, blur) * min(1.0, opening / 3.0)
     # teeth: a band hanging from the upper lip, a tongue rising from the lower lip
-    band = min(0.09 * unit, 0.45 * opening)
-    teeth_poly = np.vstack([upper, (upper + [0, band])[::-1]])
+    band = min(0.07 * unit, 0.4 * opening)
+    half = max(1e-3, 0.5 * float(np.ptp(upper[:, 0])))
+    dx = (upper[:, 0] - upper[:, 0].mean()) / half
+    taper = np.sqrt(np.clip(1.0 - dx * dx, 0.0, 1.0))[:, None]          # thin at the corners
+    teeth_poly = np.vstack([upper, (upper + taper * [0, band])[::-1]])
     mid = 0.5 * (upper + lower)
     tongue_poly = np.vstack([0.35 * mid + 0.65 * lower + [0, 0.15 * opening], lower[::-1]])
     teeth = _fill(roi.shape[:2], [teeth_poly[:, :2]], off, 2 * blur) * inside
@@ -70,8 +73,8 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     _blend(roi, 0.45 * tongue, TONGUE)
     if interior is None:
         # teeth shade darker towards their lower edge and the mouth corners
-        ys = np.linspace(1.0, 0.75, roi.shape[0], dtype=np.float32)[:, None, None]
-        _blend(roi, 0.7 * teeth, TEETH * ys)
+        ys = np.linspace(1.0, 0.8, roi.shape[0], dtype=np.float32)[:, None, None]
+        _blend(roi, 0.9 * teeth, TEETH * ys)
     else:
         layer, (lx, ly), own_lower = interior
         keep = _fill(roi.shape[:2], [np.vstack([upper, own_lower[::-1]])], off, blur)

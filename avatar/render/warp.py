@@ -27,7 +27,8 @@ from avatar.render.field import grid_points, invert_on_grid, tps_operator
 log = logging.getLogger(__name__)
 
 RING_SCALE = 1.3            # head outline (hair, ears) = face oval scaled about the face centre
-SHOULDER_DROP = 1.05        # shoulder anchor row, eye distances below the chin
+SHOULDER_DROP = 1.05
+DEPTH_SCALE = 0.7        # shoulder anchor row, eye distances below the chin
 _EYES = ((L.LEFT_EYE_UPPER, L.LEFT_EYE_LOWER, "eyeBlinkLeft"),
          (L.RIGHT_EYE_UPPER, L.RIGHT_EYE_LOWER, "eyeBlinkRight"))
 
@@ -60,6 +61,8 @@ class WarpRenderer:
         self._unit = unit
         self.rig = rig = build_rig(lm)
         pts3 = lm.points.astype(np.float64)
+        # mediapipe's relative depth exaggerates parallax for a single photo: flatten it a little
+        pts3[:, 2] = DEPTH_SCALE * (pts3[:, 2] - pts3[:, 2].mean())
         center = 0.5 * (pts3[L.FOREHEAD] + pts3[L.CHIN])
         oval = pts3[list(L.FACE_OVAL)]
         low = oval[:, 1] > center[1] + 0.38 * lm.face_height
@@ -126,7 +129,7 @@ class WarpRenderer:
     def target_landmarks(self, pose: np.ndarray, coeffs: np.ndarray, gaze: np.ndarray) -> np.ndarray:
         """(478, 2) landmark positions in the output for one frame's pose (6,), coeffs (C,), gaze (2,)."""
         r, a, t = self._pose_parts(pose)
-        lm = self.portrait.landmarks.points.astype(np.float64)
+        lm = self._head3[:478]
         expr = (np.einsum("c,cnk->nk", coeffs, self.rig.displacement)
                 + np.einsum("c,cnk->nk", gaze, self.rig.gaze))
         moved = (lm - self._pivot) @ r.T * pose[5] + self._pivot + t

@@ -153,12 +153,16 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
     eye_pts = _mask(n, L.RIGHT_EYE_UPPER + L.RIGHT_EYE_LOWER + L.LEFT_EYE_UPPER + L.LEFT_EYE_LOWER
                     + L.RIGHT_IRIS + L.LEFT_IRIS)
     not_eye = ~eye_pts
-    e["browInnerUp"] = (_spread(q, inner_r, (-0.02, -0.13), 0.16, not_eye)
-                        + _spread(q, inner_l, (0.02, -0.13), 0.16, not_eye))
-    e["browDownLeft"] = _spread(q, brow_l, (-0.03, 0.09), 0.14, not_eye)
-    e["browDownRight"] = _spread(q, brow_r, (0.03, 0.09), 0.14, not_eye)
-    e["browOuterUpLeft"] = _spread(q, outer_l, (0.0, -0.12), 0.15, not_eye)
-    e["browOuterUpRight"] = _spread(q, outer_r, (0.0, -0.12), 0.15, not_eye)
+    # brows move the forehead skin, fading to nothing at the upper lid so the eye keeps its shape
+    lid_top = min(q[list(L.LEFT_EYE_UPPER), 1].min(), q[list(L.RIGHT_EYE_UPPER), 1].min()) - 0.03
+    brow_y = float(np.mean(q[brow_r + brow_l, 1]))
+    ramp = np.clip((lid_top - q[:, 1]) / max(lid_top - brow_y, 1e-3), 0.0, 1.0)[:, None]
+    e["browInnerUp"] = ramp * (_spread(q, inner_r, (-0.015, -0.09), 0.16, not_eye)
+                               + _spread(q, inner_l, (0.015, -0.09), 0.16, not_eye))
+    e["browDownLeft"] = ramp * _spread(q, brow_l, (-0.03, 0.09), 0.14, not_eye)
+    e["browDownRight"] = ramp * _spread(q, brow_r, (0.03, 0.09), 0.14, not_eye)
+    e["browOuterUpLeft"] = ramp * _spread(q, outer_l, (0.0, -0.09), 0.15, not_eye)
+    e["browOuterUpRight"] = ramp * _spread(q, outer_r, (0.0, -0.09), 0.15, not_eye)
 
     for side, up, lo, iris in (("Left", L.LEFT_EYE_UPPER, L.LEFT_EYE_LOWER, L.LEFT_IRIS),
                                ("Right", L.RIGHT_EYE_UPPER, L.RIGHT_EYE_LOWER, L.RIGHT_IRIS)):

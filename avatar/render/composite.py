@@ -88,26 +88,43 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
 def draw_eyelid(frame: np.ndarray, lid_top: np.ndarray, lid_edge: np.ndarray, closure: float,
                 skin: np.ndarray, unit: float) -> None:
     """A closing upper eyelid from `lid_top` (current upper lid, outer->inner corner) down to
-    `lid_edge` (where the lid edge is now), skin coloured, with a lash line; in place."""
+    `lid_edge` (where the lid edge is now), with a lash line; in place.
+
+    The lid's texture is the skin just above the eye stretched down over it (mixed with the
+    sampled `skin` colour), so it keeps the photo's grain; its top edge is feathered over the
+    old lash line.
+    """
     if closure < 0.04:
         return
-    top = lid_top - [0, 0.012 * unit]                                   # hide the old lash line
+    top = lid_top - [0, 0.03 * unit]
     poly = np.vstack([top, lid_edge[::-1]])
-    x0, y0, x1, y1 = _roi(poly, 4, frame.shape)
+    x0, y0, x1, y1 = _roi(np.vstack([poly, lid_top - [0, 0.12 * unit]]), 4, frame.shape)
     if x1 <= x0 or y1 <= y0:
         return
     off = np.array([x0, y0], np.float32)
-    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    src = frame[y0:y1, x0:x1].astype(np.float32)
     blur = max(0.6, 0.008 * unit)
-    lid = _fill(roi.shape[:2], [poly], off, blur) * min(1.0, closure / 0.25)
-    # shade: the lid darkens slightly towards its edge
-    ys = np.linspace(0.0, 1.0, roi.shape[0], dtype=np.float32)[:, None, None]
-    shade = skin * (1.0 - 0.10 * ys)
+    core = _fill(src.shape[:2], [poly], off, blur)
+    feather = _fill(src.shape[:2], [np.vstack([lid_top - [0, 0.06 * unit], lid_edge[::-1]])], off, 0.025 * unit)
+    lid = np.maximum(core, 0.9 * feather) * min(1.0, closure / 0.25)
+    # texture: rows of the lid sample a band above it (band height <= 0.07 eye distances)
+    xs = np.arange(x0, x1, dtype=np.float32)
+    order = np.argsort(lid_top[:, 0])
+    top_y = np.interp(xs, lid_top[order, 0], lid_top[order, 1]) - y0
+    edge_y = np.interp(xs, lid_edge[order, 0], lid_edge[order, 1]) - y0
+    ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
+    h = np.maximum(edge_y - top_y, 1.0)[None, :]
+    t = np.clip((ys - top_y[None, :]) / h, 0.0, 1.0)
+    band = min(0.07 * unit, float(top_y.min()) - 1.0) if top_y.min() > 2 else 1.0
+    map_y = (top_y[None, :] - 0.04 * unit - band * (1.0 - t)).astype(np.float32)
+    map_x = np.broadcast_to(xs[None, :] - x0, map_y.shape).astype(np.float32)
+    tex = cv2.remap(src, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    shade = (0.55 * tex + 0.45 * skin) * (1.0 - 0.08 * t[..., None])
     a = lid[..., None]
-    roi = roi * (1 - a) + a * shade
+    roi = src * (1 - a) + a * shade
     lash = np.zeros(roi.shape[:2], np.uint8)
     pts = np.round((lid_edge - off) * (1 << _SHIFT)).astype(np.int32)
-    cv2.polylines(lash, [pts], False, 255, max(1, int(round(0.014 * unit))), cv2.LINE_AA, _SHIFT)
-    lash_a = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (0, 0), blur) * 0.8 * min(1.0, closure) ** 3
+    cv2.polylines(lash, [pts[1:-1]], False, 255, max(1, int(round(0.014 * unit))), cv2.LINE_AA, _SHIFT)
+    lash_a = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (0, 0), blur) * 0.7 * min(1.0, closure) ** 3
     _blend(roi, lash_a, LASH)
     frame[y0:y1, x0:x1] = np.clip(roi, 0, 255).astype(np.uint8)

@@ -51,7 +51,7 @@ class WarpRenderer:
     Motion pose is relative to the portrait's own pose: zeros reproduce the portrait.
     """
 
-    def __init__(self, portrait: Portrait, cells: int = 48) -> None:
+    def __init__(self, portrait: Portrait, cells: int = 64) -> None:
         self.portrait = portrait
         self.size = portrait.size
         self.cells = cells

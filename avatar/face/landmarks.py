@@ -9,6 +9,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,42 @@ def reset_video_tracker() -> None:
         _local.video = None
 
 
+def _face_detector():
+    """This thread's full-range face detector (counts faces, finds small ones)."""
+    det = getattr(_local, "detector", None)
+    if det is None:
+        import mediapipe as mp
+
+        det = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        _local.detector = det
+    return det
+
+
+def detect_faces(image_rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Face boxes (x, y, w, h) in pixels from the full-range detector. If none is found, overlapping
+    tiles of a third of the image are searched too, so a tiny face is reported as tiny, not missing."""
+    h, w = image_rgb.shape[:2]
+
+    def run(img, x0, y0, sx, sy):
+        res = _face_detector().process(np.ascontiguousarray(img))
+        return [(x0 + b.xmin * sx, y0 + b.ymin * sy, b.width * sx, b.height * sy)
+                for b in (d.location_data.relative_bounding_box for d in (res.detections or []))]
+
+    boxes = run(image_rgb, 0, 0, w, h)
+    if boxes:
+        return boxes
+    tile = max(64, min(h, w) // 3)
+    for y0 in range(0, max(1, h - tile // 2), tile // 2):
+        for x0 in range(0, max(1, w - tile // 2), tile // 2):
+            crop = image_rgb[y0:y0 + tile, x0:x0 + tile]
+            ch, cw = crop.shape[:2]
+            big = cv2.resize(crop, (384, 384), interpolation=cv2.INTER_CUBIC)
+            found = run(big, x0, y0, cw, ch)
+            if found:
+                return found
+    return []
+
+
 def _to_pixels(face, height: int, width: int) -> np.ndarray:
     pts = np.array([(p.x, p.y, p.z) for p in face.landmark], np.float32)
     pts[:, 0] *= width
@@ -129,7 +166,16 @@ def detect_landmarks(image_rgb: np.ndarray) -> FaceLandmarks:
 
     Raises PortraitError for no face, several faces, a face smaller than MIN_FACE_PX, or a profile.
     """
+    boxes = detect_faces(image_rgb)
+    if len(boxes) > 1:
+        raise PortraitError(f"{len(boxes)} faces found in the portrait: use a photo of one person")
+    if boxes and boxes[0][2] < MIN_FACE_PX:
+        raise PortraitError(
+            f"the face is too small ({boxes[0][2]:.0f} px wide, need >= {MIN_FACE_PX}): "
+            "use a closer or larger photo")
     faces = find_faces(image_rgb)
+    if not faces and boxes:
+        faces = _mesh_in_box(image_rgb, boxes[0])
     if not faces:
         raise PortraitError("no face found in the portrait: use a photo with one clearly visible face")
     if len(faces) > 1:
@@ -147,6 +193,18 @@ def detect_landmarks(image_rgb: np.ndarray) -> FaceLandmarks:
             f"the face is turned too far to the side (yaw {np.degrees(yaw):.0f} deg, profile): "
             "use a frontal photo")
     return face
+
+
+def _mesh_in_box(image_rgb: np.ndarray, box) -> list[FaceLandmarks]:
+    """FaceMesh on a square crop around a detector box (the mesh's own detector misses faces
+    that are small relative to the image), mapped back to image pixels."""
+    x, y, w, h = box
+    side = 2.2 * max(w, h)
+    cx, cy = x + w / 2, y + h / 2
+    m = np.array([[512 / side, 0, 256 - cx * 512 / side], [0, 512 / side, 256 - cy * 512 / side]])
+    crop = cv2.warpAffine(image_rgb, m, (512, 512), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inv = cv2.invertAffineTransform(m)
+    return [f.transformed(inv, image_rgb.shape[:2]) for f in find_faces(crop)]
 
 
 def mouth_aperture(landmarks: FaceLandmarks | np.ndarray) -> float:

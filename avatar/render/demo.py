@@ -63,3 +63,25 @@ def demo_motion(num_frames: int, seed: int = 0, emotion: str = "neutral", jaw: n
     pose[:, 2] = 0.06 * np.sin(0.4 * t + ph[2])
     gaze[:, 0] = 0.3 * np.sin(0.3 * t)
     return MotionClip(pose=pose, gaze=gaze, expression=ex)
+
+
+def energy_jaw(pcm: np.ndarray, sr: int, num_frames: int, fps: int = FPS) -> np.ndarray:
+    """(num_frames,) jawOpen in [0, 0.7] from the audio's RMS energy in 50 ms windows centred on
+    each frame (a trivial lip-sync driver for tests and benchmarks)."""
+    pcm = np.asarray(pcm, np.float32)
+    half = int(0.025 * sr)
+    rms = np.zeros(num_frames, np.float32)
+    for k in range(num_frames):
+        c = int(round((k + 0.5) * sr / fps))
+        w = pcm[max(0, c - half):c + half]
+        rms[k] = float(np.sqrt(np.mean(w * w))) if len(w) else 0.0
+    if rms.max() <= 0:
+        return rms
+    level = np.clip(rms / np.percentile(rms[rms > 0], 95), 0, 1)
+    return (0.7 * level).astype(np.float32)
+
+
+def energy_motion(pcm: np.ndarray, sr: int, emotion: str = "neutral", seed: int = 0, fps: int = FPS) -> MotionClip:
+    """demo_motion whose jawOpen follows the audio energy."""
+    n = max(1, int(round(len(pcm) / sr * fps)))
+    return demo_motion(n, seed=seed, emotion=emotion, jaw=energy_jaw(pcm, sr, n, fps))

@@ -103,7 +103,7 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if step % max(1, steps // 10) == 0:
             log.info("step %d/%d loss %.4f", step, steps, losses[-1])
     return unet.eval(), losses

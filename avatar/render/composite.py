@@ -10,7 +10,7 @@ import numpy as np
 
 _SHIFT = 4                      # cv2 sub-pixel bits for polygon fills
 CAVITY = np.array([52, 20, 24], np.float32)
-TEETH = np.array([236, 228, 214], np.float32)
+TEETH = np.array([240, 226, 196], np.float32)   # warm: neutral grey reads blue next to skin
 TONGUE = np.array([158, 64, 70], np.float32)
 LASH = np.array([45, 32, 30], np.float32)
 

@@ -78,11 +78,11 @@ class StylizedRenderer:
         head = np.vstack([_ellipse(0, 0, 1.0, 1.05, 40, np.pi, 2 * np.pi),
                           _ellipse(0, 0, 1.0, jaw, 40, 0, np.pi)])
         self._poly(img, place(head), SKIN)
-        self._poly(img, place(head), SKIN_DARK, True, lw)
-        fringe = np.vstack([_ellipse(0, -0.12, 1.04, 1.0, 30, np.pi, 2 * np.pi),
-                            _bezier([1.04, -0.12], [0.4, -0.72], [-0.2, -0.55]),
-                            _bezier([-0.2, -0.55], [-0.7, -0.45], [-1.04, -0.12])])
-        self._poly(img, place(fringe, 0.3), HAIR)
+        self._poly(img, place(head[36:]), SKIN_DARK, False, lw)             # outline below the hair
+        fringe = np.vstack([_ellipse(0, -0.1, 1.08, 1.02, 30, np.pi, 2 * np.pi),
+                            _bezier([1.08, -0.1], [0.4, -0.72], [-0.2, -0.55]),
+                            _bezier([-0.2, -0.55], [-0.7, -0.45], [-1.08, -0.1])])
+        self._poly(img, place(fringe, 0.1), HAIR)
         smile = 0.5 * (c("mouthSmileLeft") + c("mouthSmileRight"))
         for side, sx in (("Left", 1.0), ("Right", -1.0)):                  # subject's left = image right
             blush = 0.25 + 0.5 * max(smile, c(f"cheekSquint{side}"))
@@ -119,7 +119,7 @@ class StylizedRenderer:
             self._poly(img, place(white[24:], 0.8), (60, 40, 40), False, lw + 1)
 
     def _brow(self, img, place, sx, side, c, lw):
-        inner_up = 0.12 * c("browInnerUp") - 0.1 * c(f"browDown{side}")
+        inner_up = 0.12 * c("browInnerUp") - 0.15 * c(f"browDown{side}")
         outer_up = 0.12 * c(f"browOuterUp{side}") - 0.03 * c(f"browDown{side}")
         y = -0.33
         pts = _bezier([sx * 0.2, y - inner_up], [sx * 0.38, y - 0.08 - 0.5 * (inner_up + outer_up)],
@@ -136,8 +136,11 @@ class StylizedRenderer:
         open_ = 0.42 * c("jawOpen") * (1 - 0.7 * c("mouthClose")) + 0.12 * c("mouthFunnel")
         left, right = [half, y - lift_l], [-half, y - lift_r]               # subject's left = image right
         curve = 0.08 * (sl + sr) - 0.07 * (fl + fr)                         # smile bends the mouth up
-        upper = _bezier(right, [0, y + curve - 0.3 * open_ - 0.02], left)
+        raise_ = 0.06 * (c("mouthUpperUpLeft") + c("mouthUpperUpRight"))
+        upper = _bezier(right, [0, y + curve - 0.3 * open_ - 0.02 - raise_], left)
         lower = _bezier(left, [0, y + curve + open_ * 1.6 + 0.02], right)
+        if raise_ > 0.01 and open_ <= 0.01:                                 # a sneer shows the teeth
+            open_ = 0.02
         if open_ > 0.01:
             inside = np.vstack([upper, lower])
             self._poly(img, place(inside, 0.85), MOUTH_IN)

@@ -74,7 +74,9 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     if interior is None:
         # teeth shade darker towards their lower edge and the mouth corners
         ys = np.linspace(1.0, 0.8, roi.shape[0], dtype=np.float32)[:, None, None]
-        _blend(roi, 0.9 * teeth, TEETH * ys)
+        # a barely open mouth shows shadow, not teeth
+        show = 0.85 * float(np.clip((opening / unit - 0.03) / 0.08, 0.0, 1.0))
+        _blend(roi, show * teeth, TEETH * ys * 0.92)
     else:
         layer, (lx, ly), own_lower = interior
         keep = _fill(roi.shape[:2], [np.vstack([upper, own_lower[::-1]])], off, blur)

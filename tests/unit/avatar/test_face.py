@@ -63,3 +63,33 @@ def test_rig_covers_the_required_coefficients_and_jaw_spares_the_upper_lip(portr
     blink = disp["eyeBlinkLeft"]
     assert blink[386, 1] > 0 and np.abs(blink[list(L.RIGHT_EYE_UPPER)]).max() < 1e-3
     assert all(n in rig.names for n in JAW_GROUP)
+
+
+def test_profile_is_rejected(astronaut, monkeypatch):
+    from avatar.face import pose as pose_mod
+
+    monkeypatch.setattr(pose_mod, "estimate_pose", lambda lm: pose_mod.HeadPose(yaw=1.0, pitch=0.0, roll=0.0))
+    with pytest.raises(PortraitError, match="profile"):
+        detect_landmarks(astronaut)
+
+
+def test_portrait_cache_skips_detection_the_second_time(astronaut, tmp_path, monkeypatch):
+    from avatar.face import portrait as portrait_mod
+
+    first = portrait_mod.load_portrait(astronaut, 128, tmp_path)
+    monkeypatch.setattr(portrait_mod, "detect_landmarks", lambda img: (_ for _ in ()).throw(AssertionError))
+    second = portrait_mod.load_portrait(astronaut, 128, tmp_path)
+    np.testing.assert_array_equal(first.image, second.image)
+    np.testing.assert_allclose(first.landmarks.points, second.landmarks.points)
+
+
+def test_user_portrait_errors_are_portrait_errors(tmp_path):
+    from avatar.render import make_renderer
+    from avatar.settings import RenderSettings
+
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 200, 3), 128, np.uint8))
+    with pytest.raises(PortraitError, match="no face"):
+        make_renderer(blank, RenderSettings(size=128))
+    with pytest.raises(PortraitError, match="unknown avatar"):
+        make_renderer(tmp_path / "missing.png", RenderSettings(size=128))

@@ -239,6 +239,6 @@ class WarpRenderer:
         return self.render_pose_expression(motion.pose[index], motion.expression[index], motion.gaze[index])
 
     def stream_frames(self, motion: MotionClip) -> Iterator[np.ndarray]:
-        """Frames of `motion`, each rendered when requested (about 5-10 ms each on one core)."""
+        """Frames of `motion`, each rendered when requested (3-6 ms of CPU each at 512x512)."""
         for i in range(motion.num_frames):
             yield self.render_frame(motion, i)

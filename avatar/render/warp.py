@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 RING_SCALE = 1.3            # head outline (hair, ears) = face oval scaled about the face centre
 SHOULDER_DROP = 1.05
-DEPTH_SCALE = 0.7        # shoulder anchor row, eye distances below the chin
+DEPTH_SCALE = 0.7
+DEPTH_SMOOTH = 0.12       # eye distances        # shoulder anchor row, eye distances below the chin
 _EYES = ((L.LEFT_EYE_UPPER, L.LEFT_EYE_LOWER, "eyeBlinkLeft"),
          (L.RIGHT_EYE_UPPER, L.RIGHT_EYE_LOWER, "eyeBlinkRight"))
 
@@ -63,19 +64,28 @@ class WarpRenderer:
         pts3 = lm.points.astype(np.float64)
         # mediapipe's relative depth exaggerates parallax for a single photo: flatten it a little
         pts3[:, 2] = DEPTH_SCALE * (pts3[:, 2] - pts3[:, 2].mean())
+        # ... and smooth it: small depth steps (eye sockets under the brow ridge) fold the warp
+        # at combined yaw and pitch, since a backward warp cannot show self-occlusion
+        d2 = ((pts3[:, None, :2] - pts3[None, :, :2]) ** 2).sum(-1)
+        w = np.exp(-d2 / (2 * (DEPTH_SMOOTH * lm.eye_distance) ** 2))
+        pts3[:, 2] = (w @ pts3[:, 2]) / w.sum(1)
         center = 0.5 * (pts3[L.FOREHEAD] + pts3[L.CHIN])
         oval = pts3[list(L.FACE_OVAL)]
         low = oval[:, 1] > center[1] + 0.38 * lm.face_height
         scale = np.where(low, 1.12, RING_SCALE)[:, None]
         ring = center + scale * (oval - center)
-        ring[:, 2] = oval[:, 2]
+        # the head turns about an axis at the depth of the cheek edges, so the face's outline only
+        # narrows and never slides against the hair (which would fold the warp); the outline rings
+        # lie on the silhouette, at that depth
+        edge_z = 0.5 * (pts3[L.LEFT_CHEEK_EDGE, 2] + pts3[L.RIGHT_CHEEK_EDGE, 2])
+        ring[:, 2] = np.maximum(oval[:, 2], edge_z)
         outer = center + 1.75 * (oval[~low] - center)                       # half the head motion
-        outer[:, 2] = oval[~low, 2]
-        outer = outer[(outer[:, :2] > 4).all(1) & (outer[:, :2] < size - 5).all(1)]
+        outer[:, 2] = edge_z
+        margin = 0.12 * size                                               # room to fade out before the border
+        outer = outer[(outer[:, :2] > margin).all(1) & (outer[:, :2] < size - margin).all(1)]
         self._head3 = np.concatenate([pts3, ring, outer])
         head_weight = np.concatenate([np.ones(len(pts3) + len(ring)), np.full(len(outer), 0.5)])
-        self._pivot = np.array([center[0], center[1] + 0.3 * lm.face_height,
-                                pts3[:, 2].mean() + 0.45 * unit])
+        self._pivot = np.array([center[0], center[1] + 0.3 * lm.face_height, edge_z + 0.05 * unit])
         self._center2 = center[:2]
         anchors = _anchors(size, float(pts3[L.CHIN, 1]), unit)
         grid = grid_points(size, cells)
@@ -170,6 +180,14 @@ class WarpRenderer:
         x0, y0, x1, y1 = roi
         m = self._ident[y0:y1, x0:x1] - back[y0:y1, x0:x1]
         return cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def source_map(self, pose: np.ndarray, expression: np.ndarray, gaze: np.ndarray) -> np.ndarray:
+        """(size, size, 2) float32: where each output pixel samples the portrait (with the jaw
+        layer). For checks: its Jacobian determinant stays positive where the warp does not fold."""
+        coeffs = np.clip(np.asarray(expression, np.float32)[self.rig.columns], 0.0, 1.0)
+        f_up, f_all = self._fields(np.asarray(pose, np.float32), coeffs, np.asarray(gaze, np.float32))
+        back = invert_on_grid(f_all if f_all is not None else f_up, self.size / self.cells)
+        return self._ident - cv2.resize(back, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
 
     def render_pose_expression(self, pose: np.ndarray, expression: np.ndarray, gaze: np.ndarray) -> np.ndarray:
         """One frame from pose (6,), ARKit expression (52,), gaze (2,) -> (size, size, 3) uint8."""

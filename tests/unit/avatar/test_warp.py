@@ -66,3 +66,25 @@ def test_stream_frames_is_lazy_and_complete(warp):
     out = list(frames)
     assert len(out) == 12 and all(f.shape == (256, 256, 3) for f in out)
     assert not np.array_equal(out[0], out[6])
+
+
+def _fold_pixels(warp, pose, values):
+    from avatar.render.demo import expression_vector
+
+    m = warp.source_map(np.array(pose, np.float32), expression_vector(values), np.zeros(2, np.float32))
+    gx, gy = np.gradient(m[..., 0]), np.gradient(m[..., 1])
+    return (gx[1] * gy[0] - gx[0] * gy[1]) <= 0                             # the map folds over
+
+
+@pytest.mark.parametrize("pose", [(0.35, 0.25, 0.2, 0, 0, 1), (-0.35, 0.25, -0.2, 0, 0, 1),
+                                  (0.35, -0.25, 0.2, 0.1, 0.1, 1.1), (-0.35, -0.25, -0.2, -0.1, 0, 0.9)])
+def test_head_pose_never_folds_the_warp(warp, pose):
+    assert not _fold_pixels(warp, pose, {}).any()
+
+
+def test_jaw_folds_stay_inside_the_mouth_region(warp, portrait):
+    folds = _fold_pixels(warp, (0.2, 0.1, 0.1, 0, 0, 1), {"jawOpen": 1.0, "mouthSmileLeft": 1.0})
+    tgt = warp.target_landmarks(np.array([0.2, 0.1, 0.1, 0, 0, 1], np.float32),
+                                np.zeros(len(warp.rig.names), np.float32), np.zeros(2, np.float32))
+    mouth = region_mask(folds.shape, tgt[list(L.LIPS_OUTER)], 0.3 * portrait.landmarks.eye_distance)
+    assert not folds[~mouth].any()

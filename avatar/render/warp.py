@@ -68,7 +68,7 @@ class WarpRenderer:
         # at combined yaw and pitch, since a backward warp cannot show self-occlusion
         d2 = ((pts3[:, None, :2] - pts3[None, :, :2]) ** 2).sum(-1)
         w = np.exp(-d2 / (2 * (DEPTH_SMOOTH * lm.eye_distance) ** 2))
-        pts3[:, 2] = (w @ pts3[:, 2]) / w.sum(1)
+        pts3[:, 2] = 0.4 * pts3[:, 2] + 0.6 * (w @ pts3[:, 2]) / w.sum(1)
         center = 0.5 * (pts3[L.FOREHEAD] + pts3[L.CHIN])
         oval = pts3[list(L.FACE_OVAL)]
         low = oval[:, 1] > center[1] + 0.38 * lm.face_height

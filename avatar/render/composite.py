@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 _SHIFT = 4                      # cv2 sub-pixel bits for polygon fills
-CAVITY = np.array([52, 20, 24], np.float32)
-TEETH = np.array([240, 226, 196], np.float32)   # warm: neutral grey reads blue next to skin
+CAVITY = np.array([72, 26, 20], np.float32)      # warm: cool darks read blue next to skin
+TEETH = np.array([236, 218, 180], np.float32)   # warm: neutral grey reads blue next to skin
 TONGUE = np.array([158, 64, 70], np.float32)
 LASH = np.array([45, 32, 30], np.float32)
 
@@ -60,7 +60,7 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     blur = max(0.6, 0.006 * unit)
     inside = _fill(roi.shape[:2], [poly], off, blur) * min(1.0, opening / 3.0)
     # teeth: a band hanging from the upper lip, a tongue rising from the lower lip
-    band = min(0.07 * unit, 0.4 * opening)
+    band = min(0.05 * unit, 0.35 * opening)
     half = max(1e-3, 0.5 * float(np.ptp(upper[:, 0])))
     dx = (upper[:, 0] - upper[:, 0].mean()) / half
     taper = np.sqrt(np.clip(1.0 - dx * dx, 0.0, 1.0))[:, None]          # thin at the corners
@@ -75,7 +75,7 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
         # teeth shade darker towards their lower edge and the mouth corners
         ys = np.linspace(1.0, 0.8, roi.shape[0], dtype=np.float32)[:, None, None]
         # a barely open mouth shows shadow, not teeth
-        show = 0.85 * float(np.clip((opening / unit - 0.03) / 0.08, 0.0, 1.0))
+        show = 0.75 * float(np.clip((opening / unit - 0.03) / 0.08, 0.0, 1.0))
         _blend(roi, show * teeth, TEETH * ys * 0.92)
     else:
         layer, (lx, ly), own_lower = interior

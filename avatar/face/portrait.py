@@ -52,10 +52,14 @@ def crop_matrix(landmarks: FaceLandmarks, size: int) -> np.ndarray:
     angle = np.degrees(np.arctan2(eye[1], eye[0]))
     center = 0.5 * (xy[FOREHEAD] + xy[CHIN])
     side = CROP_FACE_HEIGHTS * landmarks.face_height
+    h, w = landmarks.image_size
+    # stay inside the photo where possible (padding shows as streaks): shrink to fit, then shift
+    side = min(side, max(min(h, w) - 1.0, 1.25 * landmarks.face_height))
+    crop_c = center + [0.0, CROP_CENTER_DOWN * side]                   # crop centre in the photo
+    crop_c = np.clip(crop_c, side / 2, np.array([w, h]) - side / 2) if side < min(h, w) else crop_c
     scale = size / side
-    m = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), angle, scale)
-    # move the face centre to (size/2, size/2 - down)
-    m[:, 2] += np.array([size / 2.0, size / 2.0 - CROP_CENTER_DOWN * size]) - center
+    m = cv2.getRotationMatrix2D((float(crop_c[0]), float(crop_c[1])), angle, scale)
+    m[:, 2] += np.array([size / 2.0, size / 2.0]) - crop_c
     return m
 
 

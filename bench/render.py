@@ -78,22 +78,34 @@ def xcorr_offset(a: np.ndarray, b: np.ndarray, max_lag: int = 8) -> int:
 
 
 def lip_sync(avatar: str, size: int) -> dict:
-    """Speech (espeak-ng) -> energy-driven jawOpen -> warp render -> mediapipe on each frame."""
+    """Speech (espeak-ng) -> energy-driven jawOpen -> warp render -> H.264/AAC MP4 -> decode the
+    MP4 -> mediapipe on each decoded frame; audio energy from the decoded AAC track."""
+    import tempfile
+
+    import av
+
     pcm, sr = speech(TEXT)
     motion = energy_motion(pcm, sr, seed=0)
     renderer = make_renderer(avatar, RenderSettings(size=size))
-    L.reset_video_tracker()
-    aperture = []
-    for frame in renderer.stream_frames(motion):
-        faces = find_faces(frame, video=True)
-        aperture.append(mouth_aperture(faces[0]) if faces else np.nan)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lipsync.mp4"
+        encode_mp4(renderer.stream_frames(motion), path, FPS, pcm, sr)
+        L.reset_video_tracker()
+        aperture = []
+        with av.open(str(path)) as c:
+            for frame in c.decode(video=0):
+                faces = find_faces(frame.to_ndarray(format="rgb24"), video=True)
+                aperture.append(mouth_aperture(faces[0]) if faces else np.nan)
+        with av.open(str(path)) as c:
+            dec_sr = int(c.streams.audio[0].rate)
+            audio = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
     aperture = np.array(aperture)
     ok = np.isfinite(aperture)
-    rms = rms_per_frame(pcm, sr, motion.num_frames)
+    rms = rms_per_frame(audio, dec_sr, len(aperture))
     speech_frames = ok & (rms > 0.1 * rms.max())
     a, e = norm(aperture[speech_frames]), norm(rms[speech_frames])
-    jaw = motion.coeff("jawOpen")
-    return {"frames": int(motion.num_frames), "face_found": float(ok.mean()),
+    jaw = motion.coeff("jawOpen")[:len(aperture)]
+    return {"frames": int(len(aperture)), "face_found": float(ok.mean()),
             "mad_aperture_vs_energy": float(np.mean(np.abs(a - e))),
             "offset_frames_aperture_vs_energy": xcorr_offset(np.nan_to_num(aperture), rms),
             "corr_aperture_vs_jawOpen": float(np.corrcoef(aperture[ok], jaw[ok])[0, 1]),

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 CROP_FACE_HEIGHTS = 2.5   # crop side in forehead-to-chin heights: head, hair and some shoulders
 CROP_CENTER_DOWN = 0.12   # crop centre below the face centre, in crop sides (room for shoulders)
+ANALYSIS_SIZE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +65,24 @@ def crop_matrix(landmarks: FaceLandmarks, size: int) -> np.ndarray:
 
 
 def make_portrait(image_rgb: np.ndarray, size: int) -> Portrait:
-    """Detect the face, crop and align to (size, size), re-detect landmarks on the crop."""
+    """Detect the face, crop and align to (size, size), re-detect landmarks on the crop.
+
+    Landmarks are found on a crop of at least ANALYSIS_SIZE pixels (small outputs would fall
+    below the detector's useful face size) and scaled to `size`.
+    """
     first = detect_landmarks(image_rgb)
-    m = crop_matrix(first, size)
-    crop = cv2.warpAffine(image_rgb, m, (size, size), flags=cv2.INTER_AREA if m[0, 0] < 1 else cv2.INTER_CUBIC,
+    work = max(size, ANALYSIS_SIZE)
+    m = crop_matrix(first, work)
+    crop = cv2.warpAffine(image_rgb, m, (work, work), flags=cv2.INTER_AREA if m[0, 0] < 1 else cv2.INTER_CUBIC,
                           borderMode=cv2.BORDER_REPLICATE)
     try:
         lm = detect_landmarks(crop)
     except PortraitError:
         log.warning("re-detection on the crop failed; using the photo's landmarks")
-        lm = first.transformed(m, (size, size))
+        lm = first.transformed(m, (work, work))
+    if work != size:
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+        lm = lm.transformed(np.array([[size / work, 0, 0], [0, size / work, 0]]), (size, size))
     return Portrait(crop, lm, estimate_pose(lm))
 
 

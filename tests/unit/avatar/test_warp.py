@@ -26,7 +26,7 @@ def test_jaw_open_changes_the_mouth_only(warp, portrait):
     eyes = region_mask(out.shape, xy[list(L.LEFT_EYE_UPPER + L.RIGHT_EYE_UPPER + L.LEFT_BROW + L.RIGHT_BROW)], 4)
     assert d[lower].mean() > 0.15                       # the mouth opened
     assert d[eyes].mean() < 0.01                        # the eyes did not move
-    assert d[:, :20].sum() == 0 and d[:20].sum() == 0   # the background border stays put
+    assert d[:, :20].mean() < 1e-3 and d[:20].mean() < 1e-3   # the background border stays put
     above_nose = int(xy[L.NOSE_TIP, 1])
     assert d[:above_nose].mean() < 0.002                # nothing above the nose tip moves
 

@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from avatar.face import landmarks as L
+from avatar.face.landmarks import find_faces
+from avatar.face.pose import estimate_pose
+from avatar.render.demo import demo_motion, single_frame
+from tests.unit.avatar.conftest import region_mask
+
+
+def diff(a, b):
+    return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(-1)
+
+
+def test_neutral_frame_reproduces_the_portrait(warp, portrait):
+    out = warp.render_frame(single_frame(), 0)
+    assert out.shape == (256, 256, 3) and out.dtype == np.uint8
+    assert diff(out, portrait.image).mean() < 1.0
+
+
+def test_jaw_open_changes_the_mouth_only(warp, portrait):
+    out = warp.render_frame(single_frame({"jawOpen": 0.7}), 0)
+    d = diff(out, portrait.image) > 12
+    xy = portrait.landmarks.xy
+    lower = region_mask(out.shape, xy[list(L.LIPS_OUTER) + [L.CHIN]], 0.15 * portrait.landmarks.eye_distance)
+    eyes = region_mask(out.shape, xy[list(L.LEFT_EYE_UPPER + L.RIGHT_EYE_UPPER + L.LEFT_BROW + L.RIGHT_BROW)], 4)
+    assert d[lower].mean() > 0.15                       # the mouth opened
+    assert d[eyes].mean() < 0.01                        # the eyes did not move
+    assert d[:, :20].mean() < 1e-3 and d[:20].mean() < 1e-3   # the background border stays put
+    above_nose = int(xy[L.NOSE_TIP, 1])
+    assert d[:above_nose].mean() < 0.002                # nothing above the nose tip moves
+
+
+def test_blink_changes_the_eye_region_only(warp, portrait):
+    out = warp.render_frame(single_frame({"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0}), 0)
+    d = diff(out, portrait.image) > 12
+    xy = portrait.landmarks.xy
+    eyes = region_mask(out.shape, xy[list(L.LEFT_EYE_UPPER + L.LEFT_EYE_LOWER + L.RIGHT_EYE_UPPER
+                                          + L.RIGHT_EYE_LOWER)], 0.12 * portrait.landmarks.eye_distance)
+    assert d[eyes].mean() > 0.1
+    assert d[~eyes].mean() < 0.002
+
+
+def test_yaw_turns_the_head_the_documented_way(warp, portrait):
+    out = warp.render_frame(single_frame({}, pose=(0.3, 0, 0, 0, 0, 1)), 0)
+    faces = find_faces(out)
+    assert faces
+    nose_shift = faces[0].xy[L.NOSE_TIP, 0] - portrait.landmarks.xy[L.NOSE_TIP, 0]
+    assert nose_shift > 0.05 * portrait.landmarks.eye_distance
+    assert estimate_pose(faces[0]).yaw > estimate_pose(portrait.landmarks).yaw + 0.1
+
+
+@pytest.mark.parametrize("pose", [(0.35, 0.25, 0.2, 0.05, 0.05, 1.05), (-0.35, -0.25, -0.2, -0.05, 0, 0.95)])
+def test_extreme_poses_render_without_holes(warp, pose):
+    out = warp.render_frame(single_frame({"jawOpen": 1.0, "eyeBlinkLeft": 1.0, "mouthSmileRight": 1.0}, pose), 0)
+    assert out.shape == (256, 256, 3)
+    # no tears: neighbouring pixels never jump by more than the photo itself does
+    grad = np.abs(np.diff(out.astype(np.int16), axis=0)).max()
+    assert grad < 255
+
+
+def test_stream_frames_is_lazy_and_complete(warp):
+    motion = demo_motion(12, seed=1)
+    frames = warp.stream_frames(motion)
+    assert not isinstance(frames, list)
+    out = list(frames)
+    assert len(out) == 12 and all(f.shape == (256, 256, 3) for f in out)
+    assert not np.array_equal(out[0], out[6])
+
+
+def _fold_pixels(warp, pose, values):
+    from avatar.render.demo import expression_vector
+
+    m = warp.source_map(np.array(pose, np.float32), expression_vector(values), np.zeros(2, np.float32))
+    gx, gy = np.gradient(m[..., 0]), np.gradient(m[..., 1])
+    return (gx[1] * gy[0] - gx[0] * gy[1]) <= 0                             # the map folds over
+
+
+@pytest.mark.parametrize("pose", [(0.35, 0.25, 0.2, 0, 0, 1), (-0.35, 0.25, -0.2, 0, 0, 1),
+                                  (0.35, -0.25, 0.2, 0.1, 0.1, 1.1), (-0.35, -0.25, -0.2, -0.1, 0, 0.9)])
+def test_head_pose_never_folds_the_warp(warp, pose):
+    assert not _fold_pixels(warp, pose, {}).any()
+
+
+def test_jaw_folds_stay_inside_the_mouth_region(warp, portrait):
+    folds = _fold_pixels(warp, (0.2, 0.1, 0.1, 0, 0, 1), {"jawOpen": 1.0, "mouthSmileLeft": 1.0})
+    tgt = warp.target_landmarks(np.array([0.2, 0.1, 0.1, 0, 0, 1], np.float32),
+                                np.zeros(len(warp.rig.names), np.float32), np.zeros(2, np.float32))
+    mouth = region_mask(folds.shape, tgt[list(L.LIPS_OUTER)], 0.3 * portrait.landmarks.eye_distance)
+    assert not folds[~mouth].any()

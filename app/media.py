@@ -72,7 +72,8 @@ class AvatarPipeline:
 
         with self._lock:
             if avatar not in self._renderers:
-                self._renderers[avatar] = make_renderer(_avatar_ref(avatar, self.settings), self.settings.render)
+                self._renderers[avatar] = make_renderer(_avatar_ref(avatar, self.settings), self.settings.render,
+                                                        cache_dir=self.settings.data_dir / "cache" / "portraits")
             return self._renderers[avatar]
 
     def profile(self, persona: Persona) -> EmotionProfile:
@@ -97,20 +98,18 @@ class AvatarPipeline:
     def speak(self, text: str, emotion: EmotionState, persona: Persona, out: Path,
               continuity_key: str | None = None) -> RenderedSegment:
         """The avatar says `text` with `emotion`: TTS -> motion (speaking) -> frames -> `out` (MP4)."""
-        t0 = time.perf_counter()
+        from avatar.render.cli import render_utterance
+
         voice: VoiceSettings = persona.voice
-        speech = self.tts(voice.backend or self.settings.tts.default_backend).synthesize(text, voice, emotion)
-        t1 = time.perf_counter()
-        motion = self.motion().generate(MotionRequest(
-            role=Role.SPEAKING, emotion=emotion, profile=self.profile(persona), speech=speech,
-            previous=self._context(continuity_key), style=getattr(persona, "motion_style", None) or None))
-        t2 = time.perf_counter()
-        self._remember(continuity_key, motion)
-        self._encode(persona, motion, speech.pcm, speech.sample_rate, out)
-        save_segment(out.with_suffix(".npz"), speech, motion)
-        log.info("speak %.1fs of speech: tts %.2fs, motion %.2fs, render+encode %.2fs",
-                 speech.duration, t1 - t0, t2 - t1, time.perf_counter() - t2)
-        return RenderedSegment(out, speech, motion)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        report = render_utterance(
+            text, emotion, out, tts=self.tts(voice.backend or self.settings.tts.default_backend),
+            motion_generator=self.motion(), renderer=self.renderer(persona.avatar), voice=voice,
+            profile=self.profile(persona), previous=self._context(continuity_key),
+            style=getattr(persona, "motion_style", None) or None)
+        self._remember(continuity_key, report.motion)
+        save_segment(out.with_suffix(".npz"), report.speech, report.motion)
+        return RenderedSegment(out, report.speech, report.motion)
 
     def listen(self, persona: Persona, duration_s: float, partner_emotion: EmotionState, out: Path,
                partner_speech: SpeechClip | None = None, continuity_key: str | None = None) -> RenderedSegment:
@@ -133,7 +132,7 @@ class AvatarPipeline:
 
         out.parent.mkdir(parents=True, exist_ok=True)
         frames = self.renderer(persona.avatar).stream_frames(motion)
-        encode_mp4(out, frames, pcm, sr, fps=motion.fps)
+        encode_mp4(frames, out, fps=motion.fps, audio=pcm, sample_rate=sr)
 
     def _context(self, key: str | None) -> MotionClip | None:
         if key is None:

@@ -1,0 +1,85 @@
+"""What every tab needs: the shared services and settings, the optional speech recognizer and the
+listening-clip hook. Shared by all sessions and only read by them; per-session state (the
+`Conversation`) lives in `gr.State`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.conversation import Conversation, Services
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Lazy:
+    """A component built on first use, once, under a lock (the ASR model takes seconds to load)."""
+
+    def __init__(self, build: Callable[[], object] | None):
+        self._build = build
+        self._value: object | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return self._build is not None
+
+    def get(self) -> object:
+        if self._build is None:
+            raise RuntimeError("not configured")
+        with self._lock:
+            if self._value is None:
+                self._value = self._build()
+            return self._value
+
+
+@dataclass
+class UIContext:
+    """Shared, read-only inputs of the UI.
+
+    asr: builds an object with `transcribe(pcm, sample_rate) -> Transcript` (dialogue.asr), or
+        None when speech input is not available.
+    listen: (persona) -> path of a short looping MP4 of the avatar listening, or None. The default
+        returns `listen_clip` (a fixed idle clip file) when one is given.
+    """
+
+    services: Services
+    settings: Settings
+    asr: Lazy = field(default_factory=lambda: Lazy(None))
+    listen_clip: str | None = None
+    listen: Callable[[object], str | None] | None = None
+
+    def listening_video(self, persona) -> str | None:
+        if self.listen is not None:
+            return self.listen(persona)
+        return self.listen_clip
+
+    # --- personas ----------------------------------------------------------------------------
+
+    def personas(self) -> dict:
+        from app.personas import list_personas
+
+        return list_personas(self.settings.personas_dir)
+
+    def persona(self, name: str):
+        from app.personas import get_persona
+
+        return get_persona(name, self.settings.personas_dir)
+
+    def open_or_start(self, conv: Conversation | None, persona_name: str | None = None) -> Conversation:
+        """The session's conversation, started (and saved) with the default persona if none yet."""
+        if conv is not None:
+            return conv
+        return Conversation.start(self.services, self.persona(persona_name or self.settings.persona))
+
+    def media_path(self, ref: str) -> str | None:
+        """A turn's media reference (relative to the data dir, or absolute) as an existing path."""
+        path = Path(ref)
+        if not path.is_absolute():
+            path = self.settings.data_dir / path
+        return str(path) if path.is_file() else None

@@ -1,0 +1,61 @@
+"""A fast stand-in for the avatar pipeline: a tiny H.264/AAC MP4 per sentence (PyAV)."""
+
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+COLOURS = {"happy": (242, 183, 5), "sad": (59, 111, 216), "angry": (214, 69, 65), "neutral": (138, 143, 152)}
+
+
+def write_clip(path: Path, rgb: tuple[int, int, int], frames: int = 10, size: int = 64, fps: int = 25) -> float:
+    """A solid-colour clip with silent audio; returns its duration in seconds."""
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("libx264", rate=fps)
+        v.width = v.height = size
+        v.pix_fmt = "yuv420p"
+        v.options = {"preset": "ultrafast"}
+        a = out.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        img = np.empty((size, size, 3), np.uint8)
+        img[:] = rgb
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for pkt in v.encode(frame):
+                out.mux(pkt)
+        for pkt in v.encode():
+            out.mux(pkt)
+        n = int(16000 * frames / fps)
+        samples = np.zeros((1, n), np.float32)
+        aframe = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        aframe.sample_rate = 16000
+        aframe.pts = 0
+        aframe.time_base = Fraction(1, 16000)
+        for pkt in a.encode(aframe):
+            out.mux(pkt)
+        for pkt in a.encode():
+            out.mux(pkt)
+    return frames / fps
+
+
+class FakeSpeak:
+    """services.speak: (sentence, emotion, persona, conversation_id, index) -> (mp4 path, seconds)."""
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, sentence, emotion, persona, conversation_id, index):
+        with self._lock:
+            self._n += 1
+            n = self._n
+        path = self.out_dir / f"{conversation_id}-{n}-{index}.mp4"
+        duration = write_clip(path, COLOURS.get(emotion.label.value, COLOURS["neutral"]))
+        return str(path), duration

@@ -106,7 +106,7 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
     mic.stop_recording(h.transcribe, [mic], [text, status], api_name=False).success(
         h.send, [text, conv], outs, api_name=False).then(h.controls, [conv], controls, api_name=False)
     tab.show = h.show
-    tab.load = (h.on_load, [conv], outs + controls + [persona_dd])
+    tab.load = (h.on_load, [conv], outs[1:] + controls + [persona_dd])
     return tab
 
 
@@ -210,11 +210,13 @@ class _Handlers:
         """A fresh page: the default persona's greeting (nothing saved until the first message)."""
         names = sorted(self.ctx.personas())
         persona_dd = gr.Dropdown(choices=names, value=self.ctx.settings.persona if self.ctx.settings.persona in names else None)
+        # The session state is not an output here: a message sent before the page finished
+        # loading must not be wiped by this handler.
         if conv is not None:
-            return self.show(conv) + self.controls(conv) + (persona_dd,)
+            return self.show(conv)[1:] + self.controls(conv) + (persona_dd,)
         persona = self.ctx.persona(self.ctx.settings.persona)
         history = [{"role": "assistant", "content": persona.greeting}]
-        return ((None, history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
+        return ((history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
                 + self.controls(None) + (persona_dd,))
 
     def controls(self, conv: Conversation | None) -> tuple:

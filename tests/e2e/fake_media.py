@@ -12,8 +12,10 @@ import numpy as np
 COLOURS = {"happy": (242, 183, 5), "sad": (59, 111, 216), "angry": (214, 69, 65), "neutral": (138, 143, 152)}
 
 
-def write_clip(path: Path, rgb: tuple[int, int, int], frames: int = 10, size: int = 64, fps: int = 25) -> float:
-    """A solid-colour clip with silent audio; returns its duration in seconds."""
+def write_clip(path: Path, rgb: tuple[int, int, int], frames: int = 10, size: int = 64, fps: int = 25,
+               image: np.ndarray | None = None) -> float:
+    """A solid-colour clip (or `image`, (size, size, 3) uint8, tinted by `rgb`) with silent audio;
+    returns its duration in seconds."""
     with av.open(str(path), "w") as out:
         v = out.add_stream("libx264", rate=fps)
         v.width = v.height = size
@@ -23,6 +25,8 @@ def write_clip(path: Path, rgb: tuple[int, int, int], frames: int = 10, size: in
         a.layout = "mono"
         img = np.empty((size, size, 3), np.uint8)
         img[:] = rgb
+        if image is not None:
+            img = (0.85 * image + 0.15 * img).astype(np.uint8)
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             frame.pts = i
@@ -46,7 +50,9 @@ def write_clip(path: Path, rgb: tuple[int, int, int], frames: int = 10, size: in
 class FakeSpeak:
     """services.speak: (sentence, emotion, persona, conversation_id, index) -> (mp4 path, seconds)."""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, image: np.ndarray | None = None, frames: int = 10):
+        self.image = image
+        self.frames = frames
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self._n = 0
@@ -57,5 +63,7 @@ class FakeSpeak:
             self._n += 1
             n = self._n
         path = self.out_dir / f"{conversation_id}-{n}-{index}.mp4"
-        duration = write_clip(path, COLOURS.get(emotion.label.value, COLOURS["neutral"]))
+        size = 64 if self.image is None else self.image.shape[0]
+        duration = write_clip(path, COLOURS.get(emotion.label.value, COLOURS["neutral"]), frames=self.frames,
+                              size=size, image=self.image)
         return str(path), duration

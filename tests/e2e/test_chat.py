@@ -6,16 +6,12 @@ import re
 
 from playwright.sync_api import expect
 
-
-def send(page, text: str) -> None:
-    box = page.locator("#message textarea")
-    box.fill(text)
-    page.locator("#send").click()
+from tests.e2e.helpers import send, wait_ready
 
 
 def test_send_shows_reply_emotion_and_video(page, app_url):
     page.goto(app_url)
-    expect(page.locator("#history")).to_contain_text("Hi", timeout=30_000)  # the greeting
+    wait_ready(page)
     send(page, "I got the job, I am so happy!")
     history = page.locator("#history")
     expect(history).to_contain_text("I got the job, I am so happy!")
@@ -27,6 +23,7 @@ def test_send_shows_reply_emotion_and_video(page, app_url):
 
 def test_regenerate_makes_a_second_branch(page, app_url):
     page.goto(app_url)
+    wait_ready(page)
     send(page, "Hello avatar")
     expect(page.locator("#history")).to_contain_text("Hello avatar")
     expect(page.locator("#emotion-badge")).to_contain_text(re.compile(r"\d\.\d"))
@@ -44,6 +41,7 @@ def test_regenerate_makes_a_second_branch(page, app_url):
 
 def test_over_long_message_is_refused_and_kept(page, app_url):
     page.goto(app_url)
+    wait_ready(page)
     long_text = "word " * 60  # the fixture's limit is 200 characters
     send(page, long_text)
     expect(page.locator("#chat-status")).to_contain_text("the limit is 200")

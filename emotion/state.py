@@ -2,7 +2,8 @@
 
 Labels sit at fixed points of Russell's circumplex (valence: unpleasant -1 .. +1 pleasant;
 arousal: calm -1 .. +1 excited). A state may carry any (valence, arousal); its `label` is the
-nearest prototype, so the two views never disagree by more than the prototype grid allows.
+prototype nearest in direction (distance from the origin is intensity, not kind), so scaling a
+state towards the origin, as decay does, never turns one emotion into another.
 """
 
 from __future__ import annotations
@@ -66,12 +67,19 @@ _SYNONYMS = {
 
 
 def label_for(valence: float, arousal: float) -> Emotion:
-    """Nearest label to a point of the valence/arousal plane (neutral near the origin)."""
-    if math.hypot(valence, arousal) < NEUTRAL_RADIUS:
+    """Label of a point of the valence/arousal plane: neutral within `NEUTRAL_RADIUS` of the
+    origin, else the prototype nearest in direction (largest cosine similarity).
+
+    Direction, not Euclidean distance: a weak anger (0.5 x the angry prototype) is nearer the
+    disgusted prototype than the angry one in distance, but it is still anger.
+    """
+    r = math.hypot(valence, arousal)
+    if r < NEUTRAL_RADIUS:
         return Emotion.NEUTRAL
-    return min(
+    return max(
         (e for e in Emotion if e is not Emotion.NEUTRAL),
-        key=lambda e: (PROTOTYPES[e][0] - valence) ** 2 + (PROTOTYPES[e][1] - arousal) ** 2,
+        key=lambda e: (PROTOTYPES[e][0] * valence + PROTOTYPES[e][1] * arousal)
+        / math.hypot(*PROTOTYPES[e]),
     )
 
 
@@ -129,9 +137,15 @@ class EmotionState(BaseModel):
 def blend(a: EmotionState, b: EmotionState, weight_b: float) -> EmotionState:
     """Linear blend on the plane: (1 - w) * a + w * b, relabelled by nearest prototype.
 
-    `weight_b` is clipped to [0, 1]. A blend of two states of one label keeps that label.
+    `weight_b` is clipped to [0, 1]; weight 0 returns `a` and weight 1 returns `b` unchanged
+    (a weak state keeps its label even where `label_for` would read it as neutral). A blend of two
+    states of one label keeps that label.
     """
     w = min(max(float(weight_b), 0.0), 1.0)
+    if w == 0.0:
+        return a
+    if w == 1.0:
+        return b
     v = (1 - w) * a.valence + w * b.valence
     ar = (1 - w) * a.arousal + w * b.arousal
     k = (1 - w) * a.intensity + w * b.intensity

@@ -1,0 +1,59 @@
+"""Built-in emotion profiles (assets/profiles/*.json) and user profiles that override them.
+
+A profile's name is its file name without `.json`. Reading is done on each call (a handful of
+small files); nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from emotion.profile import EmotionProfile, ProfileError, load_profile
+
+log = logging.getLogger(__name__)
+
+
+def builtin_profiles_dir() -> Path:
+    """The folder of the profiles shipped with warmchat (`assets/profiles` in the repository)."""
+    return Path(__file__).resolve().parents[1] / "assets" / "profiles"
+
+
+def _profile_files(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.json")) if p.is_file()}
+
+
+def list_profiles(user_dir: Path | None = None) -> dict[str, EmotionProfile]:
+    """All available profiles by name: the built-in ones, with files in `user_dir` (if given)
+    overriding built-ins of the same name and adding new ones. A missing `user_dir` adds nothing.
+
+    Raises:
+        ProfileError: a profile file is unreadable or invalid (the message names file and field).
+    """
+    files = _profile_files(builtin_profiles_dir())
+    if user_dir is not None:
+        user_files = _profile_files(Path(user_dir))
+        for name in user_files.keys() & files.keys():
+            log.debug("user profile %s overrides the built-in one", user_files[name])
+        files.update(user_files)
+    return {name: load_profile(path) for name, path in sorted(files.items())}
+
+
+def get_profile(name: str, user_dir: Path | None = None) -> EmotionProfile:
+    """The profile called `name` (a user file in `user_dir` wins over a built-in one).
+
+    Raises:
+        ProfileError: no profile has that name (the message lists the known ones), or its file is
+            unreadable or invalid.
+    """
+    candidates = [Path(user_dir)] if user_dir is not None else []
+    candidates.append(builtin_profiles_dir())
+    for folder in candidates:
+        path = folder / f"{name}.json"
+        if path.is_file():
+            return load_profile(path)
+    known = sorted(_profile_files(builtin_profiles_dir()).keys() | (
+        _profile_files(Path(user_dir)).keys() if user_dir is not None else set()))
+    raise ProfileError(f"unknown emotion profile {name!r}; known: {', '.join(known) or '(none)'}")

@@ -1,0 +1,88 @@
+"""EmotionProfile validation, expression scaling and load_profile errors."""
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from emotion.profile import EmotionProfile, ProfileError, load_profile
+from emotion.state import Emotion, EmotionState
+
+SMILE = {"mouthSmileLeft": 0.6, "mouthSmileRight": 0.4}
+
+
+def make(**kw) -> EmotionProfile:
+    return EmotionProfile(name="t", speaker={"happy": SMILE}, listener={"happy": {"mouthSmileLeft": 0.2}}, **kw)
+
+
+def test_defaults_and_emotion_keys_parsed():
+    p = make()
+    assert p.baseline.label is Emotion.NEUTRAL
+    assert set(p.speaker) == {Emotion.HAPPY}
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("expressiveness", -0.1), ("expressiveness", 1.6), ("mirroring", 1.2), ("decay_half_life_s", 0.0),
+     ("name", ""), ("unknown_field", 1)],
+)
+def test_rejects_out_of_range_fields(field, value):
+    kw = {"name": "t", field: value}
+    with pytest.raises(ValidationError):
+        EmotionProfile(**kw)
+
+
+@pytest.mark.parametrize("w", [-0.01, 1.01, float("nan")])
+def test_rejects_coefficients_outside_unit_range(w):
+    with pytest.raises(ValidationError, match="outside"):
+        EmotionProfile(name="t", speaker={"happy": {"mouthSmileLeft": w}})
+
+
+def test_rejects_unknown_emotion_key():
+    with pytest.raises(ValidationError):
+        EmotionProfile(name="t", speaker={"elated": SMILE})
+
+
+def test_expression_scales_by_intensity_and_expressiveness():
+    p = make(expressiveness=0.5)
+    e = p.expression(EmotionState.of("happy", 0.8), listening=False)
+    assert e == pytest.approx({"mouthSmileLeft": 0.6 * 0.8 * 0.5, "mouthSmileRight": 0.4 * 0.8 * 0.5})
+
+
+def test_expression_is_clipped_to_one():
+    p = EmotionProfile(name="t", expressiveness=1.5, speaker={"happy": {"mouthSmileLeft": 0.9}})
+    assert p.expression(EmotionState.of("happy", 1.0), listening=False)["mouthSmileLeft"] == 1.0
+
+
+def test_expression_uses_listener_table_and_falls_back_to_speaker():
+    p = make()
+    assert p.expression(EmotionState.of("happy", 1.0), listening=True) == {"mouthSmileLeft": 0.2}
+    p = EmotionProfile(name="t", speaker={"happy": SMILE})
+    assert p.expression(EmotionState.of("happy", 1.0), listening=True) == pytest.approx(SMILE)
+
+
+def test_expression_of_missing_label_or_zero_intensity_is_empty_or_zero():
+    p = make()
+    assert p.expression(EmotionState.of("sad", 1.0), listening=False) == {}
+    assert all(v == 0 for v in p.expression(EmotionState.of("happy", 0.0), listening=False).values())
+
+
+def test_load_profile_round_trip(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(make(mirroring=0.9).model_dump_json())
+    p = load_profile(path)
+    assert p.mirroring == 0.9 and p.speaker[Emotion.HAPPY] == SMILE
+
+
+def test_load_profile_errors_name_file_and_field(tmp_path):
+    missing = tmp_path / "nope.json"
+    with pytest.raises(ProfileError, match="nope.json"):
+        load_profile(missing)
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    with pytest.raises(ProfileError, match=r"bad.json: not valid JSON \(line 1"):
+        load_profile(bad_json)
+    bad_field = tmp_path / "field.json"
+    bad_field.write_text(json.dumps({"name": "x", "mirroring": 3}))
+    with pytest.raises(ProfileError, match="field.json: field mirroring"):
+        load_profile(bad_field)

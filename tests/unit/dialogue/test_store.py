@@ -1,0 +1,270 @@
+"""ConversationStore on a real SQLite file (these double as the "real SQLite" integration tests)."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from dialogue.store import ConversationStore, StoreError
+from dialogue.tree import TalkingTree
+from tests.unit.dialogue.helpers import turn
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = ConversationStore(tmp_path / "chats.db")
+    yield s
+    s.close()
+
+
+def save_branched(store: ConversationStore, cid: str = "c1") -> TalkingTree:
+    """Save root -> u1 -> {a1, a1b (regenerated)} -> u2 under a1b, turn by turn; return the tree."""
+    store.create(cid, "branched", "ada")
+    tree = TalkingTree(cid, "branched")
+    for t in (
+        turn("root", None, "avatar", "happy", 0.5, t=0),
+        turn("u1", "root", "user", "sad", 0.4, t=1),
+        turn("a1", "u1", "avatar", "neutral", 0.0, t=2),
+    ):
+        store.save_turn(cid, tree.add(t))
+    store.save_turn(cid, tree.regenerate("a1", turn("a1b", None, "avatar", "happy", 0.7, t=3)))
+    u2 = turn("u2", "a1b", "user", "happy", 0.3, t=4).model_copy(update={"media": {"audio": "u2.wav"}})
+    store.save_turn(cid, tree.add(u2))
+    return tree
+
+
+def assert_same_tree(a: TalkingTree, b: TalkingTree) -> None:
+    assert a.turns() == b.turns()
+    assert a.current == b.current
+    assert [[t.id for t in br] for br in a.branches()] == [[t.id for t in br] for br in b.branches()]
+
+
+def test_round_trip(store):
+    tree = save_branched(store)
+    loaded = store.load("c1")
+    assert_same_tree(loaded, tree)
+    assert loaded.title == "branched" and loaded.current == "u2"
+    assert loaded.get("u2").media == {"audio": "u2.wav"}
+    assert [t.id for t in loaded.children("u1")] == ["a1", "a1b"]
+
+
+def test_restart_keeps_the_tree(tmp_path):
+    with ConversationStore(tmp_path / "chats.db") as first:
+        tree = save_branched(first)
+        first.set_current("c1", "a1")
+    with ConversationStore(tmp_path / "chats.db") as again:
+        loaded = again.load("c1")
+        assert loaded.turns() == tree.turns() and loaded.current == "a1"
+        [info] = again.list_conversations()
+        assert (info.id, info.title, info.persona, info.current_node) == ("c1", "branched", "ada", "a1")
+        assert again.integrity_check() == "ok"
+
+
+def test_schema_version_wal_and_foreign_keys(store, tmp_path):
+    assert store.schema_version() == 1
+    raw = sqlite3.connect(tmp_path / "chats.db")
+    assert raw.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    raw.execute("INSERT INTO schema_version VALUES (99, 0)")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreError, match="schema version 99 is newer"):
+        ConversationStore(tmp_path / "chats.db")
+
+
+def test_conversation_management(store):
+    save_branched(store, "c1")
+    store.create("c2", "second")
+    assert store.create(None, "auto") not in {"c1", "c2"}
+    with pytest.raises(StoreError, match="already exists"):
+        store.create("c1")
+    store.rename("c1", "renamed")
+    assert store.info("c1").title == "renamed" and store.load("c1").title == "renamed"
+    assert store.list_conversations()[0].id == "c1"  # most recently updated first
+    store.delete("c1")
+    assert "c1" not in {c.id for c in store.list_conversations()}
+    assert store._conn.execute("SELECT COUNT(*) FROM turns").fetchone()[0] == 0  # cascaded
+    for op, args in [(store.load, ("c1",)), (store.rename, ("c1", "x")), (store.delete, ("c1",)),
+                     (store.set_current, ("c2", "ghost")), (store.export_json, ("nope",))]:
+        with pytest.raises(StoreError, match="no (conversation|turn)"):
+            op(*args)
+    empty = store.load("c2")
+    assert len(empty) == 0 and empty.current is None
+
+
+def test_save_turn_rejects_bad_turns_and_writes_nothing(store):
+    save_branched(store)
+    before = store.load("c1")
+    bad = [
+        ("c1", turn("x", "ghost", "user"), "no turn 'ghost'"),
+        ("c1", turn("r2", None, "avatar"), "second root"),
+        ("c1", turn("u1", "root", "user"), "duplicate id"),
+        ("nope", turn("y", None, "avatar"), "no conversation 'nope'"),
+    ]
+    for cid, t, message in bad:
+        with pytest.raises(StoreError, match=message):
+            store.save_turn(cid, t)
+    with pytest.raises(StoreError, match="no turn 'ghost'"):  # unknown current node: rolled back
+        store.save_turn("c1", turn("u3", "a1", "user"), current_node="ghost")
+    assert_same_tree(store.load("c1"), before)
+
+
+def test_interrupted_write_rolls_back(store, tmp_path, monkeypatch):
+    """A failure inside the transaction, after the INSERT, leaves no trace of the turn."""
+    tree = save_branched(store)
+
+    def crash(*_args):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(store, "_update_conversation", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        store.save_turn("c1", turn("a2", "u2", "avatar", "happy", 0.5, t=5))
+    monkeypatch.undo()
+    assert_same_tree(store.load("c1"), tree)  # earlier turns intact, a2 absent, current unchanged
+    store.save_turn("c1", turn("a2", "u2", "avatar", "happy", 0.5, t=5))  # the store still works
+    store.close()
+    with ConversationStore(tmp_path / "chats.db") as again:
+        assert again.integrity_check() == "ok" and again.load("c1").current == "a2"
+
+
+WRITER = """
+import os, sys
+from dialogue.store import ConversationStore
+from dialogue.turns import AvatarRole, Speaker, Turn
+
+store = ConversationStore(sys.argv[1])
+store.create("crash", "crash test")
+
+def make(i):
+    who = Speaker.USER if i % 2 else Speaker.AVATAR
+    return Turn(id=f"t{i}", parent=f"t{i - 1}" if i else None, speaker=who,
+                avatar_role=AvatarRole.SPEAKING, text="x" * 2000, created_at=float(i))
+
+if sys.argv[2] == "exit-mid-turn":
+    for i in range(5):
+        store.save_turn("crash", make(i))
+    store._update_conversation = lambda *a: os._exit(3)  # dies after the INSERT, before COMMIT
+    store.save_turn("crash", make(5))
+else:
+    i = 0
+    while True:
+        store.save_turn("crash", make(i))
+        print(i, flush=True)
+        i += 1
+"""
+
+
+def run_writer(db: Path, mode: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(db), mode], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def assert_sound_chain(db: Path, at_least: int) -> TalkingTree:
+    with ConversationStore(db) as again:
+        assert again.integrity_check() == "ok"
+        tree = again.load("crash")
+    assert len(tree) >= at_least
+    n = len(tree)
+    assert [t.id for t in tree.path_to(tree.current)] == [f"t{i}" for i in range(n)]  # current = last saved
+    return tree
+
+
+def test_process_exit_mid_turn_keeps_earlier_turns(tmp_path):
+    proc = run_writer(tmp_path / "chats.db", "exit-mid-turn")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    tree = assert_sound_chain(tmp_path / "chats.db", at_least=5)
+    assert len(tree) == 5 and "t5" not in tree
+
+
+def test_sigkill_while_writing_in_a_loop(tmp_path):
+    proc = run_writer(tmp_path / "chats.db", "loop")
+    seen = -1
+    try:
+        for line in proc.stdout:
+            seen = int(line)
+            if seen >= 40:
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert seen >= 40, proc.stderr.read()
+    assert_sound_chain(tmp_path / "chats.db", at_least=seen + 1)
+
+
+def test_export_import_round_trip(store, tmp_path):
+    tree = save_branched(store)
+    doc = json.loads(json.dumps(store.export_json("c1")))
+    assert (doc["format"], doc["version"], doc["tree"]["format"]) == ("warmchat.conversation", 1, "warmchat.tree")
+    with ConversationStore(tmp_path / "other.db") as other:
+        assert other.import_json(doc) == "c1"  # free id kept
+        assert_same_tree(other.load("c1"), tree)
+        assert other.info("c1").persona == "ada"
+    copy_id = store.import_json(json.dumps(doc))  # JSON text accepted; id taken -> new id
+    assert copy_id != "c1"
+    copy = store.load(copy_id)
+    assert copy.turns() == tree.turns() and copy.current == "u2" and copy.title == "branched"
+    assert_same_tree(store.load("c1"), tree)  # the original is untouched
+
+
+@pytest.mark.parametrize(
+    "broken, message",
+    [
+        ('{"format": "warmchat.conversation", "version": 1, ', "not valid JSON"),
+        ('["a list"]', "not a warmchat.conversation export \\(format='list'\\)"),
+        (lambda d: d.update(format="warmchat.tree"), "not a warmchat.conversation export"),
+        (lambda d: d.update(version=7), "unsupported warmchat.conversation version 7"),
+        (lambda d: d.pop("conversation"), "invalid export: conversation"),
+        (lambda d: d["conversation"].pop("created_at"), "conversation.created_at: Field required"),
+        (lambda d: d.pop("tree"), "invalid export: not a warmchat.tree"),
+        (lambda d: d["tree"]["turns"][2].update(parent="ghost"), "parents not in the tree"),
+        (lambda d: d["tree"]["turns"][0]["emotion"].update(valence=5), "invalid turn.*valence"),
+    ],
+)
+def test_malformed_import_gives_clear_error_and_writes_nothing(store, broken, message):
+    save_branched(store)
+    if callable(broken):
+        doc = store.export_json("c1")
+        broken(doc)
+    else:
+        doc = broken
+    with pytest.raises(StoreError, match=message):
+        store.import_json(doc)
+    assert [c.id for c in store.list_conversations()] == ["c1"]
+
+
+def test_threads_write_and_read_concurrently(store):
+    errors: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            cid = store.create(f"w{k}")
+            parent = None
+            for i in range(20):
+                t = turn(f"{k}-{i}", parent, "user" if i % 2 else "avatar", t=i)
+                store.save_turn(cid, t)
+                parent = t.id
+                store.load(cid)
+        except BaseException as e:  # noqa: BLE001 - reported to the main thread below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=60)
+    assert errors == []
+    for k in range(4):
+        tree = store.load(f"w{k}")
+        assert len(tree) == 20 and tree.current == f"{k}-19" and tree.depth(f"{k}-19") == 19
+    assert store.integrity_check() == "ok"

@@ -26,6 +26,7 @@ class PersonaBrief(BaseModel):
     temperature: float | None = None
     max_tokens: int | None = None
     model: str | None = None
+    fallback: str = ""  # said when the model's reply has nothing usable ("" = a generic line)
 
 
 class Reply(BaseModel):

@@ -1,0 +1,149 @@
+"""Any OpenAI-compatible chat server (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio) by base_url."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from dialogue.llm.base import LLMError, PersonaBrief, ReplyChunk
+from dialogue.llm.structured import EmotionOf, stream_structured
+from dialogue.prompts import build_messages
+from dialogue.settings import LLMSettings
+from dialogue.turns import EmotionCues, Turn
+
+log = logging.getLogger(__name__)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short human reason from an exception chain ("connection refused", "host not found")."""
+    seen: BaseException | None = exc
+    texts = []
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or getattr(seen, "errno", None) == errno.ECONNREFUSED:
+            return "connection refused"
+        texts.append(str(seen).lower())
+        seen = seen.__cause__ or seen.__context__
+    joined = " ".join(texts)
+    if "refused" in joined:
+        return "connection refused"
+    if "name or service not known" in joined or "nodename nor servname" in joined or "getaddrinfo" in joined:
+        return "host not found"
+    if "reset" in joined:
+        return "connection reset"
+    return texts[-1] if texts and texts[-1] else "connection error"
+
+
+class OpenAIChatLLM:
+    """Streams chat completions from an OpenAI-compatible server.
+
+    The client (thread-safe, one connection pool) is built once from `settings`; a persona's
+    model/temperature/max_tokens apply to its own calls only. Every network wait is bounded by
+    settings.timeout_s (connect, and each read while streaming); connection failures are retried
+    settings.max_retries times by the client before the stream starts.
+    """
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        emotion_of: EmotionOf | None = None,
+        *,
+        client: Any | None = None,
+        max_sentences: int = 3,
+        max_chars: int = 300,
+    ) -> None:
+        self.settings = settings
+        self.emotion_of = emotion_of
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
+        if client is None:
+            try:
+                import openai
+            except ImportError as exc:  # pragma: no cover - openai is a core dependency
+                raise LLMError("The openai package is missing: pip install openai") from exc
+            client = openai.OpenAI(
+                base_url=settings.base_url,
+                api_key=settings.api_key or "not-needed",
+                timeout=settings.timeout_s,
+                max_retries=settings.max_retries,
+            )
+        self._client = client
+
+    def _where(self) -> str:
+        return f"LLM server at {self.settings.base_url}"
+
+    def _error(self, exc: Exception, model: str) -> LLMError:
+        """Map an openai/httpx exception to an LLMError a user understands."""
+        import openai
+
+        timeout = self.settings.timeout_s
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMError(f"The {self._where()} did not answer within {timeout:g} s")
+        if isinstance(exc, openai.APIConnectionError):
+            return LLMError(f"Cannot reach the {self._where()}: {_reason(exc)}")
+        if isinstance(exc, openai.AuthenticationError):
+            return LLMError(f"The {self._where()} refused the API key (HTTP 401): check llm.api_key")
+        if isinstance(exc, openai.PermissionDeniedError):
+            return LLMError(f"The {self._where()} denied access (HTTP 403)")
+        if isinstance(exc, openai.NotFoundError):
+            return LLMError(f"The {self._where()} does not know model {model!r} or the chat API (HTTP 404)")
+        if isinstance(exc, openai.RateLimitError):
+            return LLMError(f"The {self._where()} is rate-limiting requests (HTTP 429): try again shortly")
+        if isinstance(exc, openai.APIStatusError):
+            detail = str(getattr(exc, "message", "") or "").strip()[:200]
+            return LLMError(f"The {self._where()} answered HTTP {exc.status_code}" + (f": {detail}" if detail else ""))
+        if isinstance(exc, openai.APIError):
+            return LLMError(f"The {self._where()} sent a broken answer: {str(exc)[:200]}")
+        return LLMError(f"The {self._where()} failed: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
+        """Yield clean sentences as the server streams them, then the final Reply.
+
+        Raises LLMError (unreachable, timed out, HTTP error) before or during the stream; the
+        sentences already yielded stay valid. Each wait is bounded by settings.timeout_s.
+        """
+        import openai
+
+        model = persona.model or self.settings.model
+        temperature = persona.temperature if persona.temperature is not None else self.settings.temperature
+        max_tokens = persona.max_tokens or self.settings.max_tokens
+        messages = build_messages(persona, path, cues, max_sentences=self.max_sentences)
+        finish: dict[str, str | None] = {"reason": None}
+        t0 = time.monotonic()
+        try:
+            stream = self._client.chat.completions.create(
+                model=model, messages=messages, temperature=temperature, max_tokens=max_tokens, stream=True
+            )
+        except (openai.APIError, OSError) as exc:
+            raise self._error(exc, model) from exc
+
+        def pieces() -> Iterator[str]:
+            for chunk in stream:
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                if choice.finish_reason:
+                    finish["reason"] = choice.finish_reason
+                text = getattr(choice.delta, "content", None) if choice.delta is not None else None
+                if text:
+                    yield text
+
+        first = True
+        try:
+            for out in stream_structured(
+                pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.max_sentences,
+                max_chars=self.max_chars, truncated=lambda: finish["reason"] == "length",
+            ):
+                if first and out.sentence:
+                    log.info("LLM first sentence after %.2f s (%s)", time.monotonic() - t0, model)
+                    first = False
+                yield out
+        except (openai.APIError, OSError) as exc:
+            raise self._error(exc, model) from exc
+        finally:
+            close: Callable[[], None] | None = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops the server's generation when we stopped early
+        log.info("LLM reply in %.2f s (%s, finish=%s)", time.monotonic() - t0, model, finish["reason"])

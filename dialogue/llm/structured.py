@@ -1,0 +1,495 @@
+"""Structured replies: the emotion tag, its repair, and reply hygiene for small models.
+
+The format asked of every model (see dialogue.prompts) is a first line `[label intensity]` and then
+the reply text, e.g. "[happy 0.6]\\nThat is wonderful news!". It streams well: the tag is settled
+after a few tokens and every later sentence can be spoken as soon as it completes. A JSON object
+`{"emotion": ..., "intensity": ..., "text": ...}` is accepted too (some servers answer JSON anyway);
+it is only spoken once complete.
+
+Whatever comes back is repaired, never trusted:
+- the tag: unknown label -> synonym, else the emotion of the text (`emotion_of`), else neutral;
+  missing -> the same; intensity missing or odd ("80%", "8/10", 7) -> normalised or 0.5;
+- the text: role prefixes, special tokens, markdown, emoji, stage directions, placeholders,
+  repeated sentences and hallucinated next turns ("User: ...") are removed; at most
+  `max_sentences` sentences and about `max_chars` characters, cut at a sentence boundary;
+- nothing usable left -> the persona's fallback line. Each repair logs a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from dialogue.llm.base import PersonaBrief, Reply, ReplyChunk
+from dialogue.llm.sentences import SentenceSplitter, split_sentences, stream_sentences
+from emotion import Emotion, EmotionState, parse_emotion
+
+__all__ = [
+    "EmotionTag", "ReplyAssembler", "clean_sentence", "fallback_line", "parse_reply", "parse_tag",
+    "split_sentences", "stream_sentences", "stream_structured",
+]
+
+log = logging.getLogger(__name__)
+
+EmotionOf = Callable[[str], EmotionState]
+
+DEFAULT_INTENSITY = 0.5
+DEFAULT_MAX_SENTENCES = 3
+DEFAULT_MAX_CHARS = 300
+DEFAULT_FALLBACK = "Sorry, I lost my train of thought. Could you say that again?"
+
+# Labels models use that are not warmchat's seven, mapped to the nearest one (emotion.parse_emotion
+# knows the common synonyms; these are the ones seen from chat models asked for a "feeling").
+_EXTRA_SYNONYMS = {
+    "love": "happy", "loving": "happy", "warm": "happy", "playful": "happy", "amused": "happy",
+    "grateful": "happy", "hopeful": "happy", "proud": "happy", "relieved": "happy", "delighted": "happy",
+    "enthusiastic": "happy", "friendly": "happy", "pleased": "happy", "positive": "happy",
+    "happiness": "happy", "elated": "happy", "thrilled": "happy", "supportive": "happy",
+    "sorry": "sad", "sympathetic": "sad", "empathetic": "sad", "compassionate": "sad",
+    "disappointed": "sad", "upset": "sad", "lonely": "sad", "melancholy": "sad", "hurt": "sad",
+    "concerned": "sad", "negative": "sad",
+    "frustrated": "angry", "irritated": "angry", "furious": "angry", "outraged": "angry",
+    "worried": "fearful", "nervous": "fearful", "terrified": "fearful", "frightened": "fearful",
+    "shocked": "surprised", "astonished": "surprised", "curious": "surprised", "confused": "surprised",
+    "intrigued": "surprised", "wow": "surprised",
+    "grossed": "disgusted", "revolted": "disgusted", "repulsed": "disgusted",
+    "thoughtful": "neutral", "serene": "neutral", "peaceful": "neutral", "relaxed": "neutral",
+    "reserved": "neutral", "bored": "neutral", "okay": "neutral", "ok": "neutral", "fine": "neutral",
+}
+
+_NUM = r"(?P<num>\d+(?:[.,]\d+)?\s*(?:%|/\s*10{1,2})?|\.\d+)"
+# "[happy 0.6]", "(sad, 0.3)", "[Emotion: happy | 0.6]", "[happy]", "[happy:0.6]"
+_TAG = re.compile(
+    r"^\s*[\[(]\s*(?:emotion|feeling|mood)?\s*[:=]?\s*(?P<label>[A-Za-z][A-Za-z ]{0,20}?)\s*"
+    r"(?:[,:;|/=]?\s*(?:intensity\s*[:=]?\s*)?" + _NUM + r")?\s*[\])]",
+    re.IGNORECASE,
+)
+# "Emotion: happy (0.6)" / "Feeling = sad 0.3" on a line of its own
+_TAG_LINE = re.compile(
+    r"^\s*(?:emotion|feeling|mood)\s*[:=]\s*(?P<label>[A-Za-z]+)\s*[\[(,]?\s*(?:" + _NUM + r")?\s*[\])]?\s*$",
+    re.IGNORECASE,
+)
+
+_LEADING_ROLE_TOKEN = re.compile(r"^\s*(?:<s>|<\|im_start\|>\s*assistant\b\s*|<\|assistant\|>\s*)+")
+_SPECIAL_TOKEN = re.compile(r"<\|[^|>]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|<end_of_turn>|<start_of_turn>")
+# A next turn the model invents: stop there.
+_NEXT_TURN = re.compile(
+    r"(?:^|\n|(?<=[.!?…\"”)]\s))\s*(?:User|Human|Person|You|Me|Q|Question|Customer|Client|Student)\s*:",
+    re.IGNORECASE,
+)
+_ROLE_PREFIX = re.compile(r"^\s*(?:assistant|ai|bot|a|answer|reply|response|text)\s*:\s*", re.IGNORECASE)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_EMPH = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
+# "*smiles warmly*", "*hugs you*", "(laughs)"; "*really*" stays (emphasis: its markers go below)
+_STAGE_DIRECTION = re.compile(r"\*[a-z]+s\b[^*]{0,50}\*|\((?:[a-z]+ ?){1,3}\)")
+_BRACKETED = re.compile(r"\[[^\]]{0,60}\]|\{[^}]{0,60}\}")  # placeholders "[Your name]", stray tags
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+•>]+|\d{1,2}[.)]|#{1,6})\s+")
+_URL = re.compile(r"https?://\S+")
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f1e6-\U0001f1ff\u2300-\u23ff\u2b00-\u2bff"
+    "\ufe0f\u200d\u20e3]+"
+)
+_EMOTICON = re.compile(r"(?<!\w)(?:[:;=]-?[)(DPp]|<3|xD|XD)(?!\w)")
+_REPEATED_PUNCT = re.compile(r"([!?])[!?]+|\.{4,}")
+_REPEATED_WORD = re.compile(r"\b(\w+)(?:[\s,]+\1\b){3,}", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+_ENDINGS = ".!?…\"'”’)"
+
+
+@dataclass(frozen=True, slots=True)
+class EmotionTag:
+    """The emotion part of a structured reply as the model wrote it, after repair."""
+
+    emotion: Emotion | None  # None: the model's label was not an emotion we know
+    intensity: float | None  # None: the model gave no usable intensity
+
+
+def _parse_label(raw: str) -> Emotion | None:
+    key = raw.strip().lower()
+    for candidate in (key, key.split()[0] if key.split() else key, key.rstrip("ly")):
+        try:
+            return parse_emotion(_EXTRA_SYNONYMS.get(candidate, candidate))
+        except ValueError:
+            continue
+    return None
+
+
+def _parse_intensity(raw: str | None) -> float | None:
+    if not raw:
+        return None
+    s = raw.replace(" ", "").replace(",", ".")
+    try:
+        if s.endswith("%"):
+            value = float(s[:-1]) / 100.0
+        elif "/" in s:
+            num, den = s.split("/")
+            value = float(num) / float(den)
+        else:
+            value = float(s)
+            if value > 1.0:  # "7" on a 0-10 scale, "70" on a 0-100 scale
+                value = value / 10.0 if value <= 10.0 else value / 100.0
+    except (ValueError, ZeroDivisionError):
+        return None
+    return min(max(value, 0.0), 1.0)
+
+
+def parse_tag(line: str) -> tuple[EmotionTag | None, str]:
+    """Parse a leading emotion tag. Returns (tag or None, the text after the tag).
+
+    A tag whose label is unknown is still consumed (it must not be spoken) and comes back with
+    emotion None, with a warning logged; the ReplyAssembler then repairs it.
+    """
+    tag, rest, raw_label = _match_tag(line)
+    if tag is not None and tag.emotion is None:
+        log.warning("LLM reply tag has unknown emotion %r; repairing", raw_label)
+    return tag, rest
+
+
+def _match_tag(line: str) -> tuple[EmotionTag | None, str, str]:
+    """parse_tag without logging; also returns the label as written."""
+    m = _TAG.match(line) or _TAG_LINE.match(line.split("\n", 1)[0])
+    if m is None:
+        return None, line, ""
+    rest = line[m.end():] if m.re is _TAG else (line.split("\n", 1)[1] if "\n" in line else "")
+    return EmotionTag(_parse_label(m.group("label")), _parse_intensity(m.group("num"))), rest, m.group("label")
+
+
+def _parse_json(raw: str) -> tuple[EmotionTag | None, str] | None:
+    """Parse `{"emotion":..., "intensity":..., "text":...}` (also inside a ``` fence)."""
+    s = raw.strip()
+    if s.startswith("```"):
+        s = s.strip("`").strip()
+        if s.lower().startswith("json"):
+            s = s[4:]
+    start, end = s.find("{"), s.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        data = json.loads(s[start:end + 1])
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    text = next((data[k] for k in ("text", "reply", "response", "message", "content") if k in data), None)
+    if not isinstance(text, str):
+        return None
+    label_raw = data.get("emotion", data.get("feeling", data.get("mood")))
+    tag = None
+    if isinstance(label_raw, str):
+        label = _parse_label(label_raw)
+        if label is None:
+            log.warning("LLM JSON reply has unknown emotion %r; repairing", label_raw)
+        intensity_raw = data.get("intensity")
+        intensity = _parse_intensity(str(intensity_raw)) if isinstance(intensity_raw, (int, float, str)) else None
+        tag = EmotionTag(label, intensity)
+    return tag, text
+
+
+def fallback_line(persona: PersonaBrief | None) -> str:
+    """The line said when a model's reply has nothing usable in it."""
+    line = getattr(persona, "fallback", "") if persona is not None else ""
+    return line or DEFAULT_FALLBACK
+
+
+def _strip_persona_prefix(text: str, persona_name: str | None) -> str:
+    text = _ROLE_PREFIX.sub("", text, count=1)
+    if persona_name:
+        text = re.sub(rf"^\s*{re.escape(persona_name)}\s*:\s*", "", text, count=1, flags=re.IGNORECASE)
+    return text
+
+
+def clean_sentence(sentence: str, persona_name: str | None = None) -> str:
+    """One sentence made fit to be shown and spoken; "" when nothing sayable is left."""
+    s = _SPECIAL_TOKEN.sub(" ", sentence)
+    s = _strip_persona_prefix(s, persona_name)
+    s = _LIST_MARKER.sub("", s)
+    s = _strip_persona_prefix(s, persona_name)
+    s = _MD_LINK.sub(r"\1", s)
+    s = _STAGE_DIRECTION.sub(" ", s)
+    s = _MD_EMPH.sub(r"\2", s)
+    s = s.replace("**", "").replace("__", "").replace("`", "").replace("#", "")
+    for m in _BRACKETED.finditer(s):
+        tag = _match_tag(m.group(0))[0]
+        if m.group(0).startswith("{") or tag is None or tag.emotion is None:
+            return ""  # a placeholder ("[Your name]"): the sentence around it is junk
+    s = _BRACKETED.sub(" ", s)
+    s = _URL.sub(" ", s)
+    s = _EMOJI.sub(" ", s)
+    s = _EMOTICON.sub(" ", s)
+    s = _REPEATED_PUNCT.sub(lambda m: m.group(1) or "...", s)
+    s = _REPEATED_WORD.sub(r"\1", s)
+    s = _SPACES.sub(" ", s).strip()
+    s = re.sub(r"\s+([,.!?;:])", r"\1", s)
+    s = s.lstrip(",;:-–— ")
+    if not any(c.isalpha() for c in s):
+        return ""
+    if s[-1] not in _ENDINGS:
+        s += "."  # a list item or a line without an ending: make it a sentence for the voice
+    return s
+
+
+def _key(sentence: str) -> str:
+    return "".join(c for c in sentence.lower() if c.isalnum())
+
+
+def _cut_at_word(sentence: str, max_chars: int) -> str:
+    cut = sentence[:max_chars]
+    for sep in (", ", "; ", " "):
+        i = cut.rfind(sep)
+        if i > max_chars // 2:
+            cut = cut[:i]
+            break
+    return cut.rstrip(",;:- ") + "..."
+
+
+class ReplyAssembler:
+    """Turns a model's raw text, fed piece by piece, into clean sentences and a final Reply.
+
+    feed(text) -> clean sentences completed so far; finish(truncated) -> the remaining sentences
+    and the Reply. `done` turns True once no more text is wanted (a hallucinated next turn, a
+    special end token, or enough sentences): the caller may stop the model then.
+    """
+
+    _HEADER_WAIT_CHARS = 48  # give up waiting for a tag after this many characters
+
+    def __init__(
+        self,
+        persona: PersonaBrief | None = None,
+        *,
+        emotion_of: EmotionOf | None = None,
+        max_sentences: int = DEFAULT_MAX_SENTENCES,
+        max_chars: int = DEFAULT_MAX_CHARS,
+    ) -> None:
+        self.persona = persona
+        self.emotion_of = emotion_of
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
+        self.done = False
+        self.raw = ""
+        self._mode: str | None = None  # None: deciding; "tag": body follows; "json": buffer all
+        self._head = ""
+        self._tag: EmotionTag | None = None
+        self._splitter = SentenceSplitter()
+        self._sentences: list[str] = []
+        self._keys: set[str] = set()
+        self._chars = 0
+
+    # -- header -------------------------------------------------------------------------------
+    def _decide_header(self, final: bool) -> str | None:
+        """Return the body text once the header is settled (None: need more text)."""
+        head = _LEADING_ROLE_TOKEN.sub("", self._head)
+        stripped = _strip_persona_prefix(head.lstrip(), self.persona.name if self.persona else None)
+        if not stripped and not final:
+            return None
+        if stripped.startswith("<") and ">" not in stripped and len(stripped) < 24 and not final:
+            return None  # maybe a special token still arriving
+        if stripped.startswith(("{", "```")):
+            self._mode = "json"
+            return None
+        if stripped[:1] in "[(" or re.match(r"(?i)(emotion|feeling|mood)\b", stripped):
+            closed = re.search(r"[\])]|\n", stripped)
+            if closed is None and len(stripped) < self._HEADER_WAIT_CHARS and not final:
+                return None
+            if re.match(r"(?i)(emotion|feeling|mood)\b", stripped) and "\n" not in stripped and not final:
+                return None
+            tag, rest = parse_tag(stripped)
+            self._tag = tag
+            self._mode = "tag"
+            return rest
+        if not final and len(stripped) < 2:
+            return None
+        self._mode = "tag"
+        return stripped
+
+    # -- body ---------------------------------------------------------------------------------
+    def _accept(self, raw_sentence: str) -> list[str]:
+        if self.done:
+            return []
+        name = self.persona.name if self.persona else None
+        s = clean_sentence(raw_sentence, name)
+        if not s:
+            if raw_sentence.strip():
+                log.warning("LLM reply: dropped unusable text %r", raw_sentence[:80])
+            return []
+        key = _key(s)
+        if key in self._keys:
+            log.warning("LLM reply: dropped repeated sentence %r", s[:80])
+            return []
+        if self._sentences and self._chars + 1 + len(s) > self.max_chars:
+            self.done = True
+            return []
+        if len(s) > self.max_chars:
+            s = _cut_at_word(s, self.max_chars)
+            self.done = True
+        self._keys.add(key)
+        self._sentences.append(s)
+        self._chars += len(s) + (1 if len(self._sentences) > 1 else 0)
+        if len(self._sentences) >= self.max_sentences:
+            self.done = True
+        return [s]
+
+    def _take_tag_in_body(self, text: str) -> None:
+        """A tag the model put later in the text (end of reply) still tells its emotion."""
+        if self._tag is not None:
+            return
+        for m in re.finditer(r"\[[^\]\n]{1,30}\]", text):
+            tag = _match_tag(m.group(0))[0]
+            if tag is not None and tag.emotion is not None:
+                self._tag = tag
+                return
+
+    def _body(self, text: str) -> list[str]:
+        # Search the unfinished sentence too: a marker may be split across pieces.
+        combined = self._splitter.pending + text
+        special = _SPECIAL_TOKEN.search(combined)
+        turn = _NEXT_TURN.search(combined)
+        self._take_tag_in_body(combined if special is None and turn is None else
+                               combined[: min(m.start() for m in (special, turn) if m is not None)])
+        if special is None and turn is None:
+            out: list[str] = []
+            for s in self._splitter.feed(text):
+                out += self._accept(s)
+            return out
+        cut = min(m.start() for m in (special, turn) if m is not None)
+        if turn is not None and turn.start() == cut:
+            log.warning("LLM reply: cut a hallucinated next turn %r", combined[cut:cut + 60].strip())
+        self._splitter = SentenceSplitter()
+        out = []
+        for s in self._splitter.feed(combined[:cut]):
+            out += self._accept(s)
+        rest = self._splitter.flush()
+        if rest:
+            out += self._accept(rest)
+        self.done = True
+        return out
+
+    # -- public -------------------------------------------------------------------------------
+    def feed(self, text: str) -> list[str]:
+        """Add raw model text; return the clean sentences completed by it."""
+        if self.done or not text:
+            return []
+        self.raw += text
+        if self._mode == "json":
+            return []
+        if self._mode is None:
+            self._head += text
+            body = self._decide_header(final=False)
+            if body is None:
+                return []
+            return self._body(body)
+        return self._body(text)
+
+    def finish(self, truncated: bool = False) -> tuple[list[str], Reply]:
+        """End of the model's output: the last clean sentences and the whole Reply.
+
+        truncated: the model stopped at its token limit, so an unfinished last sentence is
+        dropped when there is anything else to say.
+        """
+        out: list[str] = []
+        if self._mode is None and not self.done:
+            body = self._decide_header(final=True)
+            if body is not None:
+                out += self._body(body)
+        if self._mode == "json":
+            parsed = _parse_json(self.raw)
+            if parsed is None:
+                log.warning("LLM reply: malformed JSON; using it as plain text")
+                self._mode = "tag"
+                text = re.sub(r'[{}"]|\b(emotion|intensity|text)\b\s*:', " ", self.raw)
+                out += self._body(text)
+            else:
+                self._tag, text = parsed
+                self._mode = "tag"
+                out += self._body(text)
+        if not self.done:
+            rest = self._splitter.flush()
+            if rest:
+                unfinished = rest[-1] not in _ENDINGS
+                if truncated and unfinished and self._sentences:
+                    log.info("LLM reply: dropped the unfinished last sentence %r", rest[:60])
+                else:
+                    accepted = self._accept(rest)
+                    if accepted and unfinished and truncated:
+                        self._sentences[-1] = self._sentences[-1].rstrip(".,;:- ") + "..."
+                        accepted = [self._sentences[-1]]
+                    out += accepted
+        self.done = True
+        if not self._sentences:
+            line = fallback_line(self.persona)
+            log.warning("LLM reply had nothing usable (raw %r); saying the fallback line", self.raw[:120])
+            self._sentences.append(line)
+            out.append(line)
+            return out, Reply(text=line, emotion=Emotion.NEUTRAL, intensity=0.3)
+        text = " ".join(self._sentences)
+        emotion, intensity = self._emotion(text)
+        return out, Reply(text=text, emotion=emotion, intensity=intensity)
+
+    def _emotion(self, text: str) -> tuple[Emotion, float]:
+        """The tag's emotion where usable; else the text's (emotion_of); else neutral."""
+        tag = self._tag
+        if tag is not None and tag.emotion is not None and tag.intensity is not None:
+            return tag.emotion, tag.intensity
+        computed = self._emotion_of(text)
+        if tag is not None and tag.emotion is not None:  # a label without intensity
+            if computed is not None and computed.label is tag.emotion:
+                return tag.emotion, computed.intensity
+            return tag.emotion, DEFAULT_INTENSITY
+        if computed is not None:
+            log.warning("LLM reply had no usable emotion tag; computed %s from its text", computed.label.value)
+            return computed.label, computed.intensity
+        log.warning("LLM reply had no usable emotion tag and no emotion_of is set; using neutral")
+        return Emotion.NEUTRAL, DEFAULT_INTENSITY
+
+    def _emotion_of(self, text: str) -> EmotionState | None:
+        if self.emotion_of is None:
+            return None
+        try:
+            return self.emotion_of(text)
+        except Exception:  # a broken recognizer must not lose the reply
+            log.exception("emotion_of failed on the reply text; using the tag or neutral")
+            return None
+
+
+def parse_reply(
+    raw: str,
+    persona: PersonaBrief | None = None,
+    *,
+    emotion_of: EmotionOf | None = None,
+    max_sentences: int = DEFAULT_MAX_SENTENCES,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    truncated: bool = False,
+) -> Reply:
+    """Parse and repair a whole structured reply (tag line + text, or JSON). Never raises."""
+    asm = ReplyAssembler(persona, emotion_of=emotion_of, max_sentences=max_sentences, max_chars=max_chars)
+    asm.feed(raw)
+    return asm.finish(truncated=truncated)[1]
+
+
+def stream_structured(
+    pieces: Iterable[str],
+    persona: PersonaBrief | None = None,
+    *,
+    emotion_of: EmotionOf | None = None,
+    max_sentences: int = DEFAULT_MAX_SENTENCES,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    truncated: Callable[[], bool] = lambda: False,
+) -> Iterator[ReplyChunk]:
+    """Yield clean sentences as `pieces` (raw model text) arrive, then the final Reply chunk.
+
+    Stops consuming `pieces` as soon as the reply is complete (enough sentences, a hallucinated
+    next turn); the caller closes its source then. Waits only as long as `pieces` does.
+    truncated: asked after the stream ends, whether the model hit its token limit.
+    """
+    asm = ReplyAssembler(persona, emotion_of=emotion_of, max_sentences=max_sentences, max_chars=max_chars)
+    for piece in pieces:
+        for s in asm.feed(piece):
+            yield ReplyChunk(sentence=s)
+        if asm.done:
+            break
+    sentences, reply = asm.finish(truncated=truncated())
+    for s in sentences:
+        yield ReplyChunk(sentence=s)
+    yield ReplyChunk(final=reply)

@@ -1,0 +1,212 @@
+import logging
+
+import pytest
+
+from dialogue.llm.base import PersonaBrief
+from dialogue.llm.structured import (
+    DEFAULT_FALLBACK,
+    ReplyAssembler,
+    clean_sentence,
+    parse_reply,
+    parse_tag,
+    stream_structured,
+)
+from emotion import Emotion, EmotionState
+
+ADA = PersonaBrief(name="Ada", fallback="Sorry, could you say that again?")
+
+
+def sad_of(text: str) -> EmotionState:
+    return EmotionState.of(Emotion.SAD, 0.4)
+
+
+# -- the tag ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "line, emotion, intensity",
+    [
+        ("[happy 0.6]", Emotion.HAPPY, 0.6),
+        ("[Happy, 0.8]", Emotion.HAPPY, 0.8),
+        ("(sad: .3)", Emotion.SAD, 0.3),
+        ("[emotion: angry | intensity: 0.9]", Emotion.ANGRY, 0.9),
+        ("[joyful 80%]", Emotion.HAPPY, 0.8),
+        ("[worried 7/10]", Emotion.FEARFUL, 0.7),
+        ("[surprised 7]", Emotion.SURPRISED, 0.7),
+        ("[neutral 1.7e]", Emotion.NEUTRAL, None),  # the number is junk: no intensity
+        ("[happy]", Emotion.HAPPY, None),
+        ("Emotion: sad (0.7)", Emotion.SAD, 0.7),
+    ],
+)
+def test_parse_tag(line, emotion, intensity):
+    tag, rest = parse_tag(line + "\nHello.")
+    if intensity is None and "1.7e" in line:
+        assert tag is None or tag.intensity is None
+        return
+    assert tag is not None
+    assert tag.emotion is emotion
+    assert tag.intensity == pytest.approx(intensity) if intensity is not None else tag.intensity is None
+    assert rest.strip() == "Hello."
+
+
+def test_unknown_label_is_consumed_and_marked_unknown(caplog):
+    with caplog.at_level(logging.WARNING):
+        tag, rest = parse_tag("[flibbertigibbet 0.9] Sure.")
+    assert tag is not None and tag.emotion is None and rest.strip() == "Sure."
+    assert "flibbertigibbet" in caplog.text
+
+
+# -- whole replies ----------------------------------------------------------------------------
+
+def test_well_formed_reply():
+    r = parse_reply("[happy 0.6]\nThat's wonderful news! Tell me more.", ADA)
+    assert (r.text, r.emotion, r.intensity) == ("That's wonderful news! Tell me more.", Emotion.HAPPY, 0.6)
+
+
+def test_json_reply():
+    r = parse_reply('{"emotion": "sad", "intensity": 0.4, "text": "Oh no. That is hard."}', ADA)
+    assert (r.text, r.emotion, r.intensity) == ("Oh no. That is hard.", Emotion.SAD, 0.4)
+
+
+def test_fenced_json_with_unknown_label_uses_emotion_of(caplog):
+    with caplog.at_level(logging.WARNING):
+        r = parse_reply('```json\n{"emotion": "blorp", "text": "Hmm. Okay then."}\n```', ADA, emotion_of=sad_of)
+    assert r.text == "Hmm. Okay then." and r.emotion is Emotion.SAD and r.intensity == 0.4
+    assert "blorp" in caplog.text
+
+
+def test_broken_json_is_spoken_as_text_not_raw():
+    r = parse_reply('{"emotion": "happy", "text": "I love that idea.', ADA)
+    assert "{" not in r.text and '"' not in r.text and "love that idea" in r.text
+
+
+def test_missing_tag_uses_emotion_of_else_neutral(caplog):
+    assert parse_reply("I am sorry to hear that.", ADA, emotion_of=sad_of).emotion is Emotion.SAD
+    with caplog.at_level(logging.WARNING):
+        r = parse_reply("I am sorry to hear that.", ADA)
+    assert r.emotion is Emotion.NEUTRAL and "no usable emotion tag" in caplog.text
+
+
+def test_label_without_intensity_keeps_label():
+    r = parse_reply("[sad] I am sorry.", ADA)
+    assert r.emotion is Emotion.SAD and 0.0 < r.intensity <= 1.0
+
+
+def test_broken_emotion_of_does_not_lose_the_reply():
+    def boom(text):
+        raise RuntimeError("recognizer exploded")
+
+    r = parse_reply("Fine, thanks.", ADA, emotion_of=boom)
+    assert r.text == "Fine, thanks." and r.emotion is Emotion.NEUTRAL
+
+
+def test_tag_at_the_end_is_used_and_not_spoken():
+    r = parse_reply("That is great news! [happy 0.7]", ADA)
+    assert r.text == "That is great news!" and r.emotion is Emotion.HAPPY
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # role prefixes, persona name, markdown, emoji, repeats, hallucinated next turn
+        ("Assistant: [joyful, 80%] Ada: Yay!!! 🎉🎉🎉 **So** proud of you. So proud of you. User: thanks! Assistant: np",
+         "Yay! So proud of you."),
+        ("<|im_start|>assistant\nHello there.<|im_end|>\n<|im_start|>user\nHi", "Hello there."),
+        ("Sure thing.\nHuman: and then?\nAI: then nothing", "Sure thing."),
+        ("I'm so sorry. *hugs you* That must hurt.", "I'm so sorry. That must hurt."),
+        ("(laughs) That is *really* funny.", "That is really funny."),
+        ("- First point\n- Second point\n- Third point\n- Fourth", "First point. Second point. Third point."),
+        ("ha ha ha ha ha ha that's funny!!!!!! :)", "ha that's funny!"),
+        ("I will remember you as [Your Name]. That is a promise.", "That is a promise."),
+        ("See [the docs](http://x.y/z) for more. Or https://example.com now.", "See the docs for more. Or now."),
+        ("## Heading\nPlain words here.", "Heading. Plain words here."),
+    ],
+)
+def test_hygiene(raw, expected):
+    assert parse_reply(raw, ADA).text == expected
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "<|im_end|>", "🎉🎉🎉", "[happy 0.9]", "User: hi", "***", "```\n```"])
+def test_nothing_usable_gives_the_persona_fallback(raw, caplog):
+    with caplog.at_level(logging.WARNING):
+        r = parse_reply(raw, ADA)
+    assert r.text == ADA.fallback
+    assert "fallback" in caplog.text
+
+
+def test_generic_fallback_without_persona():
+    assert parse_reply("", None).text == DEFAULT_FALLBACK
+
+
+def test_at_most_n_sentences_and_chars():
+    raw = " ".join(f"Sentence number {i} is here." for i in range(10))
+    assert parse_reply(raw, ADA, max_sentences=3).text.count(".") == 3
+    long = "This is a fairly long sentence that goes on. " * 20
+    text = parse_reply(long + " And more words.", ADA, max_sentences=50, max_chars=300).text
+    assert len(text) <= 300 and text.endswith(".")
+
+
+def test_one_huge_sentence_is_cut_at_a_word():
+    raw = ", ".join(f"word{i}" for i in range(100)) + " end."
+    text = parse_reply(raw, ADA, max_chars=100).text
+    assert len(text) <= 104 and text.endswith("...") and "wor..." not in text
+
+
+def test_unfinished_last_sentence_dropped_when_truncated():
+    raw = "That sounds lovely. You know what makes this special? That smile and that laugh can make"
+    assert parse_reply(raw, ADA, truncated=True).text == "That sounds lovely. You know what makes this special?"
+    # not truncated: the model chose to end there; keep it as a sentence
+    assert parse_reply(raw, ADA, truncated=False).text.endswith("can make.")
+
+
+def test_only_an_unfinished_sentence_is_kept_with_ellipsis():
+    assert parse_reply("That smile and that laugh can make", ADA, truncated=True).text == (
+        "That smile and that laugh can make..."
+    )
+
+
+def test_clean_sentence_drops_junk_only_sentences():
+    assert clean_sentence("🎉🎉") == ""
+    assert clean_sentence("...") == ""
+    assert clean_sentence("Ada: Hi!", "Ada") == "Hi!"
+
+
+# -- streaming --------------------------------------------------------------------------------
+
+RAW = "[happy 0.6]\nThat is wonderful news, Dr. Lee! I'm so glad. What happens next? User: nothing"
+
+
+@pytest.mark.parametrize("piece", [1, 2, 5, 1000])
+def test_streaming_gives_the_same_reply_in_any_chunking(piece):
+    chunks = [RAW[i:i + piece] for i in range(0, len(RAW), piece)]
+    out = list(stream_structured(chunks, ADA))
+    sentences = [c.sentence for c in out if c.sentence]
+    final = out[-1].final
+    assert final is not None and all(c.final is None for c in out[:-1])
+    assert sentences == ["That is wonderful news, Dr. Lee!", "I'm so glad.", "What happens next?"]
+    assert final.text == " ".join(sentences)
+    assert (final.emotion, final.intensity) == (Emotion.HAPPY, 0.6)
+
+
+def test_tag_is_never_streamed_as_text():
+    chunks = ["[", "hap", "py", " 0", ".6", "]", "\n", "Hi", " there", ".", " Bye", "."]
+    sentences = [c.sentence for c in stream_structured(chunks, ADA) if c.sentence]
+    assert sentences == ["Hi there.", "Bye."]
+
+
+def test_stream_stops_consuming_once_done():
+    consumed = []
+
+    def source():
+        for piece in ["One. ", "Two. ", "Three. ", "Four. ", "Five. "]:
+            consumed.append(piece)
+            yield piece
+
+    out = list(stream_structured(source(), ADA, max_sentences=2))
+    assert [c.sentence for c in out if c.sentence] == ["One.", "Two."]
+    assert len(consumed) < 5
+
+
+def test_first_sentence_streams_before_the_end():
+    asm = ReplyAssembler(ADA)
+    assert asm.feed("[sad 0.4] I am sorry.") == []
+    assert asm.feed(" That") == ["I am sorry."]

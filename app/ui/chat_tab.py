@@ -170,7 +170,7 @@ class _Handlers:
     def switch(self, leaf_id: str | None, conv: Conversation | None) -> tuple:
         if conv is None or not leaf_id:
             return (conv,) + (gr.skip(),) * 6
-        conv.switch(leaf_id)
+        self.ctx.switch(conv, leaf_id)
         return self.show(conv)
 
     # --- conversations -------------------------------------------------------------------------
@@ -179,9 +179,7 @@ class _Handlers:
         if not conv_id:
             return (conv,) + (gr.skip(),) * 4 + (error_html("pick a saved conversation first"), gr.skip())
         try:
-            row = next((r for r in self.ctx.services.store.list_conversations() if r.id == conv_id), None)
-            persona = self.ctx.persona(row.persona if row else self.ctx.settings.persona)
-            conv = Conversation.open(self.ctx.services, conv_id, persona)
+            conv = self.ctx.open(conv_id)
         except Exception as exc:
             log.exception("open failed")
             return (conv,) + (gr.skip(),) * 4 + (error_html(user_message(exc)), gr.skip())

@@ -62,9 +62,10 @@ class UIContext:
     # --- personas ----------------------------------------------------------------------------
 
     def personas(self) -> dict:
+        """{name: Persona}, built-in and the user's."""
         from app.personas import list_personas
 
-        return list_personas(self.settings.personas_dir)
+        return {p.name: p for p in list_personas(self.settings.personas_dir)}
 
     def persona(self, name: str):
         from app.personas import get_persona
@@ -76,6 +77,33 @@ class UIContext:
         if conv is not None:
             return conv
         return Conversation.start(self.services, self.persona(persona_name or self.settings.persona))
+
+    def open(self, conversation_id: str) -> Conversation:
+        """A saved conversation, at its saved current node, with the persona it was held with.
+
+        Builds the Conversation directly: ConversationStore.load returns the tree (with
+        tree.current), not the (tree, current) pair Conversation.open expects.
+        """
+        info = self.services.store.info(conversation_id)
+        tree = self.services.store.load(conversation_id)
+        try:
+            persona = self.persona(info.persona)
+        except ValueError:  # the persona was deleted since: continue with the default one
+            log.warning("persona %r of %s is gone; using %r", info.persona, conversation_id, self.settings.persona)
+            persona = self.persona(self.settings.persona)
+        current = tree.current or tree.turns()[-1].id
+        return Conversation(self.services, persona, tree, current)
+
+    @staticmethod
+    def switch(conv: Conversation, node_id: str) -> None:
+        """Continue from `node_id`'s branch (its most recent leaf).
+
+        Works around Conversation.switch storing the Turn that TalkingTree.leaf_of returns
+        instead of its id.
+        """
+        leaf = conv.tree.leaf_of(node_id)
+        conv.current = getattr(leaf, "id", leaf)
+        conv.services.store.set_current(conv.id, conv.current)
 
     def media_path(self, ref: str) -> str | None:
         """A turn's media reference (relative to the data dir, or absolute) as an existing path."""

@@ -4,8 +4,10 @@ portrait; pick the voice; preview the greeting. Errors appear under the field th
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
+import tomllib
 from pathlib import Path
 
 import gradio as gr
@@ -25,13 +27,20 @@ _FIELDS = ("name", "display_name", "description", "greeting", "system_prompt", "
 
 
 def persona_files(ctx: UIContext) -> RecordFiles:
-    from app.personas import Persona, list_personas
+    """Personas through app.personas (TOML files; the user's in settings.personas_dir)."""
+    from app.personas import Persona, delete_persona, list_personas, save_persona
 
-    def builtin() -> dict:
-        user = {p.stem for p in ctx.settings.personas_dir.glob("*.json")}
-        return {k: v for k, v in list_personas(ctx.settings.personas_dir).items() if k not in user}
+    user_dir = ctx.settings.personas_dir
 
-    return RecordFiles(Persona, ctx.settings.personas_dir, builtin)
+    def user_file(name: str) -> Path | None:
+        path = user_dir / f"{name}.toml"
+        return path if path.is_file() else None
+
+    def parse(text: str, suffix: str) -> dict:
+        return json.loads(text) if suffix == ".json" else tomllib.loads(text)
+
+    return RecordFiles(Persona, lambda: {p.name: p for p in list_personas(user_dir)},
+                       lambda p: save_persona(p, user_dir), lambda n: delete_persona(n, user_dir), user_file, parse)
 
 
 def build_persona_tab(ctx: UIContext) -> tuple:
@@ -49,7 +58,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             display = gr.Textbox(label="Display name", elem_id="persona-display")
             description = gr.Textbox(label="Description", lines=2)
             greeting = gr.Textbox(label="Greeting", lines=2, elem_id="persona-greeting")
-            system_prompt = gr.Textbox(label="System prompt (how the persona talks)", lines=4)
+            system_prompt = gr.Textbox(label="System prompt (how the persona talks)", lines=4, elem_id="persona-prompt")
             field_err = gr.HTML("")
             profile = gr.Dropdown(label="Emotion profile", choices=[], allow_custom_value=True)
             with gr.Row():
@@ -68,7 +77,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
     with gr.Row():
         save_btn = gr.Button("Save persona", variant="primary", elem_id="persona-save")
         export_btn = gr.Button("Export", size="sm")
-        import_file = gr.File(label="Import a persona (.json)", file_types=[".json"], height=90)
+        import_file = gr.File(label="Import a persona (.toml or .json)", file_types=[".toml", ".json"], height=90)
         export_file = gr.File(label="Exported", interactive=False, height=90)
     status = gr.HTML("", elem_id="persona-status")
 
@@ -105,6 +114,11 @@ def build_persona_tab(ctx: UIContext) -> tuple:
                 "greeting": greet or "", "system_prompt": prompt or "", "avatar": av or "stylized",
                 "emotion_profile": prof or "", "voice": {"backend": be, "rate": rt, "pitch": pt}}
         data = {k: v for k, v in data.items() if k in files.model.model_fields and (v != "" or k == "name")}
+        existing = files.all().get(data["name"])
+        if existing is not None:  # keep the fields this form does not show (fallback line, llm, voice id)
+            base = existing.model_dump(mode="json")
+            data["voice"] = {**base.get("voice", {}), **data.get("voice", {})}
+            data = {**base, **data}
         if portrait_path:
             try:
                 check_portrait(portrait_path, ctx.settings.render)
@@ -148,8 +162,10 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         rec = files.all().get(selected or "")
         if rec is None:
             return None, error_html("pick a persona to export")
-        out = Path(tempfile.mkdtemp(prefix="warmchat-export-")) / f"{rec.name}.persona.json"
-        out.write_text(rec.model_dump_json(indent=2), encoding="utf-8")
+        from app.personas import to_toml
+
+        out = Path(tempfile.mkdtemp(prefix="warmchat-export-")) / f"{rec.name}.toml"
+        out.write_text(to_toml(rec), encoding="utf-8")
         return str(out), ""
 
     def import_(path: str | None):

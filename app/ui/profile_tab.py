@@ -13,29 +13,26 @@ import gradio as gr
 
 from app.ui.chat_tab import error_html
 from app.ui.context import UIContext
-from app.ui.records import RecordError, RecordFiles
+from app.ui.records import RecordError, RecordFiles, json_files
 from emotion import Emotion
-from emotion.profile import EmotionProfile, ProfileError, load_profile
+from emotion.profile import EmotionProfile, ProfileError
 
 log = logging.getLogger(__name__)
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "assets" / "profiles"
 _NUMERIC = ("expressiveness", "mirroring", "decay_half_life_s")
 
 
 def profile_files(ctx: UIContext) -> RecordFiles:
-    def builtin() -> dict:
-        out = {}
-        for path in sorted(BUILTIN_DIR.glob("*.json")):
-            try:
-                prof = load_profile(path)
-            except ProfileError as exc:
-                log.warning("%s", exc)
-                continue
-            out[prof.name] = prof
-        return out
+    from emotion.builtin import list_profiles
 
-    return RecordFiles(EmotionProfile, ctx.settings.profiles_dir, builtin)
+    def list_all() -> dict:
+        try:
+            return list_profiles(ctx.settings.profiles_dir)
+        except ProfileError as exc:  # one broken user file must not hide the others
+            log.warning("%s", exc)
+            return list_profiles(None)
+
+    return json_files(EmotionProfile, ctx.settings.profiles_dir, list_all)
 
 
 def build_profile_tab(ctx: UIContext) -> tuple:

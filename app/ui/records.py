@@ -40,33 +40,28 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
 
 
 class RecordFiles(Generic[M]):
-    """Records of `model` keyed by their `name` field.
+    """Records of `model` keyed by their `name` field, stored through the owning package.
 
-    builtin: () -> {name: record} of read-only records; user_dir: where the user's are saved.
+    list_all: () -> {name: record}, built-in and the user's; save: record -> path (atomic);
+    delete: name -> None (refuses built-ins); user_file: name -> the user's file, or None;
+    parse: (file text, suffix) -> dict, for imports.
     """
 
-    def __init__(self, model: type[M], user_dir: Path, builtin: Callable[[], dict[str, M]]):
+    def __init__(self, model: type[M], list_all: Callable[[], dict[str, M]], save: Callable[[M], Path],
+                 delete: Callable[[str], None], user_file: Callable[[str], Path | None],
+                 parse: Callable[[str, str], dict] | None = None):
         self.model = model
-        self.user_dir = Path(user_dir)
-        self._builtin = builtin
+        self._list = list_all
+        self._save = save
+        self._delete = delete
+        self._user_file = user_file
+        self._parse = parse or (lambda text, suffix: json.loads(text))
 
     def all(self) -> dict[str, M]:
-        """Built-in records overlaid by the user's (a user record may shadow a built-in one)."""
-        out = dict(self._builtin())
-        for path in sorted(self.user_dir.glob("*.json")):
-            try:
-                rec = self.model.model_validate_json(path.read_text(encoding="utf-8"))
-            except (OSError, ValidationError) as exc:
-                log.warning("skipping unreadable %s: %s", path, exc)
-                continue
-            out[getattr(rec, "name")] = rec
-        return out
+        return self._list()
 
     def is_user(self, name: str) -> bool:
-        return (self.user_dir / f"{name}.json").is_file()
-
-    def path(self, name: str) -> Path:
-        return self.user_dir / f"{check_name(name)}.json"
+        return self._user_file(name) is not None
 
     def build(self, data: dict) -> M:
         """Validate `data` into a record. Raises RecordError naming the first bad field."""
@@ -81,23 +76,44 @@ class RecordFiles(Generic[M]):
             raise RecordError(msg, field) from None
 
     def save(self, record: M) -> Path:
-        path = self.path(getattr(record, "name"))
-        atomic_write_text(path, record.model_dump_json(indent=2))
-        return path
+        try:
+            return self._save(record)
+        except ValueError as exc:  # the owner's PersonaError / ProfileError
+            raise RecordError(str(exc)) from None
 
     def delete(self, name: str) -> None:
         if not self.is_user(name):
             raise RecordError(f"{name!r} is built in and cannot be deleted (duplicate it to make your own)", "name")
-        self.path(name).unlink()
+        self._delete(name)
 
     def import_file(self, path: str | Path) -> M:
-        """Read a record exported before (a JSON file) and save it. Raises RecordError."""
+        """Read a record exported before (JSON or TOML) and save it. Raises RecordError."""
+        path = Path(path)
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RecordError(f"not a readable JSON file ({exc})") from None
+            data = self._parse(path.read_text(encoding="utf-8"), path.suffix.lower())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, TOMLDecodeError
+            raise RecordError(f"not a readable {path.suffix or 'record'} file ({exc})") from None
         if not isinstance(data, dict):
-            raise RecordError("the file does not hold one record (a JSON object)")
+            raise RecordError("the file does not hold one record")
         record = self.build(data)
         self.save(record)
         return record
+
+
+def json_files(model: type[M], user_dir: Path, list_all: Callable[[], dict[str, M]]) -> RecordFiles[M]:
+    """Records kept as `<user_dir>/<name>.json`, written atomically."""
+    user_dir = Path(user_dir)
+
+    def save(record: M) -> Path:
+        path = user_dir / f"{check_name(getattr(record, 'name'))}.json"
+        atomic_write_text(path, record.model_dump_json(indent=2))
+        return path
+
+    def user_file(name: str) -> Path | None:
+        path = user_dir / f"{name}.json"
+        return path if path.is_file() else None
+
+    def delete(name: str) -> None:
+        (user_dir / f"{check_name(name)}.json").unlink()
+
+    return RecordFiles(model, list_all, save, delete, user_file)

@@ -64,7 +64,7 @@ def build_tree_tab(ctx: UIContext, conv: gr.State, chat_outputs: list, show: Cal
     def continue_from(node_id: str | None, conv: Conversation | None) -> tuple:
         if conv is None or not node_id:
             return (conv,) + (gr.skip(),) * (len(chat_outputs) - 1)
-        conv.switch(node_id)
+        ctx.switch(conv, node_id)
         return show(conv)
 
     go.click(continue_from, [node, conv], chat_outputs, api_name=False).then(

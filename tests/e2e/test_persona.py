@@ -37,6 +37,7 @@ def test_create_persona_with_portrait(page, app_url, astronaut_png):
     page.locator("#persona-name textarea, #persona-name input").first.fill("astro")
     page.locator("#persona-display textarea, #persona-display input").first.fill("Astro")
     page.locator("#persona-greeting textarea").fill("Hello from orbit!")
+    page.locator("#persona-prompt textarea").fill("You are Astro, a cheerful astronaut. Keep answers short.")
     page.locator("#portrait input[type=file]").set_input_files(str(astronaut_png))
     expect(page.locator("#portrait-error")).to_contain_text("one frontal face found", timeout=30_000)
     page.locator("#persona-save").click()

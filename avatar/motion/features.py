@@ -79,3 +79,30 @@ def speech_activity(energy: np.ndarray, threshold_db: float = -30.0) -> np.ndarr
     if ref < 1e-4:  # digital silence or near it
         return np.zeros(energy.shape, bool)
     return 20 * np.log10(np.maximum(energy, 1e-8) / ref) > threshold_db
+
+
+def find_pauses(words: tuple, energy: np.ndarray | None, duration_s: float, min_pause_s: float = 0.25,
+                fps: int = FPS) -> list[tuple[float, float]]:
+    """Pauses (start_s, end_s) of at least `min_pause_s` inside speech and after its last word.
+
+    Uses word timings when there are any (TimedUnit-like with .start/.end), else energy activity.
+    The leading silence before the first word is not a pause.
+    """
+    if words:
+        spans = [(w.start, w.end) for w in words]
+    elif energy is not None and energy.size:
+        act = speech_activity(energy)
+        spans, start = [], None
+        for i, a in enumerate(np.append(act, False)):
+            if a and start is None:
+                start = i
+            elif not a and start is not None:
+                spans.append((start / fps, i / fps))
+                start = None
+    else:
+        return []
+    pauses = [(a_end, b_start) for (_, a_end), (b_start, _) in zip(spans, spans[1:])
+              if b_start - a_end >= min_pause_s]
+    if spans and duration_s - spans[-1][1] >= min_pause_s:
+        pauses.append((spans[-1][1], duration_s))
+    return pauses

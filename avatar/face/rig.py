@@ -1,0 +1,196 @@
+"""The landmark rig: how far each ARKit coefficient moves each of the 478 landmarks.
+
+Displacements are authored in a face frame (x along the eye line towards the subject's left eye,
+y down, unit = outer eye-corner distance) and spread from anchor landmarks with a Gaussian falloff
+in the distance to the anchor region, restricted to the landmarks the movement may reach (the jaw
+never drags the upper lip). `build_rig` turns them into pixel displacements for one portrait.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from avatar.face import landmarks as L
+from avatar.motion.clip import ARKIT_INDEX
+
+# Coefficients whose movement separates the lower lip from the upper lip: the warp renders them
+# in a second layer below the lip seam (see avatar/render/warp.py).
+JAW_GROUP = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthClose")
+JAW_DROP = 0.32           # jawOpen = 1 lowers the chin by this many eye distances
+GAZE_SHIFT = (0.075, 0.05)  # iris shift in eye distances for gaze = 1 (x, y)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceFrame:
+    """origin (2,) px, ex/ey (2,) unit axes, unit = eye distance in px."""
+
+    origin: np.ndarray
+    ex: np.ndarray
+    ey: np.ndarray
+    unit: float
+
+    def to_face(self, xy: np.ndarray) -> np.ndarray:
+        d = (np.asarray(xy, np.float64) - self.origin) / self.unit
+        return np.stack([d @ self.ex, d @ self.ey], axis=-1)
+
+    def vec_to_px(self, v: np.ndarray) -> np.ndarray:
+        return self.unit * (v[..., :1] * self.ex + v[..., 1:2] * self.ey)
+
+
+def face_frame(lm: L.FaceLandmarks) -> FaceFrame:
+    r, l = lm.xy[L.RIGHT_EYE_OUTER].astype(np.float64), lm.xy[L.LEFT_EYE_OUTER].astype(np.float64)
+    unit = float(np.linalg.norm(l - r))
+    ex = (l - r) / unit
+    return FaceFrame(0.5 * (l + r), ex, np.array([-ex[1], ex[0]]), unit)
+
+
+@dataclass(frozen=True, slots=True)
+class Rig:
+    """Per-portrait rig.
+
+    names: rigged coefficient names; columns: their ARKIT_INDEX columns (C,).
+    displacement: (C, 478, 2) float32 pixels at coefficient 1.
+    jaw: (C,) bool, coefficients in JAW_GROUP. lower_face: (478,) bool, landmarks below the lip seam.
+    gaze: (2, 478, 2) float32 pixels for gaze x = 1 and gaze y = 1.
+    """
+
+    names: tuple[str, ...]
+    columns: np.ndarray
+    displacement: np.ndarray
+    jaw: np.ndarray
+    lower_face: np.ndarray
+    gaze: np.ndarray
+
+
+def _mask(n: int, idx) -> np.ndarray:
+    m = np.zeros(n, bool)
+    m[list(idx)] = True
+    return m
+
+
+def _spread(q: np.ndarray, anchors, vec, sigma: float, allowed: np.ndarray | None = None) -> np.ndarray:
+    """(N, 2): `vec` (2,) or per-anchor (A, 2) at the anchors, Gaussian falloff with the distance
+    to the nearest anchor (face units), zero where not `allowed`."""
+    anchors = np.asarray(anchors)
+    d2 = ((q[:, None, :] - q[None, anchors, :]) ** 2).sum(-1)           # (N, A)
+    nearest = d2.argmin(1)
+    w = np.exp(-d2[np.arange(len(q)), nearest] / (2 * sigma * sigma))
+    v = np.broadcast_to(np.asarray(vec, np.float64), (len(anchors), 2))[nearest]
+    out = w[:, None] * v
+    if allowed is not None:
+        out[~allowed] = 0.0
+    return out
+
+
+def _lower_face(q: np.ndarray) -> np.ndarray:
+    """Landmarks below the lip seam (seam = mean of inner upper and lower lip, extended flat)."""
+    seam = 0.5 * (q[list(L.UPPER_INNER)] + q[list(L.LOWER_INNER)])
+    order = np.argsort(seam[:, 0])
+    seam_y = np.interp(q[:, 0], seam[order, 0], seam[order, 1])
+    lower = q[:, 1] > seam_y + 0.015
+    lower[list(L.UPPER_INNER) + list(L.UPPER_OUTER)] = False
+    lower[list(L.LOWER_INNER[1:-1]) + list(L.LOWER_OUTER[1:-1])] = True
+    return lower
+
+
+def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
+    """Face-unit displacement (N, 2) per coefficient name at coefficient 1."""
+    n = len(q)
+    upper = ~lower
+    mouth_c = 0.5 * (q[L.MOUTH_RIGHT] + q[L.MOUTH_LEFT])
+    half_w = 0.5 * abs(q[L.MOUTH_LEFT, 0] - q[L.MOUTH_RIGHT, 0])
+    e: dict[str, np.ndarray] = {}
+
+    # jaw: lower face drops, most at the chin, fading towards the jaw angles; corners follow halfway
+    lat = np.exp(-((q[:, 0] - mouth_c[0]) ** 2) / (2 * 0.55 ** 2))
+    jaw = np.zeros((n, 2))
+    jaw[:, 1] = JAW_DROP * lat * lower
+    # the lower lip opens as a parabola: full drop at its middle, little at the corners
+    lips = lower & (np.abs(q[:, 1] - mouth_c[1]) < 0.15) & (np.abs(q[:, 0] - mouth_c[0]) < half_w)
+    dx = (q[lips, 0] - mouth_c[0]) / half_w
+    jaw[lips, 1] *= 0.1 + 0.9 * np.clip(1.0 - dx * dx, 0.0, 1.0)
+    for c in (L.MOUTH_RIGHT, L.MOUTH_LEFT, 78, 308, 62, 292, 76, 306):
+        jaw[c] = (0.0, 0.15 * JAW_DROP * lat[c])
+        jaw[c, 0] = -0.04 * np.sign(q[c, 0] - mouth_c[0])          # corners come in a little
+    e["jawOpen"] = jaw
+    lower_lip = list(L.LOWER_INNER[1:-1]) + list(L.LOWER_OUTER[1:-1])
+    e["mouthClose"] = _spread(q, lower_lip, (0.0, -0.5 * JAW_DROP), 0.06, lower)
+    upper_lip = list(L.UPPER_INNER[1:-1]) + list(L.UPPER_OUTER[1:-1])
+
+    for side, corner, sgn in (("Left", L.MOUTH_LEFT, 1.0), ("Right", L.MOUTH_RIGHT, -1.0)):
+        near = np.abs(q[:, 0] - q[corner, 0]) < half_w * 1.1       # this half of the mouth
+        e[f"mouthSmile{side}"] = _spread(q, [corner], (sgn * 0.10, -0.11), 0.22)
+        e[f"mouthFrown{side}"] = _spread(q, [corner], (sgn * 0.03, 0.10), 0.16)
+        e[f"mouthStretch{side}"] = _spread(q, [corner], (sgn * 0.10, 0.03), 0.18)
+        e[f"mouthDimple{side}"] = _spread(q, [corner], (sgn * 0.05, 0.0), 0.12)
+        side_upper = [i for i in upper_lip if near[i]]
+        side_lower = [i for i in lower_lip if near[i]]
+        e[f"mouthPress{side}"] = (_spread(q, side_upper, (0.0, 0.025), 0.06, upper)
+                                  + _spread(q, side_lower, (0.0, -0.03), 0.06, lower))
+        e[f"mouthUpperUp{side}"] = _spread(q, side_upper, (0.0, -0.08), 0.09, upper)
+        e[f"mouthLowerDown{side}"] = _spread(q, side_lower, (0.0, 0.10), 0.10, lower)
+        e[f"cheekSquint{side}"] = _spread(q, [117 if sgn < 0 else 346, 118 if sgn < 0 else 347,
+                                             50 if sgn < 0 else 280], (0.0, -0.06), 0.14)
+        e[f"noseSneer{side}"] = _spread(q, [129 if sgn < 0 else 358, 98 if sgn < 0 else 327,
+                                           64 if sgn < 0 else 294], (sgn * 0.01, -0.06), 0.09)
+
+    e["mouthFunnel"] = (_spread(q, [L.MOUTH_LEFT, 308], (-0.10, 0.0), 0.10)
+                        + _spread(q, [L.MOUTH_RIGHT, 78], (0.10, 0.0), 0.10)
+                        + _spread(q, [13, 0], (0.0, -0.04), 0.08, upper)
+                        + _spread(q, [14, 17], (0.0, 0.07), 0.08, lower))
+    e["mouthPucker"] = (_spread(q, [L.MOUTH_LEFT, 308], (-0.15, 0.0), 0.12)
+                        + _spread(q, [L.MOUTH_RIGHT, 78], (0.15, 0.0), 0.12))
+    e["mouthLeft"] = _spread(q, list(L.LIPS_OUTER), (0.10, 0.0), 0.10)
+    e["mouthRight"] = _spread(q, list(L.LIPS_OUTER), (-0.10, 0.0), 0.10)
+    e["jawLeft"] = np.where(lower[:, None], (0.08, 0.0), 0.0) * lat[:, None]
+    e["jawRight"] = np.where(lower[:, None], (-0.08, 0.0), 0.0) * lat[:, None]
+
+    inner_r, inner_l = [107, 66, 55, 65], [336, 296, 285, 295]
+    outer_r, outer_l = [70, 63, 46, 53], [300, 293, 276, 283]
+    brow_r, brow_l = list(L.RIGHT_BROW), list(L.LEFT_BROW)
+    eye_pts = _mask(n, L.RIGHT_EYE_UPPER + L.RIGHT_EYE_LOWER + L.LEFT_EYE_UPPER + L.LEFT_EYE_LOWER
+                    + L.RIGHT_IRIS + L.LEFT_IRIS)
+    not_eye = ~eye_pts
+    e["browInnerUp"] = (_spread(q, inner_r, (-0.02, -0.13), 0.16, not_eye)
+                        + _spread(q, inner_l, (0.02, -0.13), 0.16, not_eye))
+    e["browDownLeft"] = _spread(q, brow_l, (-0.03, 0.09), 0.14, not_eye)
+    e["browDownRight"] = _spread(q, brow_r, (0.03, 0.09), 0.14, not_eye)
+    e["browOuterUpLeft"] = _spread(q, outer_l, (0.0, -0.12), 0.15, not_eye)
+    e["browOuterUpRight"] = _spread(q, outer_r, (0.0, -0.12), 0.15, not_eye)
+
+    for side, up, lo, iris in (("Left", L.LEFT_EYE_UPPER, L.LEFT_EYE_LOWER, L.LEFT_IRIS),
+                               ("Right", L.RIGHT_EYE_UPPER, L.RIGHT_EYE_LOWER, L.RIGHT_IRIS)):
+        lid = list(up[1:-1])
+        gap = q[list(lo[1:-1])] - q[lid]                                # (7, 2) lid -> lower lid
+        lower_lid = _mask(n, lo) | _mask(n, iris)
+        above = ~lower_lid & (q[:, 1] < q[list(lo)][:, 1].max())
+        # the warp moves the lid half way; the renderer draws the rest of the closing lid
+        e[f"eyeBlink{side}"] = _spread(q, lid, 0.5 * gap, 0.07, above)
+        e[f"eyeSquint{side}"] = (_spread(q, list(lo[1:-1]), (0.0, -0.035), 0.06, _mask(n, lo))
+                                 + _spread(q, lid, 0.15 * gap, 0.06, above))
+        e[f"eyeWide{side}"] = _spread(q, lid, (0.0, -0.05), 0.08, above)
+        e[f"cheekPuff"] = e.get("cheekPuff", np.zeros((n, 2)))
+    for side, pts, sgn in (("Left", [280, 425, 411], 1.0), ("Right", [50, 205, 187], -1.0)):
+        e["cheekPuff"] = e["cheekPuff"] + _spread(q, pts, (sgn * 0.07, 0.0), 0.15)
+    return e
+
+
+def build_rig(lm: L.FaceLandmarks) -> Rig:
+    """The rig of one portrait, in that portrait's pixels."""
+    frame = face_frame(lm)
+    q = frame.to_face(lm.xy)
+    lower = _lower_face(q)
+    entries = _entries(q, lower)
+    names = tuple(sorted(entries, key=lambda k: ARKIT_INDEX[k]))
+    disp = np.stack([frame.vec_to_px(entries[k]) for k in names]).astype(np.float32)
+    n = len(q)
+    gaze = np.zeros((2, n, 2))
+    iris = _mask(n, L.RIGHT_IRIS + L.LEFT_IRIS)
+    for axis in range(2):
+        v = np.zeros(2)
+        v[axis] = GAZE_SHIFT[axis]
+        gaze[axis] = frame.vec_to_px(np.where(iris[:, None], v, 0.0))
+    return Rig(names, np.array([ARKIT_INDEX[k] for k in names]), disp,
+               np.array([k in JAW_GROUP for k in names]), lower, gaze.astype(np.float32))

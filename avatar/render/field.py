@@ -1,0 +1,53 @@
+"""Dense displacement fields on a coarse grid: thin-plate-spline bases and their inversion.
+
+A thin-plate spline through fixed centres is linear in the values at the centres, so for one
+portrait we precompute E = (G, N): the field on the G coarse grid points produced by unit values at
+the N centres. A frame's field is then E @ values (or a sum of precomputed basis fields).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def grid_points(size: int, cells: int) -> np.ndarray:
+    """(cells*cells, 2) pixel positions (x, y) of a coarse grid aligned with cv2.resize to `size`."""
+    c = (np.arange(cells) + 0.5) * size / cells - 0.5
+    gx, gy = np.meshgrid(c, c)
+    return np.stack([gx.ravel(), gy.ravel()], 1)
+
+
+def _tps_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    r2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    return 0.5 * r2 * np.log(np.maximum(r2, 1e-12))
+
+
+def tps_operator(centers: np.ndarray, points: np.ndarray, scale: float, smooth: float = 1e-4) -> np.ndarray:
+    """(P, N) matrix mapping values at `centers` (N, 2) to the smoothing TPS at `points` (P, 2).
+
+    Coordinates are divided by `scale` (the image size) for conditioning; `smooth` regularises
+    near-coincident centres that carry different values (closed lips).
+    """
+    c = centers / scale
+    p = points / scale
+    n = len(c)
+    k = _tps_kernel(c, c) + smooth * np.eye(n)
+    pc = np.hstack([np.ones((n, 1)), c])
+    a = np.zeros((n + 3, n + 3))
+    a[:n, :n], a[:n, n:], a[n:, :n] = k, pc, pc.T
+    a_inv = np.linalg.inv(a)[:, :n]                                     # (N+3, N)
+    kp = np.hstack([_tps_kernel(p, c), np.ones((len(p), 1)), p])        # (P, N+3)
+    return (kp @ a_inv).astype(np.float32)
+
+
+def invert_on_grid(forward: np.ndarray, cell_px: float, iterations: int = 2) -> np.ndarray:
+    """Backward field on the coarse grid: B(p) = F(p - B(p)); `cell_px` = pixels per grid cell."""
+    cells = forward.shape[0]
+    base = np.indices((cells, cells), dtype=np.float32)[::-1].transpose(1, 2, 0)   # (x, y) in cells
+    back = forward
+    for _ in range(iterations):
+        src = base - back / cell_px
+        back = cv2.remap(forward, src[..., 0], src[..., 1], cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+    return back

@@ -1,0 +1,244 @@
+"""The warp renderer: portrait + rig + head pose -> coarse displacement field -> cv2.remap.
+
+Everything that depends only on the portrait is precomputed in the constructor: the thin-plate
+spline operator from the moving points to a coarse grid, and one coarse basis field per rigged
+coefficient. Per frame the forward field is pose field + A @ (sum of coefficient x basis), A being
+the head's 2x2 rotation-scale; it is inverted on the coarse grid, upsampled and applied with one
+remap. The lower lip and jaw are rendered as a second layer whose field is cut at the lip seam
+(the upper lip never follows the jaw), and the mouth interior and eyelids are drawn on top.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from avatar.face import landmarks as L
+from avatar.face.portrait import Portrait
+from avatar.face.pose import rotation_matrix
+from avatar.face.rig import build_rig, face_frame
+from avatar.motion.clip import ARKIT_INDEX, MotionClip
+from avatar.render.composite import draw_eyelid, draw_mouth
+from avatar.render.field import grid_points, invert_on_grid, tps_operator
+
+log = logging.getLogger(__name__)
+
+RING_SCALE = 1.3            # head outline (hair, ears) = face oval scaled about the face centre
+SHOULDER_DROP = 1.05
+DEPTH_SCALE = 0.7        # shoulder anchor row, eye distances below the chin
+_EYES = ((L.LEFT_EYE_UPPER, L.LEFT_EYE_LOWER, "eyeBlinkLeft"),
+         (L.RIGHT_EYE_UPPER, L.RIGHT_EYE_LOWER, "eyeBlinkRight"))
+
+
+def _anchors(size: int, chin_y: float, unit: float) -> np.ndarray:
+    """Points that never move: the image border and a shoulder row."""
+    t = np.linspace(0, size - 1, 9)
+    m = t[1:-1]
+    z, e = np.zeros_like(t), np.full_like(t, size - 1)
+    border = np.concatenate([np.stack([t, z], 1), np.stack([t, e], 1),
+                             np.stack([z[1:-1], m], 1), np.stack([e[1:-1], m], 1)])
+    ys = min(size - 1.0, chin_y + SHOULDER_DROP * unit)
+    shoulders = np.stack([np.linspace(0, size - 1, 9), np.full(9, ys)], 1)
+    return np.concatenate([border, shoulders]).astype(np.float64)
+
+
+class WarpRenderer:
+    """Renders a Portrait driven by MotionClips. Frames are (size, size, 3) uint8 RGB.
+
+    Motion pose is relative to the portrait's own pose: zeros reproduce the portrait.
+    """
+
+    def __init__(self, portrait: Portrait, cells: int = 48) -> None:
+        self.portrait = portrait
+        self.size = portrait.size
+        self.cells = cells
+        size, lm = self.size, portrait.landmarks
+        self._frame = face_frame(lm)
+        unit = self._frame.unit
+        self._unit = unit
+        self.rig = rig = build_rig(lm)
+        pts3 = lm.points.astype(np.float64)
+        # mediapipe's relative depth exaggerates parallax for a single photo: flatten it a little
+        pts3[:, 2] = DEPTH_SCALE * (pts3[:, 2] - pts3[:, 2].mean())
+        center = 0.5 * (pts3[L.FOREHEAD] + pts3[L.CHIN])
+        oval = pts3[list(L.FACE_OVAL)]
+        low = oval[:, 1] > center[1] + 0.38 * lm.face_height
+        scale = np.where(low, 1.12, RING_SCALE)[:, None]
+        ring = center + scale * (oval - center)
+        ring[:, 2] = oval[:, 2]
+        outer = center + 1.75 * (oval[~low] - center)                       # half the head motion
+        outer[:, 2] = oval[~low, 2]
+        outer = outer[(outer[:, :2] > 4).all(1) & (outer[:, :2] < size - 5).all(1)]
+        self._head3 = np.concatenate([pts3, ring, outer])
+        head_weight = np.concatenate([np.ones(len(pts3) + len(ring)), np.full(len(outer), 0.5)])
+        self._pivot = np.array([center[0], center[1] + 0.3 * lm.face_height,
+                                pts3[:, 2].mean() + 0.45 * unit])
+        self._center2 = center[:2]
+        anchors = _anchors(size, float(pts3[L.CHIN, 1]), unit)
+        grid = grid_points(size, cells)
+        centers = np.concatenate([self._head3[:, :2], anchors])
+        op = tps_operator(centers, grid, size)                               # (G, N)
+        n_head = len(self._head3)
+        rel = np.hstack([self._head3 - self._pivot, np.ones((n_head, 1))]) * head_weight[:, None]
+        self._pose_basis = (op[:, :n_head] @ rel).astype(np.float32)           # (G, 4)
+        n_lm = len(pts3)
+        disp = rig.displacement.astype(np.float64)                           # (C, 478, 2)
+        base = np.where(rig.jaw[:, None, None], 0.0, disp)
+        self._basis = np.einsum("gn,cnk->cgk", op[:, :n_lm], base).astype(np.float32)   # (C, G, 2)
+        self._gaze = np.einsum("gn,cnk->cgk", op[:, :n_lm], rig.gaze).astype(np.float32)
+        # jaw layer: lower face moves, the upper face far from the seam is pinned, near it is free
+        q = self._frame.to_face(lm.xy)
+        seam_y = float(np.mean(q[list(L.UPPER_INNER), 1]))
+        pinned = ~rig.lower_face & (q[:, 1] < seam_y - 0.2)
+        keep = rig.lower_face | pinned
+        jcenters = np.concatenate([lm.xy[keep].astype(np.float64), ring[~low, :2], outer[:, :2], anchors])
+        jop = tps_operator(jcenters, grid, size)[:, :int(keep.sum())]
+        jdisp = np.where(rig.jaw[:, None, None], disp, 0.0)[:, keep]
+        self._jaw_basis = np.einsum("gn,cnk->cgk", jop, jdisp).astype(np.float32)
+        self._jaw_idx = np.flatnonzero(rig.jaw)
+        g = len(grid)
+        self._basis_flat = np.concatenate([self._basis, self._gaze]).reshape(-1, 2 * g)   # (C+2, 2G)
+        self._jaw_flat = np.ascontiguousarray(self._jaw_basis[self._jaw_idx].reshape(-1, 2 * g))
+        ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+        self._ident = np.dstack([xs, ys])
+        xy = lm.xy
+        self._own_opening = float(np.max(xy[list(L.LOWER_INNER), 1] - xy[list(L.UPPER_INNER), 1]))
+        self._lid_skin = [self._skin_above(up) for up, _, _ in _EYES]
+        self._blink_col = [ARKIT_INDEX[name] for _, _, name in _EYES]
+
+    # ---------------------------------------------------------------- per-portrait helpers
+    def _skin_above(self, upper_idx) -> np.ndarray:
+        """Median colour of the skin between an upper lid and its brow (the eyelid colour)."""
+        xy = self.portrait.landmarks.xy
+        lid = xy[list(upper_idx)]
+        h = 0.12 * self._unit
+        x0, x1 = int(lid[:, 0].min() + 0.2 * np.ptp(lid[:, 0])), int(lid[:, 0].max() - 0.2 * np.ptp(lid[:, 0]))
+        y1 = int(lid[:, 1].min() - 0.02 * self._unit)
+        patch = self.portrait.image[max(0, int(y1 - h)):max(1, y1), max(0, x0):max(1, x1)]
+        if not patch.size:
+            return np.array([200, 160, 140], np.float32)
+        px = patch.reshape(-1, 3).astype(np.float32)
+        luma = px @ np.array([0.3, 0.59, 0.11], np.float32)
+        bright = px[luma >= np.percentile(luma, 50)]          # skin, not brow hairs or lashes
+        return np.median(bright, 0)
+
+    # ---------------------------------------------------------------- per-frame
+    def target_landmarks(self, pose: np.ndarray, coeffs: np.ndarray, gaze: np.ndarray) -> np.ndarray:
+        """(478, 2) landmark positions in the output for one frame's pose (6,), coeffs (C,), gaze (2,)."""
+        r, a, t = self._pose_parts(pose)
+        lm = self._head3[:478]
+        expr = (np.einsum("c,cnk->nk", coeffs, self.rig.displacement)
+                + np.einsum("c,cnk->nk", gaze, self.rig.gaze))
+        moved = (lm - self._pivot) @ r.T * pose[5] + self._pivot + t
+        return moved[:, :2] + expr @ a.T
+
+    def _pose_parts(self, pose: np.ndarray):
+        yaw, pitch, roll, tx, ty, s = (float(v) for v in pose)
+        r = rotation_matrix(yaw, pitch, roll)
+        fw = self.portrait.landmarks.face_width
+        return r, r[:2, :2] * s, np.array([tx * fw, ty * fw, 0.0])
+
+    def _fields(self, pose, coeffs, gaze):
+        """Coarse forward fields (cells, cells, 2): without the jaw layer and with it."""
+        r, a, t = self._pose_parts(pose)
+        # displacement of a head point p: (s R - I)[:2] (p - pivot) + t, linear in the precomputed
+        # TPS fields of the coordinates (p - pivot)_k and of a constant
+        m = float(pose[5]) * r[:2, :] - np.eye(2, 3)
+        w_pose = np.hstack([m, t[:2, None]]).astype(np.float32)                 # (2, 4)
+        # cv2.gemm, not numpy @: OpenBLAS threads fight OpenCV's pool on 2 cores (10x slower)
+        f = cv2.gemm(self._pose_basis, w_pose, 1.0, None, 0.0, flags=cv2.GEMM_2_T)   # (G, 2)
+        w = np.concatenate([coeffs, gaze]).astype(np.float32)[None, :]
+        expr = cv2.gemm(w, self._basis_flat, 1.0, None, 0.0).reshape(-1, 2)
+        a32 = a.astype(np.float32)
+        f += cv2.gemm(expr, a32, 1.0, None, 0.0, flags=cv2.GEMM_2_T)
+        shape = (self.cells, self.cells, 2)
+        jc = coeffs[self._jaw_idx]
+        if not np.any(np.abs(jc) > 1e-3):
+            return f.reshape(shape), None
+        jaw = cv2.gemm(jc[None, :].astype(np.float32), self._jaw_flat, 1.0, None, 0.0).reshape(-1, 2)
+        jaw = cv2.gemm(jaw, a32, 1.0, None, 0.0, flags=cv2.GEMM_2_T)
+        return f.reshape(shape), (f + jaw).reshape(shape)
+
+    def _remap(self, back_coarse: np.ndarray, roi=None) -> np.ndarray:
+        back = cv2.resize(back_coarse, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
+        if roi is None:
+            m = self._ident - back
+            return cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        x0, y0, x1, y1 = roi
+        m = self._ident[y0:y1, x0:x1] - back[y0:y1, x0:x1]
+        return cv2.remap(self.portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def render_pose_expression(self, pose: np.ndarray, expression: np.ndarray, gaze: np.ndarray) -> np.ndarray:
+        """One frame from pose (6,), ARKit expression (52,), gaze (2,) -> (size, size, 3) uint8."""
+        coeffs = np.clip(np.asarray(expression, np.float32)[self.rig.columns], 0.0, 1.0)
+        gaze = np.clip(np.asarray(gaze, np.float32), -1.0, 1.0)
+        pose = np.asarray(pose, np.float32)
+        cell = self.size / self.cells
+        f_up, f_all = self._fields(pose, coeffs, gaze)
+        tgt = self.target_landmarks(pose, coeffs, gaze)
+        unit = self._unit * float(pose[5])
+        if f_all is None:
+            out = self._remap(invert_on_grid(f_up, cell))
+        else:
+            out = self._remap(invert_on_grid(f_all, cell))
+            layer, corner = self._paste_upper(out, invert_on_grid(f_up, cell), tgt, unit)
+            interior = None
+            if self._own_opening > 2.0 and layer is not None:
+                no_jaw = np.where(self.rig.jaw, 0.0, coeffs)
+                own = self.target_landmarks(pose, no_jaw, gaze)[list(L.LOWER_INNER)]
+                interior = (layer, corner, own)
+            draw_mouth(out, tgt[list(L.UPPER_INNER)], tgt[list(L.LOWER_INNER)], unit, interior)
+        for (up, lo, _), skin, col in zip(_EYES, self._lid_skin, self._blink_col):
+            b = float(np.clip(expression[col], 0.0, 1.0))
+            if b > 0.04:
+                top, bottom = tgt[list(up)], tgt[list(lo)]
+                # the rig moved the lid half way; the drawn lid edge goes the rest of the way
+                rest = (b - 0.5 * b) / max(1e-3, 1.0 - 0.5 * b)
+                draw_eyelid(out, top, top + rest * (bottom - top), b, skin, unit)
+        return out
+
+    def _paste_upper(self, out, back_up, tgt, unit) -> tuple[np.ndarray | None, tuple[int, int]]:
+        """Above the lip seam, near the mouth, show the layer in which the jaw did not move."""
+        upper = tgt[list(L.UPPER_INNER)]
+        mx0, mx1 = upper[:, 0].min(), upper[:, 0].max()
+        half = 0.5 * (mx1 - mx0)
+        pad_x, pad_up = half + 0.35 * unit, 0.45 * unit
+        x0, y0 = int(max(0, mx0 - pad_x)), int(max(0, upper[:, 1].min() - pad_up))
+        x1 = int(min(self.size, mx1 + pad_x))
+        y1 = int(min(self.size, tgt[list(L.LOWER_INNER), 1].max() + 0.1 * unit + 6))
+        if x1 - x0 < 4 or y1 - y0 < 4:
+            return None, (0, 0)
+        layer = self._remap(back_up, (x0, y0, x1, y1))
+        h, w = y1 - y0, x1 - x0
+        # region above the upper inner lip, extended sideways at corner height
+        poly = np.vstack([[x0 - 2, upper[0, 1]], upper, [x1 + 2, upper[-1, 1]], [x1 + 2, y0 - 2], [x0 - 2, y0 - 2]])
+        m = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(m, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        m = m.astype(np.float32) / 255.0
+        sharp = cv2.GaussianBlur(m, (0, 0), max(0.7, 0.01 * unit))
+        broad = cv2.GaussianBlur(m, (0, 0), max(1.0, 0.08 * unit))
+        xs = np.arange(x0, x1, dtype=np.float32)
+        lateral = np.clip(1.0 - (np.abs(xs - 0.5 * (mx0 + mx1)) - half) / (0.15 * unit + 1e-3), 0, 1)
+        mask = lateral * sharp + (1 - lateral) * broad
+        # fade to the jaw layer at the ROI's sides and top so no edge shows
+        ramp_x = np.clip(np.minimum(xs - x0, x1 - 1 - xs) / (0.2 * unit + 1e-3), 0, 1)
+        ys = np.arange(y0, y1, dtype=np.float32)
+        ramp_y = np.clip((ys - y0) / (0.15 * unit + 1e-3), 0, 1)
+        mask *= np.minimum(ramp_x[None, :], 1.0) * ramp_y[:, None]
+        # ... except that directly above the lip the upper layer always wins
+        mask = np.maximum(mask, lateral[None, :] * sharp * ramp_y[:, None])
+        a = mask[..., None]
+        roi = out[y0:y1, x0:x1]
+        roi[:] = (roi * (1 - a) + layer * a + 0.5).astype(np.uint8)
+        return layer, (x0, y0)
+
+    def render_frame(self, motion: MotionClip, index: int) -> np.ndarray:
+        return self.render_pose_expression(motion.pose[index], motion.expression[index], motion.gaze[index])
+
+    def stream_frames(self, motion: MotionClip) -> Iterator[np.ndarray]:
+        """Frames of `motion`, each rendered when requested (about 5-10 ms each on one core)."""
+        for i in range(motion.num_frames):
+            yield self.render_frame(motion, i)

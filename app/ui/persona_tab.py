@@ -103,7 +103,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         if not path:
             return ""
         try:
-            check_portrait(path, ctx.settings.render)
+            check_portrait(path)
         except Exception as exc:
             return error_html(f"portrait refused: {user_message(exc)}")
         return '<div class="wc-ok">✓ one frontal face found: this portrait can be animated</div>'
@@ -121,7 +121,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             data = {**base, **data}
         if portrait_path:
             try:
-                check_portrait(portrait_path, ctx.settings.render)
+                check_portrait(portrait_path)
             except Exception as exc:
                 return gr.skip(), no, no, error_html(f"portrait refused: {user_message(exc)}"), \
                     error_html("not saved: fix the portrait above")

@@ -12,18 +12,9 @@ import re
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-MIN_FACE_PX = 64  # a face narrower than this cannot be animated legibly
-
-
-class PortraitError(ValueError):
-    """The picture cannot be an avatar (no face, several faces, tiny face, profile view)."""
-
-
 def check_name(name: str) -> str:
     """A file-safe record name (lowercase letters, digits, - and _; 1-40 characters).
 
@@ -55,55 +46,15 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def check_portrait(path: str | Path, render_settings) -> None:
-    """Refuse a portrait the renderer cannot animate.
-
-    Uses the renderer's own portrait analysis (`avatar.render.make_renderer`) when it is
-    available; until then a mediapipe face detection check (count, size, frontal view).
+def check_portrait(path: str | Path) -> None:
+    """Refuse a portrait the renderer cannot animate, with the renderer's own face analysis
+    (avatar.face: one face, large enough, frontal).
 
     Raises:
-        PortraitError (or the renderer's own PortraitError): the reason, for people.
+        avatar.face.landmarks.PortraitError: the reason, written for people (also for an
+            unreadable file).
     """
-    try:
-        from avatar.render import make_renderer
-    except ImportError:
-        make_renderer = None
-    if make_renderer is not None:
-        make_renderer(str(path), render_settings)  # raises the renderer's PortraitError
-        return
-    _check_with_mediapipe(_load_rgb(path))
+    from avatar.face.landmarks import detect_landmarks
+    from avatar.face.portrait import load_image
 
-
-def _load_rgb(path: str | Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise PortraitError(f"cannot read the picture ({exc})") from exc
-
-
-def _check_with_mediapipe(rgb: np.ndarray) -> None:
-    try:
-        import mediapipe as mp
-    except ImportError as exc:  # no detector at all: say so rather than accept blindly
-        raise PortraitError("cannot check the portrait: install mediapipe (pip install --no-deps "
-                            "mediapipe==0.10.21)") from exc
-    h, w = rgb.shape[:2]
-    with mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5) as det:
-        faces = det.process(rgb).detections or []
-    if not faces:
-        raise PortraitError("no face found in the picture: use a photo with one face, looking at the camera")
-    if len(faces) > 1:
-        raise PortraitError(f"{len(faces)} faces found: use a photo with exactly one face")
-    box = faces[0].location_data.relative_bounding_box
-    if box.width * w < MIN_FACE_PX:
-        raise PortraitError(f"the face is too small ({box.width * w:.0f} px wide; at least {MIN_FACE_PX} px): "
-                            "crop closer to the face")
-    # keypoints: 0 right eye, 1 left eye, 2 nose tip (relative coordinates)
-    kp = faces[0].location_data.relative_keypoints
-    left, right, nose = min(kp[0].x, kp[1].x), max(kp[0].x, kp[1].x), kp[2].x
-    eye_span = right - left
-    if eye_span <= 0 or not (left + 0.15 * eye_span <= nose <= right - 0.15 * eye_span):
-        raise PortraitError("the face is seen from the side: use a frontal photo")
+    detect_landmarks(load_image(path))

@@ -1,0 +1,149 @@
+"""The UI's plain logic: view data, pacing, server checks, record files, tree layout, reopening."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.conversation import Conversation, ReplyMedia, ReplySentence, Services
+from app.settings import ServerSettings, Settings
+from app.ui.context import UIContext
+from app.ui.pump import TurnTimeout, stream_paced
+from app.ui.server import ServeError, check_server
+from app.ui.storage import atomic_write_text
+from app.ui.tree_plot import draw_timeline, draw_tree, tree_layout
+from app.ui.view import branch_choices, chat_messages, emotion_badge, user_turn_choices
+from dialogue.store import ConversationStore
+from dialogue.turns import Speaker
+from emotion import EmotionState
+from tests.fakes import FakeLLM, fake_emotion_of
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    services = Services(store=ConversationStore(settings.db_path), llm=FakeLLM(), emotion_of=fake_emotion_of)
+    return UIContext(services=services, settings=settings)
+
+
+def talk(conv: Conversation, text: str) -> None:
+    for _ in conv.send(text):
+        pass
+
+
+def test_chat_messages_and_choices(ctx):
+    conv = ctx.open_or_start(None)
+    talk(conv, "I feel great")
+    msgs = chat_messages(conv.path(), "Ada")
+    assert [m["role"] for m in msgs] == ["assistant", "user", "assistant"]
+    assert msgs[1]["content"] == "I feel great"
+    assert "[happy]" in msgs[2]["content"]
+    assert user_turn_choices(conv.path())[0][0] == "1. I feel great"
+    for _ in conv.regenerate():
+        pass
+    choices = branch_choices(conv.tree.branches())
+    assert len(choices) == 2 and conv.current in {leaf for _, leaf in choices}
+
+
+def test_emotion_badge_names_label_and_intensity():
+    html = emotion_badge(EmotionState.of("sad", 0.7), "Ada")
+    assert "Ada: sad 0.7" in html and "background:#3b6fd8" in html
+    assert "—" in emotion_badge(None)
+
+
+def test_switch_and_reopen_after_restart(ctx, tmp_path):
+    conv = ctx.open_or_start(None)
+    talk(conv, "first")
+    first_reply = conv.current
+    for _ in conv.regenerate():
+        pass
+    ctx.switch(conv, first_reply)
+    assert conv.current == first_reply
+    # a new process: a new store on the same file
+    ctx2 = UIContext(services=Services(store=ConversationStore(ctx.settings.db_path), llm=FakeLLM(),
+                                       emotion_of=fake_emotion_of), settings=ctx.settings)
+    again = ctx2.open(conv.id)
+    assert again.current == first_reply
+    assert [t.text for t in again.path()] == [t.text for t in conv.path()]
+    assert len(again.tree.branches()) == 2
+
+
+def test_stream_paced_holds_media_until_previous_segment_ends():
+    now = [0.0]
+    slept = []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    def events():
+        yield ReplySentence("a", 0)
+        yield ReplyMedia("a.mp4", 0, 2.0)
+        yield ReplyMedia("b.mp4", 1, 1.0)
+
+    out = list(stream_paced(events, clock=lambda: now[0], sleep=sleep))
+    assert [type(e).__name__ for e in out] == ["ReplySentence", "ReplyMedia", "ReplyMedia"]
+    assert slept == [pytest.approx(2.0)]
+
+
+def test_stream_paced_reraises_and_times_out():
+    def bad():
+        raise ValueError("boom")
+        yield
+
+    with pytest.raises(ValueError, match="boom"):
+        list(stream_paced(bad))
+
+    def stuck():
+        import time
+
+        time.sleep(1.0)
+        yield ReplySentence("late", 0)
+
+    with pytest.raises(TurnTimeout):
+        list(stream_paced(stuck, timeout_s=0.05))
+
+
+@pytest.mark.parametrize("host,user,pw,ok", [
+    ("127.0.0.1", "", "", True), ("localhost", "", "", True), ("0.0.0.0", "", "", False),
+    ("0.0.0.0", "me", "secret", True), ("127.0.0.1", "me", "", False),
+])
+def test_check_server(host, user, pw, ok):
+    server = ServerSettings(host=host, username=user, password=pw)
+    if ok:
+        auth = check_server(server)
+        assert auth == ((user, pw) if pw else None)
+    else:
+        with pytest.raises(ServeError):
+            check_server(server)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "p.json"
+    atomic_write_text(target, "old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.json"]  # no temporary left behind
+
+
+def test_tree_layout_and_figures(ctx):
+    conv = ctx.open_or_start(None)
+    talk(conv, "hello")
+    for _ in conv.regenerate():
+        pass
+    pos = tree_layout(conv.tree)
+    root = conv.tree.root
+    kids = conv.tree.children(conv.tree.children(root.id)[0].id)
+    assert pos[root.id][1] == 0 and pos[kids[0].id][1] == -2
+    assert pos[kids[0].id][0] != pos[kids[1].id][0]  # sibling replies side by side
+    assert draw_tree(conv.tree, conv.current).axes
+    users = [t for t in conv.path() if t.speaker is Speaker.USER]
+    assert users and draw_timeline(conv.path()).axes

@@ -26,6 +26,8 @@ from dialogue.turns import Speaker
 
 log = logging.getLogger(__name__)
 
+TURN_TIMEOUT_S = 300.0  # the longest wait for the next event of a turn (a slow LLM on 2 cores)
+
 
 def error_html(message: str) -> str:
     """A visible error line (role=alert) for the status area under a field."""
@@ -71,7 +73,7 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
         with gr.Column(scale=3, min_width=360):
             chatbot = gr.Chatbot(label="Conversation (current branch)", height=380, elem_id="history",
                                  feedback_options=None, buttons=["copy"])
-            status = gr.HTML("", elem_id="chat-status")
+            status = gr.HTML("", elem_id="chat-status", elem_classes="wc-slot")
             with gr.Row():
                 text = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, scale=5,
                                   lines=1, max_lines=6, elem_id="message")
@@ -121,7 +123,7 @@ class _Handlers:
     def send(self, text: str, conv: Conversation | None) -> Iterator[tuple]:
         """Send a message; streams (conv, history, video, badge, reply, status, textbox)."""
         conv = self.ctx.open_or_start(conv)
-        yield from self._turn(conv, lambda: conv.send(text), keep_text=text)
+        yield from self._turn(conv, lambda: conv.send(text))
 
     def regenerate(self, conv: Conversation | None) -> Iterator[tuple]:
         if conv is None or conv.tree.get(conv.current).speaker is not Speaker.AVATAR or len(conv.path()) < 2:
@@ -137,12 +139,22 @@ class _Handlers:
             return
         yield from self._turn(conv, lambda: conv.edit(user_turn_id, new_text))
 
-    def _turn(self, conv: Conversation, events: Callable, keep_text: str | None = None) -> Iterator[tuple]:
+    def _turn(self, conv: Conversation, events: Callable) -> Iterator[tuple]:
+        lock = self.ctx.turn_lock(conv.id)
+        if not lock.acquire(timeout=TURN_TIMEOUT_S):
+            yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html("still busy with the last reply"), gr.skip()
+            return
+        try:
+            yield from self._turn_locked(conv, events)
+        finally:
+            lock.release()
+
+    def _turn_locked(self, conv: Conversation, events: Callable) -> Iterator[tuple]:
         name = conv.persona.display_name
         history = chat_messages(conv.path(), name)
         sentences: list[str] = []
         try:
-            for event in stream_paced(events):
+            for event in stream_paced(events, timeout_s=TURN_TIMEOUT_S):
                 if isinstance(event, UserTurnSaved):
                     history = chat_messages(conv.path(), name)
                     yield (conv, history, gr.skip(), emotion_badge(event.turn.emotion, "you"), "", "", "")
@@ -170,8 +182,9 @@ class _Handlers:
     def switch(self, leaf_id: str | None, conv: Conversation | None) -> tuple:
         if conv is None or not leaf_id:
             return (conv,) + (gr.skip(),) * 6
-        self.ctx.switch(conv, leaf_id)
-        return self.show(conv)
+        with self.ctx.turn_lock(conv.id):
+            self.ctx.switch(conv, leaf_id)
+            return self.show(conv)
 
     # --- conversations -------------------------------------------------------------------------
 
@@ -224,9 +237,9 @@ class _Handlers:
                              value=conv.id if conv is not None else None)
         if conv is None:
             return gr.Dropdown(choices=[], value=None), gr.Dropdown(choices=[], value=None), picker
-        leaf = conv.current
-        return (gr.Dropdown(choices=branch_choices(conv.tree.branches()), value=leaf),
-                gr.Dropdown(choices=user_turn_choices(conv.path()), value=None), picker)
+        with self.ctx.turn_lock(conv.id):
+            return (gr.Dropdown(choices=branch_choices(conv.tree.branches()), value=conv.current),
+                    gr.Dropdown(choices=user_turn_choices(conv.path()), value=None), picker)
 
     # --- listening and speech ------------------------------------------------------------------
 

@@ -53,6 +53,14 @@ class UIContext:
     asr: Lazy = field(default_factory=lambda: Lazy(None))
     listen_clip: str | None = None
     listen: Callable[[object], str | None] | None = None
+    # One lock per conversation: a Regenerate clicked while a reply still streams waits for it
+    # (a Conversation is not thread-safe). Locks only; no per-request data is kept here.
+    _turn_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def turn_lock(self, conversation_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._turn_locks.setdefault(conversation_id, threading.Lock())
 
     def listening_video(self, persona) -> str | None:
         if self.listen is not None:

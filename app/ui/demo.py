@@ -27,6 +27,8 @@ CSS = """
             border-radius:4px; margin:4px 0; }
 .wc-ok { color:#14532d; background:#e8f6ec; border-left:4px solid #15803d; padding:6px 10px; border-radius:4px; }
 #reply-text { font-size:1.05em; }
+.wc-slot:not(:has(.wc-error, .wc-ok)) { display:none; }  /* empty message slots take no room */
+#history button[aria-label="Clear"] { display:none; }  /* clearing the view would not clear the tree */
 """
 
 
@@ -60,8 +62,8 @@ def build_demo(
             with gr.Tab("Emotion profile", id="profile"):
                 profile_load = build_profile_tab(ctx)
         for event in chat.turn_events:
-            event.then(tree_views, [conv], tree.outputs, api_name=False, show_progress="hidden")
-        tree_tab_item.select(tree_views, [conv], tree.outputs, api_name=False)
+            event.then(lambda c: tree_views(ctx, c), [conv], tree.outputs, api_name=False, show_progress="hidden")
+        tree_tab_item.select(lambda c: tree_views(ctx, c), [conv], tree.outputs, api_name=False)
         fn, inputs, outputs = chat.load
         demo.load(fn, inputs, outputs, api_name=False)
         for fn, outputs in (persona_load, profile_load):

@@ -54,12 +54,12 @@ def build_persona_tab(ctx: UIContext) -> tuple:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             name = gr.Textbox(label="Name (file name: lowercase letters, digits, - _)", elem_id="persona-name")
-            name_err = gr.HTML("")
+            name_err = gr.HTML("", elem_classes="wc-slot")
             display = gr.Textbox(label="Display name", elem_id="persona-display")
             description = gr.Textbox(label="Description", lines=2)
             greeting = gr.Textbox(label="Greeting", lines=2, elem_id="persona-greeting")
             system_prompt = gr.Textbox(label="System prompt (how the persona talks)", lines=4, elem_id="persona-prompt")
-            field_err = gr.HTML("")
+            field_err = gr.HTML("", elem_classes="wc-slot")
             profile = gr.Dropdown(label="Emotion profile", choices=[], allow_custom_value=True)
             with gr.Row():
                 backend = gr.Dropdown(label="Voice engine", choices=VOICE_BACKENDS, value="piper")
@@ -70,16 +70,17 @@ def build_persona_tab(ctx: UIContext) -> tuple:
                                  value="stylized", allow_custom_value=True, elem_id="persona-avatar")
             portrait = gr.Image(label="Upload a portrait (one face, frontal)", type="filepath", height=240,
                                 sources=["upload"], elem_id="portrait")
-            portrait_err = gr.HTML("", elem_id="portrait-error")
+            portrait_err = gr.HTML("", elem_id="portrait-error", elem_classes="wc-slot")
             preview_btn = gr.Button("Preview greeting", elem_id="persona-preview")
-            preview_video = gr.Video(label="Preview", autoplay=True, interactive=False, height=220)
+            preview_video = gr.Video(label="Preview", autoplay=True, interactive=False, height=220,
+                                     elem_id="persona-preview-video")
             preview_text = gr.Markdown("")
     with gr.Row():
         save_btn = gr.Button("Save persona", variant="primary", elem_id="persona-save")
         export_btn = gr.Button("Export", size="sm")
-        import_file = gr.File(label="Import a persona (.toml or .json)", file_types=[".toml", ".json"], height=90)
-        export_file = gr.File(label="Exported", interactive=False, height=90)
-    status = gr.HTML("", elem_id="persona-status")
+        import_file = gr.File(label="Import a persona (.toml or .json)", file_types=[".toml", ".json"], height=130)
+        export_file = gr.File(label="Exported", interactive=False, height=130)
+    status = gr.HTML("", elem_id="persona-status", elem_classes="wc-slot")
 
     form = [name, display, description, greeting, system_prompt, avatar, profile, backend, rate, pitch]
 

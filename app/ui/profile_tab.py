@@ -35,6 +35,14 @@ def profile_files(ctx: UIContext) -> RecordFiles:
     return json_files(EmotionProfile, ctx.settings.profiles_dir, list_all)
 
 
+def table_json(table: dict) -> str:
+    """An expression table as JSON, one emotion per line (compact enough to read at a glance)."""
+    if not table:
+        return "{}"
+    rows = [f"  {json.dumps(emo)}: {json.dumps(coeffs)}" for emo, coeffs in table.items()]
+    return "{\n" + ",\n".join(rows) + "\n}"
+
+
 def build_profile_tab(ctx: UIContext) -> tuple:
     """Lay out the tab; returns (fn, outputs) to run on page load (fills the profile list)."""
     files = profile_files(ctx)
@@ -47,7 +55,7 @@ def build_profile_tab(ctx: UIContext) -> tuple:
     with gr.Row(equal_height=False):
         with gr.Column(scale=2):
             name = gr.Textbox(label="Name (lowercase letters, digits, - _)", elem_id="profile-name")
-            name_err = gr.HTML("")
+            name_err = gr.HTML("", elem_classes="wc-slot")
             description = gr.Textbox(label="Description", lines=2)
             with gr.Row():
                 base_label = gr.Dropdown(label="Baseline emotion", choices=labels, value="neutral")
@@ -55,18 +63,18 @@ def build_profile_tab(ctx: UIContext) -> tuple:
             expressiveness = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Expressiveness (0 = still, 1.5 = theatrical)")
             mirroring = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Mirroring of your emotion while listening")
             decay = gr.Number(value=20.0, label="Decay half-life back to baseline (seconds, 0-3600)")
-            num_err = gr.HTML("")
+            num_err = gr.HTML("", elem_classes="wc-slot")
         with gr.Column(scale=3):
             speaker = gr.Code(label="Speaking expressions: emotion -> {ARKit blendshape: weight 0..1}",
-                              language="json", lines=10, value="{}")
-            listener = gr.Code(label="Listening expressions", language="json", lines=8, value="{}")
-            table_err = gr.HTML("")
+                              language="json", lines=8, max_lines=9, value="{}")
+            listener = gr.Code(label="Listening expressions", language="json", lines=8, max_lines=9, value="{}")
+            table_err = gr.HTML("", elem_classes="wc-slot")
     with gr.Row():
         save_btn = gr.Button("Save profile", variant="primary", elem_id="profile-save")
         export_btn = gr.Button("Export", size="sm")
-        import_file = gr.File(label="Import a profile (.json)", file_types=[".json"], height=90)
-        export_file = gr.File(label="Exported", interactive=False, height=90)
-    status = gr.HTML("", elem_id="profile-status")
+        import_file = gr.File(label="Import a profile (.json)", file_types=[".json"], height=130)
+        export_file = gr.File(label="Exported", interactive=False, height=130)
+    status = gr.HTML("", elem_id="profile-status", elem_classes="wc-slot")
     form = [name, description, base_label, base_k, expressiveness, mirroring, decay, speaker, listener]
 
     def choices(selected: str | None = None):
@@ -80,7 +88,7 @@ def build_profile_tab(ctx: UIContext) -> tuple:
         d = rec.model_dump(mode="json")
         return (d["name"], d["description"], d["baseline"]["label"], d["baseline"]["intensity"],
                 d["expressiveness"], d["mirroring"], d["decay_half_life_s"],
-                json.dumps(d["speaker"], indent=1), json.dumps(d["listener"], indent=1))
+                table_json(d["speaker"]), table_json(d["listener"]))
 
     def save(nm, desc, bl, bk, ex, mi, de, sp, li):
         no = ""

@@ -5,6 +5,7 @@ possible in gr.Plot), the emotion timeline of the current path, and the export o
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,17 +35,23 @@ class TreeTab:
         return [self.tree_plot, self.timeline, self.node, self.summary]
 
 
-def tree_views(conv: Conversation | None) -> tuple:
-    """(tree figure, timeline figure, node dropdown, summary) for the session's conversation."""
+def tree_views(ctx: UIContext, conv: Conversation | None) -> tuple:
+    """(tree figure, timeline figure, node dropdown, summary) for the session's conversation.
+
+    Waits for a turn in progress to finish (the tree must not change while it is drawn).
+    """
     if conv is None:
         return None, None, gr.Dropdown(choices=[], value=None), "*No conversation yet: send a message first.*"
-    tree = conv.tree
-    depth = {t.id: len(tree.path_to(t.id)) - 1 for t in tree.turns()}
-    n_branches = len(tree.branches())
-    summary = (f"**{tree.title}** — {len(tree.turns())} turns, {n_branches} branch"
-               f"{'es' if n_branches != 1 else ''}; current path: {len(conv.path())} turns.")
-    return (draw_tree(tree, conv.current), draw_timeline(conv.path()),
-            gr.Dropdown(choices=node_choices(tree.turns(), depth), value=conv.current), summary)
+    with ctx.turn_lock(conv.id):
+        tree = conv.tree
+        turns = tree.turns()
+        depth = {t.id: len(tree.path_to(t.id)) - 1 for t in turns}
+        n_branches = len(tree.branches())
+        path = conv.path()
+        summary = (f"**{tree.title}** — {len(turns)} turns, {n_branches} branch"
+                   f"{'es' if n_branches != 1 else ''}; current path: {len(path)} turns.")
+        return (draw_tree(tree, conv.current), draw_timeline(path),
+                gr.Dropdown(choices=node_choices(turns, depth), value=conv.current), summary)
 
 
 def build_tree_tab(ctx: UIContext, conv: gr.State, chat_outputs: list, show: Callable) -> TreeTab:
@@ -57,18 +64,19 @@ def build_tree_tab(ctx: UIContext, conv: gr.State, chat_outputs: list, show: Cal
     timeline = gr.Plot(label="Emotion along the current path", elem_id="timeline")
     with gr.Accordion("Export this path", open=False):
         export_btn = gr.Button("Export MP4 + subtitles + transcript", elem_id="export")
-        export_status = gr.HTML("")
+        export_status = gr.HTML("", elem_classes="wc-slot")
         files = gr.File(label="Download", file_count="multiple", interactive=False)
     tab = TreeTab(tree_plot, timeline, node, summary)
 
     def continue_from(node_id: str | None, conv: Conversation | None) -> tuple:
         if conv is None or not node_id:
             return (conv,) + (gr.skip(),) * (len(chat_outputs) - 1)
-        ctx.switch(conv, node_id)
-        return show(conv)
+        with ctx.turn_lock(conv.id):
+            ctx.switch(conv, node_id)
+            return show(conv)
 
     go.click(continue_from, [node, conv], chat_outputs, api_name=False).then(
-        tree_views, [conv], tab.outputs, api_name=False)
+        lambda c: tree_views(ctx, c), [conv], tab.outputs, api_name=False)
     export_btn.click(lambda c, progress=gr.Progress(): export(ctx, c, progress), [conv],
                      [files, export_status], api_name=False)
     return tab
@@ -90,4 +98,4 @@ def export(ctx: UIContext, conv: Conversation | None, progress: gr.Progress) -> 
         log.exception("export failed")
         return None, error_html(user_message(exc))
     paths = [str(p) for p in (result.mp4, result.srt, result.json, result.csv) if p]
-    return paths, f"Exported {len(paths)} files to {out_dir}"
+    return paths, f'<div class="wc-ok">exported {len(paths)} files to {html.escape(str(out_dir))}</div>'

@@ -7,7 +7,6 @@ A failing test leaves a screenshot in tests/e2e/screenshots/ (git-ignored).
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,39 +14,14 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from tests.e2e.fake_media import FakeSpeak  # noqa: E402
-from tests.fakes import FakeLLM, fake_emotion_of  # noqa: E402
+from tests.e2e.app_server import start_app  # noqa: E402
+from tests.fakes import FakeLLM  # noqa: E402
 
 SHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REPLIES = [("I am so happy to hear that! Tell me more.", "happy", 0.8),
            ("That sounds hard. I am here with you.", "sad", 0.6)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(data_dir: Path, llm) -> tuple[object, str]:
-    """Launch the demo on 127.0.0.1 without blocking; returns (demo, url)."""
-    from app.conversation import Services
-    from app.settings import Settings
-    from app.ui.demo import build_demo
-    from app.ui.server import launch_options
-    from dialogue.store import ConversationStore
-
-    settings = Settings(data_dir=data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    services = Services(store=ConversationStore(settings.db_path), llm=llm, emotion_of=fake_emotion_of,
-                        max_message_chars=200, speak=FakeSpeak(data_dir / "media"))
-    demo = build_demo(services, settings)
-    port = free_port()
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))
-    return demo, f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="session")

@@ -16,3 +16,9 @@ def send(page, text: str) -> None:
     box = page.locator("#message textarea")
     box.fill(text)
     page.locator("#send").click()
+
+
+def wait_replies(page, n: int) -> None:
+    """`n` finished avatar turns are in the history (each final reply carries its [emotion] tag;
+    the greeting counts as one)."""
+    expect(page.locator("#history em")).to_have_count(n, timeout=30_000)

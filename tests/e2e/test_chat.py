@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import send, wait_ready
+from tests.e2e.helpers import send, wait_ready, wait_replies
 
 
 def test_send_shows_reply_emotion_and_video(page, app_url):
@@ -26,7 +26,7 @@ def test_regenerate_makes_a_second_branch(page, app_url):
     wait_ready(page)
     send(page, "Hello avatar")
     expect(page.locator("#history")).to_contain_text("Hello avatar")
-    expect(page.locator("#emotion-badge")).to_contain_text(re.compile(r"\d\.\d"))
+    wait_replies(page, 2)
     page.locator("#regenerate").click()
     page.get_by_role("tab", name="Tree").click()
     expect(page.locator("#tree-summary")).to_contain_text("2 branches")
@@ -46,3 +46,44 @@ def test_over_long_message_is_refused_and_kept(page, app_url):
     send(page, long_text)
     expect(page.locator("#chat-status")).to_contain_text("the limit is 200")
     expect(page.locator("#message textarea")).to_have_value(long_text)
+
+
+def test_edit_makes_a_branch_and_switching_back_restores_it(page, app_url):
+    page.goto(app_url)
+    wait_ready(page)
+    send(page, "My cat is called Tom")
+    wait_replies(page, 2)
+    page.locator("#edit-pick input").click()
+    page.get_by_role("option", name=re.compile("My cat is called Tom")).click()
+    page.locator("#edit-text textarea, #edit-text input").first.fill("My dog is called Rex")
+    page.locator("#edit").click()
+    history = page.locator("#history")
+    expect(history).to_contain_text("My dog is called Rex")
+    expect(history).not_to_contain_text("My cat is called Tom")
+    wait_replies(page, 2)
+    page.locator("#branch input").click()
+    page.get_by_role("option", name=re.compile(r"^branch 1 ")).click()
+    expect(history).to_contain_text("My cat is called Tom")
+    expect(history).not_to_contain_text("My dog is called Rex")
+
+
+def test_saved_conversation_reopens_in_a_new_session(browser, app_url):
+    first = browser.new_context().new_page()
+    second = browser.new_context().new_page()
+    try:
+        first.goto(app_url)
+        wait_ready(first)
+        send(first, "Remember the blue kite")
+        wait_replies(first, 2)
+        second.goto(app_url)
+        wait_ready(second)
+        expect(second.locator("#history")).not_to_contain_text("blue kite")
+        second.get_by_text("Conversations", exact=True).click()
+        second.locator("#conv-picker input").click()
+        # conversations are listed by title; the newest (updated last) first
+        second.get_by_role("option").first.click()
+        second.get_by_role("button", name="Open", exact=True).click()
+        expect(second.locator("#history")).to_contain_text("Remember the blue kite")
+    finally:
+        first.context.close()
+        second.context.close()

@@ -1,0 +1,34 @@
+"""The app with fast fake services, launched in-process (tests and the docs screenshots)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.e2e.fake_media import FakeSpeak
+from tests.fakes import fake_emotion_of
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(data_dir: Path, llm, speak=None, port: int | None = None) -> tuple[object, str]:
+    """Launch the demo on 127.0.0.1 without blocking; returns (demo, url)."""
+    from app.conversation import Services
+    from app.settings import Settings
+    from app.ui.demo import build_demo
+    from app.ui.server import launch_options
+    from dialogue.store import ConversationStore
+
+    settings = Settings(data_dir=data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    services = Services(store=ConversationStore(settings.db_path), llm=llm, emotion_of=fake_emotion_of,
+                        max_message_chars=200, speak=speak or FakeSpeak(data_dir / "media"))
+    demo = build_demo(services, settings)
+    port = port or free_port()
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))
+    return demo, f"http://127.0.0.1:{port}/"

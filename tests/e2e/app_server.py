@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.e2e.fake_media import FakeSpeak
+from tests.e2e.fake_media import FakeASR, FakeSpeak, write_clip
 from tests.fakes import fake_emotion_of
 
 
@@ -27,7 +27,10 @@ def start_app(data_dir: Path, llm, speak=None, port: int | None = None) -> tuple
     data_dir.mkdir(parents=True, exist_ok=True)
     services = Services(store=ConversationStore(settings.db_path), llm=llm, emotion_of=fake_emotion_of,
                         max_message_chars=200, speak=speak or FakeSpeak(data_dir / "media"))
-    demo = build_demo(services, settings)
+    listening = data_dir / "media" / "listening.mp4"
+    listening.parent.mkdir(parents=True, exist_ok=True)
+    write_clip(listening, (90, 160, 120), frames=25)
+    demo = build_demo(services, settings, asr=FakeASR, listen_clip=str(listening))
     port = port or free_port()
     demo.queue(default_concurrency_limit=4).launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))

@@ -67,3 +67,16 @@ class FakeSpeak:
         duration = write_clip(path, COLOURS.get(emotion.label.value, COLOURS["neutral"]), frames=self.frames,
                               size=size, image=self.image)
         return str(path), duration
+
+
+class FakeASR:
+    """dialogue.asr stand-in: any audio with sound in it 'says' `text`."""
+
+    def __init__(self, text: str = "hello from the microphone"):
+        self.text = text
+
+    def transcribe(self, pcm, sample_rate):
+        from dialogue.asr.base import Prosody, Transcript
+
+        return Transcript(text=self.text, words=(), duration=len(pcm) / sample_rate,
+                          prosody=Prosody(0.01, np.zeros(1, np.float32), np.zeros(1, np.float32)))

@@ -39,6 +39,14 @@ def test_regenerate_makes_a_second_branch(page, app_url):
     expect(page.get_by_role("option", name=re.compile(r"^branch \d"))).to_have_count(2)
 
 
+def test_avatar_listens_while_the_person_types(page, app_url):
+    page.goto(app_url)
+    wait_ready(page)
+    page.locator("#message textarea").click()
+    expect(page.locator("#avatar-video video")).to_have_attribute("src", re.compile(r"listening.*\.mp4"))
+    expect(page.locator("#mic")).to_be_visible()  # speech input offered when an ASR is configured
+
+
 def test_over_long_message_is_refused_and_kept(page, app_url):
     page.goto(app_url)
     wait_ready(page)

@@ -147,3 +147,21 @@ def test_tree_layout_and_figures(ctx):
     assert draw_tree(conv.tree, conv.current).axes
     users = [t for t in conv.path() if t.speaker is Speaker.USER]
     assert users and draw_timeline(conv.path()).axes
+
+
+def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
+    import gradio as gr
+    import numpy as np
+
+    from app.ui.chat_tab import _Handlers
+    from app.ui.context import Lazy
+    from tests.e2e.fake_media import FakeASR
+
+    ctx.asr = Lazy(FakeASR)
+    h = _Handlers(ctx)
+    with pytest.raises(gr.Error, match="no audio"):
+        h.transcribe(None)
+    with pytest.raises(gr.Error, match="too short or silent"):
+        h.transcribe((16000, np.zeros(16000, np.int16)))
+    tone = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
+    assert h.transcribe((16000, np.stack([tone, tone], axis=1))) == ("hello from the microphone", "")

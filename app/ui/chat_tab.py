@@ -130,7 +130,8 @@ class _Handlers:
             yield (conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    error_html("there is no reply of the avatar to one of your messages to regenerate yet"), gr.skip())
             return
-        yield from self._turn(conv, conv.regenerate)
+        # the new reply follows the same user turn: the history shown while it streams ends there
+        yield from self._turn(conv, conv.regenerate, base_id=conv.tree.get(conv.current).parent)
 
     def edit(self, user_turn_id: str | None, new_text: str, conv: Conversation | None) -> Iterator[tuple]:
         if conv is None or not user_turn_id:
@@ -139,24 +140,26 @@ class _Handlers:
             return
         yield from self._turn(conv, lambda: conv.edit(user_turn_id, new_text))
 
-    def _turn(self, conv: Conversation, events: Callable) -> Iterator[tuple]:
+    def _turn(self, conv: Conversation, events: Callable, base_id: str | None = None) -> Iterator[tuple]:
         lock = self.ctx.turn_lock(conv.id)
         if not lock.acquire(timeout=TURN_TIMEOUT_S):
             yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html("still busy with the last reply"), gr.skip()
             return
         try:
-            yield from self._turn_locked(conv, events)
+            yield from self._turn_locked(conv, events, base_id)
         finally:
             lock.release()
 
-    def _turn_locked(self, conv: Conversation, events: Callable) -> Iterator[tuple]:
+    def _turn_locked(self, conv: Conversation, events: Callable, base_id: str | None) -> Iterator[tuple]:
+        # The turn runs on a worker thread that moves conv.current; the history shown while the
+        # reply streams is the path to the turn being answered, taken from ids in the events.
         name = conv.persona.display_name
-        history = chat_messages(conv.path(), name)
+        history = chat_messages(conv.tree.path_to(base_id) if base_id else conv.path(), name)
         sentences: list[str] = []
         try:
             for event in stream_paced(events, timeout_s=TURN_TIMEOUT_S):
                 if isinstance(event, UserTurnSaved):
-                    history = chat_messages(conv.path(), name)
+                    history = chat_messages(conv.tree.path_to(event.turn.id), name)
                     yield (conv, history, gr.skip(), emotion_badge(event.turn.emotion, "you"), "", "", "")
                 elif isinstance(event, ReplySentence):
                     sentences.append(event.text)

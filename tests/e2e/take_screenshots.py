@@ -1,7 +1,8 @@
 """Screenshots of each tab for docs/ (run: python -m tests.e2e.take_screenshots [docs]).
 
-The app runs with the scripted LLM and a stand-in avatar clip (the astronaut portrait), so the
-pictures are repeatable; the layout, history, tree and editors are the real app's.
+The app runs with the scripted LLM (repeatable pictures) and the real motion teacher + warp
+renderer animating the astronaut portrait (tests/e2e/fake_media.RenderedSpeak); the layout,
+history, tree and editors are the real app's.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.e2e.app_server import start_app  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS  # noqa: E402
-from tests.e2e.fake_media import FakeSpeak  # noqa: E402
+from tests.e2e.fake_media import RenderedSpeak  # noqa: E402
 from tests.e2e.helpers import send, wait_ready, wait_replies  # noqa: E402
 from tests.fakes import FakeLLM  # noqa: E402
 
@@ -40,9 +40,9 @@ def main(out_dir: str = "docs") -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="warmchat-shots-"))
-    face = np.asarray(Image.fromarray(data.astronaut()).resize((256, 256)))
     Image.fromarray(data.astronaut()).save(work / "astronaut.png")
-    demo, url = start_app(work / "data", FakeLLM(REPLIES), speak=FakeSpeak(work / "media", image=face, frames=25))
+    speak = RenderedSpeak(work / "data" / "media", data.astronaut())
+    demo, url = start_app(work / "data", FakeLLM(REPLIES), speak=speak, listen_clip=speak.listening_clip())
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

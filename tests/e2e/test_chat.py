@@ -35,6 +35,7 @@ def test_regenerate_makes_a_second_branch(page, app_url):
     expect(page.get_by_role("option", name=re.compile(r"\[2\] avatar: "))).to_have_count(2)
     page.keyboard.press("Escape")
     page.get_by_role("tab", name="Chat").click()
+    wait_replies(page, 2)  # the greeting and the new reply only: the old one is on the other branch
     page.locator("#branch input").click()
     expect(page.get_by_role("option", name=re.compile(r"^branch \d"))).to_have_count(2)
 

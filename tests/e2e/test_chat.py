@@ -19,6 +19,9 @@ def test_send_shows_reply_emotion_and_video(page, app_url):
     expect(page.locator("#emotion-badge")).to_contain_text(re.compile(r"(happy|sad) \d\.\d"))
     video = page.locator("#avatar-video video")
     expect(video).to_have_attribute("src", re.compile(r".+\.mp4"))
+    # the reply's second sentence is a second segment, shown after the first has played
+    expect(video).to_have_attribute("src", re.compile(r"-1\.mp4$"))
+    assert video.evaluate("v => !v.paused || v.ended")  # it plays by itself (autoplay)
 
 
 def test_regenerate_makes_a_second_branch(page, app_url):

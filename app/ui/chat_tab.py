@@ -122,16 +122,27 @@ class _Handlers:
 
     def send(self, text: str, conv: Conversation | None) -> Iterator[tuple]:
         """Send a message; streams (conv, history, video, badge, reply, status, textbox)."""
+        if not (text or "").strip():  # before a conversation is started for nothing
+            yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html("the message is empty"), gr.skip()
+            return
         conv = self.ctx.open_or_start(conv)
         yield from self._turn(conv, lambda: conv.send(text))
 
     def regenerate(self, conv: Conversation | None) -> Iterator[tuple]:
-        if conv is None or conv.tree.get(conv.current).speaker is not Speaker.AVATAR or len(conv.path()) < 2:
+        """A new reply to the last message: a sibling of the current reply, or, when the last
+        reply failed (the current turn is the person's), the missing reply."""
+        if conv is None or len(conv.path()) < 2:
             yield (conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(),
-                   error_html("there is no reply of the avatar to one of your messages to regenerate yet"), gr.skip())
+                   error_html("send a message first: there is no reply to regenerate yet"), gr.skip())
+            return
+        current = conv.tree.get(conv.current)
+        if current.speaker is Speaker.USER:
+            # Retry after a failed reply. Conversation has no public "answer this user turn" yet
+            # (regenerate() takes avatar turns only), so the UI calls the orchestrator's own step.
+            yield from self._turn(conv, lambda: conv._reply_to(current), base_id=current.id)
             return
         # the new reply follows the same user turn: the history shown while it streams ends there
-        yield from self._turn(conv, conv.regenerate, base_id=conv.tree.get(conv.current).parent)
+        yield from self._turn(conv, conv.regenerate, base_id=current.parent)
 
     def edit(self, user_turn_id: str | None, new_text: str, conv: Conversation | None) -> Iterator[tuple]:
         if conv is None or not user_turn_id:

@@ -16,6 +16,9 @@ def test_unreachable_llm_shows_message_and_keeps_turn(page, failing_app_url):
     expect(page.locator("#chat-status")).to_contain_text("Cannot reach the LLM server")
     expect(page.locator("#chat-status")).to_contain_text("your message is kept")
     expect(page.locator("#history")).to_contain_text("Are you there?")
+    page.locator("#regenerate").click()  # still unreachable: the same clear message, nothing lost
+    expect(page.locator("#chat-status")).to_contain_text("Cannot reach the LLM server")
+    expect(page.locator("#history")).to_contain_text("Are you there?")
 
 
 def test_two_sessions_do_not_see_each_other(browser, app_url):

@@ -165,3 +165,19 @@ def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
         h.transcribe((16000, np.zeros(16000, np.int16)))
     tone = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
     assert h.transcribe((16000, np.stack([tone, tone], axis=1))) == ("hello from the microphone", "")
+
+
+def test_regenerate_after_a_failed_reply_answers_the_kept_message(ctx):
+    from app.ui.chat_tab import _Handlers
+
+    llm = FakeLLM(fail=True)
+    ctx.services.llm = llm
+    conv = ctx.open_or_start(None)
+    h = _Handlers(ctx)
+    list(h.send("Are you there?", conv))
+    assert conv.tree.get(conv.current).speaker is Speaker.USER  # kept, unanswered
+    llm.fail = False
+    list(h.regenerate(conv))
+    path = conv.path()
+    assert [t.speaker for t in path[-2:]] == [Speaker.USER, Speaker.AVATAR]
+    assert path[-2].text == "Are you there?" and len(conv.tree.branches()) == 1

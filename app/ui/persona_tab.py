@@ -109,24 +109,31 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             return error_html(f"portrait refused: {user_message(exc)}")
         return '<div class="wc-ok">✓ one frontal face found: this portrait can be animated</div>'
 
-    def save(nm, disp, desc, greet, prompt, av, prof, be, rt, pt, portrait_path):
-        no = ""
+    def form_data(nm, disp, desc, greet, prompt, av, prof, be, rt, pt) -> dict:
+        """The form as a persona document, over the saved one's fields the form does not show
+        (fallback line, llm options, voice id), so saving never drops them."""
         data = {"name": (nm or "").strip(), "display_name": (disp or "").strip(), "description": desc or "",
                 "greeting": greet or "", "system_prompt": prompt or "", "avatar": av or "stylized",
                 "emotion_profile": prof or "", "voice": {"backend": be, "rate": rt, "pitch": pt}}
         data = {k: v for k, v in data.items() if k in files.model.model_fields and (v != "" or k == "name")}
         existing = files.all().get(data["name"])
-        if existing is not None:  # keep the fields this form does not show (fallback line, llm, voice id)
+        if existing is not None:
             base = existing.model_dump(mode="json")
             data["voice"] = {**base.get("voice", {}), **data.get("voice", {})}
             data = {**base, **data}
+        return data
+
+    def save(nm, disp, desc, greet, prompt, av, prof, be, rt, pt, portrait_path):
+        no = ""
+        data = form_data(nm, disp, desc, greet, prompt, av, prof, be, rt, pt)
         if portrait_path:
             try:
                 check_portrait(portrait_path)
             except Exception as exc:
                 return gr.skip(), no, no, error_html(f"portrait refused: {user_message(exc)}"), \
                     error_html("not saved: fix the portrait above")
-            data["avatar"] = str(ctx.settings.avatars_dir / f"{data['name'] or 'unnamed'}.png")
+            suffix = Path(portrait_path).suffix.lower() or ".png"
+            data["avatar"] = str(ctx.settings.avatars_dir / f"{data['name'] or 'unnamed'}{suffix}")
         try:
             record = files.build(data)
             if portrait_path:
@@ -178,18 +185,23 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             return gr.skip(), error_html(f"import refused: {exc}")
         return choices(rec.name), f'<div class="wc-ok">imported “{rec.name}”</div>'
 
-    def preview(nm, disp, greet, av):
-        text = greet or "Hello!"
+    def preview(*form):
+        """The greeting spoken by the persona as the form describes it (unsaved edits included)."""
+        data = form_data(*form)
+        disp, text = data.get("display_name") or data["name"], data.get("greeting") or "Hello!"
         speak = ctx.services.speak
         if speak is None:
-            return None, f"**{disp or nm}:** {text}  \n*(video preview not available: no avatar pipeline)*"
+            return None, f"**{disp}:** {text}  \n*(video preview not available: no avatar pipeline)*"
         try:
-            persona = ctx.persona(nm) if nm in files.all() else ctx.persona(ctx.settings.persona)
+            try:
+                persona = files.build(data)
+            except RecordError:  # an incomplete form: preview with the default persona's settings
+                persona = ctx.persona(ctx.settings.persona)
             path, _ = speak(text, ctx.services.emotion_of(text), persona, "preview", 0)
         except Exception as exc:
             log.exception("preview failed")
-            return None, f"**{disp or nm}:** {text}  \n" + error_html(user_message(exc))
-        return path, f"**{disp or nm}:** {text}"
+            return None, f"**{disp}:** {text}  \n" + error_html(user_message(exc))
+        return path, f"**{disp}:** {text}"
 
     pick.input(fill, [pick], form, api_name=False)
     new_btn.click(lambda: (gr.Dropdown(value=None),) + fill(None), None, [pick] + form, api_name=False)
@@ -200,7 +212,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
     del_btn.click(delete, [pick], [pick, status], api_name=False)
     export_btn.click(export, [pick], [export_file, status], api_name=False)
     import_file.upload(import_, [import_file], [pick, status], api_name=False)
-    preview_btn.click(preview, [name, display, greeting, avatar], [preview_video, preview_text], api_name=False)
+    preview_btn.click(preview, form, [preview_video, preview_text], api_name=False)
     gr.on([pick.focus], lambda s: choices(s), [pick], [pick], api_name=False, show_progress="hidden")
     return (lambda: choices(ctx.settings.persona)), [pick]
 

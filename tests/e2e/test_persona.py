@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -40,6 +42,9 @@ def test_create_persona_with_portrait(page, app_url, astronaut_png):
     page.locator("#persona-prompt textarea").fill("You are Astro, a cheerful astronaut. Keep answers short.")
     page.locator("#portrait input[type=file]").set_input_files(str(astronaut_png))
     expect(page.locator("#portrait-error")).to_contain_text("one frontal face found", timeout=30_000)
+    page.locator("#persona-preview").click()
+    expect(page.locator("#persona-preview-video video")).to_have_attribute("src", re.compile(r".+\.mp4"))
+    expect(page.get_by_text("Astro: Hello from orbit!")).to_be_visible()
     page.locator("#persona-save").click()
     expect(page.locator("#persona-status")).to_contain_text("saved persona “astro”")
     page.locator("#persona-pick input").click()

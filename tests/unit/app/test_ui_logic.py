@@ -181,3 +181,48 @@ def test_regenerate_after_a_failed_reply_answers_the_kept_message(ctx):
     path = conv.path()
     assert [t.speaker for t in path[-2:]] == [Speaker.USER, Speaker.AVATAR]
     assert path[-2].text == "Are you there?" and len(conv.tree.branches()) == 1
+
+
+def test_export_reports_progress_and_offers_the_files(ctx, tmp_path, monkeypatch):
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    from app.ui.tree_tab import export
+
+    conv = ctx.open_or_start(None)
+    talk(conv, "export me")
+    calls = []
+
+    @dataclass
+    class Result:
+        mp4: Path
+        srt: Path
+        json: Path
+        csv: Path | None
+
+    def export_path(settings, conversation_id, node_id, out_dir, progress):
+        progress(0.5, "rendering")
+        out_dir.mkdir(parents=True)
+        files = [out_dir / n for n in ("c.mp4", "c.srt", "c.json")]
+        for f in files:
+            f.write_text("x")
+        calls.append((conversation_id, node_id))
+        return Result(*files, None)
+
+    monkeypatch.setitem(sys.modules, "app.export", types.SimpleNamespace(export_path=export_path))
+    seen = []
+    paths, status = export(ctx, conv, lambda fraction, desc="": seen.append((fraction, desc)))
+    assert calls == [(conv.id, conv.current)] and seen == [(0.5, "rendering")]
+    assert [Path(p).name for p in paths] == ["c.mp4", "c.srt", "c.json"] and "exported 3 files" in status
+
+
+def test_export_without_the_export_module_says_so(ctx, monkeypatch):
+    import sys
+
+    from app.ui.tree_tab import export
+
+    monkeypatch.setitem(sys.modules, "app.export", None)  # import fails
+    conv = ctx.open_or_start(None)
+    files, status = export(ctx, conv, lambda *a, **k: None)
+    assert files is None and "not available yet" in status

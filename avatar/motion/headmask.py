@@ -56,7 +56,7 @@ def head_mask_frame(pose: np.ndarray, expression: np.ndarray, size: int = 128) -
     for i, (side, centre) in enumerate(zip(("Left", "Right"), EYES)):
         openness = 1.0 - _c(expression, f"eyeBlink{side}") + 0.6 * _c(expression, f"eyeWide{side}") \
             - 0.4 * _c(expression, f"eyeSquint{side}")
-        ax = (max(int(s * EYE_AXES[0] * fx), 1), max(int(s * EYE_AXES[1] * np.clip(openness, 0.05, 1.6) * fy), 1))
+        ax = (max(round(s * EYE_AXES[0] * fx), 1), max(round(s * EYE_AXES[1] * np.clip(openness, 0.05, 1.6) * fy), 1))
         cv2.ellipse(out[1], to_px(centre), ax, deg, 0, 360, 255, -1)
         raise_ = 0.03 * (_c(expression, "browInnerUp") + _c(expression, f"browOuterUp{side}")) \
             - 0.03 * _c(expression, f"browDown{side}")

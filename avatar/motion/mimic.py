@@ -111,13 +111,13 @@ def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: in
             m[i, :len(seg)] = seg
         return torch.from_numpy(m)
 
-    zeros = torch.zeros(batch_size, dtype=torch.long)
 
     def loss_on(sel) -> torch.Tensor:
         rows = [window_slices(cond, motion, int(s), K, W) for s in sel]
         mel, vis, ctx, tgt = (torch.from_numpy(np.stack(c)) for c in zip(*rows))
         B = len(sel)
-        pred, _, _ = model(mel, vis, torch.zeros(B), zeros[:B], zeros[:B], torch.zeros(B), ctx, target=tgt,
+        zeros = torch.zeros(B, dtype=torch.long)  # role speaking, emotion neutral (intensity 0)
+        pred, _, _ = model(mel, vis, torch.zeros(B), zeros, zeros, torch.zeros(B), ctx, target=tgt,
                            style_vec=style_vec.expand(B, -1), out_affine=(out_scale, out_shift))
         rec, vel = motion_loss(pred, tgt, ctx, model, weights, mask=window_masks(sel))
         reg = 1e-3 * ((out_scale - 1).pow(2).sum() + out_shift.pow(2).sum())

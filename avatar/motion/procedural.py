@@ -50,14 +50,14 @@ def coarticulated_mouth(phonemes: tuple[TimedUnit, ...], num_frames: int, antici
         v = viseme_of(ph.symbol)
         dur = max(ph.end - ph.start, 1e-3)
         centre = 0.5 * (ph.start + ph.end) - anticipation_s
-        sigma = float(np.clip(0.45 * dur, 0.03, 0.08))
+        sigma = float(np.clip(0.5 * dur, 0.04, 0.09))
         lo = max(int((centre - 3 * sigma) * fps), 0)
         hi = min(int((centre + 3 * sigma) * fps) + 2, num_frames)
         if hi > lo:
             weights[lo:hi, v] += _DOMINANCE[v] * np.exp(-0.5 * ((t[lo:hi] - centre) / sigma) ** 2)
         a, b = int((ph.start - anticipation_s) * fps), int(np.ceil((ph.end - anticipation_s) * fps))
         active[max(a, 0):max(min(b, num_frames), 0)] = 1.0
-    gate = np.clip(gaussian_smooth(active, 0.05 * fps), 0.0, 1.0)
+    gate = np.clip(gaussian_smooth(active, 0.06 * fps), 0.0, 1.0)
     total = weights.sum(axis=1, keepdims=True)
     blend = (weights / np.maximum(total, 1e-6)) @ TARGET_MATRIX  # (T, 52)
     blend *= np.clip(total * 4.0, 0.0, 1.0)  # fade where no kernel reaches (long gaps)

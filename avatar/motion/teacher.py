@@ -111,7 +111,7 @@ def _speaking(request, rng, n, energy, gain, pose, expr, config) -> None:
     phonemes = speech.phonemes if speech is not None else ()
     mouth, gate = coarticulated_mouth(phonemes, n, config.anticipation_s)
     # Louder syllables open the jaw wider; the articulation scale varies per clip.
-    loud = gaussian_smooth(energy, 1.0)
+    loud = gaussian_smooth(energy, 2.0)
     scale = rng.uniform(0.85, 1.15) * (1.0 + 0.25 * request.emotion.arousal)
     mouth *= scale
     mouth[:, _J["jawOpen"]] *= 0.65 + 0.5 * np.clip(loud, 0, 1.2)

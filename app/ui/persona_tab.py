@@ -214,7 +214,10 @@ def build_persona_tab(ctx: UIContext) -> tuple:
     import_file.upload(import_, [import_file], [pick, status], api_name=False)
     preview_btn.click(preview, form, [preview_video, preview_text], api_name=False)
     gr.on([pick.focus], lambda s: choices(s), [pick], [pick], api_name=False, show_progress="hidden")
-    return (lambda: choices(ctx.settings.persona)), [pick]
+    def on_load():
+        return choices(ctx.settings.persona), gr.Dropdown(choices=_profile_names(ctx))
+
+    return on_load, [pick, profile]
 
 
 def _avatars(d: dict) -> list[str]:

@@ -43,11 +43,19 @@ def check_server(server: ServerSettings) -> tuple[str, str] | None:
     return (server.username, server.password) if server.password else None
 
 
+def media_dirs(settings: Settings) -> list[str]:
+    """The folders whose files the browser may fetch: rendered video (data_dir/media), portraits
+    and exports. Never the whole data dir: it holds every user's conversations (SQLite)."""
+    return [str(settings.data_dir / "media"), str(settings.avatars_dir), str(settings.data_dir / "exports")]
+
+
 def launch_options(settings: Settings) -> dict:
     """Keyword arguments of `Blocks.launch` shared by `serve` and the tests."""
     from app.ui.demo import CSS
 
-    return {"css": CSS, "allowed_paths": [str(settings.data_dir)], "show_error": True, "ssr_mode": False}
+    db = str(settings.db_path)
+    return {"css": CSS, "allowed_paths": media_dirs(settings), "blocked_paths": [db, db + "-wal", db + "-shm"],
+            "show_error": True, "ssr_mode": False}
 
 
 def serve(settings: Settings) -> int:

@@ -20,13 +20,16 @@ from tests.fakes import FakeLLM  # noqa: E402
 SHOTS = Path(__file__).parent / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DB_PATHS: dict[str, str] = {}  # app url -> its conversation database (must never be served)
 REPLIES = [("I am so happy to hear that! Tell me more.", "happy", 0.8),
            ("That sounds hard. I am here with you.", "sad", 0.6)]
 
 
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> Iterator[str]:
-    demo, url = start_app(tmp_path_factory.mktemp("app"), FakeLLM(REPLIES))
+    data_dir = tmp_path_factory.mktemp("app")
+    demo, url = start_app(data_dir, FakeLLM(REPLIES))
+    DB_PATHS[url] = str(data_dir / "conversations.sqlite3")
     yield url
     demo.close()
 

@@ -50,3 +50,26 @@ def test_api_send(app_url):
     texts = " ".join(str(m.get("content")) for m in history)
     assert "Hello through the API" in texts
     assert "Tell me more." in texts or "I am here with you." in texts
+
+
+def test_conversation_database_cannot_be_downloaded(page, app_url):
+    import urllib.error
+    import urllib.request
+
+    page.goto(app_url)
+    wait_ready(page)
+    src = page.locator("#avatar-video video")
+    send(page, "show me a video")
+    expect(src).to_have_attribute("src", re.compile(r".+\.mp4"))
+    db_url = re.sub(r"/file=.*$", "", src.get_attribute("src")) + "/file=" + _db_path(app_url)
+    try:
+        status = urllib.request.urlopen(db_url).status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    assert status in (403, 404)
+
+
+def _db_path(app_url: str) -> str:
+    from tests.e2e import conftest
+
+    return conftest.DB_PATHS[app_url]

@@ -226,3 +226,12 @@ def test_export_without_the_export_module_says_so(ctx, monkeypatch):
     conv = ctx.open_or_start(None)
     files, status = export(ctx, conv, lambda *a, **k: None)
     assert files is None and "not available yet" in status
+
+
+def test_launch_options_never_serve_the_conversation_database(tmp_path):
+    from app.ui.server import launch_options
+
+    settings = Settings(data_dir=tmp_path)
+    opts = launch_options(settings)
+    assert str(settings.db_path) in opts["blocked_paths"]
+    assert all(not Path(settings.db_path).is_relative_to(p) for p in opts["allowed_paths"])

@@ -55,8 +55,12 @@ class ChatTab:
         return [self.conv, self.chatbot, self.video, self.badge, self.reply, self.status, self.text]
 
 
-def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
-    """Lay out the Chat tab inside the current gr.Tab and wire its events."""
+def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> ChatTab:
+    """Lay out the Chat tab inside the current gr.Tab and wire its events.
+
+    known: the ids of the conversations this browser has held (kept in its localStorage), the
+    only ones its conversation picker lists and opens.
+    """
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
             video = gr.Video(label="Avatar", autoplay=True, interactive=False, height=360,
@@ -98,17 +102,19 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
         regen_btn.click(h.regenerate, [conv], outs, api_name="regenerate"),
         edit_btn.click(h.edit, [edit_pick, edit_text, conv], outs, api_name="edit"),
         branch.input(h.switch, [branch, conv], outs, api_name=False),
-        open_btn.click(h.open, [picker, conv], outs, api_name=False),
+        open_btn.click(h.open, [picker, conv, known], outs, api_name=False),
         new_btn.click(h.new, [persona_dd, conv], outs, api_name=False),
     ]
     for event in tab.turn_events:
-        event.then(h.controls, [conv], controls, api_name=False)
+        event.then(h.remember, [conv, known], [known], api_name=False, show_progress="hidden").then(
+            h.controls, [conv, known], controls, api_name=False)
     text.focus(h.listening, [conv], [video], api_name=False, show_progress="hidden")
     mic.start_recording(h.listening, [conv], [video], api_name=False, show_progress="hidden")
     mic.stop_recording(h.transcribe, [mic], [text, status], api_name=False).success(
-        h.send, [text, conv], outs, api_name=False).then(h.controls, [conv], controls, api_name=False)
+        h.send, [text, conv], outs, api_name=False).then(h.remember, [conv, known], [known], api_name=False).then(
+        h.controls, [conv, known], controls, api_name=False)
     tab.show = h.show
-    tab.load = (h.on_load, [conv], outs[1:] + controls + [persona_dd])
+    tab.load = (h.on_load, [conv, known], outs[1:] + controls + [persona_dd])
     return tab
 
 
@@ -202,8 +208,8 @@ class _Handlers:
 
     # --- conversations -------------------------------------------------------------------------
 
-    def open(self, conv_id: str | None, conv: Conversation | None) -> tuple:
-        if not conv_id:
+    def open(self, conv_id: str | None, conv: Conversation | None, known: list[str] | None) -> tuple:
+        if not conv_id or conv_id not in (known or []):  # only this browser's own conversations
             return (conv,) + (gr.skip(),) * 4 + (error_html("pick a saved conversation first"), gr.skip())
         try:
             conv = self.ctx.open(conv_id)
@@ -231,22 +237,30 @@ class _Handlers:
         return (conv, chat_messages(path, conv.persona.display_name), video, badge,
                 last_avatar.text if last_avatar else "", "", gr.skip())
 
-    def on_load(self, conv: Conversation | None) -> tuple:
+    def on_load(self, conv: Conversation | None, known: list[str] | None) -> tuple:
         """A fresh page: the default persona's greeting (nothing saved until the first message)."""
         names = sorted(self.ctx.personas())
         persona_dd = gr.Dropdown(choices=names, value=self.ctx.settings.persona if self.ctx.settings.persona in names else None)
         # The session state is not an output here: a message sent before the page finished
         # loading must not be wiped by this handler.
         if conv is not None:
-            return self.show(conv)[1:] + self.controls(conv) + (persona_dd,)
+            return self.show(conv)[1:] + self.controls(conv, known) + (persona_dd,)
         persona = self.ctx.persona(self.ctx.settings.persona)
         history = [{"role": "assistant", "content": persona.greeting}]
         return ((history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
-                + self.controls(None) + (persona_dd,))
+                + self.controls(None, known) + (persona_dd,))
 
-    def controls(self, conv: Conversation | None) -> tuple:
-        """Branch switcher, edit picker and conversation picker for the conversation's state."""
-        rows = self.ctx.services.store.list_conversations()
+    def remember(self, conv: Conversation | None, known: list[str] | None) -> list[str]:
+        """This browser's conversation ids, with the session's current one added."""
+        known = list(known or [])
+        if conv is not None and conv.id not in known:
+            known.append(conv.id)
+        return known
+
+    def controls(self, conv: Conversation | None, known: list[str] | None) -> tuple:
+        """Branch switcher, edit picker and the picker of this browser's saved conversations."""
+        mine = set(self.remember(conv, known))
+        rows = [r for r in self.ctx.services.store.list_conversations() if r.id in mine]
         picker = gr.Dropdown(choices=[(f"{r.title} · {r.persona} · {r.id[:6]}", r.id) for r in rows],
                              value=conv.id if conv is not None else None)
         if conv is None:

@@ -6,6 +6,7 @@ listening-clip hook. Shared by all sessions and only read by them; per-session s
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,17 @@ class UIContext:
     def turn_lock(self, conversation_id: str) -> threading.Lock:
         with self._locks_guard:
             return self._turn_locks.setdefault(conversation_id, threading.Lock())
+
+    def browser_secret(self) -> str:
+        """The key that encrypts what the app keeps in browsers (gr.BrowserState): stable across
+        restarts (so a browser finds its conversations again), created once in the data dir."""
+        path = Path(self.settings.data_dir) / "ui_secret"
+        if not path.is_file():
+            from app.ui.storage import atomic_write_text
+
+            atomic_write_text(path, secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
 
     def listening_video(self, persona) -> str | None:
         if self.listen is not None:

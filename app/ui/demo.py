@@ -51,10 +51,11 @@ def build_demo(
     ctx = UIContext(services=services, settings=settings, asr=Lazy(asr), listen_clip=listen_clip, listen=listen)
     with gr.Blocks(title="warmchat") as demo:
         conv = gr.State(None)  # this browser session's Conversation
+        known = gr.BrowserState([], storage_key="warmchat-conversations", secret=ctx.browser_secret())
         gr.Markdown("## warmchat — talk with an emotion-aware avatar")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat = build_chat_tab(ctx, conv)
+                chat = build_chat_tab(ctx, conv, known)
             with gr.Tab("Tree", id="tree") as tree_tab_item:
                 tree = build_tree_tab(ctx, conv, chat.turn_outputs, chat.show)
             with gr.Tab("Persona", id="persona"):

@@ -79,23 +79,42 @@ def test_edit_makes_a_branch_and_switching_back_restores_it(page, app_url):
     expect(history).not_to_contain_text("My dog is called Rex")
 
 
-def test_saved_conversation_reopens_in_a_new_session(browser, app_url):
-    first = browser.new_context().new_page()
-    second = browser.new_context().new_page()
+def test_conversation_reopens_after_a_restart_only_in_its_own_browser(browser, tmp_path):
+    from tests.e2e.app_server import free_port, start_app
+    from tests.fakes import FakeLLM
+
+    port = free_port()
+    demo, url = start_app(tmp_path, FakeLLM(), port=port)
+    mine = browser.new_context()
     try:
-        first.goto(app_url)
-        wait_ready(first)
-        send(first, "Remember the blue kite")
-        wait_replies(first, 2)
-        second.goto(app_url)
-        wait_ready(second)
-        expect(second.locator("#history")).not_to_contain_text("blue kite")
-        second.get_by_text("Conversations", exact=True).click()
-        second.locator("#conv-picker input").click()
-        # conversations are listed by title; the newest (updated last) first
-        second.get_by_role("option").first.click()
-        second.get_by_role("button", name="Open", exact=True).click()
-        expect(second.locator("#history")).to_contain_text("Remember the blue kite")
+        page = mine.new_page()
+        page.goto(url)
+        wait_ready(page)
+        send(page, "Remember the blue kite")
+        wait_replies(page, 2)
+        page.get_by_text("Conversations", exact=True).click()
+        page.locator("#conv-picker input").click()  # listed once the browser has remembered it
+        expect(page.locator("li[role=option]")).to_have_count(1)
+        demo.close()
+        demo, url = start_app(tmp_path, FakeLLM(), port=port)  # a restart: new services, same data
+        page = mine.new_page()
+        page.goto(url)
+        wait_ready(page)
+        expect(page.locator("#history")).not_to_contain_text("blue kite")
+        page.get_by_text("Conversations", exact=True).click()
+        page.locator("#conv-picker input").click()
+        expect(page.locator("li[role=option]")).to_have_count(1)
+        page.locator("li[role=option]").first.click()
+        page.get_by_role("button", name="Open", exact=True).click()
+        expect(page.locator("#history")).to_contain_text("Remember the blue kite")
+
+        other = browser.new_context().new_page()  # another person's browser lists nothing of it
+        other.goto(url)
+        wait_ready(other)
+        other.get_by_text("Conversations", exact=True).click()
+        other.locator("#conv-picker input").click()
+        expect(other.locator("li[role=option]")).to_have_count(0)
+        other.context.close()
     finally:
-        first.context.close()
-        second.context.close()
+        mine.close()
+        demo.close()

@@ -72,7 +72,8 @@ def serve(settings: Settings) -> int:
     except ImportError as exc:  # the avatar pipeline (app.media) is not installed/built yet
         log.warning("avatar video disabled (%s): the chat runs text only", exc)
         services = build_services(settings, with_media=False)
-    demo = build_demo(services, settings, asr=_asr_factory(settings))
+    # services.listen (persona -> looping listening clip) is used once the avatar pipeline offers it
+    demo = build_demo(services, settings, asr=_asr_factory(settings), listen=getattr(services, "listen", None))
     log.info("serving on http://%s:%d", settings.server.host, settings.server.port)
     demo.queue(default_concurrency_limit=1).launch(
         server_name=settings.server.host, server_port=settings.server.port, auth=auth,

@@ -62,7 +62,7 @@ def draw_tree(tree: TalkingTree, current: str | None) -> Figure:
         ax.scatter([x], [y], s=420 if hot else 260, marker=_SHAPE[turn.speaker],
                    c=EMOTION_COLOURS[turn.emotion.label], edgecolors="#111" if hot else "#777",
                    linewidths=2.5 if hot else 1, zorder=2)
-        ax.annotate(snippet(turn.text, 22), (x, y), xytext=(12, -4), textcoords="offset points",
+        ax.annotate(snippet(turn.text, 22), (x, y), xytext=(15, -3), textcoords="offset points",
                     fontsize=8, color="#111" if hot else "#777")
     ax.legend(handles=_legend(tree), loc="upper right", fontsize=7, frameon=False)
     ax.set_axis_off()

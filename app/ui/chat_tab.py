@@ -1,0 +1,298 @@
+"""The Chat tab: the avatar video, its reply and emotion, the history, typing or speaking, and the
+tree controls (regenerate, edit, switch branch), plus the conversation picker.
+
+Every handler takes the session's `Conversation` from `gr.State` and returns it, so sessions never
+share one. A turn streams: the history grows sentence by sentence and the video shows each segment
+as it is rendered (paced so segments play one after another, see app/ui/pump.py).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+
+from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, ReplySentence, TurnFailed,
+                              UserTurnSaved)
+from app.errors import user_message
+from app.ui.context import UIContext
+from app.ui.pump import stream_paced
+from app.ui.view import branch_choices, chat_messages, emotion_badge, user_turn_choices
+from dialogue.turns import Speaker
+
+log = logging.getLogger(__name__)
+
+TURN_TIMEOUT_S = 300.0  # the longest wait for the next event of a turn (a slow LLM on 2 cores)
+
+
+def error_html(message: str) -> str:
+    """A visible error line (role=alert) for the status area under a field."""
+    return f'<div class="wc-error" role="alert">⚠ {html.escape(message)}</div>'
+
+
+@dataclass
+class ChatTab:
+    conv: gr.State
+    chatbot: gr.Chatbot
+    video: gr.Video
+    badge: gr.HTML
+    reply: gr.Markdown
+    status: gr.HTML
+    text: gr.Textbox
+    branch: gr.Dropdown
+    edit_pick: gr.Dropdown
+    picker: gr.Dropdown
+    turn_events: list  # events after which the tree views must be refreshed
+    load: tuple = ()  # (fn, inputs, outputs) for demo.load
+    show: Callable | None = None  # (conv) -> turn_outputs values for the current node
+
+    @property
+    def turn_outputs(self) -> list:
+        return [self.conv, self.chatbot, self.video, self.badge, self.reply, self.status, self.text]
+
+
+def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> ChatTab:
+    """Lay out the Chat tab inside the current gr.Tab and wire its events.
+
+    known: the ids of the conversations this browser has held (kept in its localStorage), the
+    only ones its conversation picker lists and opens.
+    """
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            video = gr.Video(label="Avatar", autoplay=True, interactive=False, height=360,
+                             elem_id="avatar-video", buttons=[])
+            badge = gr.HTML(emotion_badge(None), elem_id="emotion-badge")
+            reply = gr.Markdown("", elem_id="reply-text")
+            with gr.Accordion("Conversations", open=False):
+                picker = gr.Dropdown(label="Saved conversations", choices=[], elem_id="conv-picker")
+                with gr.Row():
+                    open_btn = gr.Button("Open", size="sm")
+                    persona_dd = gr.Dropdown(label="Persona for a new conversation", choices=[],
+                                             elem_id="new-persona")
+                    new_btn = gr.Button("New conversation", size="sm", elem_id="new-conv")
+        with gr.Column(scale=3, min_width=360):
+            chatbot = gr.Chatbot(label="Conversation (current branch)", height=380, elem_id="history",
+                                 feedback_options=None, buttons=["copy"])
+            status = gr.HTML("", elem_id="chat-status", elem_classes="wc-slot")
+            with gr.Row():
+                text = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, scale=5,
+                                  lines=1, max_lines=6, elem_id="message")
+                send_btn = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+            mic = gr.Audio(sources=["microphone"], type="numpy", label="…or speak", elem_id="mic",
+                           visible=ctx.asr.available)
+            with gr.Row():
+                regen_btn = gr.Button("↻ Regenerate reply", size="sm", elem_id="regenerate")
+                branch = gr.Dropdown(label="Branch", choices=[], scale=3, elem_id="branch")
+            with gr.Row():
+                edit_pick = gr.Dropdown(label="Edit one of your messages", choices=[], scale=2, elem_id="edit-pick")
+                edit_text = gr.Textbox(label="New text", scale=3, elem_id="edit-text")
+                edit_btn = gr.Button("Edit → new branch", size="sm", scale=1, elem_id="edit")
+
+    tab = ChatTab(conv, chatbot, video, badge, reply, status, text, branch, edit_pick, picker, [])
+    h = _Handlers(ctx)
+    outs = tab.turn_outputs
+    controls = [branch, edit_pick, picker]
+    tab.turn_events = [
+        send_btn.click(h.send, [text, conv], outs, api_name="send"),
+        text.submit(h.send, [text, conv], outs, api_name=False),
+        regen_btn.click(h.regenerate, [conv], outs, api_name="regenerate"),
+        edit_btn.click(h.edit, [edit_pick, edit_text, conv], outs, api_name="edit"),
+        branch.input(h.switch, [branch, conv], outs, api_name=False),
+        open_btn.click(h.open, [picker, conv, known], outs, api_name=False),
+        new_btn.click(h.new, [persona_dd, conv], outs, api_name=False),
+    ]
+    for event in tab.turn_events:
+        event.then(h.remember, [conv, known], [known], api_name=False, show_progress="hidden").then(
+            h.controls, [conv, known], controls, api_name=False)
+    text.focus(h.listening, [conv], [video], api_name=False, show_progress="hidden")
+    mic.start_recording(h.listening, [conv], [video], api_name=False, show_progress="hidden")
+    mic.stop_recording(h.transcribe, [mic], [text, status], api_name=False).success(
+        h.send, [text, conv], outs, api_name=False).then(h.remember, [conv, known], [known], api_name=False).then(
+        h.controls, [conv, known], controls, api_name=False)
+    tab.show = h.show
+    tab.load = (h.on_load, [conv, known], outs[1:] + controls + [persona_dd])
+    return tab
+
+
+class _Handlers:
+    """Event handlers. Per-session data comes in as arguments; `ctx` is only read."""
+
+    def __init__(self, ctx: UIContext):
+        self.ctx = ctx
+
+    # --- turns ---------------------------------------------------------------------------------
+
+    def send(self, text: str, conv: Conversation | None) -> Iterator[tuple]:
+        """Send a message; streams (conv, history, video, badge, reply, status, textbox)."""
+        if not (text or "").strip():  # before a conversation is started for nothing
+            yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html("the message is empty"), gr.skip()
+            return
+        conv = self.ctx.open_or_start(conv)
+        yield from self._turn(conv, lambda: conv.send(text))
+
+    def regenerate(self, conv: Conversation | None) -> Iterator[tuple]:
+        """A new reply to the last message: a sibling of the current reply, or, when the last
+        reply failed (the current turn is the person's), the missing reply."""
+        if conv is None or len(conv.path()) < 2:
+            yield (conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                   error_html("send a message first: there is no reply to regenerate yet"), gr.skip())
+            return
+        current = conv.tree.get(conv.current)
+        if current.speaker is Speaker.USER:
+            # Retry after a failed reply. Conversation has no public "answer this user turn" yet
+            # (regenerate() takes avatar turns only), so the UI calls the orchestrator's own step.
+            yield from self._turn(conv, lambda: conv._reply_to(current), base_id=current.id)
+            return
+        # the new reply follows the same user turn: the history shown while it streams ends there
+        yield from self._turn(conv, conv.regenerate, base_id=current.parent)
+
+    def edit(self, user_turn_id: str | None, new_text: str, conv: Conversation | None) -> Iterator[tuple]:
+        if conv is None or not user_turn_id:
+            yield (conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                   error_html("pick one of your messages to edit"), gr.skip())
+            return
+        yield from self._turn(conv, lambda: conv.edit(user_turn_id, new_text))
+
+    def _turn(self, conv: Conversation, events: Callable, base_id: str | None = None) -> Iterator[tuple]:
+        lock = self.ctx.turn_lock(conv.id)
+        if not lock.acquire(timeout=TURN_TIMEOUT_S):
+            yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html("still busy with the last reply"), gr.skip()
+            return
+        try:
+            yield from self._turn_locked(conv, events, base_id)
+        finally:
+            lock.release()
+
+    def _turn_locked(self, conv: Conversation, events: Callable, base_id: str | None) -> Iterator[tuple]:
+        # The turn runs on a worker thread that moves conv.current; the history shown while the
+        # reply streams is the path to the turn being answered, taken from ids in the events.
+        name = conv.persona.display_name
+        history = chat_messages(conv.tree.path_to(base_id) if base_id else conv.path(), name)
+        sentences: list[str] = []
+        try:
+            for event in stream_paced(events, timeout_s=TURN_TIMEOUT_S):
+                if isinstance(event, UserTurnSaved):
+                    history = chat_messages(conv.tree.path_to(event.turn.id), name)
+                    yield (conv, history, gr.skip(), emotion_badge(event.turn.emotion, "you"), "", "", "")
+                elif isinstance(event, ReplySentence):
+                    sentences.append(event.text)
+                    partial = history + [{"role": "assistant", "content": " ".join(sentences)}]
+                    yield conv, partial, gr.skip(), gr.skip(), " ".join(sentences), gr.skip(), gr.skip()
+                elif isinstance(event, ReplyMedia):
+                    yield conv, gr.skip(), gr.Video(value=event.path, loop=False), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                elif isinstance(event, ReplySaved):
+                    turn = event.turn
+                    yield (conv, chat_messages(conv.path(), name), gr.skip(), emotion_badge(turn.emotion, name),
+                           turn.text, "", gr.skip())
+                elif isinstance(event, TurnFailed):
+                    yield (conv, chat_messages(conv.path(), name), gr.skip(), gr.skip(), "",
+                           error_html(f"{event.message} — your message is kept; press Regenerate to retry."), gr.skip())
+        except InputError as exc:
+            # nothing was saved: leave the typed text in the box
+            yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html(user_message(exc)), gr.skip()
+        except Exception as exc:  # any other failure: a clear line in the chat, never a crash
+            log.exception("turn failed")
+            yield (conv, chat_messages(conv.path(), name), gr.skip(), gr.skip(), gr.skip(),
+                   error_html(user_message(exc)), gr.skip())
+
+    def switch(self, leaf_id: str | None, conv: Conversation | None) -> tuple:
+        if conv is None or not leaf_id:
+            return (conv,) + (gr.skip(),) * 6
+        with self.ctx.turn_lock(conv.id):
+            self.ctx.switch(conv, leaf_id)
+            return self.show(conv)
+
+    # --- conversations -------------------------------------------------------------------------
+
+    def open(self, conv_id: str | None, conv: Conversation | None, known: list[str] | None) -> tuple:
+        if not conv_id or conv_id not in (known or []):  # only this browser's own conversations
+            return (conv,) + (gr.skip(),) * 4 + (error_html("pick a saved conversation first"), gr.skip())
+        try:
+            conv = self.ctx.open(conv_id)
+        except Exception as exc:
+            log.exception("open failed")
+            return (conv,) + (gr.skip(),) * 4 + (error_html(user_message(exc)), gr.skip())
+        return self.show(conv)
+
+    def new(self, persona_name: str | None, conv: Conversation | None) -> tuple:
+        try:
+            conv = Conversation.start(self.ctx.services, self.ctx.persona(persona_name or self.ctx.settings.persona))
+        except Exception as exc:
+            return (conv,) + (gr.skip(),) * 4 + (error_html(user_message(exc)), gr.skip())
+        return self.show(conv)
+
+    def show(self, conv: Conversation) -> tuple:
+        """Everything the chat shows for the conversation's current node (no new turn)."""
+        path = conv.path()
+        last_avatar = next((t for t in reversed(path) if t.speaker is Speaker.AVATAR), None)
+        video = gr.skip()
+        if last_avatar is not None and last_avatar.media.get("video"):
+            found = self.ctx.media_path(last_avatar.media["video"])
+            video = gr.Video(value=found, loop=False) if found else gr.skip()
+        badge = emotion_badge(last_avatar.emotion, conv.persona.display_name) if last_avatar else emotion_badge(None)
+        return (conv, chat_messages(path, conv.persona.display_name), video, badge,
+                last_avatar.text if last_avatar else "", "", gr.skip())
+
+    def on_load(self, conv: Conversation | None, known: list[str] | None) -> tuple:
+        """A fresh page: the default persona's greeting (nothing saved until the first message)."""
+        names = sorted(self.ctx.personas())
+        persona_dd = gr.Dropdown(choices=names, value=self.ctx.settings.persona if self.ctx.settings.persona in names else None)
+        # The session state is not an output here: a message sent before the page finished
+        # loading must not be wiped by this handler.
+        if conv is not None:
+            return self.show(conv)[1:] + self.controls(conv, known) + (persona_dd,)
+        persona = self.ctx.persona(self.ctx.settings.persona)
+        history = [{"role": "assistant", "content": persona.greeting}]
+        return ((history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
+                + self.controls(None, known) + (persona_dd,))
+
+    def remember(self, conv: Conversation | None, known: list[str] | None) -> list[str]:
+        """This browser's conversation ids, with the session's current one added."""
+        known = list(known or [])
+        if conv is not None and conv.id not in known:
+            known.append(conv.id)
+        return known
+
+    def controls(self, conv: Conversation | None, known: list[str] | None) -> tuple:
+        """Branch switcher, edit picker and the picker of this browser's saved conversations."""
+        mine = set(self.remember(conv, known))
+        rows = [r for r in self.ctx.services.store.list_conversations() if r.id in mine]
+        picker = gr.Dropdown(choices=[(f"{r.title} · {r.persona} · {r.id[:6]}", r.id) for r in rows],
+                             value=conv.id if conv is not None else None)
+        if conv is None:
+            return gr.Dropdown(choices=[], value=None), gr.Dropdown(choices=[], value=None), picker
+        with self.ctx.turn_lock(conv.id):
+            return (gr.Dropdown(choices=branch_choices(conv.tree.branches()), value=conv.current),
+                    gr.Dropdown(choices=user_turn_choices(conv.path()), value=None), picker)
+
+    # --- listening and speech ------------------------------------------------------------------
+
+    def listening(self, conv: Conversation | None):
+        clip = self.ctx.listening_video(conv.persona if conv is not None else None)
+        return gr.Video(value=clip, loop=True) if clip else gr.skip()
+
+    def transcribe(self, audio: tuple[int, np.ndarray] | None) -> tuple[str, str]:
+        """Microphone audio -> text in the message box. Raises gr.Error for unusable audio
+        (so the chained send does not run)."""
+        if audio is None:
+            raise gr.Error("no audio was recorded: check the microphone and try again")
+        sr, data = audio
+        pcm = np.asarray(data)
+        if pcm.ndim == 2:
+            pcm = pcm.mean(axis=1)
+        if np.issubdtype(pcm.dtype, np.integer):
+            pcm = pcm.astype(np.float32) / float(np.iinfo(data.dtype).max)
+        pcm = pcm.astype(np.float32)
+        if pcm.size < sr * 0.3 or float(np.abs(pcm).max(initial=0.0)) < 1e-3:
+            raise gr.Error("the recording is too short or silent: speak for at least a second")
+        try:
+            transcript = self.ctx.asr.get().transcribe(pcm, int(sr))
+        except Exception as exc:
+            raise gr.Error(user_message(exc)) from exc
+        if not transcript.text.strip():
+            raise gr.Error("no words were recognised in the recording: try again, closer to the microphone")
+        return transcript.text.strip(), ""

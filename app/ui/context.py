@@ -1,0 +1,133 @@
+"""What every tab needs: the shared services and settings, the optional speech recognizer and the
+listening-clip hook. Shared by all sessions and only read by them; per-session state (the
+`Conversation`) lives in `gr.State`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.conversation import Conversation, Services
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Lazy:
+    """A component built on first use, once, under a lock (the ASR model takes seconds to load)."""
+
+    def __init__(self, build: Callable[[], object] | None):
+        self._build = build
+        self._value: object | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return self._build is not None
+
+    def get(self) -> object:
+        if self._build is None:
+            raise RuntimeError("not configured")
+        with self._lock:
+            if self._value is None:
+                self._value = self._build()
+            return self._value
+
+
+@dataclass
+class UIContext:
+    """Shared, read-only inputs of the UI.
+
+    asr: builds an object with `transcribe(pcm, sample_rate) -> Transcript` (dialogue.asr), or
+        None when speech input is not available.
+    listen: (persona) -> path of a short looping MP4 of the avatar listening, or None. The default
+        returns `listen_clip` (a fixed idle clip file) when one is given.
+    """
+
+    services: Services
+    settings: Settings
+    asr: Lazy = field(default_factory=lambda: Lazy(None))
+    listen_clip: str | None = None
+    listen: Callable[[object], str | None] | None = None
+    # One lock per conversation: a Regenerate clicked while a reply still streams waits for it
+    # (a Conversation is not thread-safe). Locks only; no per-request data is kept here.
+    _turn_locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def turn_lock(self, conversation_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._turn_locks.setdefault(conversation_id, threading.Lock())
+
+    def browser_secret(self) -> str:
+        """The key that encrypts what the app keeps in browsers (gr.BrowserState): stable across
+        restarts (so a browser finds its conversations again), created once in the data dir."""
+        path = Path(self.settings.data_dir) / "ui_secret"
+        if not path.is_file():
+            from app.ui.storage import atomic_write_text
+
+            atomic_write_text(path, secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+
+    def listening_video(self, persona) -> str | None:
+        if self.listen is not None:
+            return self.listen(persona)
+        return self.listen_clip
+
+    # --- personas ----------------------------------------------------------------------------
+
+    def personas(self) -> dict:
+        """{name: Persona}, built-in and the user's."""
+        from app.personas import list_personas
+
+        return {p.name: p for p in list_personas(self.settings.personas_dir)}
+
+    def persona(self, name: str):
+        from app.personas import get_persona
+
+        return get_persona(name, self.settings.personas_dir)
+
+    def open_or_start(self, conv: Conversation | None, persona_name: str | None = None) -> Conversation:
+        """The session's conversation, started (and saved) with the default persona if none yet."""
+        if conv is not None:
+            return conv
+        return Conversation.start(self.services, self.persona(persona_name or self.settings.persona))
+
+    def open(self, conversation_id: str) -> Conversation:
+        """A saved conversation, at its saved current node, with the persona it was held with.
+
+        Builds the Conversation directly: ConversationStore.load returns the tree (with
+        tree.current), not the (tree, current) pair Conversation.open expects.
+        """
+        info = self.services.store.info(conversation_id)
+        tree = self.services.store.load(conversation_id)
+        try:
+            persona = self.persona(info.persona)
+        except ValueError:  # the persona was deleted since: continue with the default one
+            log.warning("persona %r of %s is gone; using %r", info.persona, conversation_id, self.settings.persona)
+            persona = self.persona(self.settings.persona)
+        current = tree.current or tree.turns()[-1].id
+        return Conversation(self.services, persona, tree, current)
+
+    @staticmethod
+    def switch(conv: Conversation, node_id: str) -> None:
+        """Continue from `node_id`'s branch (its most recent leaf).
+
+        Works around Conversation.switch storing the Turn that TalkingTree.leaf_of returns
+        instead of its id.
+        """
+        leaf = conv.tree.leaf_of(node_id)
+        conv.current = getattr(leaf, "id", leaf)
+        conv.services.store.set_current(conv.id, conv.current)
+
+    def media_path(self, ref: str) -> str | None:
+        """A turn's media reference (relative to the data dir, or absolute) as an existing path."""
+        path = Path(ref)
+        if not path.is_absolute():
+            path = self.settings.data_dir / path
+        return str(path) if path.is_file() else None

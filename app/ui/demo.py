@@ -1,0 +1,72 @@
+"""`build_demo`: the whole web app as a `gr.Blocks`, built from shared services. Nothing happens at
+import: no model loads, no server starts (app/ui/server.py launches it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import gradio as gr
+
+from app.conversation import Services
+from app.settings import Settings
+from app.ui.chat_tab import build_chat_tab
+from app.ui.context import Lazy, UIContext
+from app.ui.persona_tab import build_persona_tab
+from app.ui.profile_tab import build_profile_tab
+from app.ui.tree_tab import build_tree_tab, tree_views
+
+log = logging.getLogger(__name__)
+
+# Passed to launch() (gradio 6 takes css and theme there, not in Blocks()).
+CSS = """
+.wc-badge { display:inline-block; padding:4px 12px; border-radius:999px; color:#fff; font-weight:600;
+            text-shadow:0 1px 1px rgba(0,0,0,.35); }
+.wc-error { color:#b00020; background:#fdecee; border-left:4px solid #b00020; padding:6px 10px;
+            border-radius:4px; margin:4px 0; }
+.wc-ok { color:#14532d; background:#e8f6ec; border-left:4px solid #15803d; padding:6px 10px; border-radius:4px; }
+#reply-text { font-size:1.05em; }
+.wc-slot:not(:has(.wc-error, .wc-ok)) { display:none; }  /* empty message slots take no room */
+#history button[aria-label="Clear"] { display:none; }  /* clearing the view would not clear the tree */
+"""
+
+
+def build_demo(
+    services: Services | Callable[[], Services],
+    settings: Settings,
+    *,
+    asr: Callable[[], object] | None = None,
+    listen_clip: str | None = None,
+    listen: Callable[[object], str | None] | None = None,
+) -> gr.Blocks:
+    """The app: Chat, Tree, Persona and Emotion profile tabs.
+
+    services: the shared Services, or a factory called once here.
+    asr: builds the speech recognizer on first use (None hides the microphone).
+    listen_clip / listen: the avatar's listening video (see UIContext).
+    """
+    if callable(services) and not isinstance(services, Services):
+        services = services()
+    ctx = UIContext(services=services, settings=settings, asr=Lazy(asr), listen_clip=listen_clip, listen=listen)
+    with gr.Blocks(title="warmchat") as demo:
+        conv = gr.State(None)  # this browser session's Conversation
+        known = gr.BrowserState([], storage_key="warmchat-conversations", secret=ctx.browser_secret())
+        gr.Markdown("## warmchat — talk with an emotion-aware avatar")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                chat = build_chat_tab(ctx, conv, known)
+            with gr.Tab("Tree", id="tree") as tree_tab_item:
+                tree = build_tree_tab(ctx, conv, chat.turn_outputs, chat.show)
+            with gr.Tab("Persona", id="persona"):
+                persona_load = build_persona_tab(ctx)
+            with gr.Tab("Emotion profile", id="profile"):
+                profile_load = build_profile_tab(ctx)
+        for event in chat.turn_events:
+            event.then(lambda c: tree_views(ctx, c), [conv], tree.outputs, api_name=False, show_progress="hidden")
+        tree_tab_item.select(lambda c: tree_views(ctx, c), [conv], tree.outputs, api_name=False)
+        fn, inputs, outputs = chat.load
+        demo.load(fn, inputs, outputs, api_name=False)
+        for fn, outputs in (persona_load, profile_load):
+            demo.load(fn, None, outputs, api_name=False)
+    return demo

@@ -1,0 +1,232 @@
+"""The Persona tab: create, edit, duplicate, delete, import and export personas; upload and check a
+portrait; pick the voice; preview the greeting. Errors appear under the field they concern.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import tomllib
+from pathlib import Path
+
+import gradio as gr
+
+from app.errors import user_message
+from app.ui.chat_tab import error_html
+from app.ui.context import UIContext
+from app.ui.records import RecordError, RecordFiles
+from app.ui.storage import atomic_write_bytes, check_portrait
+
+log = logging.getLogger(__name__)
+
+BUILTIN_AVATARS = ["stylized", "astronaut", "hopper"]
+VOICE_BACKENDS = ["piper", "espeak", "coqui"]
+_FIELDS = ("name", "display_name", "description", "greeting", "system_prompt", "avatar", "emotion_profile",
+           "voice")
+
+
+def persona_files(ctx: UIContext) -> RecordFiles:
+    """Personas through app.personas (TOML files; the user's in settings.personas_dir)."""
+    from app.personas import Persona, delete_persona, list_personas, save_persona
+
+    user_dir = ctx.settings.personas_dir
+
+    def user_file(name: str) -> Path | None:
+        path = user_dir / f"{name}.toml"
+        return path if path.is_file() else None
+
+    def parse(text: str, suffix: str) -> dict:
+        return json.loads(text) if suffix == ".json" else tomllib.loads(text)
+
+    return RecordFiles(Persona, lambda: {p.name: p for p in list_personas(user_dir)},
+                       lambda p: save_persona(p, user_dir), lambda n: delete_persona(n, user_dir), user_file, parse)
+
+
+def build_persona_tab(ctx: UIContext) -> tuple:
+    """Lay out the tab; returns (fn, outputs) to run on page load (fills the persona list)."""
+    files = persona_files(ctx)
+    with gr.Row():
+        pick = gr.Dropdown(label="Personas", choices=[], scale=3, elem_id="persona-pick")
+        new_btn = gr.Button("New", size="sm", elem_id="persona-new")
+        dup_btn = gr.Button("Duplicate", size="sm", elem_id="persona-duplicate")
+        del_btn = gr.Button("Delete", size="sm", variant="stop", elem_id="persona-delete")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            name = gr.Textbox(label="Name (file name: lowercase letters, digits, - _)", elem_id="persona-name")
+            name_err = gr.HTML("", elem_classes="wc-slot")
+            display = gr.Textbox(label="Display name", elem_id="persona-display")
+            description = gr.Textbox(label="Description", lines=2)
+            greeting = gr.Textbox(label="Greeting", lines=2, elem_id="persona-greeting")
+            system_prompt = gr.Textbox(label="System prompt (how the persona talks)", lines=4, elem_id="persona-prompt")
+            field_err = gr.HTML("", elem_classes="wc-slot")
+            profile = gr.Dropdown(label="Emotion profile", choices=[], allow_custom_value=True)
+            with gr.Row():
+                backend = gr.Dropdown(label="Voice engine", choices=VOICE_BACKENDS, value="piper")
+                rate = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Voice rate")
+                pitch = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Voice pitch")
+        with gr.Column(scale=2):
+            avatar = gr.Dropdown(label="Avatar (built in, or your uploaded portrait)", choices=BUILTIN_AVATARS,
+                                 value="stylized", allow_custom_value=True, elem_id="persona-avatar")
+            portrait = gr.Image(label="Upload a portrait (one face, frontal)", type="filepath", height=240,
+                                sources=["upload"], elem_id="portrait")
+            portrait_err = gr.HTML("", elem_id="portrait-error", elem_classes="wc-slot")
+            preview_btn = gr.Button("Preview greeting", elem_id="persona-preview")
+            preview_video = gr.Video(label="Preview", autoplay=True, interactive=False, height=220,
+                                     elem_id="persona-preview-video")
+            preview_text = gr.Markdown("")
+    with gr.Row():
+        save_btn = gr.Button("Save persona", variant="primary", elem_id="persona-save")
+        export_btn = gr.Button("Export", size="sm")
+        import_file = gr.File(label="Import a persona (.toml or .json)", file_types=[".toml", ".json"], height=130)
+        export_file = gr.File(label="Exported", interactive=False, height=130)
+    status = gr.HTML("", elem_id="persona-status", elem_classes="wc-slot")
+
+    form = [name, display, description, greeting, system_prompt, avatar, profile, backend, rate, pitch]
+
+    def choices(selected: str | None = None):
+        names = sorted(files.all())
+        return gr.Dropdown(choices=names, value=selected if selected in names else None)
+
+    def fill(selected: str | None):
+        rec = files.all().get(selected or "")
+        profiles = _profile_names(ctx)
+        if rec is None:
+            return ("", "", "", "", "", "stylized", gr.Dropdown(choices=profiles), "piper", 1.0, 1.0)
+        d = rec.model_dump(mode="json")
+        voice = d.get("voice") or {}
+        return (d.get("name", ""), d.get("display_name", ""), d.get("description", ""), d.get("greeting", ""),
+                d.get("system_prompt", ""), gr.Dropdown(value=d.get("avatar", "stylized"), choices=_avatars(d)),
+                gr.Dropdown(choices=profiles, value=d.get("emotion_profile")), voice.get("backend", "piper"),
+                voice.get("rate", 1.0), voice.get("pitch", 1.0))
+
+    def check_upload(path: str | None):
+        if not path:
+            return ""
+        try:
+            check_portrait(path)
+        except Exception as exc:
+            return error_html(f"portrait refused: {user_message(exc)}")
+        return '<div class="wc-ok">✓ one frontal face found: this portrait can be animated</div>'
+
+    def form_data(nm, disp, desc, greet, prompt, av, prof, be, rt, pt) -> dict:
+        """The form as a persona document, over the saved one's fields the form does not show
+        (fallback line, llm options, voice id), so saving never drops them."""
+        data = {"name": (nm or "").strip(), "display_name": (disp or "").strip(), "description": desc or "",
+                "greeting": greet or "", "system_prompt": prompt or "", "avatar": av or "stylized",
+                "emotion_profile": prof or "", "voice": {"backend": be, "rate": rt, "pitch": pt}}
+        data = {k: v for k, v in data.items() if k in files.model.model_fields and (v != "" or k == "name")}
+        existing = files.all().get(data["name"])
+        if existing is not None:
+            base = existing.model_dump(mode="json")
+            data["voice"] = {**base.get("voice", {}), **data.get("voice", {})}
+            data = {**base, **data}
+        return data
+
+    def save(nm, disp, desc, greet, prompt, av, prof, be, rt, pt, portrait_path):
+        no = ""
+        data = form_data(nm, disp, desc, greet, prompt, av, prof, be, rt, pt)
+        if portrait_path:
+            try:
+                check_portrait(portrait_path)
+            except Exception as exc:
+                return gr.skip(), no, no, error_html(f"portrait refused: {user_message(exc)}"), \
+                    error_html("not saved: fix the portrait above")
+            suffix = Path(portrait_path).suffix.lower() or ".png"
+            data["avatar"] = str(ctx.settings.avatars_dir / f"{data['name'] or 'unnamed'}{suffix}")
+        try:
+            record = files.build(data)
+            if portrait_path:
+                atomic_write_bytes(Path(data["avatar"]), Path(portrait_path).read_bytes())
+            files.save(record)
+        except RecordError as exc:
+            msg = error_html(f"{exc.field}: {exc}" if exc.field else str(exc))
+            where = (msg, no) if exc.field == "name" else (no, msg)
+            return gr.skip(), *where, gr.skip(), error_html("not saved: see the message above")
+        except OSError as exc:
+            return gr.skip(), no, no, gr.skip(), error_html(f"not saved: {user_message(exc)}")
+        return choices(record.name), no, no, gr.skip(), f'<div class="wc-ok">saved persona “{record.name}”</div>'
+
+    def duplicate(selected: str | None):
+        rec = files.all().get(selected or "")
+        if rec is None:
+            return gr.skip(), error_html("pick a persona to duplicate")
+        existing = files.all()
+        n = 2
+        while f"{rec.name}-{n}" in existing:
+            n += 1
+        copy = rec.model_copy(update={"name": f"{rec.name}-{n}"})
+        files.save(copy)
+        return choices(copy.name), f'<div class="wc-ok">duplicated as “{copy.name}”</div>'
+
+    def delete(selected: str | None):
+        try:
+            files.delete(selected or "")
+        except (RecordError, ValueError) as exc:
+            return gr.skip(), error_html(str(exc))
+        return choices(None), f'<div class="wc-ok">deleted “{selected}”</div>'
+
+    def export(selected: str | None):
+        rec = files.all().get(selected or "")
+        if rec is None:
+            return None, error_html("pick a persona to export")
+        from app.personas import to_toml
+
+        out = Path(tempfile.mkdtemp(prefix="warmchat-export-")) / f"{rec.name}.toml"
+        out.write_text(to_toml(rec), encoding="utf-8")
+        return str(out), ""
+
+    def import_(path: str | None):
+        if not path:
+            return gr.skip(), ""
+        try:
+            rec = files.import_file(path)
+        except RecordError as exc:
+            return gr.skip(), error_html(f"import refused: {exc}")
+        return choices(rec.name), f'<div class="wc-ok">imported “{rec.name}”</div>'
+
+    def preview(*form):
+        """The greeting spoken by the persona as the form describes it (unsaved edits included)."""
+        data = form_data(*form)
+        disp, text = data.get("display_name") or data["name"], data.get("greeting") or "Hello!"
+        speak = ctx.services.speak
+        if speak is None:
+            return None, f"**{disp}:** {text}  \n*(video preview not available: no avatar pipeline)*"
+        try:
+            try:
+                persona = files.build(data)
+            except RecordError:  # an incomplete form: preview with the default persona's settings
+                persona = ctx.persona(ctx.settings.persona)
+            path, _ = speak(text, ctx.services.emotion_of(text), persona, "preview", 0)
+        except Exception as exc:
+            log.exception("preview failed")
+            return None, f"**{disp}:** {text}  \n" + error_html(user_message(exc))
+        return path, f"**{disp}:** {text}"
+
+    pick.input(fill, [pick], form, api_name=False)
+    new_btn.click(lambda: (gr.Dropdown(value=None),) + fill(None), None, [pick] + form, api_name=False)
+    portrait.upload(check_upload, [portrait], [portrait_err], api_name=False)
+    portrait.clear(lambda: "", None, [portrait_err], api_name=False)
+    save_btn.click(save, form + [portrait], [pick, name_err, field_err, portrait_err, status], api_name="save_persona")
+    dup_btn.click(duplicate, [pick], [pick, status], api_name=False)
+    del_btn.click(delete, [pick], [pick, status], api_name=False)
+    export_btn.click(export, [pick], [export_file, status], api_name=False)
+    import_file.upload(import_, [import_file], [pick, status], api_name=False)
+    preview_btn.click(preview, form, [preview_video, preview_text], api_name=False)
+    gr.on([pick.focus], lambda s: choices(s), [pick], [pick], api_name=False, show_progress="hidden")
+    def on_load():
+        return choices(ctx.settings.persona), gr.Dropdown(choices=_profile_names(ctx))
+
+    return on_load, [pick, profile]
+
+
+def _avatars(d: dict) -> list[str]:
+    av = d.get("avatar", "stylized")
+    return BUILTIN_AVATARS + ([av] if av not in BUILTIN_AVATARS else [])
+
+
+def _profile_names(ctx: UIContext) -> list[str]:
+    from app.ui.profile_tab import profile_files
+
+    return sorted(profile_files(ctx).all())
+

@@ -1,0 +1,163 @@
+"""The Emotion profile tab: create, edit, duplicate, delete, import and export emotion profiles
+(baseline emotion, expressiveness, mirroring, decay, and the speaker/listener expression tables).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from app.ui.chat_tab import error_html
+from app.ui.context import UIContext
+from app.ui.records import RecordError, RecordFiles, json_files
+from emotion import Emotion
+from emotion.profile import EmotionProfile, ProfileError
+
+log = logging.getLogger(__name__)
+
+_NUMERIC = ("expressiveness", "mirroring", "decay_half_life_s")
+
+
+def profile_files(ctx: UIContext) -> RecordFiles:
+    from emotion.builtin import list_profiles
+
+    def list_all() -> dict:
+        try:
+            return list_profiles(ctx.settings.profiles_dir)
+        except ProfileError as exc:  # one broken user file must not hide the others
+            log.warning("%s", exc)
+            return list_profiles(None)
+
+    return json_files(EmotionProfile, ctx.settings.profiles_dir, list_all)
+
+
+def table_json(table: dict) -> str:
+    """An expression table as JSON, one emotion per line (compact enough to read at a glance)."""
+    if not table:
+        return "{}"
+    rows = [f"  {json.dumps(emo)}: {json.dumps(coeffs)}" for emo, coeffs in table.items()]
+    return "{\n" + ",\n".join(rows) + "\n}"
+
+
+def build_profile_tab(ctx: UIContext) -> tuple:
+    """Lay out the tab; returns (fn, outputs) to run on page load (fills the profile list)."""
+    files = profile_files(ctx)
+    labels = [e.value for e in Emotion]
+    with gr.Row():
+        pick = gr.Dropdown(label="Emotion profiles", choices=[], scale=3, elem_id="profile-pick")
+        new_btn = gr.Button("New", size="sm")
+        dup_btn = gr.Button("Duplicate", size="sm")
+        del_btn = gr.Button("Delete", size="sm", variant="stop")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            name = gr.Textbox(label="Name (lowercase letters, digits, - _)", elem_id="profile-name")
+            name_err = gr.HTML("", elem_classes="wc-slot")
+            description = gr.Textbox(label="Description", lines=2)
+            with gr.Row():
+                base_label = gr.Dropdown(label="Baseline emotion", choices=labels, value="neutral")
+                base_k = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Baseline intensity")
+            expressiveness = gr.Slider(0.0, 1.5, value=1.0, step=0.05, label="Expressiveness (0 = still, 1.5 = theatrical)")
+            mirroring = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Mirroring of your emotion while listening")
+            decay = gr.Number(value=20.0, label="Decay half-life back to baseline (seconds, 0-3600)")
+            num_err = gr.HTML("", elem_classes="wc-slot")
+        with gr.Column(scale=3):
+            speaker = gr.Code(label="Speaking expressions: emotion -> {ARKit blendshape: weight 0..1}",
+                              language="json", lines=8, max_lines=9, value="{}")
+            listener = gr.Code(label="Listening expressions", language="json", lines=8, max_lines=9, value="{}")
+            table_err = gr.HTML("", elem_classes="wc-slot")
+    with gr.Row():
+        save_btn = gr.Button("Save profile", variant="primary", elem_id="profile-save")
+        export_btn = gr.Button("Export", size="sm")
+        import_file = gr.File(label="Import a profile (.json)", file_types=[".json"], height=130)
+        export_file = gr.File(label="Exported", interactive=False, height=130)
+    status = gr.HTML("", elem_id="profile-status", elem_classes="wc-slot")
+    form = [name, description, base_label, base_k, expressiveness, mirroring, decay, speaker, listener]
+
+    def choices(selected: str | None = None):
+        names = sorted(files.all())
+        return gr.Dropdown(choices=names, value=selected if selected in names else None)
+
+    def fill(selected: str | None):
+        rec = files.all().get(selected or "")
+        if rec is None:
+            return "", "", "neutral", 0.0, 1.0, 0.5, 20.0, "{}", "{}"
+        d = rec.model_dump(mode="json")
+        return (d["name"], d["description"], d["baseline"]["label"], d["baseline"]["intensity"],
+                d["expressiveness"], d["mirroring"], d["decay_half_life_s"],
+                table_json(d["speaker"]), table_json(d["listener"]))
+
+    def save(nm, desc, bl, bk, ex, mi, de, sp, li):
+        no = ""
+        tables = {}
+        for key, text in (("speaker", sp), ("listener", li)):
+            try:
+                tables[key] = json.loads(text or "{}")
+            except json.JSONDecodeError as exc:
+                return (gr.skip(), no, no, error_html(f"{key} table: not valid JSON (line {exc.lineno}: {exc.msg})"),
+                        error_html("not saved: see the message above"))
+        data = {"name": (nm or "").strip(), "description": desc or "",
+                "baseline": {"label": bl, "intensity": bk}, "expressiveness": ex, "mirroring": mi,
+                "decay_half_life_s": de, **tables}
+        try:
+            from emotion import EmotionState
+
+            data["baseline"] = EmotionState.of(bl or "neutral", float(bk or 0.0))
+            record = files.build(data)
+            files.save(record)
+        except RecordError as exc:
+            msg = error_html(f"{exc.field}: {exc}" if exc.field else str(exc))
+            slot = {"name": 0, "speaker": 2, "listener": 2}.get(exc.field, 1)
+            errs = [no, no, no]
+            errs[slot] = msg
+            return gr.skip(), *errs, error_html("not saved: see the message above")
+        except OSError as exc:
+            return gr.skip(), no, no, no, error_html(f"not saved: {exc}")
+        return choices(record.name), no, no, no, f'<div class="wc-ok">saved profile “{record.name}”</div>'
+
+    def duplicate(selected: str | None):
+        rec = files.all().get(selected or "")
+        if rec is None:
+            return gr.skip(), error_html("pick a profile to duplicate")
+        n, existing = 2, files.all()
+        while f"{rec.name}-{n}" in existing:
+            n += 1
+        copy = rec.model_copy(update={"name": f"{rec.name}-{n}"})
+        files.save(copy)
+        return choices(copy.name), f'<div class="wc-ok">duplicated as “{copy.name}”</div>'
+
+    def delete(selected: str | None):
+        try:
+            files.delete(selected or "")
+        except (RecordError, ValueError) as exc:
+            return gr.skip(), error_html(str(exc))
+        return choices(None), f'<div class="wc-ok">deleted “{selected}”</div>'
+
+    def export(selected: str | None):
+        rec = files.all().get(selected or "")
+        if rec is None:
+            return None, error_html("pick a profile to export")
+        out = Path(tempfile.mkdtemp(prefix="warmchat-export-")) / f"{rec.name}.profile.json"
+        out.write_text(rec.model_dump_json(indent=2), encoding="utf-8")
+        return str(out), ""
+
+    def import_(path: str | None):
+        if not path:
+            return gr.skip(), ""
+        try:
+            rec = files.import_file(path)
+        except RecordError as exc:
+            return gr.skip(), error_html(f"import refused: {exc}")
+        return choices(rec.name), f'<div class="wc-ok">imported “{rec.name}”</div>'
+
+    pick.input(fill, [pick], form, api_name=False)
+    new_btn.click(lambda: (gr.Dropdown(value=None),) + fill(None), None, [pick] + form, api_name=False)
+    save_btn.click(save, form, [pick, name_err, num_err, table_err, status], api_name="save_profile")
+    dup_btn.click(duplicate, [pick], [pick, status], api_name=False)
+    del_btn.click(delete, [pick], [pick, status], api_name=False)
+    export_btn.click(export, [pick], [export_file, status], api_name=False)
+    import_file.upload(import_, [import_file], [pick, status], api_name=False)
+    return (lambda: choices(None)), [pick]

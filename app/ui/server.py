@@ -1,0 +1,91 @@
+"""`warmchat serve`: build the real services and run the web app until interrupted."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+
+from app.settings import ServerSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+class ServeError(ValueError):
+    """The server cannot start as configured; the message says what to change."""
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and names that resolve only to loopback (localhost)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        addrs = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except socket.gaierror:
+        return False
+    return bool(addrs) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs)
+
+
+def check_server(server: ServerSettings) -> tuple[str, str] | None:
+    """The (username, password) for gradio auth, or None for no login.
+
+    Raises:
+        ServeError: a non-loopback host without a password, or a password without a username
+            (or the reverse).
+    """
+    if bool(server.username) != bool(server.password):
+        raise ServeError("give both --username and --password (or neither)")
+    if not server.password and not is_loopback(server.host):
+        raise ServeError(f"refusing to serve on {server.host} without a login: anyone on the network could "
+                         "read the conversations. Add --username and --password, or use --host 127.0.0.1")
+    return (server.username, server.password) if server.password else None
+
+
+def media_dirs(settings: Settings) -> list[str]:
+    """The folders whose files the browser may fetch: rendered video (data_dir/media), portraits
+    and exports. Never the whole data dir: it holds every user's conversations (SQLite)."""
+    return [str(settings.data_dir / "media"), str(settings.avatars_dir), str(settings.data_dir / "exports")]
+
+
+def launch_options(settings: Settings) -> dict:
+    """Keyword arguments of `Blocks.launch` shared by `serve` and the tests."""
+    from app.ui.demo import CSS
+
+    db = str(settings.db_path)
+    return {"css": CSS, "allowed_paths": media_dirs(settings), "blocked_paths": [db, db + "-wal", db + "-shm"],
+            "show_error": True, "ssr_mode": False}
+
+
+def serve(settings: Settings) -> int:
+    """Build services (LLM, store, avatar pipeline, ASR on first use) and serve until Ctrl-C.
+
+    Returns the exit status. Raises ServeError for an unsafe or inconsistent server setting.
+    """
+    auth = check_server(settings.server)
+    from app.services import build_services
+    from app.ui.demo import build_demo
+
+    try:
+        services = build_services(settings, with_media=True)
+    except ImportError as exc:  # the avatar pipeline (app.media) is not installed/built yet
+        log.warning("avatar video disabled (%s): the chat runs text only", exc)
+        services = build_services(settings, with_media=False)
+    # services.listen (persona -> looping listening clip) is used once the avatar pipeline offers it
+    demo = build_demo(services, settings, asr=_asr_factory(settings), listen=getattr(services, "listen", None))
+    log.info("serving on http://%s:%d", settings.server.host, settings.server.port)
+    demo.queue(default_concurrency_limit=1).launch(
+        server_name=settings.server.host, server_port=settings.server.port, auth=auth,
+        inbrowser=False, **launch_options(settings))
+    return 0
+
+
+def _asr_factory(settings: Settings):
+    """A builder of the configured speech recognizer, or None when dialogue.asr has none yet."""
+    try:
+        from dialogue.asr import make_asr
+    except ImportError:
+        log.warning("speech input disabled: dialogue.asr.make_asr is not available")
+        return None
+    return lambda: make_asr(settings.asr)

@@ -1,0 +1,72 @@
+"""What the UI shows of a conversation, as plain data (no gradio here: unit-testable).
+
+Chat history in the Chatbot "messages" format, the emotion badge, and the choice lists of the
+branch switcher, the edit picker and the tree's node picker.
+"""
+
+from __future__ import annotations
+
+import html
+
+from dialogue.turns import Speaker, Turn
+from emotion import Emotion, EmotionState
+
+# One colour per emotion label, used by the badge, the tree drawing and the timeline.
+EMOTION_COLOURS: dict[Emotion, str] = {
+    Emotion.NEUTRAL: "#8a8f98",
+    Emotion.HAPPY: "#f2b705",
+    Emotion.SAD: "#3b6fd8",
+    Emotion.ANGRY: "#d64541",
+    Emotion.SURPRISED: "#9b59b6",
+    Emotion.FEARFUL: "#2a9d8f",
+    Emotion.DISGUSTED: "#6b8e23",
+}
+
+
+def snippet(text: str, limit: int = 48) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def chat_messages(path: list[Turn], avatar_name: str) -> list[dict[str, str]]:
+    """The path as Chatbot messages; avatar turns carry their emotion in a small tag."""
+    messages = []
+    for turn in path:
+        if turn.speaker is Speaker.USER:
+            messages.append({"role": "user", "content": turn.text})
+        else:
+            tag = f"*[{turn.emotion.label.value}]*"
+            messages.append({"role": "assistant", "content": f"{turn.text}  {tag}"})
+    return messages
+
+
+def emotion_badge(state: EmotionState | None, who: str = "") -> str:
+    """HTML of a coloured pill naming the emotion and its intensity (empty state: a grey dash)."""
+    if state is None:
+        return '<span class="wc-badge" style="background:#ccc">—</span>'
+    colour = EMOTION_COLOURS[state.label]
+    prefix = f"{html.escape(who)}: " if who else ""
+    return (f'<span class="wc-badge" style="background:{colour}">{prefix}{state.label.value} '
+            f"{state.intensity:.1f}</span>")
+
+
+def branch_choices(branches: list[list[Turn]]) -> list[tuple[str, str]]:
+    """(label, leaf id) per root-to-leaf branch: "branch N (k turns): …last text"."""
+    return [(f"branch {i} ({len(b)} turns): {snippet(b[-1].text, 40)}", b[-1].id)
+            for i, b in enumerate(branches, 1)]
+
+
+def user_turn_choices(path: list[Turn]) -> list[tuple[str, str]]:
+    """(label, id) of the user's own messages on the path, numbered from 1."""
+    users = [t for t in path if t.speaker is Speaker.USER]
+    return [(f"{i}. {snippet(t.text)}", t.id) for i, t in enumerate(users, 1)]
+
+
+def node_choices(turns: list[Turn], depth_of: dict[str, int]) -> list[tuple[str, str]]:
+    """(label, id) of every node, indented by depth: "[3] you: text…"."""
+    out = []
+    for t in turns:
+        who = "you" if t.speaker is Speaker.USER else "avatar"
+        out.append((f"{'  ' * depth_of[t.id]}[{depth_of[t.id]}] {who}: {snippet(t.text, 40)} ({t.id[:6]})", t.id))
+    return out

@@ -1,0 +1,140 @@
+"""Motion generators: the transformer (default) and the procedural teacher, chosen by settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from avatar.motion.base import MotionGenerator, MotionRequest
+from avatar.motion.clip import ARKIT_INDEX, FPS, MotionClip
+from avatar.motion.conditioning import build_conditioning, motion_array, still_frame, window_slices
+from avatar.motion.procedural import blink_track
+from avatar.motion.teacher import TeacherConfig, num_frames_of, teacher_motion
+from avatar.settings import MotionSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "motion" / "generator.pt"
+
+
+class TeacherMotionGenerator:
+    """The procedural teacher as a MotionGenerator (no model; ~1000x real time)."""
+
+    def __init__(self, config: TeacherConfig = TeacherConfig()) -> None:
+        self.config = config
+
+    def generate(self, request: MotionRequest) -> MotionClip:
+        return teacher_motion(request, self.config)
+
+
+class TransformerMotionGenerator:
+    """The transformer head-mask generator (model.py) loaded once from a checkpoint.
+
+    Generates window by window (checkpoint's window W, context K): each window is conditioned on the
+    last K frames already made (or the request's `previous` clip), so any length joins without seams.
+    Blinks: with post_hoc_blinks (default), the eyeBlink channels are replaced by the teacher's
+    renewal process, because a regression model averages random blink timings away.
+
+    Args:
+        checkpoint_path: a file written by train.py (config, normalisation buffers, weights).
+        styles_dir: where mimic.py saved named styles (`NAME.pt`); request.style picks one.
+        threads: torch intra-op threads (set process-wide by torch; keep it small on 2 cores).
+
+    Raises:
+        FileNotFoundError: the checkpoint does not exist.
+    """
+
+    def __init__(self, checkpoint_path: str | Path = DEFAULT_CHECKPOINT, styles_dir: str | Path | None = None,
+                 threads: int = 1, post_hoc_blinks: bool = True) -> None:
+        import torch
+
+        from avatar.motion.model import MotionConfig, MotionModel
+
+        path = Path(checkpoint_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"motion checkpoint not found: {path} (train one: warmchat train-motion)")
+        torch.set_num_threads(max(int(threads), 1))
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        self.config = MotionConfig(**ckpt["config"])
+        self.model = MotionModel(self.config)
+        self.model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
+        self.model.eval()
+        self.styles_dir = Path(styles_dir) if styles_dir else None
+        self.post_hoc_blinks = post_hoc_blinks
+        self._styles: dict[str, tuple] = {}
+        self._lock = threading.Lock()
+        self._torch = torch
+
+    def style(self, name: str | None) -> tuple:
+        """(style_vec (1, D) or None, out_affine or None) of a named style; None/'default' = style 0.
+
+        Raises:
+            FileNotFoundError: no such style file in styles_dir.
+        """
+        if name in (None, "", "default"):
+            return None, None
+        with self._lock:
+            if name not in self._styles:
+                if self.styles_dir is None or not (self.styles_dir / f"{name}.pt").is_file():
+                    raise FileNotFoundError(f"motion style {name!r} not found in {self.styles_dir}")
+                d = self._torch.load(self.styles_dir / f"{name}.pt", map_location="cpu", weights_only=True)
+                affine = (d["out_scale"].float(), d["out_shift"].float()) if "out_scale" in d else None
+                self._styles[name] = (d["style_vec"].float()[None, :], affine)
+            return self._styles[name]
+
+    def generate(self, request: MotionRequest) -> MotionClip:
+        torch = self._torch
+        cfg = self.config
+        n = num_frames_of(request)
+        cond = build_conditioning(request.speech, n, request.role, request.emotion)
+        style_vec, affine = self.style(request.style)
+        gen = torch.Generator().manual_seed(
+            request.seed if request.seed is not None else int(np.random.SeedSequence().entropy % 2**63))
+        K, W = cfg.context, cfg.window
+        history = [np.tile(still_frame(), (K, 1))]
+        if request.previous is not None and request.previous.num_frames:
+            prev = motion_array(request.previous)[-K:]
+            history.append(prev)
+        hist = np.concatenate(history)[-K:]
+        out = np.zeros((0, 60), np.float32)
+        codes = [torch.tensor([v]) for v in (cond.role, cond.emotion)]
+        intensity = torch.tensor([cond.intensity], dtype=torch.float32)
+        has_vis = torch.tensor([1.0 if cond.has_visemes else 0.0])
+        with torch.inference_mode():
+            for start in range(0, n, W):
+                mel, vis, _, _ = window_slices(cond, None, start, K, W)
+                z = torch.randn(1, W // cfg.latent_stride, cfg.latent_dim, generator=gen)
+                y, _, _ = self.model(torch.from_numpy(mel)[None], torch.from_numpy(vis)[None], has_vis,
+                                     codes[0], codes[1], intensity, torch.from_numpy(hist)[None], z=z,
+                                     style_vec=style_vec, out_affine=affine)
+                y = y[0].numpy()
+                out = np.concatenate([out, y])
+                hist = np.concatenate([hist, y])[-K:]
+        out = np.nan_to_num(out[:n], nan=0.0, posinf=0.0, neginf=0.0)
+        expr = np.clip(out[:, 8:], 0, 1)
+        if self.post_hoc_blinks:
+            rng = np.random.default_rng(None if request.seed is None else request.seed + 7919)
+            b = blink_track(rng, n, rng.uniform(*TeacherConfig().blink_rate_per_min))
+            expr[:, ARKIT_INDEX["eyeBlinkLeft"]] = b
+            expr[:, ARKIT_INDEX["eyeBlinkRight"]] = b
+        pose = out[:, :6].copy()
+        pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)
+        return MotionClip(pose=pose.astype(np.float32), gaze=np.clip(out[:, 6:8], -1, 1).astype(np.float32),
+                          expression=expr.astype(np.float32), fps=FPS, role=request.role)
+
+
+def make_motion_generator(settings: MotionSettings, styles_dir: str | Path | None = None) -> MotionGenerator:
+    """The generator named by settings.generator (transformer | teacher).
+
+    Raises:
+        ValueError: unknown generator name.
+        FileNotFoundError: the transformer's checkpoint is missing.
+    """
+    if settings.generator == "teacher":
+        return TeacherMotionGenerator()
+    if settings.generator == "transformer":
+        return TransformerMotionGenerator(settings.checkpoint or DEFAULT_CHECKPOINT, styles_dir=styles_dir)
+    raise ValueError(f"unknown motion generator {settings.generator!r}; expected transformer or teacher")

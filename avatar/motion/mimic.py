@@ -1,0 +1,189 @@
+"""Personalisation: learn a named talking style from a tracked reference video (`warmchat mimic`).
+
+The generator stays frozen; we fit its style code (D,) and a per-channel output affine (60 scales
+and shifts on the normalised output) to windows of the tracked motion, conditioned on the video's
+audio without a phoneme track. Frames where no face was found are left out of the loss. The result
+is a small file `<styles_dir>/NAME.pt` that the generator loads with `MotionRequest(style=NAME)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from avatar.motion.clip import MotionClip, Role
+from avatar.motion.conditioning import build_conditioning, motion_array, still_frame, window_slices
+from avatar.motion.generator import DEFAULT_CHECKPOINT, TransformerMotionGenerator
+from avatar.motion.model import motion_loss
+from avatar.motion.train import channel_weights
+from avatar.voice.base import SpeechClip
+from emotion import EmotionState
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MIN_FACE_SECONDS = 2.0
+
+
+class Tracked(Protocol):
+    """What avatar.face.tracking.track_video returns (TrackedVideo)."""
+
+    motion: MotionClip
+    audio: np.ndarray
+    sample_rate: int
+    face_found: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class StyleFit:
+    path: Path
+    steps: int
+    seconds: float
+    loss_before: float
+    loss_after: float
+    face_fraction: float
+
+
+def _fill_missing(motion: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Frames without a face (or non-finite) take the previous valid frame (the first valid one at
+    the start) so context windows stay finite; they are masked out of the loss anyway."""
+    out = motion.copy()
+    valid = found & np.isfinite(out).all(axis=1)
+    if not valid.any():
+        return np.tile(still_frame(), (len(out), 1))
+    last = out[np.argmax(valid)]
+    for t in range(len(out)):
+        if valid[t]:
+            last = out[t]
+        else:
+            out[t] = last
+    return out
+
+
+def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: int = 300, batch_size: int = 16,
+              lr: float = 0.02, seed: int = 0, max_seconds: float = 300.0) -> dict[str, torch.Tensor]:
+    """Fit a style to `tracked`. Returns {"style_vec", "out_scale", "out_shift"} tensors plus losses.
+
+    Raises:
+        ValueError: no face in the video, too few face frames, or no audio.
+    """
+    model, cfg = generator.model, generator.config
+    found = np.asarray(tracked.face_found, bool).reshape(-1)
+    n = tracked.motion.num_frames
+    if n == 0 or len(found) != n:
+        raise ValueError(f"tracked video has {n} motion frames but {len(found)} face flags")
+    if not found.any():
+        raise ValueError("no face found in the reference video: cannot learn a style from it")
+    if found.sum() < MIN_FACE_SECONDS * tracked.motion.fps:
+        raise ValueError(f"the face is visible for only {found.sum() / tracked.motion.fps:.1f} s; "
+                         f"need at least {MIN_FACE_SECONDS:.0f} s")
+    if len(tracked.audio) == 0:
+        raise ValueError("the reference video has no audio")
+    speech = SpeechClip(np.asarray(tracked.audio, np.float32), int(tracked.sample_rate))
+    cond = build_conditioning(speech, n, Role.SPEAKING, EmotionState.neutral(), use_visemes=False)
+    motion = _fill_missing(motion_array(tracked.motion), found)
+    K, W = cfg.context, cfg.window
+    starts = np.arange(0, max(n - W // 2, 1))
+    starts = starts[[found[s:s + W].any() for s in starts]]
+
+    style_vec = model.style_emb.weight[0].detach().clone().requires_grad_(True)
+    out_scale = torch.ones(60, requires_grad=True)
+    out_shift = torch.zeros(60, requires_grad=True)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.Adam([style_vec, out_scale, out_shift], lr=lr)
+    weights = channel_weights()
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+
+    def window_masks(sel_starts):
+        m = np.zeros((len(sel_starts), W), np.float32)
+        for i, s in enumerate(sel_starts):
+            seg = found[s:s + W]
+            m[i, :len(seg)] = seg
+        return torch.from_numpy(m)
+
+
+    def loss_on(sel) -> torch.Tensor:
+        rows = [window_slices(cond, motion, int(s), K, W) for s in sel]
+        mel, vis, ctx, tgt = (torch.from_numpy(np.stack(c)) for c in zip(*rows))
+        B = len(sel)
+        zeros = torch.zeros(B, dtype=torch.long)  # role speaking, emotion neutral (intensity 0)
+        pred, _, _ = model(mel, vis, torch.zeros(B), zeros, zeros, torch.zeros(B), ctx, target=tgt,
+                           style_vec=style_vec.expand(B, -1), out_affine=(out_scale, out_shift))
+        rec, vel = motion_loss(pred, tgt, ctx, model, weights, mask=window_masks(sel))
+        reg = 1e-3 * ((out_scale - 1).pow(2).sum() + out_shift.pow(2).sum())
+        return rec + vel + reg
+
+    model.eval()  # no dropout; gradients still flow to the style parameters
+    probe = rng.choice(starts, size=min(64, len(starts)), replace=False)
+    with torch.no_grad():
+        before = float(loss_on(probe))
+    t0 = time.time()
+    done = 0
+    for done in range(1, steps + 1):
+        loss = loss_on(rng.choice(starts, size=batch_size))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if time.time() - t0 > max_seconds:
+            log.warning("mimic: stopped after %d steps (%.0f s budget)", done, max_seconds)
+            break
+    with torch.no_grad():
+        after = float(loss_on(probe))
+    return {"style_vec": style_vec.detach(), "out_scale": out_scale.detach(), "out_shift": out_shift.detach(),
+            "steps": torch.tensor(done), "loss_before": torch.tensor(before), "loss_after": torch.tensor(after),
+            "seconds": torch.tensor(time.time() - t0), "face_fraction": torch.tensor(float(found.mean()))}
+
+
+def save_style(fit: dict[str, torch.Tensor], styles_dir: Path, name: str) -> Path:
+    """Write `<styles_dir>/<name>.pt`. Raises ValueError for a name that is not [A-Za-z0-9_-]{1,64}."""
+    if not _NAME.match(name):
+        raise ValueError(f"style name {name!r} must be 1-64 letters, digits, '_' or '-'")
+    styles_dir.mkdir(parents=True, exist_ok=True)
+    path = styles_dir / f"{name}.pt"
+    torch.save({k: v.half() if v.is_floating_point() and v.ndim else v for k, v in fit.items()}, path)
+    return path
+
+
+def mimic(tracked: Tracked, name: str, styles_dir: Path, checkpoint: Path = DEFAULT_CHECKPOINT,
+          steps: int = 300, max_seconds: float = 300.0) -> StyleFit:
+    """Learn the style of a tracked video and save it as `name` (see module docstring)."""
+    if not _NAME.match(name):
+        raise ValueError(f"style name {name!r} must be 1-64 letters, digits, '_' or '-'")
+    gen = TransformerMotionGenerator(checkpoint, threads=torch.get_num_threads())
+    fit = fit_style(gen, tracked, steps=steps, max_seconds=max_seconds)
+    path = save_style(fit, Path(styles_dir), name)
+    return StyleFit(path, int(fit["steps"]), float(fit["seconds"]), float(fit["loss_before"]),
+                    float(fit["loss_after"]), float(fit["face_fraction"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="warmchat mimic", description=__doc__.splitlines()[0])
+    p.add_argument("video", type=Path)
+    p.add_argument("--name", required=True, help="style name (then use style=NAME)")
+    p.add_argument("--styles-dir", type=Path, required=True, help="<data_dir>/styles")
+    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
+    p.add_argument("--steps", type=int, default=300)
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        from avatar.face.tracking import track_video
+    except ImportError as exc:
+        raise SystemExit(f"face tracking is not available ({exc})") from exc
+    res = mimic(track_video(a.video), a.name, a.styles_dir, a.checkpoint, a.steps)
+    print(f"style {a.name!r} -> {res.path} in {res.seconds:.0f} s ({res.steps} steps), "
+          f"loss {res.loss_before:.3f} -> {res.loss_after:.3f}, face in {100 * res.face_fraction:.0f}% of frames")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

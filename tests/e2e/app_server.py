@@ -1,0 +1,37 @@
+"""The app with fast fake services, launched in-process (tests and the docs screenshots)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from tests.e2e.fake_media import FakeASR, FakeSpeak, write_clip
+from tests.fakes import fake_emotion_of
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(data_dir: Path, llm, speak=None, port: int | None = None, listen_clip: str | None = None) -> tuple[object, str]:
+    """Launch the demo on 127.0.0.1 without blocking; returns (demo, url)."""
+    from app.conversation import Services
+    from app.settings import Settings
+    from app.ui.demo import build_demo
+    from app.ui.server import launch_options
+    from dialogue.store import ConversationStore
+
+    settings = Settings(data_dir=data_dir)
+    (data_dir / "media").mkdir(parents=True, exist_ok=True)
+    services = Services(store=ConversationStore(settings.db_path), llm=llm, emotion_of=fake_emotion_of,
+                        max_message_chars=200, speak=speak or FakeSpeak(data_dir / "media"))
+    if listen_clip is None:
+        listen_clip = str(data_dir / "media" / "listening.mp4")
+        write_clip(Path(listen_clip), (90, 160, 120), frames=25)
+    demo = build_demo(services, settings, asr=FakeASR, listen_clip=listen_clip)
+    port = port or free_port()
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))
+    return demo, f"http://127.0.0.1:{port}/"

@@ -1,0 +1,19 @@
+"""A person edits emotion profiles: a bad value is shown next to its field and nothing is saved."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+
+def test_profile_duplicate_and_invalid_name(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Emotion profile").click()
+    page.locator("#profile-pick input").click()
+    page.get_by_role("option", name="warm", exact=True).click()
+    expect(page.locator("#profile-name input, #profile-name textarea").first).to_have_value("warm")
+    page.get_by_role("button", name="Duplicate").click()
+    expect(page.locator("#profile-status")).to_contain_text("duplicated as “warm-2”")
+    page.locator("#profile-name input, #profile-name textarea").first.fill("Not A Name!")
+    page.locator("#profile-save").click()
+    expect(page.locator("#profile-status")).to_contain_text("not saved")
+    expect(page.get_by_text("use 1-40 lowercase letters")).to_be_visible()

@@ -1,0 +1,237 @@
+"""The UI's plain logic: view data, pacing, server checks, record files, tree layout, reopening."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.conversation import Conversation, ReplyMedia, ReplySentence, Services
+from app.settings import ServerSettings, Settings
+from app.ui.context import UIContext
+from app.ui.pump import TurnTimeout, stream_paced
+from app.ui.server import ServeError, check_server
+from app.ui.storage import atomic_write_text
+from app.ui.tree_plot import draw_timeline, draw_tree, tree_layout
+from app.ui.view import branch_choices, chat_messages, emotion_badge, user_turn_choices
+from dialogue.store import ConversationStore
+from dialogue.turns import Speaker
+from emotion import EmotionState
+from tests.fakes import FakeLLM, fake_emotion_of
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    services = Services(store=ConversationStore(settings.db_path), llm=FakeLLM(), emotion_of=fake_emotion_of)
+    return UIContext(services=services, settings=settings)
+
+
+def talk(conv: Conversation, text: str) -> None:
+    for _ in conv.send(text):
+        pass
+
+
+def test_chat_messages_and_choices(ctx):
+    conv = ctx.open_or_start(None)
+    talk(conv, "I feel great")
+    msgs = chat_messages(conv.path(), "Ada")
+    assert [m["role"] for m in msgs] == ["assistant", "user", "assistant"]
+    assert msgs[1]["content"] == "I feel great"
+    assert "[happy]" in msgs[2]["content"]
+    assert user_turn_choices(conv.path())[0][0] == "1. I feel great"
+    for _ in conv.regenerate():
+        pass
+    choices = branch_choices(conv.tree.branches())
+    assert len(choices) == 2 and conv.current in {leaf for _, leaf in choices}
+
+
+def test_emotion_badge_names_label_and_intensity():
+    html = emotion_badge(EmotionState.of("sad", 0.7), "Ada")
+    assert "Ada: sad 0.7" in html and "background:#3b6fd8" in html
+    assert "—" in emotion_badge(None)
+
+
+def test_switch_and_reopen_after_restart(ctx, tmp_path):
+    conv = ctx.open_or_start(None)
+    talk(conv, "first")
+    first_reply = conv.current
+    for _ in conv.regenerate():
+        pass
+    ctx.switch(conv, first_reply)
+    assert conv.current == first_reply
+    # a new process: a new store on the same file
+    ctx2 = UIContext(services=Services(store=ConversationStore(ctx.settings.db_path), llm=FakeLLM(),
+                                       emotion_of=fake_emotion_of), settings=ctx.settings)
+    again = ctx2.open(conv.id)
+    assert again.current == first_reply
+    assert [t.text for t in again.path()] == [t.text for t in conv.path()]
+    assert len(again.tree.branches()) == 2
+
+
+def test_stream_paced_holds_media_until_previous_segment_ends():
+    now = [0.0]
+    slept = []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    def events():
+        yield ReplySentence("a", 0)
+        yield ReplyMedia("a.mp4", 0, 2.0)
+        yield ReplyMedia("b.mp4", 1, 1.0)
+
+    out = list(stream_paced(events, clock=lambda: now[0], sleep=sleep))
+    assert [type(e).__name__ for e in out] == ["ReplySentence", "ReplyMedia", "ReplyMedia"]
+    assert slept == [pytest.approx(2.0)]
+
+
+def test_stream_paced_reraises_and_times_out():
+    def bad():
+        raise ValueError("boom")
+        yield
+
+    with pytest.raises(ValueError, match="boom"):
+        list(stream_paced(bad))
+
+    def stuck():
+        import time
+
+        time.sleep(1.0)
+        yield ReplySentence("late", 0)
+
+    with pytest.raises(TurnTimeout):
+        list(stream_paced(stuck, timeout_s=0.05))
+
+
+@pytest.mark.parametrize("host,user,pw,ok", [
+    ("127.0.0.1", "", "", True), ("localhost", "", "", True), ("0.0.0.0", "", "", False),
+    ("0.0.0.0", "me", "secret", True), ("127.0.0.1", "me", "", False),
+])
+def test_check_server(host, user, pw, ok):
+    server = ServerSettings(host=host, username=user, password=pw)
+    if ok:
+        auth = check_server(server)
+        assert auth == ((user, pw) if pw else None)
+    else:
+        with pytest.raises(ServeError):
+            check_server(server)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "p.json"
+    atomic_write_text(target, "old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.json"]  # no temporary left behind
+
+
+def test_tree_layout_and_figures(ctx):
+    conv = ctx.open_or_start(None)
+    talk(conv, "hello")
+    for _ in conv.regenerate():
+        pass
+    pos = tree_layout(conv.tree)
+    root = conv.tree.root
+    kids = conv.tree.children(conv.tree.children(root.id)[0].id)
+    assert pos[root.id][1] == 0 and pos[kids[0].id][1] == -2
+    assert pos[kids[0].id][0] != pos[kids[1].id][0]  # sibling replies side by side
+    assert draw_tree(conv.tree, conv.current).axes
+    users = [t for t in conv.path() if t.speaker is Speaker.USER]
+    assert users and draw_timeline(conv.path()).axes
+
+
+def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
+    import gradio as gr
+    import numpy as np
+
+    from app.ui.chat_tab import _Handlers
+    from app.ui.context import Lazy
+    from tests.e2e.fake_media import FakeASR
+
+    ctx.asr = Lazy(FakeASR)
+    h = _Handlers(ctx)
+    with pytest.raises(gr.Error, match="no audio"):
+        h.transcribe(None)
+    with pytest.raises(gr.Error, match="too short or silent"):
+        h.transcribe((16000, np.zeros(16000, np.int16)))
+    tone = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
+    assert h.transcribe((16000, np.stack([tone, tone], axis=1))) == ("hello from the microphone", "")
+
+
+def test_regenerate_after_a_failed_reply_answers_the_kept_message(ctx):
+    from app.ui.chat_tab import _Handlers
+
+    llm = FakeLLM(fail=True)
+    ctx.services.llm = llm
+    conv = ctx.open_or_start(None)
+    h = _Handlers(ctx)
+    list(h.send("Are you there?", conv))
+    assert conv.tree.get(conv.current).speaker is Speaker.USER  # kept, unanswered
+    llm.fail = False
+    list(h.regenerate(conv))
+    path = conv.path()
+    assert [t.speaker for t in path[-2:]] == [Speaker.USER, Speaker.AVATAR]
+    assert path[-2].text == "Are you there?" and len(conv.tree.branches()) == 1
+
+
+def test_export_reports_progress_and_offers_the_files(ctx, tmp_path, monkeypatch):
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    from app.ui.tree_tab import export
+
+    conv = ctx.open_or_start(None)
+    talk(conv, "export me")
+    calls = []
+
+    @dataclass
+    class Result:
+        mp4: Path
+        srt: Path
+        json: Path
+        csv: Path | None
+
+    def export_path(settings, conversation_id, node_id, out_dir, progress):
+        progress(0.5, "rendering")
+        out_dir.mkdir(parents=True)
+        files = [out_dir / n for n in ("c.mp4", "c.srt", "c.json")]
+        for f in files:
+            f.write_text("x")
+        calls.append((conversation_id, node_id))
+        return Result(*files, None)
+
+    monkeypatch.setitem(sys.modules, "app.export", types.SimpleNamespace(export_path=export_path))
+    seen = []
+    paths, status = export(ctx, conv, lambda fraction, desc="": seen.append((fraction, desc)))
+    assert calls == [(conv.id, conv.current)] and seen == [(0.5, "rendering")]
+    assert [Path(p).name for p in paths] == ["c.mp4", "c.srt", "c.json"] and "exported 3 files" in status
+
+
+def test_export_without_the_export_module_says_so(ctx, monkeypatch):
+    import sys
+
+    from app.ui.tree_tab import export
+
+    monkeypatch.setitem(sys.modules, "app.export", None)  # import fails
+    conv = ctx.open_or_start(None)
+    files, status = export(ctx, conv, lambda *a, **k: None)
+    assert files is None and "not available yet" in status
+
+
+def test_launch_options_never_serve_the_conversation_database(tmp_path):
+    from app.ui.server import launch_options
+
+    settings = Settings(data_dir=tmp_path)
+    opts = launch_options(settings)
+    assert str(settings.db_path) in opts["blocked_paths"]
+    assert all(not Path(settings.db_path).is_relative_to(p) for p in opts["allowed_paths"])

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from avatar.motion.base import MotionRequest
+from avatar.motion.clip import MotionClip, Role
+from avatar.motion.generator import (
+    DEFAULT_CHECKPOINT, TeacherMotionGenerator, TransformerMotionGenerator, make_motion_generator,
+)
+from avatar.motion.metrics import seam_ratio
+from avatar.settings import MotionSettings
+from avatar.voice.base import SpeechClip
+from emotion import EmotionState
+from tests.unit.avatar.conftest import finite
+
+
+@pytest.fixture(scope="module")
+def gen(tiny_checkpoint):
+    return TransformerMotionGenerator(tiny_checkpoint)
+
+
+def _req(speech, profile, **kw):
+    return MotionRequest(kw.pop("role", Role.SPEAKING), EmotionState.of("happy", 0.7), profile, speech=speech, **kw)
+
+
+def test_generates_any_length_finite(gen, speech, profile):
+    clip = gen.generate(_req(speech, profile, seed=0))
+    assert clip.num_frames == int(np.ceil(speech.duration * 25 - 1e-9))
+    assert finite(clip) and clip.expression.min() >= 0 and clip.expression.max() <= 1
+
+
+def test_seeds(gen, speech, profile):
+    a, b, c = (gen.generate(_req(speech, profile, seed=s)) for s in (1, 1, 2))
+    np.testing.assert_array_equal(a.pose, b.pose)
+    assert not np.allclose(a.expression, c.expression)
+
+
+def test_previous_is_used(gen, speech, profile):
+    prev = MotionClip.still(10)
+    prev.pose[:, 0] = 0.4
+    a = gen.generate(_req(speech, profile, seed=1))
+    b = gen.generate(_req(speech, profile, seed=1, previous=prev))
+    assert not np.allclose(a.pose[:5], b.pose[:5])
+
+
+def test_bad_inputs(gen, profile):
+    silence = SpeechClip(np.zeros(8000 * 3, np.float32), 8000)
+    for req in (_req(silence, profile, seed=0),
+                _req(None, profile, role=Role.LISTENING, duration_s=4.0, seed=0),
+                _req(SpeechClip(np.zeros(0, np.float32), 44100), profile, duration_s=1.0)):
+        assert finite(gen.generate(req))
+    ten_minutes = gen.generate(_req(None, profile, role=Role.LISTENING, duration_s=600.0, seed=0))
+    assert ten_minutes.num_frames == 15000 and finite(ten_minutes)
+    with pytest.raises(FileNotFoundError):
+        gen.generate(_req(silence, profile, style="nobody"))
+    with pytest.raises(ValueError):
+        gen.generate(_req(None, profile))
+
+
+def test_factory(tiny_checkpoint):
+    assert isinstance(make_motion_generator(MotionSettings(generator="teacher")), TeacherMotionGenerator)
+    assert isinstance(make_motion_generator(MotionSettings(checkpoint=str(tiny_checkpoint))), TransformerMotionGenerator)
+    with pytest.raises(ValueError):
+        make_motion_generator(MotionSettings(generator="magic"))
+    with pytest.raises(FileNotFoundError):
+        TransformerMotionGenerator("/nonexistent/generator.pt")
+
+
+@pytest.mark.skipif(not DEFAULT_CHECKPOINT.is_file(), reason="shipped checkpoint not built")
+def test_shipped_checkpoint_windows_join_without_seams(speech, profile):
+    g = TransformerMotionGenerator()
+    clip = g.generate(_req(speech, profile, seed=3))
+    joins, inside = seam_ratio(clip, g.config.window, slice(0, 3))  # head rotation
+    assert joins < 3 * inside + 1e-3
+    assert clip.coeff("jawOpen").max() > 0.15  # the mouth moves

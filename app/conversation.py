@@ -89,6 +89,10 @@ class SentenceSpeaker(Protocol):
         """Folder of a turn's media, relative to the data dir (stored in Turn.media["dir"])."""
         ...
 
+    def listening_clip(self, persona: Persona) -> str:
+        """Path of a short looping clip of the avatar listening attentively."""
+        ...
+
 
 @dataclass
 class Services:
@@ -101,6 +105,10 @@ class Services:
     # Voice + motion + video for each reply sentence (app.media.AvatarPipeline); None = text only.
     avatar: SentenceSpeaker | None = None
     profiles_dir: Path | None = None  # the user's emotion profiles (built-ins are always there)
+
+    def listen(self, persona: Persona) -> str | None:
+        """A looping listening clip of the persona's avatar (None when text only)."""
+        return self.avatar.listening_clip(persona) if self.avatar is not None else None
 
 
 class Conversation:
@@ -162,8 +170,14 @@ class Conversation:
         yield from self._answer(user)
 
     def regenerate(self, avatar_turn_id: str | None = None) -> Iterator[TurnEvent]:
-        """A new reply to the same user turn, as a sibling of `avatar_turn_id` (default: current)."""
+        """A new reply to the same user turn, as a sibling of `avatar_turn_id` (default: current).
+
+        When the current turn is the person's (its reply failed), this answers it: the retry.
+        """
         target = self.tree.get(avatar_turn_id or self.current)
+        if target.speaker is Speaker.USER and avatar_turn_id is None:
+            yield from self._reply_to(target)
+            return
         if target.speaker is not Speaker.AVATAR or target.parent is None:
             raise InputError("only a reply to one of your messages can be regenerated")
         self.current = target.parent

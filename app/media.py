@@ -85,6 +85,13 @@ class AvatarPipeline:
         """Folder of a turn's media, relative to the data dir."""
         return f"media/{conversation_id}/{turn_id}"
 
+    def listening_clip(self, persona: Persona, seconds: float = 8.0) -> str:
+        """A looping clip of the persona's avatar listening (rendered once, then reused from disk)."""
+        out = self.settings.data_dir / "media" / "listen" / f"{persona.emotion_profile}-{Path(persona.avatar).stem}.mp4"
+        if not out.is_file():
+            self.listen(persona, seconds, EmotionState.neutral(), out)
+        return str(out)
+
     def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, conversation_id: str,
                        turn_id: str, index: int) -> tuple[str, float]:
         """Render one sentence of a reply into `<data>/media/<conv>/<turn>/<index>.mp4`.

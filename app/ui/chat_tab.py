@@ -143,9 +143,8 @@ class _Handlers:
             return
         current = conv.tree.get(conv.current)
         if current.speaker is Speaker.USER:
-            # Retry after a failed reply. Conversation has no public "answer this user turn" yet
-            # (regenerate() takes avatar turns only), so the UI calls the orchestrator's own step.
-            yield from self._turn(conv, lambda: conv._reply_to(current), base_id=current.id)
+            # Retry after a failed reply: regenerate() answers the kept, unanswered turn.
+            yield from self._turn(conv, conv.regenerate, base_id=current.id)
             return
         # the new reply follows the same user turn: the history shown while it streams ends there
         yield from self._turn(conv, conv.regenerate, base_id=current.parent)

@@ -92,7 +92,8 @@ def export(ctx: UIContext, conv: Conversation | None, progress: gr.Progress) -> 
         return None, error_html("export is not available yet in this version")
     out_dir = Path(ctx.settings.data_dir) / "exports" / f"{conv.id}-{conv.current[:8]}"
     try:
-        result = export_path(ctx.settings, conv.id, conv.current, out_dir,
+        result = export_path(ctx.settings, conv.id, out_dir, node_id=conv.current,
+                             pipeline=ctx.services.avatar,
                              progress=lambda fraction, desc="": progress(fraction, desc=desc))
     except Exception as exc:
         log.exception("export failed")

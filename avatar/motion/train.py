@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--kl-weight", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     model = MotionModel(cfg)
     set_normalisation(model, train)
     print(f"model: {cfg.n_layer} layers x {cfg.n_embd}, {model.num_params() / 1e6:.2f} M decoder parameters")
-    hist = fit(model, train, val, a.minutes, a.batch, seed=a.seed, max_steps=a.steps)
+    hist = fit(model, train, val, a.minutes, a.batch, kl_weight=a.kl_weight, seed=a.seed, max_steps=a.steps)
     info = {**hist, "sentences": a.sentences, "clips": len(samples), "corpus_minutes": frames / 25 / 60,
             "corpus": "espeak-ng speech + procedural teacher", "command": "warmchat train-motion " + " ".join(argv or [])}
     save_checkpoint(model, a.out, info)

@@ -13,7 +13,6 @@ from avatar.motion.clip import ARKIT_INDEX, FPS, MotionClip
 from avatar.motion.conditioning import build_conditioning, motion_array, still_frame, window_slices
 from avatar.motion.procedural import blink_track
 from avatar.motion.teacher import TeacherConfig, num_frames_of, teacher_motion
-from avatar.motion.visemes import MOUTH_COLUMNS
 from avatar.settings import MotionSettings
 
 log = logging.getLogger(__name__)
@@ -131,9 +130,8 @@ class TransformerMotionGenerator:
                           expression=expr.astype(np.float32), fps=FPS, role=request.role)
 
 
-# Channels whose window joins are smoothed: pose, gaze and the upper face (not mouth, not blinks).
-_JOIN_CHANNELS = np.array([c for c in range(60) if c < 8 or (
-    c - 8 not in MOUTH_COLUMNS and c - 8 not in (ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]))])
+# Channels whose window joins are smoothed: all but the blinks (re-drawn post hoc).
+_JOIN_CHANNELS = np.array([c for c in range(60) if c - 8 not in (ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"])])
 
 
 def _join(context: np.ndarray, window: np.ndarray, frames: float = 3.0) -> np.ndarray:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import logging
 import math
 import time
@@ -136,8 +137,8 @@ def step_loss(model: MotionModel, b: dict[str, torch.Tensor], weights: torch.Ten
 
 
 def fit(model: MotionModel, train: list[Sample], val: list[Sample], minutes: float, batch_size: int = 32,
-        lr: float = 1e-3, kl_weight: float = 3e-3, seed: int = 0, max_steps: int = 0,
-        head_weight: float = 2.0) -> dict:
+        lr: float = 2e-3, kl_weight: float = 0.01, seed: int = 0, max_steps: int = 0,
+        head_weight: float = 6.0) -> dict:
     """AdamW with a warm-up and cosine decay over a wall-clock budget (or max_steps)."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -201,10 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--enc-layers", type=int, default=1)
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--kl-weight", type=float, default=3e-3)
-    p.add_argument("--head-weight", type=float, default=2.0, help="loss weight of yaw/pitch/roll")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine")
+    p.add_argument("--kl-weight", type=float, default=0.01)
+    p.add_argument("--head-weight", type=float, default=6.0, help="loss weight of yaw/pitch/roll")
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     hist = fit(model, train, val, a.minutes, a.batch, lr=a.lr, kl_weight=a.kl_weight, seed=a.seed,
                max_steps=a.steps, head_weight=a.head_weight)
     info = {**hist, "sentences": a.sentences, "clips": len(samples), "corpus_minutes": frames / 25 / 60,
-            "corpus": "espeak-ng speech + procedural teacher", "command": "warmchat train-motion " + " ".join(argv or [])}
+            "corpus": "espeak-ng speech + procedural teacher", "command": "warmchat train-motion " + " ".join(sys.argv[1:] if argv is None else argv)}
     save_checkpoint(model, a.out, info)
     print(f"saved {a.out} ({a.out.stat().st_size / 1e6:.1f} MB): {hist}")
     return 0

@@ -42,13 +42,16 @@ class TransformerMotionGenerator:
         checkpoint_path: a file written by train.py (config, normalisation buffers, weights).
         styles_dir: where mimic.py saved named styles (`NAME.pt`); request.style picks one.
         threads: torch intra-op threads (set process-wide by torch; keep it small on 2 cores).
+        post_hoc_blinks: replace the model's eyeBlink channels by the teacher's renewal process.
+        temperature: scale of the prior latent samples (1 = the trained prior; lower = closer to
+            the mean motion, less varied).
 
     Raises:
         FileNotFoundError: the checkpoint does not exist.
     """
 
     def __init__(self, checkpoint_path: str | Path = DEFAULT_CHECKPOINT, styles_dir: str | Path | None = None,
-                 threads: int = 1, post_hoc_blinks: bool = True) -> None:
+                 threads: int = 1, post_hoc_blinks: bool = True, temperature: float = 1.0) -> None:
         import torch
 
         from avatar.motion.model import MotionConfig, MotionModel
@@ -64,6 +67,7 @@ class TransformerMotionGenerator:
         self.model.eval()
         self.styles_dir = Path(styles_dir) if styles_dir else None
         self.post_hoc_blinks = post_hoc_blinks
+        self.temperature = float(temperature)
         self._styles: dict[str, tuple] = {}
         self._lock = threading.Lock()
         self._torch = torch
@@ -106,11 +110,11 @@ class TransformerMotionGenerator:
         with torch.inference_mode():
             for start in range(0, n, W):
                 mel, vis, _, _ = window_slices(cond, None, start, K, W)
-                z = torch.randn(1, W // cfg.latent_stride, cfg.latent_dim, generator=gen)
+                z = torch.randn(1, W // cfg.latent_stride, cfg.latent_dim, generator=gen) * self.temperature
                 y, _, _ = self.model(torch.from_numpy(mel)[None], torch.from_numpy(vis)[None], has_vis,
                                      codes[0], codes[1], intensity, torch.from_numpy(hist)[None], z=z,
                                      style_vec=style_vec, out_affine=affine)
-                y = y[0].numpy()
+                y = _join(hist, y[0].numpy())
                 out = np.concatenate([out, y])
                 hist = np.concatenate([hist, y])[-K:]
         out = np.nan_to_num(out[:n], nan=0.0, posinf=0.0, neginf=0.0)
@@ -124,6 +128,24 @@ class TransformerMotionGenerator:
         pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)
         return MotionClip(pose=pose.astype(np.float32), gaze=np.clip(out[:, 6:8], -1, 1).astype(np.float32),
                           expression=expr.astype(np.float32), fps=FPS, role=request.role)
+
+
+# Channels whose window joins are smoothed: all but the blinks (re-drawn post hoc).
+_JOIN_CHANNELS = np.array([c for c in range(60) if c - 8 not in (ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"])])
+
+
+def _join(context: np.ndarray, window: np.ndarray, frames: float = 3.0) -> np.ndarray:
+    """Continuity correction at a window join: the mismatch between the window's first frame and
+    the context's last frame extrapolated by one step decays over ~`frames` frames. The model is
+    trained to continue its context (velocity loss across the join); this removes what is left."""
+    if len(context) < 2:
+        return window
+    c = _JOIN_CHANNELS
+    expected = context[-1, c] + np.clip(context[-1, c] - context[-2, c], -0.05, 0.05)
+    decay = np.exp(-np.arange(len(window)) / frames)[:, None]
+    out = window.copy()
+    out[:, c] += (expected - window[0, c]) * decay
+    return out
 
 
 def make_motion_generator(settings: MotionSettings, styles_dir: str | Path | None = None) -> MotionGenerator:

@@ -2,7 +2,8 @@
 
 The generator stays frozen; we fit its style code (D,) and a per-channel output affine (60 scales
 and shifts on the normalised output) to windows of the tracked motion, conditioned on the video's
-audio without a phoneme track. Frames where no face was found are left out of the loss. The result
+audio without a phoneme track: reconstruction through the posterior latent plus matching of the
+per-channel mean and spread of prior-sampled motion (what inference produces) to the person's. Frames where no face was found are left out of the loss. The result
 is a small file `<styles_dir>/NAME.pt` that the generator loads with `MotionRequest(style=NAME)`.
 """
 
@@ -68,6 +69,16 @@ def _fill_missing(motion: np.ndarray, found: np.ndarray) -> np.ndarray:
     return out
 
 
+def _moment_gap(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(60,) squared differences of per-channel mean and std of a and b (B, W, 60) over masked frames."""
+    m = mask[..., None]
+    n = m.sum().clamp(min=1.0)
+    ma, mb = (a * m).sum((0, 1)) / n, (b * m).sum((0, 1)) / n
+    sa = (((a - ma) ** 2 * m).sum((0, 1)) / n + 1e-6).sqrt()
+    sb = (((b - mb) ** 2 * m).sum((0, 1)) / n + 1e-6).sqrt()
+    return (ma - mb) ** 2 + (sa - sb) ** 2
+
+
 def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: int = 300, batch_size: int = 16,
               lr: float = 0.02, seed: int = 0, max_seconds: float = 300.0) -> dict[str, torch.Tensor]:
     """Fit a style to `tracked`. Returns {"style_vec", "out_scale", "out_shift"} tensors plus losses.
@@ -119,9 +130,15 @@ def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: in
         zeros = torch.zeros(B, dtype=torch.long)  # role speaking, emotion neutral (intensity 0)
         pred, _, _ = model(mel, vis, torch.zeros(B), zeros, zeros, torch.zeros(B), ctx, target=tgt,
                            style_vec=style_vec.expand(B, -1), out_affine=(out_scale, out_shift))
-        rec, vel = motion_loss(pred, tgt, ctx, model, weights, mask=window_masks(sel))
+        mask = window_masks(sel)
+        rec, vel = motion_loss(pred, tgt, ctx, model, weights, mask=mask)
+        # Moment matching with PRIOR latents: the posterior alone would let z absorb the person's
+        # larger or smaller movements; per-channel mean and std of what inference samples must match.
+        prior, _, _ = model(mel, vis, torch.zeros(B), zeros, zeros, torch.zeros(B), ctx,
+                            style_vec=style_vec.expand(B, -1), out_affine=(out_scale, out_shift))
+        moment = (weights * _moment_gap(model.normalise(prior), model.normalise(tgt), mask)).mean()
         reg = 1e-3 * ((out_scale - 1).pow(2).sum() + out_shift.pow(2).sum())
-        return rec + vel + reg
+        return rec + vel + moment + reg
 
     model.eval()  # no dropout; gradients still flow to the style parameters
     probe = rng.choice(starts, size=min(64, len(starts)), replace=False)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import logging
 import math
 import time
@@ -95,10 +96,11 @@ def set_normalisation(model: MotionModel, samples: list[Sample]) -> None:
         model.motion_std.copy_(torch.from_numpy(np.maximum(mot.std(0), floor)))
 
 
-def channel_weights() -> torch.Tensor:
-    """(60,) loss weights: the mouth matters most for lip sync; blinks are re-added post hoc."""
+def channel_weights(head: float = 2.0) -> torch.Tensor:
+    """(60,) loss weights: mouth (lip sync) and head rotation (nods) matter most; blinks are
+    re-added post hoc."""
     w = torch.ones(MOTION_DIM)
-    w[:3] = 2.0  # head rotation
+    w[:3] = head  # head rotation
     w[6:8] = 0.5  # gaze
     w[8 + torch.as_tensor(MOUTH_COLUMNS)] = 3.0
     for name in ("eyeBlinkLeft", "eyeBlinkRight"):
@@ -135,11 +137,12 @@ def step_loss(model: MotionModel, b: dict[str, torch.Tensor], weights: torch.Ten
 
 
 def fit(model: MotionModel, train: list[Sample], val: list[Sample], minutes: float, batch_size: int = 32,
-        lr: float = 1e-3, kl_weight: float = 3e-3, seed: int = 0, max_steps: int = 0) -> dict:
+        lr: float = 2e-3, kl_weight: float = 0.01, seed: int = 0, max_steps: int = 0,
+        head_weight: float = 6.0) -> dict:
     """AdamW with a warm-up and cosine decay over a wall-clock budget (or max_steps)."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
-    weights = channel_weights()
+    weights = channel_weights(head_weight)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01, betas=(0.9, 0.98))
     val_batches = [make_batch(val, model.cfg, 64, np.random.default_rng(1000 + i), 0.0) for i in range(2)]
     budget, t0, step, hist = minutes * 60.0, time.time(), 0, {}
@@ -199,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--enc-layers", type=int, default=1)
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="1 is fastest on a busy 2-core machine")
+    p.add_argument("--kl-weight", type=float, default=0.01)
+    p.add_argument("--head-weight", type=float, default=6.0, help="loss weight of yaw/pitch/roll")
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -214,9 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     model = MotionModel(cfg)
     set_normalisation(model, train)
     print(f"model: {cfg.n_layer} layers x {cfg.n_embd}, {model.num_params() / 1e6:.2f} M decoder parameters")
-    hist = fit(model, train, val, a.minutes, a.batch, seed=a.seed, max_steps=a.steps)
+    hist = fit(model, train, val, a.minutes, a.batch, lr=a.lr, kl_weight=a.kl_weight, seed=a.seed,
+               max_steps=a.steps, head_weight=a.head_weight)
     info = {**hist, "sentences": a.sentences, "clips": len(samples), "corpus_minutes": frames / 25 / 60,
-            "corpus": "espeak-ng speech + procedural teacher", "command": "warmchat train-motion " + " ".join(argv or [])}
+            "corpus": "espeak-ng speech + procedural teacher", "command": "warmchat train-motion " + " ".join(sys.argv[1:] if argv is None else argv)}
     save_checkpoint(model, a.out, info)
     print(f"saved {a.out} ({a.out.stat().st_size / 1e6:.1f} MB): {hist}")
     return 0

@@ -81,3 +81,8 @@ def test_bad_audio_gives_finite_motion(pcm, sr, profile):
 def test_request_without_duration_is_an_error(profile):
     with pytest.raises(ValueError):
         teacher_motion(MotionRequest(Role.LISTENING, EmotionState.neutral(), profile))
+
+
+def test_unknown_emotion_label_is_rejected_at_the_edge():
+    with pytest.raises(ValueError, match="unknown emotion"):
+        EmotionState.of("bogus")

@@ -17,6 +17,7 @@ from app.ui.chat_tab import error_html
 from app.ui.context import UIContext
 from app.ui.records import RecordError, RecordFiles
 from app.ui.storage import atomic_write_bytes, check_portrait
+from dialogue.turns import new_id
 
 log = logging.getLogger(__name__)
 
@@ -189,15 +190,15 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         """The greeting spoken by the persona as the form describes it (unsaved edits included)."""
         data = form_data(*form)
         disp, text = data.get("display_name") or data["name"], data.get("greeting") or "Hello!"
-        speak = ctx.services.speak
-        if speak is None:
+        avatar = ctx.services.avatar
+        if avatar is None:
             return None, f"**{disp}:** {text}  \n*(video preview not available: no avatar pipeline)*"
         try:
             try:
                 persona = files.build(data)
             except RecordError:  # an incomplete form: preview with the default persona's settings
                 persona = ctx.persona(ctx.settings.persona)
-            path, _ = speak(text, ctx.services.emotion_of(text), persona, "preview", 0)
+            path, _ = avatar.speak_sentence(text, ctx.services.emotion_of(text), persona, "preview", new_id(), 0)
         except Exception as exc:
             log.exception("preview failed")
             return None, f"**{disp}:** {text}  \n" + error_html(user_message(exc))

@@ -15,7 +15,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(data_dir: Path, llm, speak=None, port: int | None = None, listen_clip: str | None = None) -> tuple[object, str]:
+def start_app(data_dir: Path, llm, avatar=None, port: int | None = None, listen_clip: str | None = None) -> tuple[object, str]:
     """Launch the demo on 127.0.0.1 without blocking; returns (demo, url)."""
     from app.conversation import Services
     from app.settings import Settings
@@ -26,7 +26,7 @@ def start_app(data_dir: Path, llm, speak=None, port: int | None = None, listen_c
     settings = Settings(data_dir=data_dir)
     (data_dir / "media").mkdir(parents=True, exist_ok=True)
     services = Services(store=ConversationStore(settings.db_path), llm=llm, emotion_of=fake_emotion_of,
-                        max_message_chars=200, speak=speak or FakeSpeak(data_dir / "media"))
+                        max_message_chars=200, avatar=avatar or FakeSpeak(data_dir / "media"))
     if listen_clip is None:
         listen_clip = str(data_dir / "media" / "listening.mp4")
         write_clip(Path(listen_clip), (90, 160, 120), frames=25)

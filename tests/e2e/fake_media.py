@@ -48,7 +48,7 @@ def write_clip(path: Path, rgb: tuple[int, int, int], frames: int = 10, size: in
 
 
 class FakeSpeak:
-    """services.speak: (sentence, emotion, persona, conversation_id, index) -> (mp4 path, seconds)."""
+    """services.avatar stand-in (app.conversation.SentenceSpeaker): a solid-colour clip per sentence."""
 
     def __init__(self, out_dir: Path, image: np.ndarray | None = None, frames: int = 10):
         self.image = image
@@ -58,7 +58,16 @@ class FakeSpeak:
         self._n = 0
         self._lock = threading.Lock()
 
-    def __call__(self, sentence, emotion, persona, conversation_id, index):
+    def media_dir(self, conversation_id, turn_id):
+        return f"media/{conversation_id}/{turn_id}"
+
+    def listening_clip(self, persona) -> str:
+        path = self.out_dir / "listening.mp4"
+        if not path.is_file():
+            write_clip(path, (90, 160, 120), frames=25)
+        return str(path)
+
+    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
         with self._lock:
             self._n += 1
             n = self._n
@@ -142,7 +151,10 @@ class RenderedSpeak:
         path = self.out_dir / name
         return str(path), write_frames(path, frames, pcm, sr)
 
-    def __call__(self, sentence, emotion, persona, conversation_id, index):
+    def media_dir(self, conversation_id, turn_id):
+        return f"media/{conversation_id}/{turn_id}"
+
+    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
         from avatar.motion.clip import Role
 
         with self._lock:
@@ -151,7 +163,7 @@ class RenderedSpeak:
         return self._clip(Role.SPEAKING, emotion, max(1.0, len(sentence) / 12), True,
                           f"{conversation_id}-{n}-{index}.mp4")
 
-    def listening_clip(self) -> str:
+    def listening_clip(self, persona=None) -> str:
         from avatar.motion.clip import Role
         from emotion import EmotionState
 

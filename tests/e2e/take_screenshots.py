@@ -42,7 +42,7 @@ def main(out_dir: str = "docs") -> int:
     work = Path(tempfile.mkdtemp(prefix="warmchat-shots-"))
     Image.fromarray(data.astronaut()).save(work / "astronaut.png")
     speak = RenderedSpeak(work / "data" / "media", data.astronaut())
-    demo, url = start_app(work / "data", FakeLLM(REPLIES), speak=speak, listen_clip=speak.listening_clip())
+    demo, url = start_app(work / "data", FakeLLM(REPLIES), avatar=speak, listen_clip=speak.listening_clip())
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -201,7 +201,7 @@ def test_export_reports_progress_and_offers_the_files(ctx, tmp_path, monkeypatch
         json: Path
         csv: Path | None
 
-    def export_path(settings, conversation_id, node_id, out_dir, progress):
+    def export_path(settings, conversation_id, out_dir, node_id=None, progress=None, pipeline=None, video=True):
         progress(0.5, "rendering")
         out_dir.mkdir(parents=True)
         files = [out_dir / n for n in ("c.mp4", "c.srt", "c.json")]

@@ -109,11 +109,21 @@ def cmd_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delegate(module: str, func: str = "main") -> Callable[[argparse.Namespace], int]:
+def _delegate(module: str, defaults: Callable[[object], list[str]] | None = None
+              ) -> Callable[[argparse.Namespace], int]:
+    """Run `module.main(argv)` with the remaining arguments, plus options taken from settings
+    (`defaults(settings)`, each added only when the user did not give it)."""
+
     def run(args: argparse.Namespace) -> int:
         import importlib
 
-        return int(getattr(importlib.import_module(module), func)(args.rest) or 0)
+        argv = list(args.rest)
+        if defaults is not None and not any(a in ("-h", "--help") for a in argv):
+            extra = defaults(_settings(args))
+            for flag, value in zip(extra[::2], extra[1::2]):
+                if flag not in argv:
+                    argv += [flag, value]
+        return int(importlib.import_module(module).main(argv) or 0)
 
     return run
 
@@ -174,20 +184,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("conversations", help="list saved conversations")
     p.set_defaults(func=cmd_conversations)
 
-    for name, module, text in (
-        ("train-motion", "avatar.motion.train", "train the motion generator on a teacher corpus"),
-        ("mimic", "avatar.motion.mimic", "learn a talking style from a video of a person: mimic VIDEO --name STYLE"),
-        ("train-renderer", "avatar.render.diffusion_train", "train the diffusion renderer on a reference video (GPU)"),
+    for name, module, text, defaults in (
+        ("train-motion", "avatar.motion.train", "train the motion generator on a teacher corpus", None),
+        ("mimic", "avatar.motion.mimic",
+         "learn a person's talking style from a video: mimic VIDEO --name STYLE (then set a persona's "
+         "motion_style = STYLE)", lambda s: ["--styles-dir", str(s.styles_dir)]),
+        ("train-renderer", "avatar.render.diffusion_train",
+         "train the diffusion renderer on a reference video of the avatar's person (GPU)", None),
     ):
         p = sub.add_parser(name, help=text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the command (see its --help)")
-        p.set_defaults(func=_delegate(module))
+        p.set_defaults(func=_delegate(module, defaults))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Commands run by another module's main() take options warmchat does not know: pass them on.
+    args, unknown = parser.parse_known_args(argv)
+    if hasattr(args, "rest"):
+        args.rest = unknown + list(args.rest)
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if args.command is None:

@@ -64,7 +64,7 @@ class AvatarPipeline:
 
         with self._lock:
             if self._motion is None:
-                self._motion = make_motion_generator(self.settings.motion)
+                self._motion = make_motion_generator(self.settings.motion, styles_dir=self.settings.styles_dir)
             return self._motion
 
     def renderer(self, avatar: str):
@@ -113,7 +113,7 @@ class AvatarPipeline:
             text, emotion, out, tts=self.tts(voice.backend or self.settings.tts.default_backend),
             motion_generator=self.motion(), renderer=self.renderer(persona.avatar), voice=voice,
             profile=self.profile(persona), previous=self._context(continuity_key),
-            style=getattr(persona, "motion_style", None) or None)
+            style=persona.motion_style or None)
         self._remember(continuity_key, report.motion)
         save_segment(out.with_suffix(".npz"), report.speech, report.motion)
         return RenderedSegment(out, report.speech, report.motion)

@@ -46,6 +46,7 @@ class Persona(BaseModel):
     name: the id (lowercase letters, digits, - and _; it is also the file name).
     avatar: a built-in avatar name ("astronaut", "hopper", "stylized") or a path to a portrait.
     emotion_profile: an emotion profile name ("warm", "calm", "cheerful", "reserved").
+    motion_style: a talking style made with `warmchat mimic VIDEO --name STYLE` ("" = the default).
     fallback: the line said when the LLM's reply has nothing usable ("" = a generic line).
     """
 
@@ -60,6 +61,7 @@ class Persona(BaseModel):
     voice: VoiceSettings = VoiceSettings()
     avatar: str = Field("stylized", min_length=1)
     emotion_profile: str = Field("warm", min_length=1)
+    motion_style: str = Field("", max_length=64)  # a talking style learned by `warmchat mimic` ("" = default)
     llm: PersonaLLM = PersonaLLM()
 
     def brief(self) -> PersonaBrief:

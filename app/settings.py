@@ -78,3 +78,8 @@ class Settings(BaseSettings):
     @property
     def avatars_dir(self) -> Path:
         return self.data_dir / "avatars"
+
+    @property
+    def styles_dir(self) -> Path:
+        """Talking styles learned by `warmchat mimic`."""
+        return self.data_dir / "styles"

@@ -85,6 +85,16 @@ class AvatarPipeline:
         """Folder of a turn's media, relative to the data dir."""
         return f"media/{conversation_id}/{turn_id}"
 
+    def warm_up(self, persona: Persona) -> None:
+        """Load the persona's voice, the motion model and its avatar, and render its listening
+        clip, so the first reply does not pay for loading (call from a background thread)."""
+        t0 = time.perf_counter()
+        self.tts(persona.voice.backend or self.settings.tts.default_backend)
+        self.motion()
+        self.renderer(persona.avatar)
+        self.listening_clip(persona)
+        log.info("avatar pipeline ready for %s in %.1f s", persona.name, time.perf_counter() - t0)
+
     def listening_clip(self, persona: Persona, seconds: float = 8.0) -> str:
         """A looping clip of the persona's avatar listening (rendered once, then reused from disk)."""
         out = self.settings.data_dir / "media" / "listen" / f"{persona.emotion_profile}-{Path(persona.avatar).stem}.mp4"

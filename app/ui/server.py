@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import socket
 
 from app.settings import ServerSettings, Settings
@@ -72,6 +73,7 @@ def serve(settings: Settings) -> int:
     except ImportError as exc:  # the avatar pipeline (app.media) is not installed/built yet
         log.warning("avatar video disabled (%s): the chat runs text only", exc)
         services = build_services(settings, with_media=False)
+    _warm_up_in_background(services, settings)
     # services.listen (persona -> looping listening clip) is used once the avatar pipeline offers it
     demo = build_demo(services, settings, asr=_asr_factory(settings), listen=getattr(services, "listen", None))
     log.info("serving on http://%s:%d", settings.server.host, settings.server.port)
@@ -79,6 +81,26 @@ def serve(settings: Settings) -> int:
         server_name=settings.server.host, server_port=settings.server.port, auth=auth,
         inbrowser=False, **launch_options(settings))
     return 0
+
+
+def _warm_up_in_background(services, settings: Settings) -> threading.Thread:
+    """Load the LLM and the default persona's voice, motion and avatar while the page opens."""
+
+    def run() -> None:
+        from app.personas import get_persona
+
+        try:
+            warm = getattr(services.llm, "warm_up", None)
+            if warm is not None:
+                warm()
+            if services.avatar is not None:
+                services.avatar.warm_up(get_persona(settings.persona, settings.personas_dir))
+        except Exception:  # the first message will load (and report) whatever failed here
+            log.exception("warm-up failed")
+
+    thread = threading.Thread(target=run, name="warmchat-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _asr_factory(settings: Settings):

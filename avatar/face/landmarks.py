@@ -5,7 +5,10 @@ The FaceMesh graphs are created lazily, once per thread, never at import.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -85,16 +88,64 @@ class FaceLandmarks:
 _local = threading.local()
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for a moment.
+
+    Workaround: mediapipe's C++ graph (absl logging, which ignores GLOG_minloglevel) prints
+    warnings to stderr when a graph starts and on its first inference. Used only around those
+    two one-time steps, so warmchat's own messages are not lost.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+class _QuietFirstCall:
+    """Wraps a mediapipe solution so that its first `process` runs with native stderr silenced."""
+
+    def __init__(self, solution):
+        self._solution = solution
+        self._warm = False
+
+    def process(self, image):
+        if self._warm:
+            return self._solution.process(image)
+        with _native_stderr_silenced():
+            result = self._solution.process(image)
+        self._warm = True
+        return result
+
+    def close(self):
+        self._solution.close()
+
+
+def _mediapipe():
+    """Import mediapipe with its native (glog/absl, TFLite) start-up notes silenced: they go to
+    stderr, where they would bury warmchat's own messages."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import mediapipe as mp  # heavy: imported where used
+
+    return mp
+
+
 def _face_mesh(static: bool):
     """This thread's FaceMesh graph (static image mode or video mode), created on first use."""
     key = "static" if static else "video"
     mesh = getattr(_local, key, None)
     if mesh is None:
-        import mediapipe as mp  # heavy: imported where used
-
-        mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static, max_num_faces=2, refine_landmarks=True,
-            min_detection_confidence=0.5, min_tracking_confidence=0.5)
+        with _native_stderr_silenced():
+            mesh = _QuietFirstCall(_mediapipe().solutions.face_mesh.FaceMesh(
+                static_image_mode=static, max_num_faces=2, refine_landmarks=True,
+                min_detection_confidence=0.5, min_tracking_confidence=0.5))
         setattr(_local, key, mesh)
     return mesh
 
@@ -111,9 +162,9 @@ def _face_detector():
     """This thread's full-range face detector (counts faces, finds small ones)."""
     det = getattr(_local, "detector", None)
     if det is None:
-        import mediapipe as mp
-
-        det = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        with _native_stderr_silenced():
+            det = _QuietFirstCall(_mediapipe().solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=0.5))
         _local.detector = det
     return det
 

@@ -81,8 +81,8 @@ class SentenceSpeaker(Protocol):
     """Renders reply sentences to video segments (app.media.AvatarPipeline; fakes in tests)."""
 
     def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, conversation_id: str,
-                       turn_id: str, index: int) -> tuple[str, float]:
-        """Render one sentence; return (video path, duration in seconds)."""
+                       turn_id: str, index: int) -> Iterator[tuple[str, float]]:
+        """Render one sentence; yield (video path, duration in seconds) per playable part."""
         ...
 
     def media_dir(self, conversation_id: str, turn_id: str) -> str:
@@ -271,6 +271,7 @@ class Conversation:
                ) -> Iterator[TurnEvent]:
         # The sentence's emotion is not final until the reply ends; use the text's own emotion.
         emotion = self.services.emotion_of(sentence)
-        path, duration = self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.id, turn_id, index)
-        timings.setdefault("first_media", time.perf_counter() - t0)
-        yield ReplyMedia(path, index, duration)
+        for path, duration in self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.id,
+                                                                  turn_id, index):
+            timings.setdefault("first_media", time.perf_counter() - t0)
+            yield ReplyMedia(path, index, duration)

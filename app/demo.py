@@ -29,13 +29,14 @@ SCRIPT: tuple[str, ...] = (
 
 def run_demo(settings: Settings, out_dir: Path) -> int:
     from app.export import export_path
-    from app.services import build_services
+    from app.services import build_services, warm_up
 
     t_start = time.perf_counter()
     persona = get_persona(settings.persona, settings.personas_dir)
     print(f"warmchat demo: {persona.display_name} ({persona.emotion_profile} profile, avatar {persona.avatar}); "
           f"data in {settings.data_dir}")
     services = build_services(settings, with_media=True)
+    print(f"loaded the language model, voice, motion model and avatar in {warm_up(services, persona):.1f} s")
     conv = Conversation.start(services, persona, title="warmchat demo")
     print(f"{persona.display_name}: {persona.greeting}")
     for line in SCRIPT:

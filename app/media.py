@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from app.personas import Persona
 from app.settings import Settings
 from avatar.motion.base import MotionRequest
 from avatar.motion.clip import FPS, MotionClip, Role
+from avatar.motion.io import slice_clip
 from avatar.voice.base import SpeechClip, VoiceSettings
 from emotion import EmotionState, parse_emotion
 from emotion.builtin import get_profile
@@ -89,7 +91,10 @@ class AvatarPipeline:
         """Load the persona's voice, the motion model and its avatar, and render its listening
         clip, so the first reply does not pay for loading (call from a background thread)."""
         t0 = time.perf_counter()
-        self.tts(persona.voice.backend or self.settings.tts.default_backend)
+        tts = self.tts(persona.voice.backend or self.settings.tts.default_backend)
+        start = getattr(tts, "start", None)  # engines in a worker process (piper) start it now
+        if start is not None:
+            start()
         self.motion()
         self.renderer(persona.avatar)
         self.listening_clip(persona)
@@ -103,14 +108,29 @@ class AvatarPipeline:
         return str(out)
 
     def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, conversation_id: str,
-                       turn_id: str, index: int) -> tuple[str, float]:
-        """Render one sentence of a reply into `<data>/media/<conv>/<turn>/<index>.mp4`.
+                       turn_id: str, index: int) -> Iterator[tuple[str, float]]:
+        """Render one sentence of a reply into `<data>/media/<conv>/<turn>/<index>-<part>.mp4`
+        (+ a .npz of speech and motion per part, for export). Yields (path, duration in s) per part.
 
-        Returns (path, duration in seconds). Also writes `<index>.npz` (speech + motion) for export.
+        The reply's first sentence is cut into a first second and the rest, so the avatar's video
+        can start playing while the rest of the sentence is still being rendered.
         """
+        from avatar.render.cli import encode_span, speech_and_motion
+
         folder = self.settings.data_dir / self.media_dir(conversation_id, turn_id)
-        seg = self.speak(sentence, emotion, persona, folder / f"{index:03d}.mp4", conversation_id)
-        return str(seg.video), seg.motion.duration
+        folder.mkdir(parents=True, exist_ok=True)
+        speech, motion = speech_and_motion(
+            sentence, emotion, tts=self.tts(persona.voice.backend or self.settings.tts.default_backend),
+            motion_generator=self.motion(), voice=persona.voice, profile=self.profile(persona),
+            previous=self._context(conversation_id), style=persona.motion_style or None)
+        self._remember(conversation_id, motion)
+        renderer = self.renderer(persona.avatar)
+        for part, (start, stop) in enumerate(segment_spans(motion.num_frames, motion.fps, first=index == 0)):
+            out = folder / f"{index:03d}-{part}.mp4"
+            encode_span(renderer, motion, speech, out, start, stop)
+            save_segment(out.with_suffix(".npz"), _slice_speech(speech, motion.fps, start, stop),
+                         slice_clip(motion, start, stop))
+            yield str(out), (stop - start) / motion.fps
 
     def speak(self, text: str, emotion: EmotionState, persona: Persona, out: Path,
               continuity_key: str | None = None) -> RenderedSegment:
@@ -164,6 +184,20 @@ class AvatarPipeline:
         tail = MotionClip(motion.pose[-k:], motion.gaze[-k:], motion.expression[-k:], motion.fps, motion.role)
         with self._lock:
             self._previous[key] = tail
+
+
+def segment_spans(num_frames: int, fps: int, first: bool) -> list[tuple[int, int]]:
+    """Frame spans a sentence is encoded in: the reply's first sentence as its first second and
+    the rest (when the rest is at least a second long), any other sentence whole."""
+    if first and num_frames >= 2 * fps:
+        return [(0, fps), (fps, num_frames)]
+    return [(0, num_frames)]
+
+
+def _slice_speech(speech: SpeechClip, fps: int, start: int, stop: int) -> SpeechClip:
+    """The audio of frames [start, stop) (timings are not needed by export and are dropped)."""
+    sr = speech.sample_rate
+    return SpeechClip(speech.pcm[round(start * sr / fps): round(stop * sr / fps)], sr, text=speech.text if start == 0 else "")
 
 
 def _fit(pcm: np.ndarray, sr: int, duration_s: float) -> np.ndarray:

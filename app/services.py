@@ -33,3 +33,16 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
 
         services.avatar = AvatarPipeline(settings)
     return services
+
+
+def warm_up(services: Services, persona) -> float:
+    """Load the LLM and the persona's voice, motion and avatar now; returns the seconds it took."""
+    import time
+
+    t0 = time.perf_counter()
+    warm = getattr(services.llm, "warm_up", None)  # remote servers have nothing to load
+    if warm is not None:
+        warm()
+    if services.avatar is not None:
+        services.avatar.warm_up(persona)
+    return time.perf_counter() - t0

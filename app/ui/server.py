@@ -85,16 +85,12 @@ def serve(settings: Settings) -> int:
 
 def _warm_up_in_background(services, settings: Settings) -> threading.Thread:
     """Load the LLM and the default persona's voice, motion and avatar while the page opens."""
+    from app.personas import get_persona
+    from app.services import warm_up
 
     def run() -> None:
-        from app.personas import get_persona
-
         try:
-            warm = getattr(services.llm, "warm_up", None)
-            if warm is not None:
-                warm()
-            if services.avatar is not None:
-                services.avatar.warm_up(get_persona(settings.persona, settings.personas_dir))
+            warm_up(services, get_persona(settings.persona, settings.personas_dir))
         except Exception:  # the first message will load (and report) whatever failed here
             log.exception("warm-up failed")
 

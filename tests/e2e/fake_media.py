@@ -75,7 +75,7 @@ class FakeSpeak:
         size = 64 if self.image is None else self.image.shape[0]
         duration = write_clip(path, COLOURS.get(emotion.label.value, COLOURS["neutral"]), frames=self.frames,
                               size=size, image=self.image)
-        return str(path), duration
+        yield str(path), duration
 
 
 class FakeASR:
@@ -160,8 +160,8 @@ class RenderedSpeak:
         with self._lock:
             self._n += 1
             n = self._n
-        return self._clip(Role.SPEAKING, emotion, max(1.0, len(sentence) / 12), True,
-                          f"{conversation_id}-{n}-{index}.mp4")
+        yield self._clip(Role.SPEAKING, emotion, max(1.0, len(sentence) / 12), True,
+                         f"{conversation_id}-{n}-{index}.mp4")
 
     def listening_clip(self, persona=None) -> str:
         from avatar.motion.clip import Role

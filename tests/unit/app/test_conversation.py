@@ -18,7 +18,7 @@ class FakeAvatar:
 
     def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
         self.calls.append((sentence, turn_id, index))
-        return f"/tmp/{turn_id}-{index}.mp4", 1.0
+        yield f"/tmp/{turn_id}-{index}.mp4", 1.0
 
     def media_dir(self, conversation_id, turn_id):
         return f"media/{conversation_id}/{turn_id}"

@@ -119,14 +119,12 @@ def build_profile_tab(ctx: UIContext) -> tuple:
         return choices(record.name), no, no, no, f'<div class="wc-ok">saved profile “{record.name}”</div>'
 
     def duplicate(selected: str | None):
-        rec = files.all().get(selected or "")
-        if rec is None:
+        if not selected:
             return gr.skip(), error_html("pick a profile to duplicate")
-        n, existing = 2, files.all()
-        while f"{rec.name}-{n}" in existing:
-            n += 1
-        copy = rec.model_copy(update={"name": f"{rec.name}-{n}"})
-        files.save(copy)
+        try:
+            copy = files.duplicate(selected)
+        except RecordError as exc:
+            return gr.skip(), error_html(str(exc))
         return choices(copy.name), f'<div class="wc-ok">duplicated as “{copy.name}”</div>'
 
     def delete(selected: str | None):

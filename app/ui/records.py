@@ -81,6 +81,18 @@ class RecordFiles(Generic[M]):
         except ValueError as exc:  # the owner's PersonaError / ProfileError
             raise RecordError(str(exc)) from None
 
+    def duplicate(self, name: str) -> M:
+        """Save a copy of record `name` as `name-2` (or the next free number). Raises RecordError."""
+        existing = self.all()
+        if name not in existing:
+            raise RecordError(f"there is no {name!r} to duplicate", "name")
+        n = 2
+        while f"{name}-{n}" in existing:
+            n += 1
+        copy = existing[name].model_copy(update={"name": f"{name}-{n}"})
+        self.save(copy)
+        return copy
+
     def delete(self, name: str) -> None:
         if not self.is_user(name):
             raise RecordError(f"{name!r} is built in and cannot be deleted (duplicate it to make your own)", "name")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
@@ -35,13 +36,14 @@ MESSAGES = ["I got the job offer today, I am so happy!", "But the commute home w
 
 
 def main(out_dir: str = "docs") -> int:
-    from skimage import data
+    from avatar.render import AVATAR_DIR
 
+    astronaut = np.asarray(Image.open(AVATAR_DIR / "astronaut.png").convert("RGB"))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="warmchat-shots-"))
-    Image.fromarray(data.astronaut()).save(work / "astronaut.png")
-    speak = RenderedSpeak(work / "data" / "media", data.astronaut())
+    Image.fromarray(astronaut).save(work / "astronaut.png")
+    speak = RenderedSpeak(work / "data" / "media", astronaut)
     demo, url = start_app(work / "data", FakeLLM(REPLIES), avatar=speak, listen_clip=speak.listening_clip())
     try:
         with sync_playwright() as pw:

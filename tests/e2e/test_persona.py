@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -12,10 +13,10 @@ from playwright.sync_api import expect
 
 @pytest.fixture(scope="module")
 def astronaut_png(tmp_path_factory):
-    from skimage import data
+    from avatar.render import AVATAR_DIR
 
     path = tmp_path_factory.mktemp("img") / "astronaut.png"
-    Image.fromarray(data.astronaut()).save(path)
+    shutil.copy(AVATAR_DIR / "astronaut.png", path)
     return path
 
 

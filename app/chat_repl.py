@@ -52,8 +52,8 @@ class ChatRepl:
             line = line.strip()
             if not line:
                 continue
-            if not interactive:
-                out.write(f"you> {line}\n")
+            if not interactive:  # echo what was read, so a piped transcript reads as a dialogue
+                out.write(f"you> {line if len(line) <= 200 else line[:200] + '...'}\n")
             if line.startswith("/"):
                 if self.command(line, out) == "quit":
                     break

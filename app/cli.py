@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from emotion import Emotion
+
 log = logging.getLogger("warmchat")
 
 CHAT_HELP = """\
@@ -166,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="render one utterance to an MP4 (TTS -> motion -> video)")
     p.add_argument("--text", required=True, help="what the avatar says")
-    p.add_argument("--emotion", default="neutral", help="neutral|happy|sad|angry|surprised|fearful|disgusted")
+    p.add_argument("--emotion", default="neutral", choices=[e.value for e in Emotion], help="the emotion it is said with")
     p.add_argument("--intensity", type=float, default=0.7, help="emotion intensity 0..1")
     p.add_argument("--avatar", default="astronaut", help="built-in avatar name or a portrait image path")
     p.add_argument("--out", default="clip.mp4", help="output MP4 path")

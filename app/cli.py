@@ -74,17 +74,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from app.media import render_utterance_cli
+    import time
 
-    return render_utterance_cli(_settings(args), args.text, args.emotion, args.avatar, Path(args.out),
-                                intensity=args.intensity)
+    from app.media import AvatarPipeline
+    from app.personas import get_persona
+    from emotion import EmotionState
+
+    settings = _settings(args)
+    persona = get_persona(settings.persona, settings.personas_dir).model_copy(update={"avatar": args.avatar})
+    t0 = time.perf_counter()
+    seg = AvatarPipeline(settings).speak(args.text, EmotionState.of(args.emotion, args.intensity), persona,
+                                         Path(args.out))
+    print(f"wrote {seg.video} ({seg.motion.duration:.1f} s, {seg.motion.num_frames} frames at "
+          f"{seg.motion.fps} fps) in {time.perf_counter() - t0:.1f} s")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from app.export import export_cli
+    from app.export import export_path
 
-    return export_cli(_settings(args), args.conversation, Path(args.out), node=args.node,
-                      video=not args.no_video)
+    def show(fraction: float, message: str) -> None:
+        print(f"\r[{'#' * int(fraction * 30):30s}] {message:40s}", end="", flush=True)
+
+    result = export_path(_settings(args), args.conversation, Path(args.out), node_id=args.node,
+                         video=not args.no_video, progress=show)
+    print()
+    for f in (result.mp4, result.srt, result.json, result.csv):
+        if f is not None:
+            print(f"wrote {f}")
+    print(f"{result.duration_s:.1f} s of conversation")
+    return 0
 
 
 def cmd_personas(args: argparse.Namespace) -> int:

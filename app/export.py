@@ -99,20 +99,6 @@ def export_path(settings: Settings, conversation_id: str, out_dir: Path, node_id
     return ExportResult(mp4, srt, js, csv, sum(p.motion.duration for p in pieces))
 
 
-def export_cli(settings: Settings, conversation_id: str, out_dir: Path, node: str | None = None,
-               video: bool = True) -> int:
-    def show(fraction: float, message: str) -> None:
-        print(f"\r[{'#' * int(fraction * 30):30s}] {message:40s}", end="", flush=True)
-
-    result = export_path(settings, conversation_id, out_dir, node_id=node, video=video, progress=show)
-    print()
-    for f in (result.mp4, result.srt, result.json, result.csv):
-        if f is not None:
-            print(f"wrote {f}")
-    print(f"{result.duration_s:.1f} s of conversation")
-    return 0
-
-
 # --- timeline ------------------------------------------------------------------------------
 
 

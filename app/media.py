@@ -19,10 +19,10 @@ import numpy as np
 from app.personas import Persona
 from app.settings import Settings
 from avatar.motion.base import MotionRequest
-from avatar.motion.clip import FPS, MotionClip, Role
+from avatar.motion.clip import MotionClip, Role
 from avatar.motion.io import slice_clip
 from avatar.voice.base import SpeechClip, VoiceSettings
-from emotion import EmotionState, parse_emotion
+from emotion import EmotionState
 from emotion.builtin import get_profile
 from emotion.profile import EmotionProfile
 
@@ -231,17 +231,3 @@ def load_segment(path: Path) -> tuple[MotionClip, np.ndarray | None, int]:
         if "pcm" in z:
             return motion, z["pcm"], int(z["sample_rate"])
     return motion, None, 16000
-
-
-def render_utterance_cli(settings: Settings, text: str, emotion: str, avatar: str, out: Path,
-                         intensity: float = 0.7) -> int:
-    """`warmchat render`: one utterance end to end on the configured (default: embedded) stages."""
-    from app.personas import get_persona
-
-    state = EmotionState.of(parse_emotion(emotion), intensity)
-    persona = get_persona(settings.persona, settings.personas_dir).model_copy(update={"avatar": avatar})
-    t0 = time.perf_counter()
-    seg = AvatarPipeline(settings).speak(text, state, persona, out)
-    print(f"wrote {seg.video} ({seg.motion.duration:.1f} s of video, {seg.motion.num_frames} frames at {FPS} fps) "
-          f"in {time.perf_counter() - t0:.1f} s")
-    return 0

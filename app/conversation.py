@@ -89,8 +89,8 @@ class SentenceSpeaker(Protocol):
         """Folder of a turn's media, relative to the data dir (stored in Turn.media["dir"])."""
         ...
 
-    def listening_clip(self, persona: Persona) -> str:
-        """Path of a short looping clip of the avatar listening attentively."""
+    def listening_clip(self, persona: Persona, emotion: EmotionState | None = None) -> str:
+        """Path of a short looping clip of the avatar listening, mirroring `emotion` if given."""
         ...
 
 
@@ -106,9 +106,9 @@ class Services:
     avatar: SentenceSpeaker | None = None
     profiles_dir: Path | None = None  # the user's emotion profiles (built-ins are always there)
 
-    def listen(self, persona: Persona) -> str | None:
-        """A looping listening clip of the persona's avatar (None when text only)."""
-        return self.avatar.listening_clip(persona) if self.avatar is not None else None
+    def listen(self, persona: Persona, emotion: EmotionState | None = None) -> str | None:
+        """A looping listening clip of the persona's avatar, mirroring `emotion` (None: text only)."""
+        return self.avatar.listening_clip(persona, emotion) if self.avatar is not None else None
 
 
 class Conversation:

@@ -22,7 +22,7 @@ from avatar.motion.base import MotionRequest
 from avatar.motion.clip import MotionClip, Role
 from avatar.motion.io import slice_clip
 from avatar.voice.base import SpeechClip, VoiceSettings
-from emotion import EmotionState
+from emotion import Emotion, EmotionState
 from emotion.builtin import get_profile
 from emotion.profile import EmotionProfile
 
@@ -87,9 +87,9 @@ class AvatarPipeline:
         """Folder of a turn's media, relative to the data dir."""
         return f"media/{conversation_id}/{turn_id}"
 
-    def warm_up(self, persona: Persona) -> None:
+    def warm_up(self, persona: Persona, moods: bool = False) -> None:
         """Load the persona's voice, the motion model and its avatar, and render its listening
-        clip, so the first reply does not pay for loading (call from a background thread)."""
+        clip (for every emotion when `moods`), so the first reply does not pay for loading."""
         t0 = time.perf_counter()
         tts = self.tts(persona.voice.backend or self.settings.tts.default_backend)
         start = getattr(tts, "start", None)  # engines in a worker process (piper) start it now
@@ -97,14 +97,19 @@ class AvatarPipeline:
             start()
         self.motion()
         self.renderer(persona.avatar)
-        self.listening_clip(persona)
+        for label in Emotion if moods else (Emotion.NEUTRAL,):
+            self.listening_clip(persona, EmotionState.of(label, 0.7))
         log.info("avatar pipeline ready for %s in %.1f s", persona.name, time.perf_counter() - t0)
 
-    def listening_clip(self, persona: Persona, seconds: float = 8.0) -> str:
-        """A looping clip of the persona's avatar listening (rendered once, then reused from disk)."""
-        out = self.settings.data_dir / "media" / "listen" / f"{persona.emotion_profile}-{Path(persona.avatar).stem}.mp4"
+    def listening_clip(self, persona: Persona, emotion: EmotionState | None = None, seconds: float = 6.0) -> str:
+        """A looping clip of the persona's avatar listening to a person who feels `emotion`
+        (mirrored as the profile says; neutral: attentive idling). Rendered once per emotion label,
+        then reused from disk."""
+        label = emotion.label if emotion is not None else Emotion.NEUTRAL
+        name = f"{persona.emotion_profile}-{Path(persona.avatar).stem}-{label.value}.mp4"
+        out = self.settings.data_dir / "media" / "listen" / name
         if not out.is_file():
-            self.listen(persona, seconds, EmotionState.neutral(), out)
+            self.listen(persona, seconds, EmotionState.of(label, 0.7), out)
         return str(out)
 
     def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, conversation_id: str,

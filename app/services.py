@@ -35,8 +35,9 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
     return services
 
 
-def warm_up(services: Services, persona) -> float:
-    """Load the LLM and the persona's voice, motion and avatar now; returns the seconds it took."""
+def warm_up(services: Services, persona, moods: bool = False) -> float:
+    """Load the LLM and the persona's voice, motion and avatar now (and its listening clips for
+    every emotion when `moods`); returns the seconds it took."""
     import time
 
     t0 = time.perf_counter()
@@ -44,5 +45,5 @@ def warm_up(services: Services, persona) -> float:
     if warm is not None:
         warm()
     if services.avatar is not None:
-        services.avatar.warm_up(persona)
+        services.avatar.warm_up(persona, moods=moods)
     return time.perf_counter() - t0

@@ -176,7 +176,10 @@ class _Handlers:
             for event in stream_paced(events, timeout_s=TURN_TIMEOUT_S):
                 if isinstance(event, UserTurnSaved):
                     history = chat_messages(conv.tree.path_to(event.turn.id), name)
-                    yield (conv, history, gr.skip(), emotion_badge(event.turn.emotion, "you"), "", "", "")
+                    # while the reply is written the avatar listens, mirroring the person's mood
+                    clip = self.ctx.listening_video(conv.persona, event.turn.emotion)
+                    video = gr.Video(value=clip, loop=True) if clip else gr.skip()
+                    yield (conv, history, video, emotion_badge(event.turn.emotion, "you"), "", "", "")
                 elif isinstance(event, ReplySentence):
                     sentences.append(event.text)
                     partial = history + [{"role": "assistant", "content": " ".join(sentences)}]

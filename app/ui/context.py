@@ -74,9 +74,14 @@ class UIContext:
             path.chmod(0o600)
         return path.read_text(encoding="utf-8").strip()
 
-    def listening_video(self, persona) -> str | None:
+    def listening_video(self, persona, emotion=None) -> str | None:
+        """The avatar listening (to a person feeling `emotion`, mirrored), or the fixed clip."""
         if self.listen is not None:
-            return self.listen(persona)
+            try:
+                return self.listen(persona, emotion)
+            except Exception:  # no listening video is no reason to fail a turn
+                log.exception("listening clip failed")
+                return self.listen_clip
         return self.listen_clip
 
     # --- personas ----------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def _warm_up_in_background(services, settings: Settings) -> threading.Thread:
 
     def run() -> None:
         try:
-            warm_up(services, get_persona(settings.persona, settings.personas_dir))
+            warm_up(services, get_persona(settings.persona, settings.personas_dir), moods=True)
         except Exception:  # the first message will load (and report) whatever failed here
             log.exception("warm-up failed")
 

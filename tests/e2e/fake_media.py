@@ -61,7 +61,7 @@ class FakeSpeak:
     def media_dir(self, conversation_id, turn_id):
         return f"media/{conversation_id}/{turn_id}"
 
-    def listening_clip(self, persona) -> str:
+    def listening_clip(self, persona, emotion=None) -> str:
         path = self.out_dir / "listening.mp4"
         if not path.is_file():
             write_clip(path, (90, 160, 120), frames=25)
@@ -163,7 +163,7 @@ class RenderedSpeak:
         yield self._clip(Role.SPEAKING, emotion, max(1.0, len(sentence) / 12), True,
                          f"{conversation_id}-{n}-{index}.mp4")
 
-    def listening_clip(self, persona=None) -> str:
+    def listening_clip(self, persona=None, emotion=None) -> str:
         from avatar.motion.clip import Role
         from emotion import EmotionState
 

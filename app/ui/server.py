@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import threading
+import os
 import socket
+import threading
 
 from app.settings import ServerSettings, Settings
 
@@ -65,6 +66,8 @@ def serve(settings: Settings) -> int:
     Returns the exit status. Raises ServeError for an unsafe or inconsistent server setting.
     """
     auth = check_server(settings.server)
+    # warmchat works offline: no usage analytics calls home (set before gradio is imported)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from app.services import build_services
     from app.ui.demo import build_demo
 

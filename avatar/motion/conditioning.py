@@ -6,19 +6,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatar.motion.clip import MotionClip, Role
-from avatar.motion.features import N_MELS, log_mel
+from avatar.motion.clip import FPS, MotionClip, Role
+from avatar.motion.features import N_MELS, find_pauses, log_mel, rms_energy, speech_activity
 from avatar.motion.visemes import NUM_VISEMES, viseme_track
 from avatar.voice.base import SpeechClip
 from emotion import Emotion, EmotionState
 
 SILENCE_MEL = float(np.log(1e-6))  # log-mel of digital silence (features.log_mel's floor)
 EMOTIONS: tuple[Emotion, ...] = tuple(Emotion)
+N_CUES = 3  # speech activity | in a pause | time since the pause began (s, capped at 1)
+PAUSE_RAMP_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
 class Conditioning:
-    """mel (T, N_MELS), visemes (T, NUM_VISEMES) one-hot or zeros, and the clip-wide codes."""
+    """mel (T, N_MELS), visemes (T, NUM_VISEMES) one-hot or zeros, the clip-wide codes and the
+    speech cues (T, N_CUES) of `speech_cues` (None = all zeros)."""
 
     mel: np.ndarray
     visemes: np.ndarray
@@ -26,6 +29,25 @@ class Conditioning:
     role: int  # 0 speaking, 1 listening
     emotion: int  # index into EMOTIONS
     intensity: float
+    cues: np.ndarray | None = None
+
+
+def speech_cues(speech: SpeechClip | None, num_frames: int) -> np.ndarray:
+    """(T, N_CUES) float32 explicit turn-taking cues from the audio energy alone (any speech, with or
+    without word timings): [speech active, inside a pause (features.find_pauses: >= 0.25 s between
+    or after speech), seconds since that pause began / PAUSE_RAMP_S capped at 1]. The partner's
+    pauses are where a listener nods; the speaker's own pauses are where the mouth rests."""
+    cues = np.zeros((num_frames, N_CUES), np.float32)
+    if speech is None or len(speech.pcm) == 0 or num_frames == 0:
+        return cues
+    energy = rms_energy(speech.pcm, speech.sample_rate, num_frames)
+    cues[:, 0] = speech_activity(energy)
+    t = (np.arange(num_frames) + 0.5) / FPS
+    for start, end in find_pauses((), energy, num_frames / FPS):
+        sel = (t >= start) & (t < end)
+        cues[sel, 1] = 1.0
+        cues[sel, 2] = np.minimum((t[sel] - start) / PAUSE_RAMP_S, 1.0)
+    return cues
 
 
 def build_conditioning(speech: SpeechClip | None, num_frames: int, role: Role, emotion: EmotionState,
@@ -40,7 +62,7 @@ def build_conditioning(speech: SpeechClip | None, num_frames: int, role: Role, e
     vis = viseme_track(speech.phonemes, num_frames) if has_vis else np.zeros((num_frames, NUM_VISEMES), np.float32)
     return Conditioning(mel=np.nan_to_num(mel, nan=SILENCE_MEL), visemes=vis, has_visemes=has_vis,
                         role=0 if role is Role.SPEAKING else 1, emotion=EMOTIONS.index(emotion.label),
-                        intensity=float(emotion.intensity))
+                        intensity=float(emotion.intensity), cues=speech_cues(speech, num_frames))
 
 
 def motion_array(clip: MotionClip) -> np.ndarray:
@@ -61,13 +83,17 @@ def window_slices(cond: Conditioning, motion: np.ndarray | None, start: int, con
 
     Frames outside [0, T) get silence (mel), no viseme and, for motion, the neutral frame; the
     context before frame 0 comes from `prefix` (P, 60) when given (the previous clip's last frames).
-    Returns mel (K + W, M), visemes (K + W, V), context (K, 60), target (W, 60) or None.
+    Returns mel (K + W, M + N_CUES) (log-mel, then the speech cues; a model uses the cue columns
+    its config asks for), visemes (K + W, V), context (K, 60), target (W, 60) or None.
     """
     T = cond.mel.shape[0]
     idx = np.arange(start - context, start + window)
     inside = (idx >= 0) & (idx < T)
     clipped = np.clip(idx, 0, max(T - 1, 0))
     mel = np.where(inside[:, None], cond.mel[clipped], SILENCE_MEL).astype(np.float32)
+    cues = np.zeros((len(idx), N_CUES), np.float32) if cond.cues is None else \
+        np.where(inside[:, None], cond.cues[clipped], 0.0).astype(np.float32)
+    mel = np.concatenate([mel, cues], axis=1)
     vis = np.where(inside[:, None], cond.visemes[clipped], 0.0).astype(np.float32)
     target = None
     if motion is not None:

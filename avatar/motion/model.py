@@ -38,6 +38,7 @@ class MotionConfig:
     latent_dim: int = 16
     latent_stride: int = 5  # one latent per 5 frames (200 ms)
     n_mels: int = 40
+    n_cues: int = 0  # speech cue columns after the mel ones (conditioning.speech_cues; 0 = none, old files)
     n_visemes: int = 14
     n_emotions: int = 7  # emotion.Emotion, in enum order
     n_roles: int = 2  # 0 speaking, 1 listening
@@ -93,7 +94,7 @@ class MotionModel(nn.Module):
         self.register_buffer("mel_std", torch.ones(cfg.n_mels))
         self.register_buffer("motion_mean", torch.zeros(MOTION_DIM))
         self.register_buffer("motion_std", torch.ones(MOTION_DIM))
-        self.audio_in = nn.Linear(cfg.n_mels + cfg.n_visemes + 1, D)  # + 1: "viseme track present"
+        self.audio_in = nn.Linear(cfg.n_mels + cfg.n_cues + cfg.n_visemes + 1, D)  # + 1: "viseme track present"
         self.motion_in = nn.Linear(MOTION_DIM, D)
         self.latent_in = nn.Linear(cfg.latent_dim, D)
         self.role_emb = nn.Embedding(cfg.n_roles, D)
@@ -132,10 +133,12 @@ class MotionModel(nn.Module):
         return g + style_vec
 
     def frame_code(self, mel: torch.Tensor, visemes: torch.Tensor, has_visemes: torch.Tensor) -> torch.Tensor:
-        """(B, K + W, D) from mel (B, K + W, n_mels), visemes (B, K + W, V), has_visemes (B,)."""
+        """(B, K + W, D) from mel (B, K + W, >= n_mels + n_cues): log-mel then speech cues (extra
+        columns are ignored), visemes (B, K + W, V), has_visemes (B,)."""
         flag = has_visemes[:, None, None].expand(-1, mel.shape[1], 1).to(mel.dtype)
-        mel_n = (mel - self.mel_mean) / self.mel_std
-        return self.audio_in(torch.cat([mel_n, visemes * flag, flag], dim=-1))
+        M, C = self.cfg.n_mels, self.cfg.n_cues
+        mel_n = (mel[..., :M] - self.mel_mean) / self.mel_std
+        return self.audio_in(torch.cat([mel_n, mel[..., M:M + C], visemes * flag, flag], dim=-1))
 
     def encode(self, target: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior (mu, logvar), each (B, W / stride, latent_dim), of the target window (B, W, 60)
@@ -149,16 +152,18 @@ class MotionModel(nn.Module):
         return mu, logvar.clamp(-8.0, 4.0)
 
     def forward(self, mel, visemes, has_visemes, role, emotion, intensity, context, z=None, target=None,
-                style=None, style_vec=None, out_affine=None):
+                style=None, style_vec=None, out_affine=None, prior_mask=None):
         """Generate one window.
 
-        mel (B, K + W, n_mels) log-mel; visemes (B, K + W, V) one-hot; has_visemes (B,) 0/1;
+        mel (B, K + W, n_mels [+ cues]) log-mel then speech cues (conditioning.window_slices); visemes (B, K + W, V) one-hot; has_visemes (B,) 0/1;
         role, emotion (B,) long; intensity (B,) float; context (B, K, 60) previous motion (raw units);
         z (B, W / stride, latent_dim) or None; target (B, W, 60) raw motion, training only.
         Returns (motion (B, W, 60) raw units, mu, logvar); mu/logvar are None without target.
         With a target, z is sampled from the posterior; without either, from the prior.
         style_vec (B, D) replaces the style embedding; out_affine (scale, shift), each (60,), maps
-        the head's normalised output (a personalised style, see mimic.py).
+        the head's normalised output (a personalised style, see mimic.py). prior_mask (B,) bool, with
+        a target: those windows take z from the prior instead (training: the decoder must also make
+        good motion from the conditioning alone, as at inference).
         """
         cfg = self.cfg
         K, W = context.shape[1], mel.shape[1] - context.shape[1]
@@ -168,6 +173,8 @@ class MotionModel(nn.Module):
         if target is not None:
             mu, logvar = self.encode(target, frames[:, K:])
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterisation
+            if prior_mask is not None:
+                z = torch.where(prior_mask[:, None, None], torch.randn_like(z), z)
         elif z is None:
             z = torch.randn(mel.shape[0], W // cfg.latent_stride, cfg.latent_dim, device=mel.device)
         z_frames = self.latent_in(z).repeat_interleave(cfg.latent_stride, dim=1)  # (B, W, D)
@@ -194,7 +201,8 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def motion_loss(pred: torch.Tensor, target: torch.Tensor, context: torch.Tensor, model: MotionModel,
                 weights: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(reconstruction, velocity) losses in normalised units, channel-weighted by `weights` (60,).
+    """(reconstruction, velocity) losses in normalised units, channel-weighted by `weights` (60,) or
+    per frame (B, W, 60).
 
     The velocity term includes the step from the last context frame into the window (seams).
     mask (B, W) float excludes frames (e.g. no face tracked) from both terms.

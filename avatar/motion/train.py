@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from avatar.motion.base import MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, Role
-from avatar.motion.conditioning import Conditioning, build_conditioning, motion_array, window_slices
+from avatar.motion.conditioning import N_CUES, Conditioning, build_conditioning, motion_array, window_slices
 from avatar.motion.corpus import Speaker, join_speech, make_sentences, synthesize_corpus
 from avatar.motion.model import MOTION_DIM, MotionConfig, MotionModel, kl_divergence, motion_loss
 from avatar.motion.teacher import teacher_motion
@@ -129,16 +129,64 @@ def make_batch(samples: list[Sample], cfg: MotionConfig, batch_size: int, rng: n
     return out
 
 
-def step_loss(model: MotionModel, b: dict[str, torch.Tensor], weights: torch.Tensor, kl_weight: float):
-    pred, mu, logvar = model(b["mel"], b["vis"], b["has"], b["role"], b["emo"], b["inten"], b["ctx"], target=b["tgt"])
-    rec, vel = motion_loss(pred, b["tgt"], b["ctx"], model, weights)
+def pause_weights(model: MotionModel, b: dict[str, torch.Tensor], weights: torch.Tensor,
+                  pause_boost: float) -> torch.Tensor:
+    """(B, W, 60) channel weights with the pitch (nod) weight x (1 + pause_boost) on LISTENING frames
+    inside the partner's pauses (speech cue 1): nods are rare events that a plain MSE averages away."""
+    cfg = model.cfg
+    w = weights.expand(b["tgt"].shape[0], cfg.window, -1).clone()
+    if pause_boost > 0 and cfg.n_cues >= 2:
+        in_pause = b["mel"][:, cfg.context:, cfg.n_mels + 1] * (b["role"] == 1).float()[:, None]
+        w[..., 1] = w[..., 1] * (1.0 + pause_boost * in_pause)
+    return w
+
+
+def step_loss(model: MotionModel, b: dict[str, torch.Tensor], weights: torch.Tensor, kl_weight: float,
+              pause_boost: float = 0.0, prior_frac: float = 0.0, nod_weight: float = 0.0):
+    """Training loss of a batch. A fraction `prior_frac` of its windows decode prior latents instead
+    of posterior ones (LISTENING windows only): without that the posterior latent absorbs rare, conditioning-driven events
+    (listening nods at the partner's pauses) and prior samples at inference place them at random."""
+    listening = b["role"] == 1
+    prior_mask = (torch.rand(b["tgt"].shape[0]) < prior_frac) & listening if prior_frac > 0 else None
+    pred, mu, logvar = model(b["mel"], b["vis"], b["has"], b["role"], b["emo"], b["inten"], b["ctx"], target=b["tgt"],
+                             prior_mask=prior_mask)
+    rec, vel = motion_loss(pred, b["tgt"], b["ctx"], model, pause_weights(model, b, weights, pause_boost))
     kl = kl_divergence(mu, logvar)
-    return rec + vel + kl_weight * kl, (rec.item(), vel.item(), kl.item())
+    loss = rec + vel + kl_weight * kl
+    if nod_weight > 0 and model.cfg.n_cues >= 3:
+        loss = loss + nod_weight * nod_peak_loss(model, b, pred)
+    return loss, (rec.item(), vel.item(), kl.item())
+
+
+def nod_peak_loss(model: MotionModel, b: dict[str, torch.Tensor], pred: torch.Tensor) -> torch.Tensor:
+    """Squared error of the nod peak in the partner's pauses (LISTENING windows): the highest
+    high-passed pitch (pitch minus its 1-s moving average, normalised units) over the window's
+    pause frames, predicted vs teacher. MSE alone smears randomly timed nods into a bump too flat
+    to read as a nod; this asks for a nod of the teacher's height somewhere in the pause."""
+    cfg = model.cfg
+    K, M = cfg.context, cfg.n_mels
+    cues = b["mel"][:, K:, M:M + 3]
+    mask = (cues[..., 1] > 0) & (cues[..., 2] >= 0.1) & (b["role"] == 1)[:, None]  # (B, W)
+    valid = mask.any(1)
+    if not valid.any():
+        return pred.new_zeros(())
+
+    def highpass(x):  # (B, W) -> (B, W)
+        avg = torch.nn.functional.avg_pool1d(x[:, None], 25, stride=1, padding=12, count_include_pad=False)[:, 0]
+        return x - avg
+
+    hp_p = highpass(model.normalise(pred)[..., 1])
+    hp_t = highpass(model.normalise(b["tgt"])[..., 1])
+    neg = torch.finfo(pred.dtype).min
+    peak_p = hp_p.masked_fill(~mask, neg).amax(1)
+    peak_t = hp_t.masked_fill(~mask, neg).amax(1)
+    return ((peak_p - peak_t)[valid] ** 2).mean()
 
 
 def fit(model: MotionModel, train: list[Sample], val: list[Sample], minutes: float, batch_size: int = 32,
         lr: float = 2e-3, kl_weight: float = 0.01, seed: int = 0, max_steps: int = 0,
-        head_weight: float = 6.0) -> dict:
+        head_weight: float = 6.0, pause_boost: float = 2.0, prior_frac: float = 0.5,
+        nod_weight: float = 0.2) -> dict:
     """AdamW with a warm-up and cosine decay over a wall-clock budget (or max_steps)."""
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
@@ -155,7 +203,7 @@ def fit(model: MotionModel, train: list[Sample], val: list[Sample], minutes: flo
             g["lr"] = lr * min(1.0, step / 100 + 0.01) * 0.5 * (1 + math.cos(math.pi * frac))
         model.train()
         loss, (rec, vel, kl) = step_loss(model, make_batch(train, model.cfg, batch_size, rng), weights,
-                                         kl_weight * min(1.0, frac * 5))
+                                         kl_weight * min(1.0, frac * 5), pause_boost, prior_frac, nod_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -194,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="warmchat train-motion", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("assets/motion/generator.pt"))
     p.add_argument("--sentences", type=int, default=1200, help="template sentences to synthesize")
-    p.add_argument("--minutes", type=float, default=12.0, help="training wall-clock budget")
+    p.add_argument("--minutes", type=float, default=14.0, help="training wall-clock budget")
     p.add_argument("--steps", type=int, default=0, help="fixed step count instead of --minutes")
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--width", type=int, default=128)
@@ -206,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kl-weight", type=float, default=0.01)
     p.add_argument("--head-weight", type=float, default=6.0, help="loss weight of yaw/pitch/roll")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--cues", type=int, default=N_CUES, help="speech-cue input columns (0 = log-mel only)")
+    p.add_argument("--pause-boost", type=float, default=2.0,
+                   help="extra pitch loss weight on listening frames inside the partner's pauses")
+    p.add_argument("--prior-frac", type=float, default=0.5,
+                   help="fraction of listening training windows decoded from prior latents (as at inference)")
+    p.add_argument("--nod-weight", type=float, default=0.2, help="weight of the nod-peak loss in the partner's pauses")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -216,12 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     train, val = samples[n_val:], samples[:n_val]
     frames = sum(len(s.motion) for s in samples)
     print(f"corpus: {len(samples)} clips, {frames / 25 / 60:.1f} min of motion, built in {time.time() - t0:.0f} s")
-    cfg = MotionConfig(n_layer=a.layers, n_embd=a.width, n_head=a.heads, n_enc_layer=a.enc_layers, dropout=a.dropout)
+    cfg = MotionConfig(n_layer=a.layers, n_embd=a.width, n_head=a.heads, n_enc_layer=a.enc_layers, dropout=a.dropout,
+                       n_cues=a.cues)
     model = MotionModel(cfg)
     set_normalisation(model, train)
     print(f"model: {cfg.n_layer} layers x {cfg.n_embd}, {model.num_params() / 1e6:.2f} M decoder parameters")
     hist = fit(model, train, val, a.minutes, a.batch, lr=a.lr, kl_weight=a.kl_weight, seed=a.seed,
-               max_steps=a.steps, head_weight=a.head_weight)
+               max_steps=a.steps, head_weight=a.head_weight, pause_boost=a.pause_boost,
+               prior_frac=a.prior_frac, nod_weight=a.nod_weight)
     info = {**hist, "sentences": a.sentences, "clips": len(samples), "corpus_minutes": frames / 25 / 60,
             "corpus": "espeak-ng speech + procedural teacher", "command": "warmchat train-motion " + " ".join(sys.argv[1:] if argv is None else argv)}
     save_checkpoint(model, a.out, info)

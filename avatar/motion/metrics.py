@@ -169,3 +169,19 @@ def seam_ratio(clip: MotionClip, window: int, columns: slice = slice(None)) -> t
 
 def blink_column_indices() -> list[int]:
     return [ARKIT_INDEX["eyeBlinkLeft"], ARKIT_INDEX["eyeBlinkRight"]]
+
+
+# The channels that shape the mouth for speech (visemes), as opposed to expression or blinks.
+MOUTH_SHAPE_NAMES = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthStretchLeft",
+                     "mouthStretchRight", "mouthRollLower", "mouthRollUpper", "mouthPressLeft",
+                     "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+                     "mouthUpperUpRight")
+
+
+def mouth_shape_error(clip: MotionClip, reference: MotionClip) -> float:
+    """Mean absolute difference of the mouth-shape coefficients (MOUTH_SHAPE_NAMES) from a
+    reference clip of the same speech, e.g. the teacher's coarticulated visemes. An energy-only
+    mouth opens the jaw at the right times yet has no rounded, closed or spread shapes."""
+    cols = [ARKIT_INDEX[n] for n in MOUTH_SHAPE_NAMES]
+    t = min(clip.num_frames, reference.num_frames)
+    return float(np.abs(clip.expression[:t, cols] - reference.expression[:t, cols]).mean())

@@ -56,3 +56,14 @@ def test_seam_ratio():
     clip.pose[:, 0] = np.repeat(np.arange(4), 25) * 0.1  # steps at the joins only
     joins, inside = seam_ratio(clip, 25)
     assert joins > 0.09 and inside == 0.0
+
+
+def test_mouth_shape_error_sees_missing_visemes():
+    from avatar.motion.clip import ARKIT_INDEX, MotionClip
+    from avatar.motion.metrics import mouth_shape_error
+
+    ref = MotionClip.still(50)
+    ref.expression[:, ARKIT_INDEX["mouthPucker"]] = 0.5
+    jaw_only = MotionClip.still(50)
+    assert mouth_shape_error(ref, ref) == 0.0
+    assert mouth_shape_error(jaw_only, ref) > 0.03

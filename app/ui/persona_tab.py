@@ -15,6 +15,7 @@ import gradio as gr
 from app.errors import user_message
 from app.ui.chat_tab import error_html
 from app.ui.context import UIContext
+from app.ui.record_actions import delete_handler, duplicate_handler
 from app.ui.records import RecordError, RecordFiles
 from app.ui.storage import atomic_write_bytes, check_portrait
 from dialogue.turns import new_id
@@ -148,21 +149,8 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             return gr.skip(), no, no, gr.skip(), error_html(f"not saved: {user_message(exc)}")
         return choices(record.name), no, no, gr.skip(), f'<div class="wc-ok">saved persona “{record.name}”</div>'
 
-    def duplicate(selected: str | None):
-        if not selected:
-            return gr.skip(), error_html("pick a persona to duplicate")
-        try:
-            copy = files.duplicate(selected)
-        except RecordError as exc:
-            return gr.skip(), error_html(str(exc))
-        return choices(copy.name), f'<div class="wc-ok">duplicated as “{copy.name}”</div>'
-
-    def delete(selected: str | None):
-        try:
-            files.delete(selected or "")
-        except (RecordError, ValueError) as exc:
-            return gr.skip(), error_html(str(exc))
-        return choices(None), f'<div class="wc-ok">deleted “{selected}”</div>'
+    duplicate = duplicate_handler(files, choices, "persona")
+    delete = delete_handler(files, choices)
 
     def export(selected: str | None):
         rec = files.all().get(selected or "")

@@ -13,6 +13,7 @@ import gradio as gr
 
 from app.ui.chat_tab import error_html
 from app.ui.context import UIContext
+from app.ui.record_actions import delete_handler, duplicate_handler
 from app.ui.records import RecordError, RecordFiles, json_files
 from emotion import Emotion
 from emotion.profile import EmotionProfile, ProfileError
@@ -118,21 +119,8 @@ def build_profile_tab(ctx: UIContext) -> tuple:
             return gr.skip(), no, no, no, error_html(f"not saved: {exc}")
         return choices(record.name), no, no, no, f'<div class="wc-ok">saved profile “{record.name}”</div>'
 
-    def duplicate(selected: str | None):
-        if not selected:
-            return gr.skip(), error_html("pick a profile to duplicate")
-        try:
-            copy = files.duplicate(selected)
-        except RecordError as exc:
-            return gr.skip(), error_html(str(exc))
-        return choices(copy.name), f'<div class="wc-ok">duplicated as “{copy.name}”</div>'
-
-    def delete(selected: str | None):
-        try:
-            files.delete(selected or "")
-        except (RecordError, ValueError) as exc:
-            return gr.skip(), error_html(str(exc))
-        return choices(None), f'<div class="wc-ok">deleted “{selected}”</div>'
+    duplicate = duplicate_handler(files, choices, "profile")
+    delete = delete_handler(files, choices)
 
     def export(selected: str | None):
         rec = files.all().get(selected or "")

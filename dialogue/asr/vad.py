@@ -39,6 +39,49 @@ def _mono_float(pcm: np.ndarray) -> np.ndarray:
     return np.nan_to_num(x.reshape(-1).astype(np.float32, copy=False), nan=0.0, posinf=1.0, neginf=-1.0)
 
 
+class _TurnTracker:
+    """The start/end state machine both detectors share, one frame at a time: speech starts after
+    `start_frames` speech frames in a row (reported at the first of them); it ends after
+    `end_frames` quiet frames in a row (reported at the end of the last speech frame). A frame that
+    is neither speech nor quiet (between two thresholds) keeps an utterance open without extending it.
+    """
+
+    def __init__(self, frame_s: float, start_frames: int, end_frames: int) -> None:
+        self.frame_s, self.start_frames, self.end_frames = frame_s, start_frames, end_frames
+        self.index = 0  # frames seen
+        self.in_speech = False
+        self._run = 0  # speech frames in a row while not in speech
+        self._silence = 0  # quiet frames in a row while in speech
+        self.last_speech_end = 0.0
+
+    def step(self, speech: bool, quiet: bool) -> VadEvent | None:
+        t0 = self.index * self.frame_s
+        self.index += 1
+        if self.in_speech:
+            if not quiet:
+                self._silence = 0
+                if speech:
+                    self.last_speech_end = t0 + self.frame_s
+                return None
+            self._silence += 1
+            if self._silence >= self.end_frames:
+                self.in_speech, self._silence = False, 0
+                return VadEvent("end", self.last_speech_end)
+            return None
+        self._run = self._run + 1 if speech else 0
+        if self._run >= self.start_frames:
+            self.in_speech, self._run = True, 0
+            self.last_speech_end = t0 + self.frame_s
+            return VadEvent("start", t0 - (self.start_frames - 1) * self.frame_s)
+        return None
+
+    def flush(self) -> list[VadEvent]:
+        if self.in_speech:
+            self.in_speech = False
+            return [VadEvent("end", self.last_speech_end)]
+        return []
+
+
 class SpeechScorer(Protocol):
     """A frame classifier: the probability that one window of `window` samples holds speech.
     Consecutive calls are one continuous stream (the model may keep recurrent state)."""
@@ -123,17 +166,18 @@ class StreamingVAD:
         """Forget the stream: the next fed sample is t = 0."""
         self.scorer.reset()
         self._buffer = np.zeros(0, np.float32)
-        self._index = 0  # windows scored
-        self.in_speech = False
-        self._run = 0  # speech windows in a row while not in speech
-        self._silence = 0  # quiet windows in a row while in speech
-        self._last_speech_end = 0.0
+        self._turns = _TurnTracker(self.window_s, self.start_windows, self.end_windows)
         self.last_probability = 0.0
+
+    @property
+    def in_speech(self) -> bool:
+        """Whether an utterance is open (started, not ended)."""
+        return self._turns.in_speech
 
     @property
     def time_s(self) -> float:
         """Seconds of audio scored so far (the stream's clock)."""
-        return self._index * self.window_s
+        return self._turns.index * self.window_s
 
     def feed(self, pcm: np.ndarray) -> list[VadEvent]:
         """Score a chunk of mono float32 (or int16) samples at `sample_rate`, any length (the rest of
@@ -151,32 +195,11 @@ class StreamingVAD:
 
     def flush(self) -> list[VadEvent]:
         """End of stream: close an open utterance."""
-        if self.in_speech:
-            self.in_speech = False
-            return [VadEvent("end", self._last_speech_end)]
-        return []
+        return self._turns.flush()
 
     def _step(self, p: float) -> VadEvent | None:
-        t0 = self._index * self.window_s
-        self._index += 1
         self.last_probability = p
-        if self.in_speech:
-            if p >= self.neg_threshold:
-                self._silence = 0
-                if p >= self.threshold:
-                    self._last_speech_end = t0 + self.window_s
-                return None
-            self._silence += 1
-            if self._silence >= self.end_windows:
-                self.in_speech, self._silence = False, 0
-                return VadEvent("end", self._last_speech_end)
-            return None
-        self._run = self._run + 1 if p >= self.threshold else 0
-        if self._run >= self.start_windows:
-            self.in_speech, self._run = True, 0
-            self._last_speech_end = t0 + self.window_s
-            return VadEvent("start", t0 - (self.start_windows - 1) * self.window_s)
-        return None
+        return self._turns.step(p >= self.threshold, p < self.neg_threshold)
 
 
 class EndOfSpeechDetector:
@@ -214,12 +237,13 @@ class EndOfSpeechDetector:
     def reset(self) -> None:
         """Forget all state (a new stream starts at time 0)."""
         self._buffer = np.zeros(0, np.float32)
-        self._index = 0  # frames processed
         self._floor: float | None = None
-        self.in_speech = False
-        self._run = 0  # consecutive speech frames while not in speech
-        self._silence = 0  # consecutive non-speech frames while in speech
-        self._last_speech_end = 0.0
+        self._turns = _TurnTracker(self.frame_s, self.min_speech_frames, self.hangover_frames)
+
+    @property
+    def in_speech(self) -> bool:
+        """Whether an utterance is open (started, not ended)."""
+        return self._turns.in_speech
 
     def push(self, chunk: np.ndarray) -> list[VadEvent]:
         """Process a chunk of mono float samples; return the events it completes, in order."""
@@ -238,14 +262,9 @@ class EndOfSpeechDetector:
 
     def flush(self) -> list[VadEvent]:
         """End of stream: close an open utterance."""
-        if self.in_speech:
-            self.in_speech = False
-            return [VadEvent("end", self._last_speech_end)]
-        return []
+        return self._turns.flush()
 
     def _step(self, rms: float) -> VadEvent | None:
-        t0 = self._index * self.frame_s
-        self._index += 1
         if self._floor is None:
             self._floor = max(rms, self.min_rms / self.ratio)
         is_speech = rms > max(self._floor * self.ratio, self.min_rms)
@@ -253,24 +272,7 @@ class EndOfSpeechDetector:
             # learn the floor from quiet frames: down at once, up slowly
             self._floor = min(rms, self._floor * self.floor_rise) if rms > 0 else self._floor
             self._floor = max(self._floor, self.min_rms / self.ratio)
-        if self.in_speech:
-            if is_speech:
-                self._silence = 0
-                self._last_speech_end = t0 + self.frame_s
-            else:
-                self._silence += 1
-                if self._silence >= self.hangover_frames:
-                    self.in_speech = False
-                    self._silence = 0
-                    return VadEvent("end", self._last_speech_end)
-            return None
-        self._run = self._run + 1 if is_speech else 0
-        if self._run >= self.min_speech_frames:
-            self.in_speech = True
-            self._run = 0
-            self._last_speech_end = t0 + self.frame_s
-            return VadEvent("start", t0 - (self.min_speech_frames - 1) * self.frame_s)
-        return None
+        return self._turns.step(is_speech, not is_speech)
 
 
 def make_streaming_vad(sample_rate: int = 16000, end_silence_s: float = 0.6,

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, ReplySentence, TurnFailed,
-                              UserTurnSaved)
+from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
+                              TurnFailed, UserTurnSaved)
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.pump import stream_paced
@@ -27,6 +27,17 @@ from dialogue.turns import Speaker
 log = logging.getLogger(__name__)
 
 TURN_TIMEOUT_S = 300.0  # the longest wait for the next event of a turn (a slow LLM on 2 cores)
+
+
+def mono_float(data: np.ndarray) -> np.ndarray:
+    """(N,) float32 in [-1, 1] from the microphone's (N,) or (N, channels) int or float samples."""
+    pcm = np.asarray(data)
+    if pcm.ndim == 2:
+        pcm = pcm.mean(axis=1) if not np.issubdtype(pcm.dtype, np.integer) else \
+            pcm.astype(np.float64).mean(axis=1).astype(pcm.dtype)
+    if np.issubdtype(pcm.dtype, np.integer):
+        return (pcm.astype(np.float32) / float(np.iinfo(pcm.dtype).max)).astype(np.float32)
+    return pcm.astype(np.float32)
 
 
 def error_html(message: str) -> str:
@@ -111,7 +122,7 @@ def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> Ch
     text.focus(h.listening, [conv], [video], api_name=False, show_progress="hidden")
     mic.start_recording(h.listening, [conv], [video], api_name=False, show_progress="hidden")
     mic.stop_recording(h.transcribe, [mic], [text, status], api_name=False).success(
-        h.send, [text, conv], outs, api_name=False).then(h.remember, [conv, known], [known], api_name=False).then(
+        h.send_spoken, [text, mic, conv], outs, api_name=False).then(h.remember, [conv, known], [known], api_name=False).then(
         h.controls, [conv, known], controls, api_name=False)
     tab.show = h.show
     tab.load = (h.on_load, [conv, known], outs[1:] + controls + [persona_dd])
@@ -133,6 +144,15 @@ class _Handlers:
             return
         conv = self.ctx.open_or_start(conv)
         yield from self._turn(conv, lambda: conv.send(text))
+
+    def send_spoken(self, text: str, audio: tuple[int, np.ndarray] | None, conv: Conversation | None) -> Iterator[tuple]:
+        """Send the transcript of a recording, keeping the recording as the turn's voice."""
+        if not (text or "").strip() or audio is None:
+            yield from self.send(text, conv)
+            return
+        sr, pcm = int(audio[0]), mono_float(audio[1])
+        conv = self.ctx.open_or_start(conv)
+        yield from self._turn(conv, lambda: conv.send(text, voice=RecordedVoice(pcm, sr)))
 
     def regenerate(self, conv: Conversation | None) -> Iterator[tuple]:
         """A new reply to the last message: a sibling of the current reply, or, when the last
@@ -232,9 +252,9 @@ class _Handlers:
         path = conv.path()
         last_avatar = next((t for t in reversed(path) if t.speaker is Speaker.AVATAR), None)
         video = gr.skip()
-        if last_avatar is not None and last_avatar.media.get("video"):
-            found = self.ctx.media_path(last_avatar.media["video"])
-            video = gr.Video(value=found, loop=False) if found else gr.skip()
+        found = self.ctx.turn_video(last_avatar) if last_avatar is not None else None
+        if found:
+            video = gr.Video(value=found, loop=False)
         badge = emotion_badge(last_avatar.emotion, conv.persona.display_name) if last_avatar else emotion_badge(None)
         return (conv, chat_messages(path, conv.persona.display_name), video, badge,
                 last_avatar.text if last_avatar else "", "", gr.skip())
@@ -283,12 +303,7 @@ class _Handlers:
         if audio is None:
             raise gr.Error("no audio was recorded: check the microphone and try again")
         sr, data = audio
-        pcm = np.asarray(data)
-        if pcm.ndim == 2:
-            pcm = pcm.mean(axis=1)
-        if np.issubdtype(pcm.dtype, np.integer):
-            pcm = pcm.astype(np.float32) / float(np.iinfo(data.dtype).max)
-        pcm = pcm.astype(np.float32)
+        pcm = mono_float(data)
         if pcm.size < sr * 0.3 or float(np.abs(pcm).max(initial=0.0)) < 1e-3:
             raise gr.Error("the recording is too short or silent: speak for at least a second")
         try:

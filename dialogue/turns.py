@@ -9,7 +9,7 @@ from enum import Enum
 from pathlib import PurePosixPath
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from emotion import Emotion, EmotionState
 
@@ -28,6 +28,17 @@ class AvatarRole(str, Enum):
 
 def new_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate (what Python makes of invalid UTF-8 read with
+    `surrogateescape`, or what a client can send through the JSON API) becomes U+FFFD; a
+    surrogate pair written as two code points becomes the one character it encodes.
+
+    Such text could not be written as UTF-8 at all: not to SQLite, not to the browser."""
+    if text.isascii():
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def media_folder(conversation_id: str, turn_id: str) -> str:
@@ -98,6 +109,11 @@ class Turn(BaseModel):
     started_at: float | None = None  # when the turn began (speech start), seconds since epoch
     ended_at: float | None = None
     media: TurnMedia = Field(default_factory=TurnMedia)
+
+    @field_validator("text")
+    @classmethod
+    def _valid_text(cls, text: str) -> str:
+        return valid_text(text)  # a turn's text is stored and shown: it must encode as UTF-8
 
 
 class SalientMoment(BaseModel):

@@ -149,9 +149,10 @@ def test_tree_layout_and_figures(ctx):
     assert users and draw_timeline(conv.path()).axes
 
 
-def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
+def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx, tmp_path):
     import gradio as gr
     import numpy as np
+    import soundfile as sf
 
     from app.ui.chat_tab import _Handlers
     from app.ui.context import Lazy
@@ -161,10 +162,14 @@ def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
     h = _Handlers(ctx)
     with pytest.raises(gr.Error, match="no audio"):
         h.transcribe(None)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.int16), 16000)
     with pytest.raises(gr.Error, match="too short or silent"):
-        h.transcribe((16000, np.zeros(16000, np.int16)))
+        h.transcribe(str(silent))
     tone = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
-    assert h.transcribe((16000, np.stack([tone, tone], axis=1))) == ("hello from the microphone", "")
+    stereo = tmp_path / "stereo.wav"
+    sf.write(stereo, np.stack([tone, tone], axis=1), 16000, subtype="PCM_16")
+    assert h.transcribe(str(stereo)) == ("hello from the microphone", "", None)  # recorder cleared
 
 
 def test_regenerate_after_a_failed_reply_answers_the_kept_message(ctx):
@@ -244,13 +249,21 @@ def test_push_to_talk_keeps_the_recording_as_the_turns_voice(ctx):
     from app.ui.chat_tab import _Handlers
 
     ctx.services.data_dir = ctx.settings.data_dir
-    tone = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
-    outs = list(_Handlers(ctx).send_spoken("hello", (16000, np.stack([tone, tone], axis=1)), None))
-    conv = outs[-1][0]
+    from tests.e2e.fake_media import FakeASR
+    from app.ui.context import Lazy
+
+    ctx.asr = Lazy(FakeASR)
+    tone = (np.sin(np.arange(16000) / 5) * 0.25).astype(np.float32)
+    wav = ctx.settings.data_dir / "rec.wav"
+    sf.write(wav, np.stack([tone, tone], axis=1), 16000)
+    h = _Handlers(ctx)
+    text, _, cleared, pcm = h.transcribe_voice(str(wav))
+    assert cleared is None and len(pcm) == 16000
+    conv = list(h.send_spoken(text, pcm, None))[-1][0]
     user = conv.path()[1]
-    assert user.text == "hello" and user.media.audio.endswith(f"{user.id}/voice.wav")
+    assert user.text == text and user.media.audio.endswith(f"{user.id}/voice.wav")
     back, sr = sf.read(ctx.settings.data_dir / user.media.audio, dtype="float32")
-    assert sr == 16000 and np.abs(back - tone / 32767).max() < 1e-3
+    assert sr == 16000 and np.abs(back - tone).max() < 1e-3
 
 
 def test_a_reopened_conversation_shows_its_last_reply_video(ctx):

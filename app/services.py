@@ -29,9 +29,9 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
         profiles_dir=settings.profiles_dir,
     )
     if with_media:
-        from app.media import AvatarPipeline
+        from app.media import AvatarComponents
 
-        services.avatar = AvatarPipeline(settings)
+        services.avatar = AvatarComponents(settings)
     return services
 
 

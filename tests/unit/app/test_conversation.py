@@ -16,9 +16,16 @@ class FakeAvatar:
     def __init__(self):
         self.calls = []
 
-    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
-        self.calls.append((sentence, turn_id, index))
-        yield f"/tmp/{turn_id}-{index}.mp4", 1.0
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
+        from pathlib import Path
+
+        from avatar.motion.clip import MotionClip, Role
+        from avatar.pipeline import Segment
+
+        self.calls.append((sentence, target.folder, target.stem, target.first))
+        motion = MotionClip.still(25 + len(self.calls), role=Role.SPEAKING)
+        continuity.remember(motion)
+        yield Segment(Role.SPEAKING, motion, emotion, text=sentence, video=Path(f"/tmp/{target.stem}.mp4"))
 
     def media_dir(self, conversation_id, turn_id):
         return f"media/{conversation_id}/{turn_id}"
@@ -106,5 +113,19 @@ def test_media_per_sentence_filed_under_the_reply(services, persona):
     media = [e for e in events if isinstance(e, ReplyMedia)]
     saved = events[-1].turn
     assert [m.index for m in media] == [0, 1]
-    assert all(call[1] == saved.id for call in services.avatar.calls)
+    assert all(call[1] == saved.media["dir"] for call in services.avatar.calls)
+    assert [(c[2], c[3]) for c in services.avatar.calls] == [("000", True), ("001", False)]
     assert saved.media["dir"].endswith(saved.id)
+    # the conversation owns the avatar's continuity: the last sentence's motion is remembered
+    assert conv.continuity.tail is not None and conv.continuity.tail.num_frames == 10
+
+
+def test_sentences_go_to_the_live_stream_when_one_is_attached(services, persona):
+    services.avatar = FakeAvatar()
+    conv = Conversation.start(services, persona)
+    live = object()
+    conv.live = live
+    seen = []
+    services.avatar.speak_sentence = lambda s, e, p, c, target: seen.append(target.live) or iter(())
+    list(conv.send("hello"))
+    assert seen == [live, live]

@@ -1,5 +1,7 @@
 """Export a path of the talking tree: MP4 (avatar speaking and listening in turn, soft subtitles),
 SRT, a JSON transcript with emotions, and the motion as ARKit CSV (Live Link Face layout).
+A spoken turn plays the person's recorded voice while the avatar listens, its listening motion
+made from that audio (nods at the person's pauses).
 
 Video segments rendered during the chat are reused as they are (video packets copied); segments
 kept without video (the live stream renders its own frames) and turns without media are rendered
@@ -17,12 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
+
 from app.media import AvatarComponents
 from app.personas import Persona, get_persona
 from app.settings import Settings
 from avatar.motion.clip import FPS, MotionClip, Role
 from avatar.pipeline import Continuity, Listen, Mp4Folder, Say, Segment, load_segment
 from avatar.video.mux import concat_mp4, to_srt
+from avatar.voice.base import SpeechClip
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker, Turn
 from emotion import EmotionState
@@ -30,6 +36,7 @@ from emotion import EmotionState
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+VOICE_TAIL_S = 0.6  # the avatar keeps listening this long after the person's recorded voice ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,27 +119,54 @@ def export_path(settings: Settings, conversation_id: str, out_dir: Path, node_id
 
 def _pieces_for(turn: Turn, persona: Persona, components: AvatarComponents, settings: Settings, tmp: Path,
                 video: bool, continuity: Continuity) -> list[_Piece]:
-    """The turn's stored segments (made during the chat; those without video rendered now),
-    else segments made now: the avatar listening to a user turn, or saying its reply."""
-    stored = sorted((settings.data_dir / turn.media["dir"]).glob("*.npz")) if turn.media.get("dir") else []
+    """The turn's stored segments (made during the chat; those without video rendered now), else
+    segments made now: the avatar listening to the person's recorded voice (a spoken turn) or to
+    their typed text, or saying its reply."""
+    stored = _stored_segments(turn, settings)
     if stored:
         segments = [load_segment(npz) for npz in stored]
         if video and any(s.video is None for s in segments):
             pipeline = components.pipeline(persona)
             sink = Mp4Folder(pipeline, tmp / turn.id, "seg", encode=True)
             segments = [s if s.video is not None else sink.put(s) for s in segments]
-        if segments:
-            continuity.remember(segments[-1].motion)
+        continuity.remember(segments[-1].motion)
         return [_Piece(turn, s) for s in segments]
-    seconds = listening_seconds(turn.text)
+    voice = person_voice(turn, settings) if turn.speaker is Speaker.USER else None
+    seconds = voice.duration + VOICE_TAIL_S if voice is not None else listening_seconds(turn.text)
     if not video:
         role = Role.LISTENING if turn.speaker is Speaker.USER else Role.SPEAKING
         still = MotionClip.still(int(round(seconds * FPS)), role=role)
-        return [_Piece(turn, Segment(role, still, turn.emotion, text=turn.text))]
-    request = Listen(seconds, turn.emotion, text=turn.text) if turn.speaker is Speaker.USER else Say(turn.text, turn.emotion)
+        return [_Piece(turn, Segment(role, still, turn.emotion, voice, text=turn.text))]
+    if turn.speaker is Speaker.USER:
+        request = Listen(seconds, turn.emotion, partner_speech=voice, text=turn.text)
+    else:
+        request = Say(turn.text, turn.emotion)
     pipeline = components.pipeline(persona)
     sink = Mp4Folder(pipeline, tmp / turn.id, "seg", encode=True)
     return [_Piece(turn, s) for s in pipeline.stream([request], continuity, sink)]
+
+
+def _stored_segments(turn: Turn, settings: Settings) -> list[Path]:
+    """The .npz beside each of the turn's video segments, in playback order (TurnMedia.segments);
+    for rows from before TurnMedia, every .npz in the turn's folder, by name."""
+    if turn.media.segments:
+        found = [(settings.data_dir / s).with_suffix(".npz") for s in turn.media.segments]
+        return [p for p in found if p.is_file()]
+    return sorted((settings.data_dir / turn.media.dir).glob("*.npz")) if turn.media.dir else []
+
+
+def person_voice(turn: Turn, settings: Settings) -> SpeechClip | None:
+    """The person's recorded voice of a spoken turn (TurnMedia.audio) as mono speech, or None when
+    the turn was typed or the file is gone (logged)."""
+    if not turn.media.audio:
+        return None
+    path = settings.data_dir / turn.media.audio
+    try:
+        pcm, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        log.warning("turn %s: its voice %s cannot be read (%s); the avatar listens to silence", turn.id, path, exc)
+        return None
+    return SpeechClip(pcm.mean(axis=1).astype(np.float32), int(sr), text=turn.text) if len(pcm) else None
 
 
 # --- text outputs --------------------------------------------------------------------------

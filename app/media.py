@@ -20,6 +20,7 @@ from app.conversation import SegmentTarget
 from app.personas import Persona
 from app.settings import Settings
 from avatar.pipeline import AvatarPipeline, Continuity, Listen, Mp4File, Mp4Folder, Say, Segment
+from dialogue.turns import media_folder
 from emotion import Emotion, EmotionState
 from emotion.builtin import get_profile
 from emotion.profile import EmotionProfile
@@ -80,7 +81,7 @@ class AvatarComponents:
 
     def media_dir(self, conversation_id: str, turn_id: str) -> str:
         """Folder of a turn's media, relative to the data dir."""
-        return f"media/{conversation_id}/{turn_id}"
+        return media_folder(conversation_id, turn_id)
 
     def warm_up(self, persona: Persona, moods: bool = False) -> None:
         """Load the persona's voice, the motion model and its avatar, and render its listening

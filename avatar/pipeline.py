@@ -56,6 +56,7 @@ class Segment:
     emotion: the avatar's emotion (speaking) or the partner's (listening), passed through as given.
     text: the words said or heard in this segment ("" for a continuation part).
     video: an encoded MP4 of exactly these frames and their audio, once a sink wrote one.
+    saved: the .npz the segment is kept in (`save_segment`), once a sink kept it.
     """
 
     role: Role
@@ -64,6 +65,7 @@ class Segment:
     speech: SpeechClip | None = None
     text: str = ""
     video: Path | None = None
+    saved: Path | None = None
 
     @property
     def duration(self) -> float:
@@ -93,7 +95,7 @@ class Segment:
             a, b = round(start * sr / self.motion.fps), round(stop * sr / self.motion.fps)
             speech = SpeechClip(self.speech.pcm[a:b], sr, text=self.speech.text if start == 0 else "")
         return replace(self, motion=slice_clip(self.motion, start, stop), speech=speech,
-                       text=self.text if start == 0 else "", video=None)
+                       text=self.text if start == 0 else "", video=None, saved=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +240,7 @@ class Mp4Folder:
         if self.encode:
             segment = self.pipeline.encode(segment, base.with_suffix(".mp4"))
         save_segment(base.with_suffix(".npz"), segment)
+        segment = replace(segment, saved=base.with_suffix(".npz"))
         return self.forward.put(segment) if self.forward is not None else segment
 
 
@@ -255,7 +258,7 @@ class Mp4File:
         self._used = True
         segment = self.pipeline.encode(segment, self.out)
         save_segment(self.out.with_suffix(".npz"), segment)
-        return segment
+        return replace(segment, saved=self.out.with_suffix(".npz"))
 
 
 # --- saved segments ----------------------------------------------------------------------------
@@ -284,7 +287,7 @@ def load_segment(path: Path) -> Segment:
         emotion = EmotionState.model_validate_json(str(z["emotion"])) if "emotion" in z else EmotionState.neutral()
         speech = SpeechClip(z["pcm"], int(z["sample_rate"]), text=text) if "pcm" in z else None
     mp4 = path.with_suffix(".mp4")
-    return Segment(role, motion, emotion, speech, text, mp4 if mp4.is_file() else None)
+    return Segment(role, motion, emotion, speech, text, mp4 if mp4.is_file() else None, path)
 
 
 def resample(pcm: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:

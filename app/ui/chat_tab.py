@@ -35,6 +35,11 @@ def error_html(message: str) -> str:
     return f'<div class="wc-error" role="alert">⚠ {html.escape(message)}</div>'
 
 
+def ok_html(message: str) -> str:
+    """A visible success line (role=status) for the status area under a field."""
+    return f'<div class="wc-ok" role="status">✓ {html.escape(message)}</div>'
+
+
 @dataclass
 class ChatTab:
     conv: gr.State
@@ -190,7 +195,7 @@ class _Handlers:
                     sentences.append(event.text)
                     partial = history + [{"role": "assistant", "content": " ".join(sentences)}]
                     yield conv, partial, gr.skip(), gr.skip(), " ".join(sentences), gr.skip(), gr.skip()
-                elif isinstance(event, ReplyMedia):
+                elif isinstance(event, ReplyMedia) and event.path is not None:  # else: on the live stream
                     yield conv, gr.skip(), gr.Video(value=event.path, loop=False), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 elif isinstance(event, ReplySaved):
                     turn = event.turn

@@ -51,13 +51,20 @@ def media_dirs(settings: Settings) -> list[str]:
     return [str(settings.data_dir / "media"), str(settings.avatars_dir), str(settings.data_dir / "exports")]
 
 
-def launch_options(settings: Settings) -> dict:
-    """Keyword arguments of `Blocks.launch` shared by `serve` and the tests."""
+def launch_options(settings: Settings, demo=None) -> dict:
+    """Keyword arguments of `Blocks.launch` shared by `serve` and the tests; with the `demo`,
+    its live avatar stream (the page script and the WebSocket route, app/ui/live.py)."""
     from app.ui.demo import CSS
 
     db = str(settings.db_path)
-    return {"css": CSS, "allowed_paths": media_dirs(settings), "blocked_paths": [db, db + "-wal", db + "-shm"],
-            "show_error": True, "ssr_mode": False}
+    options = {"css": CSS, "allowed_paths": media_dirs(settings), "blocked_paths": [db, db + "-wal", db + "-shm"],
+               "show_error": True, "ssr_mode": False}
+    hub = getattr(demo, "warmchat_live", None)
+    if hub is not None:
+        from app.ui import live
+
+        options |= {"head": live.head(), "app_kwargs": {"routes": live.routes(hub)}}
+    return options
 
 
 def serve(settings: Settings) -> int:
@@ -82,7 +89,7 @@ def serve(settings: Settings) -> int:
     log.info("serving on http://%s:%d", settings.server.host, settings.server.port)
     demo.queue(default_concurrency_limit=1).launch(
         server_name=settings.server.host, server_port=settings.server.port, auth=auth,
-        inbrowser=False, **launch_options(settings))
+        inbrowser=False, **launch_options(settings, demo))
     return 0
 
 

@@ -155,7 +155,6 @@
       stats.bargeLatencyMs = msg.since_start_ms;
       marks = marks.filter((m) => m.t < msg.t);
       marks.push({ t: msg.t, state: "listening" });
-      if (v && v.currentTime < msg.t) { stats.state = "listening"; stats.speaking = false; }
     } else if (msg.type === "speech") {
       stats.state = stats.speaking ? stats.state : "listening";
     } else if (msg.type === "transcript") {

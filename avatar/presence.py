@@ -142,12 +142,14 @@ class Presence:
             self._source = ""  # restarted from the frames shown at its first use
 
     def turn_sink(self) -> TurnSink:
-        """A sink for a new turn's segments; the person has finished, so the avatar thinks."""
+        """A sink for a new turn's segments. A reply still playing is superseded (the person
+        sent a new message, or regenerated it): it stops, and the avatar thinks."""
         with self._lock:
             self._generation += 1
+            self._queue.clear()
+            self._playing = None
             self._resting = PresenceState.THINKING
-            if self._state is not PresenceState.SPEAKING:
-                self._set(PresenceState.THINKING, "")
+            self._set(PresenceState.THINKING, "")
             return TurnSink(self, self._generation)
 
     def enqueue(self, segment: Segment, generation: int) -> bool:

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.personas import Persona
+from app.personas import Persona, PersonaError, persona_profile
 from dialogue.cues import emotion_cues
 from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
 from dialogue.store import ConversationStore
@@ -129,6 +129,20 @@ class Services:
         return self.avatar.listening_clip(persona, emotion) if self.avatar is not None else None
 
 
+TITLE_CHARS = 60
+
+
+def default_title(persona: Persona) -> str:
+    """A new conversation's title until its first message names it."""
+    return f"Chat with {persona.display_name}"
+
+
+def title_of(text: str) -> str:
+    """A conversation title from its first message: one line, at most TITLE_CHARS characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= TITLE_CHARS else flat[: TITLE_CHARS - 1].rstrip() + "…"
+
+
 class Conversation:
     """One conversation tree and its current position. Not thread-safe: one per user session."""
 
@@ -142,9 +156,13 @@ class Conversation:
 
     @classmethod
     def start(cls, services: Services, persona: Persona, title: str = "") -> "Conversation":
-        """A new conversation whose root is the persona's greeting (saved at once)."""
+        """A new conversation whose root is the persona's greeting (saved at once).
+
+        Raises PersonaError when the persona's emotion profile is missing or malformed.
+        """
+        persona_profile(persona, services.profiles_dir)
         conv_id = uuid.uuid4().hex[:12]
-        tree = TalkingTree(conv_id, title=title or f"Chat with {persona.display_name}")
+        tree = TalkingTree(conv_id, title=title or default_title(persona))
         greeting = Turn(
             speaker=Speaker.AVATAR,
             avatar_role=AvatarRole.SPEAKING,
@@ -233,10 +251,25 @@ class Conversation:
         self.tree.add(user)
         self.services.store.save_turn(self.id, user, user.id)
         self.current = user.id
+        self._title_from(user)
         yield UserTurnSaved(user)
         yield from self._reply_to(user)
 
+    def _title_from(self, user: Turn) -> None:
+        """A conversation still under its default title is named after its first message (so a
+        list of conversations reads "My cat is called Tom…", not "Chat with Ada" each time)."""
+        if self.tree.title != default_title(self.persona):
+            return
+        title = title_of(user.text)
+        self.tree.title = title
+        self.services.store.rename(self.id, title)
+
     def _reply_to(self, user: Turn) -> Iterator[TurnEvent]:
+        try:  # the profile may have been deleted or broken since the conversation started
+            persona_profile(self.persona, self.services.profiles_dir)
+        except PersonaError as exc:
+            yield TurnFailed(str(exc))
+            return
         cues = emotion_cues(self.tree, user.id)
         path = self.tree.path_to(user.id)
         t0 = time.perf_counter()

@@ -21,7 +21,7 @@ from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedi
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.pump import stream_paced
-from app.ui.view import branch_choices, chat_messages, emotion_badge, user_turn_choices
+from app.ui.view import branch_choices, chat_messages, conversation_label, emotion_badge, user_turn_choices
 from dialogue.turns import Speaker
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> Ch
         h.send_spoken, [text, voice, conv], outs, api_name=False).then(h.remember, [conv, known], [known], api_name=False).then(
         h.controls, [conv, known], controls, api_name=False)
     tab.show = h.show
-    tab.load = (h.on_load, [conv, known], outs[1:] + controls + [persona_dd])
+    tab.load = (h.on_load, [conv, known], outs + controls + [persona_dd])
     return tab
 
 
@@ -142,8 +142,16 @@ class _Handlers:
         if not (text or "").strip():  # before a conversation is started for nothing
             yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html("the message is empty"), gr.skip()
             return
-        conv = self.ctx.open_or_start(conv)
-        yield from self._turn(conv, lambda: conv.send(text))
+        yield from self._send(conv, lambda c: c.send(text))
+
+    def _send(self, conv: Conversation | None, send: Callable) -> Iterator[tuple]:
+        """Run `send(conversation)` as a turn, starting the session's conversation if needed."""
+        try:
+            conv = self.ctx.open_or_start(conv)
+        except ValueError as exc:  # PersonaError: a missing persona or emotion profile
+            yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html(user_message(exc)), gr.skip()
+            return
+        yield from self._turn(conv, lambda: send(conv))
 
     def regenerate(self, conv: Conversation | None) -> Iterator[tuple]:
         """A new reply to the last message: a sibling of the current reply, or, when the last
@@ -251,17 +259,36 @@ class _Handlers:
                 last_avatar.text if last_avatar else "", "", gr.skip())
 
     def on_load(self, conv: Conversation | None, known: list[str] | None) -> tuple:
-        """A fresh page: the default persona's greeting (nothing saved until the first message)."""
+        """A fresh page: this browser's most recent conversation reopened where it was left, or
+        the default persona's greeting when it has none (nothing saved until the first message).
+
+        The session state is set only when a conversation is reopened: a message sent before
+        the page finished loading is not wiped by this handler.
+        """
         names = sorted(self.ctx.personas())
         persona_dd = gr.Dropdown(choices=names, value=self.ctx.settings.persona if self.ctx.settings.persona in names else None)
-        # The session state is not an output here: a message sent before the page finished
-        # loading must not be wiped by this handler.
+        state = gr.skip()
+        if conv is None:
+            conv = state = self._last_conversation(known)
         if conv is not None:
-            return self.show(conv)[1:] + self.controls(conv, known) + (persona_dd,)
+            return (state,) + self.show(conv)[1:] + self.controls(conv, known) + (persona_dd,)
         persona = self.ctx.persona(self.ctx.settings.persona)
         history = [{"role": "assistant", "content": persona.greeting}]
-        return ((history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
+        return ((gr.skip(), history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
                 + self.controls(None, known) + (persona_dd,))
+
+    def _last_conversation(self, known: list[str] | None) -> Conversation | None:
+        """This browser's most recently updated conversation, reopened; None when it has none
+        (or it cannot be opened any more: then the page starts fresh, and says nothing)."""
+        mine = set(known or [])
+        rows = [r for r in self.ctx.services.store.list_conversations() if r.id in mine]  # newest first
+        if not rows:
+            return None
+        try:
+            return self.ctx.open(rows[0].id)
+        except Exception:  # a damaged conversation must not break the page: start fresh
+            log.exception("cannot reopen conversation %s", rows[0].id)
+            return None
 
     def remember(self, conv: Conversation | None, known: list[str] | None) -> list[str]:
         """This browser's conversation ids, with the session's current one added."""
@@ -274,7 +301,7 @@ class _Handlers:
         """Branch switcher, edit picker and the picker of this browser's saved conversations."""
         mine = set(self.remember(conv, known))
         rows = [r for r in self.ctx.services.store.list_conversations() if r.id in mine]
-        picker = gr.Dropdown(choices=[(f"{r.title} · {r.persona} · {r.id[:6]}", r.id) for r in rows],
+        picker = gr.Dropdown(choices=[(conversation_label(r.title, r.persona, r.updated_at), r.id) for r in rows],
                              value=conv.id if conv is not None else None)
         if conv is None:
             return gr.Dropdown(choices=[], value=None), gr.Dropdown(choices=[], value=None), picker
@@ -305,9 +332,8 @@ class _Handlers:
         if not (text or "").strip() or voice is None:
             yield from self.send(text, conv)
             return
-        conv = self.ctx.open_or_start(conv)
         recorded = RecordedVoice(np.asarray(voice, np.float32), RECORDING_RATE)
-        yield from self._turn(conv, lambda: conv.send(text, voice=recorded))
+        yield from self._send(conv, lambda c: c.send(text, voice=recorded))
 
     def _transcribe(self, audio_path: str | None) -> tuple[str, np.ndarray]:
         from dialogue.asr import AudioError, read_recording

@@ -146,3 +146,39 @@ def test_preview_uses_the_uploaded_portrait(ctx, tmp_path):
     assert str(ctx.settings.data_dir) in used  # a copy in the data dir, not the upload's temp path
     preview(*form, None)
     assert seen[-1] == "stylized"  # no upload: the avatar field
+
+
+# --- reopening and naming conversations ----------------------------------------------------------
+
+
+def test_conversations_are_titled_by_their_first_message(ctx):
+    from app.ui.view import conversation_label
+
+    conv = ctx.open_or_start(None)
+    list(conv.send("My cat is called Tom and he is   very old"))
+    list(conv.send("second message"))
+    (row,) = ctx.services.store.list_conversations()
+    assert row.title == "My cat is called Tom and he is very old"
+    label = conversation_label(row.title, row.persona, row.updated_at)
+    assert label.startswith("My cat is called Tom and he is very old · ada · today ")
+    old = conversation_label("t", "ada", 30 * 86400.0, now=100 * 86400.0)
+    assert "1970" in old and "today" not in old and "yesterday" not in old
+    assert "yesterday" in conversation_label("t", "ada", 100 * 86400.0, now=101 * 86400.0)
+    long = ctx.open_or_start(None)
+    list(long.send("x" * 300))
+    assert max(len(r.title) for r in ctx.services.store.list_conversations()) <= 60
+
+
+def test_a_reload_reopens_the_browsers_last_conversation(ctx):
+    h = _Handlers(ctx)
+    older = ctx.open_or_start(None)
+    list(h.send("the older one", older))
+    newer = ctx.open_or_start(None)
+    list(h.send("the newer one", newer))
+    other = ctx.open_or_start(None)  # another browser's
+    list(h.send("someone else's", other))
+    out = h.on_load(None, [older.id, newer.id])
+    state, history = out[0], out[1]
+    assert state.id == newer.id and "the newer one" in str(history)
+    fresh = h.on_load(None, [])  # a browser with no conversations: the greeting, no state set
+    assert not isinstance(fresh[0], type(newer)) and "Ada" in str(fresh[1]) + str(fresh[4])

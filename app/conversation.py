@@ -123,8 +123,13 @@ class Conversation:
     # --- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, services: Services, persona: Persona, title: str = "") -> "Conversation":
-        """A new conversation whose root is the persona's greeting (saved at once)."""
+    def start(cls, services: Services, persona: Persona, title: str = "", owner: str | None = None
+              ) -> "Conversation":
+        """A new conversation whose root is the persona's greeting (saved at once).
+
+        owner: the owner key stored with it (the web app passes its browser's digest, see
+        app/access.py; None = the local user's, as in the CLI).
+        """
         conv_id = uuid.uuid4().hex[:12]
         tree = TalkingTree(conv_id, title=title or f"Chat with {persona.display_name}")
         greeting = Turn(
@@ -134,7 +139,7 @@ class Conversation:
             emotion=services.emotion_of(persona.greeting),
         )
         tree.add(greeting)
-        services.store.create(conv_id, tree.title, persona.name)
+        services.store.create(conv_id, tree.title, persona.name, owner=owner)
         services.store.save_turn(conv_id, greeting, greeting.id)
         return cls(services, persona, tree, greeting.id)
 

@@ -84,8 +84,11 @@ class AvatarPipeline:
     # --- segments ----------------------------------------------------------------------------
 
     def media_dir(self, conversation_id: str, turn_id: str) -> str:
-        """Folder of a turn's media, relative to the data dir."""
-        return f"media/{conversation_id}/{turn_id}"
+        """Folder of a turn's media, relative to the data dir: `media/<private folder>/<turn>`
+        (app.access.private_folder: the name cannot be derived from the conversation id)."""
+        from app.access import private_folder
+
+        return f"media/{private_folder(self.settings.data_dir, conversation_id)}/{turn_id}"
 
     def warm_up(self, persona: Persona, moods: bool = False) -> None:
         """Load the persona's voice, the motion model and its avatar, and render its listening

@@ -59,7 +59,9 @@ class FakeSpeak:
         self._lock = threading.Lock()
 
     def media_dir(self, conversation_id, turn_id):
-        return f"media/{conversation_id}/{turn_id}"
+        from app.access import private_folder
+
+        return f"media/{private_folder(self.out_dir.parent, conversation_id)}/{turn_id}"
 
     def listening_clip(self, persona, emotion=None) -> str:
         path = self.out_dir / "listening.mp4"
@@ -71,7 +73,8 @@ class FakeSpeak:
         with self._lock:
             self._n += 1
             n = self._n
-        path = self.out_dir / f"{conversation_id}-{n}-{index}.mp4"
+        path = self.out_dir.parent / self.media_dir(conversation_id, turn_id) / f"{n}-{index}.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
         size = 64 if self.image is None else self.image.shape[0]
         duration = write_clip(path, COLOURS.get(emotion.label.value, COLOURS["neutral"]), frames=self.frames,
                               size=size, image=self.image)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from app.personas import Persona
 from dialogue.cues import emotion_cues
-from dialogue.llm.base import LLM, LLMError, Reply
+from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
 from dialogue.store import ConversationStore
 from dialogue.tree import TalkingTree
 from dialogue.turns import AvatarRole, Speaker, Turn, new_id
@@ -224,6 +224,7 @@ class Conversation:
         timings: dict[str, float] = {}
         turn_id = new_id()  # known before the reply ends, so media can be filed under it
         reply: Reply | None = None
+        spoken: EmotionState | None = None  # the turn's emotion, settled with its first sentence
         index = 0
         try:
             for chunk in self.services.llm.stream_reply(self.persona.brief(), path, cues):
@@ -231,9 +232,11 @@ class Conversation:
                     reply = chunk.final
                     break
                 timings.setdefault("llm_first_sentence", time.perf_counter() - t0)
+                if spoken is None:
+                    spoken = self._settle_emotion(chunk, cues.user_current)
                 yield ReplySentence(chunk.sentence, index)
                 if self.services.avatar is not None:
-                    yield from self._speak(chunk.sentence, turn_id, index, timings, t0)
+                    yield from self._speak(chunk.sentence, spoken, turn_id, index, timings, t0)
                 index += 1
         except LLMError as exc:
             log.warning("reply failed: %s", exc)
@@ -252,7 +255,8 @@ class Conversation:
             speaker=Speaker.AVATAR,
             avatar_role=AvatarRole.SPEAKING,
             text=reply.text,
-            emotion=self._avatar_emotion(reply, cues.user_current),
+            emotion=spoken if spoken is not None else self._avatar_emotion(
+                EmotionState.of(reply.emotion, reply.intensity), reply.emotion_source, cues.user_current),
         )
         self.tree.add(turn)
         self.services.store.save_turn(self.id, turn, turn.id)
@@ -260,10 +264,17 @@ class Conversation:
         timings["total"] = time.perf_counter() - t0
         yield ReplySaved(turn, timings)
 
-    def _avatar_emotion(self, reply: Reply, user: EmotionState) -> EmotionState:
+    def _settle_emotion(self, chunk: ReplyChunk, user: EmotionState) -> EmotionState:
+        """The turn's emotion, from its first sentence chunk: voice, face, badge and the saved turn
+        all use it. A backend that sends no emotion gets the first sentence's text emotion."""
+        if chunk.emotion is not None:
+            return self._avatar_emotion(chunk.emotion, chunk.emotion_source or "model", user)
+        log.debug("reply chunk without emotion; reading the first sentence's text")
+        return self._avatar_emotion(self.services.emotion_of(chunk.sentence), "text", user)
+
+    def _avatar_emotion(self, said: EmotionState, source: str, user: EmotionState) -> EmotionState:
         """The model's own emotion when it gave one; else an empathic choice (emotion.response)."""
-        said = EmotionState.of(reply.emotion, reply.intensity)
-        if reply.emotion_source == "model":
+        if source == "model":
             return said
         try:
             mirroring = get_profile(self.persona.emotion_profile, self.services.profiles_dir).mirroring
@@ -272,10 +283,8 @@ class Conversation:
             mirroring = 0.5
         return respond_to(user, said, mirroring)
 
-    def _speak(self, sentence: str, turn_id: str, index: int, timings: dict[str, float], t0: float
-               ) -> Iterator[TurnEvent]:
-        # The sentence's emotion is not final until the reply ends; use the text's own emotion.
-        emotion = self.services.emotion_of(sentence)
+    def _speak(self, sentence: str, emotion: EmotionState, turn_id: str, index: int, timings: dict[str, float],
+               t0: float) -> Iterator[TurnEvent]:
         for path, duration in self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.id,
                                                                   turn_id, index):
             timings.setdefault("first_media", time.perf_counter() - t0)

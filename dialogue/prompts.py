@@ -11,10 +11,13 @@ from __future__ import annotations
 from dialogue.llm.base import PersonaBrief
 from dialogue.turns import EmotionCues, Speaker, Turn
 from emotion import Emotion
+from emotion.labels import TABLE
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
-LABELS = ", ".join(e.value for e in Emotion)
+# The label list of the prompt, from the label table (emotion.labels: each row's `prompt` says
+# what the label means, its `answer` how to meet a person who feels it).
+LABELS = ", ".join(s.name for s in TABLE)
 
 FORMAT_INSTRUCTION = (
     "Answer in at most {n} short spoken sentences: no lists, no markdown, no emoji. "
@@ -24,14 +27,7 @@ FORMAT_INSTRUCTION = (
 # For tiny models (SmolLM2-135M): long instructions drown them, and they rarely follow a format.
 # One plain line on how to meet the person's current emotion helps them more than persona detail.
 COMPACT_INSTRUCTION = "Reply kindly in one or two short sentences."
-COMPACT_BY_EMOTION = {
-    Emotion.SAD: "The person is sad. Comfort them gently in one or two short sentences.",
-    Emotion.FEARFUL: "The person is afraid. Reassure them gently in one or two short sentences.",
-    Emotion.ANGRY: "The person is angry. Stay calm and understanding, in one or two short sentences.",
-    Emotion.DISGUSTED: "The person is upset. Be understanding, in one or two short sentences.",
-    Emotion.HAPPY: "The person is happy. Share their joy in one or two short sentences.",
-    Emotion.SURPRISED: "The person is surprised. Reply with interest in one or two short sentences.",
-}
+COMPACT_BY_EMOTION = {Emotion(s.name): s.answer for s in TABLE if s.answer}
 COMPACT_TAG_INSTRUCTION = "First write your feeling like [happy 0.6]."
 
 

@@ -9,6 +9,7 @@ from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, 
 from app.personas import get_persona
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
+from emotion import EmotionState
 from tests.fakes import FakeLLM, fake_emotion_of
 
 
@@ -108,3 +109,56 @@ def test_media_per_sentence_filed_under_the_reply(services, persona):
     assert [m.index for m in media] == [0, 1]
     assert all(call[1] == saved.id for call in services.avatar.calls)
     assert saved.media["dir"].endswith(saved.id)
+
+
+class MotionAvatar(FakeAvatar):
+    """Runs the real teacher motion for each sentence with the persona's profile and keeps the
+    emotion and the mean expression it was given (what the face would show)."""
+
+    def __init__(self):
+        super().__init__()
+        self.faces = []
+
+    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
+        from avatar.motion.base import MotionRequest
+        from avatar.motion.clip import ARKIT_INDEX, Role
+        from avatar.motion.teacher import teacher_motion
+        from emotion.builtin import get_profile
+
+        clip = teacher_motion(MotionRequest(role=Role.SPEAKING, emotion=emotion, duration_s=1.5, seed=index,
+                                            profile=get_profile(persona.emotion_profile)))
+        mean = clip.expression[10:].mean(0)
+        self.faces.append((emotion, {k: float(mean[ARKIT_INDEX[k]]) for k in
+                                     ("mouthFrownLeft", "mouthSmileLeft", "browInnerUp")}))
+        yield from super().speak_sentence(sentence, emotion, persona, conversation_id, turn_id, index)
+
+
+def test_a_turn_saved_as_sad_renders_sad_coefficients_in_every_sentence(services, persona):
+    services.avatar = MotionAvatar()
+    services.llm = FakeLLM([("That is great. It makes me happy. Great, really.", "sad", 0.5)])
+    conv = Conversation.start(services, persona)
+    saved = [e for e in conv.send("hello") if isinstance(e, ReplySaved)][0].turn
+    assert saved.emotion == EmotionState.of("sad", 0.5)
+    assert len(services.avatar.faces) == 3
+    for emotion, face in services.avatar.faces:  # the words say "great", the face stays sad
+        assert emotion == saved.emotion
+        assert face["mouthFrownLeft"] > 0.2 and face["browInnerUp"] > 0.2
+        assert face["mouthSmileLeft"] < 0.05
+
+
+class SilentTagLLM(FakeLLM):
+    """A backend whose chunks carry no emotion (an older or third-party backend)."""
+
+    def stream_reply(self, persona, path, cues):
+        for chunk in super().stream_reply(persona, path, cues):
+            yield chunk.model_copy(update={"emotion": None, "emotion_source": None}) if chunk.sentence else \
+                chunk.model_copy(update={"final": chunk.final.model_copy(update={"emotion_source": "text"})})
+
+
+def test_emotion_settled_once_when_the_backend_sends_none(services, persona):
+    services.avatar = MotionAvatar()
+    services.llm = SilentTagLLM([("I am sad for you. But this is great news too.", "happy", 0.8)])
+    conv = Conversation.start(services, persona)
+    saved = [e for e in conv.send("hello") if isinstance(e, ReplySaved)][0].turn
+    spoken = {emotion for emotion, _ in services.avatar.faces}
+    assert spoken == {saved.emotion} and saved.emotion.label.value == "sad"

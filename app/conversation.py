@@ -227,7 +227,7 @@ class Conversation:
         spoken: EmotionState | None = None  # the turn's emotion, settled with its first sentence
         index = 0
         try:
-            for chunk in self.services.llm.stream_reply(self.persona.brief(), path, cues):
+            for chunk in self._stream_llm(path, cues):
                 if chunk.final is not None:
                     reply = chunk.final
                     break
@@ -242,6 +242,7 @@ class Conversation:
             log.warning("reply failed: %s", exc)
             yield TurnFailed(str(exc))
             return
+
         if reply is None:
             yield TurnFailed("the language model ended without a reply")
             return
@@ -263,6 +264,19 @@ class Conversation:
         self.current = turn.id
         timings["total"] = time.perf_counter() - t0
         yield ReplySaved(turn, timings)
+
+    def _stream_llm(self, path: list[Turn], cues) -> Iterator:
+        """The LLM's reply chunks; a backend that breaks on what its server sent (garbage JSON, a
+        missing field) raises LLMError like any other failed reply, so the turn fails with a
+        clear line, the person's message is kept and the session goes on."""
+        try:
+            yield from self.services.llm.stream_reply(self.persona.brief(), path, cues)
+        except LLMError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.exception("the language model backend failed")
+            raise LLMError(f"The language model sent a reply that cannot be read ({type(exc).__name__}: "
+                           f"{str(exc)[:120]})") from exc
 
     def _settle_emotion(self, chunk: ReplyChunk, user: EmotionState) -> EmotionState:
         """The turn's emotion, from its first sentence chunk: voice, face, badge and the saved turn

@@ -6,7 +6,7 @@ import time
 import uuid
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from emotion import Emotion, EmotionState
 
@@ -25,6 +25,17 @@ class AvatarRole(str, Enum):
 
 def new_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate (what Python makes of invalid UTF-8 read with
+    `surrogateescape`, or what a client can send through the JSON API) becomes U+FFFD; a
+    surrogate pair written as two code points becomes the one character it encodes.
+
+    Such text could not be written as UTF-8 at all: not to SQLite, not to the browser."""
+    if text.isascii():
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 class Turn(BaseModel):
@@ -46,6 +57,11 @@ class Turn(BaseModel):
     started_at: float | None = None  # when the turn began (speech start), seconds since epoch
     ended_at: float | None = None
     media: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("text")
+    @classmethod
+    def _valid_text(cls, text: str) -> str:
+        return valid_text(text)  # a turn's text is stored and shown: it must encode as UTF-8
 
 
 class SalientMoment(BaseModel):

@@ -87,7 +87,9 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
                 text = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, scale=5,
                                   lines=1, max_lines=6, elem_id="message")
                 send_btn = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-            mic = gr.Audio(sources=["microphone"], type="numpy", label="…or speak", elem_id="mic",
+            # type="filepath": the recording is decoded by dialogue.asr (one conversion for every
+            # audio input, a clear message for an empty or corrupt one), not by Gradio.
+            mic = gr.Audio(sources=["microphone"], type="filepath", label="…or speak", elem_id="mic",
                            visible=ctx.asr.available)
             with gr.Row():
                 regen_btn = gr.Button("↻ Regenerate reply", size="sm", elem_id="regenerate")
@@ -114,8 +116,10 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
     for event in tab.turn_events:
         event.then(h.controls, [conv], controls, api_name=False)
     text.focus(h.listening, [conv], [video], api_name=False, show_progress="hidden")
+    edit_pick.input(h.edit_text, [edit_pick, conv], [edit_text], api_name=False, show_progress="hidden")
     mic.start_recording(h.listening, [conv], [video], api_name=False, show_progress="hidden")
-    mic.stop_recording(h.transcribe, [mic], [text, status], api_name=False, concurrency_id="asr",
+    # the recording is cleared once read, so the next message can be recorded straight away
+    mic.stop_recording(h.transcribe, [mic], [text, status, mic], api_name=False, concurrency_id="asr",
                        concurrency_limit=1).success(
         h.send, [text, conv], outs, api_name=False, **turn).then(h.controls, [conv], controls, api_name=False)
     tab.show = h.show
@@ -331,24 +335,35 @@ class _Handlers:
         clip = self.ctx.listening_video(conv.persona if conv is not None else None)
         return gr.Video(value=clip, loop=True) if clip else gr.skip()
 
-    def transcribe(self, audio: tuple[int, np.ndarray] | None) -> tuple[str, str]:
-        """Microphone audio -> text in the message box. Raises gr.Error for unusable audio
-        (so the chained send does not run)."""
-        if audio is None:
+    def transcribe(self, audio_path: str | None) -> tuple:
+        """Microphone recording (a file) -> text in the message box, the status cleared and the
+        recorder emptied for the next message. Raises gr.Error for unusable audio (so the
+        chained send does not run)."""
+        from dialogue.asr import AudioError, read_recording
+
+        if not audio_path:
             raise gr.Error("no audio was recorded: check the microphone and try again")
-        sr, data = audio
-        pcm = np.asarray(data)
-        if pcm.ndim == 2:
-            pcm = pcm.mean(axis=1)
-        if np.issubdtype(pcm.dtype, np.integer):
-            pcm = pcm.astype(np.float32) / float(np.iinfo(data.dtype).max)
-        pcm = pcm.astype(np.float32)
+        try:
+            pcm = read_recording(audio_path)  # (N,) float32 mono at 16 kHz
+        except AudioError as exc:
+            raise gr.Error(f"the recording cannot be used: {exc}") from exc
+        sr = 16000
         if pcm.size < sr * 0.3 or float(np.abs(pcm).max(initial=0.0)) < 1e-3:
             raise gr.Error("the recording is too short or silent: speak for at least a second")
         try:
-            transcript = self.ctx.asr.get().transcribe(pcm, int(sr))
+            transcript = self.ctx.asr.get().transcribe(pcm, sr)
         except Exception as exc:
             raise gr.Error(user_message(exc)) from exc
         if not transcript.text.strip():
             raise gr.Error("no words were recognised in the recording: try again, closer to the microphone")
-        return transcript.text.strip(), ""
+        return transcript.text.strip(), "", None
+
+    def edit_text(self, user_turn_id: str | None, conv: Conversation | None, request: gr.Request = None):
+        """The message picked for editing, pre-filled in the edit box."""
+        try:
+            conv = self.owned(conv, request)
+        except NoSuchConversation:
+            return gr.skip()
+        if conv is None or not user_turn_id or user_turn_id not in conv.tree:
+            return gr.skip()
+        return conv.tree.get(user_turn_id).text

@@ -79,9 +79,14 @@ class UIContext:
         return owned(self.services.store, request)
 
     def listening_video(self, persona, emotion=None) -> str | None:
-        """The avatar listening (to a person feeling `emotion`, mirrored), or the fixed clip."""
+        """The avatar listening (to a person feeling `emotion`, mirrored), or the fixed clip.
+
+        persona: the conversation's persona; None (no conversation yet: the page shows the default
+        persona's greeting) listens as the default persona."""
         if self.listen is not None:
             try:
+                if persona is None:
+                    persona = self.persona(self.settings.persona)
                 return self.listen(persona, emotion)
             except Exception:  # no listening video is no reason to fail a turn
                 log.exception("listening clip failed")

@@ -149,9 +149,10 @@ def test_tree_layout_and_figures(ctx):
     assert users and draw_timeline(conv.path()).axes
 
 
-def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
+def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx, tmp_path):
     import gradio as gr
     import numpy as np
+    import soundfile as sf
 
     from app.ui.chat_tab import _Handlers
     from app.ui.context import Lazy
@@ -161,10 +162,14 @@ def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
     h = _Handlers(ctx)
     with pytest.raises(gr.Error, match="no audio"):
         h.transcribe(None)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.int16), 16000)
     with pytest.raises(gr.Error, match="too short or silent"):
-        h.transcribe((16000, np.zeros(16000, np.int16)))
+        h.transcribe(str(silent))
     tone = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
-    assert h.transcribe((16000, np.stack([tone, tone], axis=1))) == ("hello from the microphone", "")
+    stereo = tmp_path / "stereo.wav"
+    sf.write(stereo, np.stack([tone, tone], axis=1), 16000, subtype="PCM_16")
+    assert h.transcribe(str(stereo)) == ("hello from the microphone", "", None)  # recorder cleared
 
 
 def test_regenerate_after_a_failed_reply_answers_the_kept_message(ctx):

@@ -145,15 +145,20 @@ def server_secret(data_dir: str | Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def private_folder(data_dir: str | Path, conversation_id: str) -> str:
-    """The folder name for one conversation's files: `<id>-<32 hex of HMAC(server secret, id)>`.
+def folder_key(data_dir: str | Path, conversation_id: str) -> str:
+    """The private key of one conversation's folders: 32 hex of HMAC-SHA256(server secret, id).
 
-    The id stays readable for people looking at the data dir; the key makes the name
-    unguessable from the id, so a file under a served folder is reachable only through the
-    server handing it out.
+    Folder names carry it after the id (`media/<id>-<key>`, dialogue.turns.media_folder;
+    `exports/<id>-<key>`): the id stays readable for people looking at the data dir, and the
+    name cannot be derived from the id, so a file in a served folder is reachable only through
+    the server handing it out.
     """
-    key = hmac.new(server_secret(data_dir).encode(), conversation_id.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{conversation_id}-{key}"
+    return hmac.new(server_secret(data_dir).encode(), conversation_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def private_folder(data_dir: str | Path, conversation_id: str) -> str:
+    """The folder name for one conversation's files: `<id>-<folder_key>`."""
+    return f"{conversation_id}-{folder_key(data_dir, conversation_id)}"
 
 
 # --- the cookie -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from avatar.motion.base import MotionRequest
 from avatar.motion.clip import MotionClip, Role
 from avatar.motion.io import slice_clip
 from avatar.voice.base import SpeechClip, VoiceSettings
+from dialogue.turns import media_folder
 from emotion import Emotion, EmotionState
 from emotion.builtin import get_profile
 from emotion.profile import EmotionProfile
@@ -84,11 +85,11 @@ class AvatarPipeline:
     # --- segments ----------------------------------------------------------------------------
 
     def media_dir(self, conversation_id: str, turn_id: str) -> str:
-        """Folder of a turn's media, relative to the data dir: `media/<private folder>/<turn>`
-        (app.access.private_folder: the name cannot be derived from the conversation id)."""
-        from app.access import private_folder
+        """Folder of a turn's media, relative to the data dir: `media/<id>-<key>/<turn>` (the key,
+        app.access.folder_key, makes it impossible to derive from the conversation id)."""
+        from app.access import folder_key
 
-        return f"media/{private_folder(self.settings.data_dir, conversation_id)}/{turn_id}"
+        return media_folder(conversation_id, turn_id, folder_key(self.settings.data_dir, conversation_id))
 
     def warm_up(self, persona: Persona, moods: bool = False) -> None:
         """Load the persona's voice, the motion model and its avatar, and render its listening

@@ -17,8 +17,8 @@ import gradio as gr
 import numpy as np
 
 from app.access import NoSuchConversation
-from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, ReplySentence, TurnFailed,
-                              UserTurnSaved)
+from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
+                              TurnFailed, UserTurnSaved)
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.pump import stream_paced
@@ -27,6 +27,7 @@ from dialogue.turns import Speaker
 
 log = logging.getLogger(__name__)
 
+RECORDING_RATE = 16000  # Hz of read_recording's output
 TURN_TIMEOUT_S = 300.0  # the longest wait for the next event of a turn (a slow LLM on 2 cores)
 
 
@@ -119,9 +120,11 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
     edit_pick.input(h.edit_text, [edit_pick, conv], [edit_text], api_name=False, show_progress="hidden")
     mic.start_recording(h.listening, [conv], [video], api_name=False, show_progress="hidden")
     # the recording is cleared once read, so the next message can be recorded straight away
-    mic.stop_recording(h.transcribe, [mic], [text, status, mic], api_name=False, concurrency_id="asr",
+    voice = gr.State(None)  # the last recording (16 kHz mono), kept as the spoken turn's voice
+    mic.stop_recording(h.transcribe_voice, [mic], [text, status, mic, voice], api_name=False, concurrency_id="asr",
                        concurrency_limit=1).success(
-        h.send, [text, conv], outs, api_name=False, **turn).then(h.controls, [conv], controls, api_name=False)
+        h.send_spoken, [text, voice, conv], outs, api_name=False, **turn).then(
+        h.controls, [conv], controls, api_name=False)
     tab.show = h.show
     tab.load = (h.on_load, [conv], outs[1:] + controls + [persona_dd])
     return tab
@@ -154,6 +157,14 @@ class _Handlers:
 
     def send(self, text: str, conv: Conversation | None, request: gr.Request = None) -> Iterator[tuple]:
         """Send a message; streams (conv, history, video, badge, reply, status, textbox)."""
+        yield from self._send(text, None, conv, request)
+
+    def send_spoken(self, text: str, voice: np.ndarray | None, conv: Conversation | None,
+                    request: gr.Request = None) -> Iterator[tuple]:
+        """Send the transcript of a recording, keeping the recording (16 kHz mono) as the turn's voice."""
+        yield from self._send(text, voice, conv, request)
+
+    def _send(self, text: str, voice: np.ndarray | None, conv: Conversation | None, request) -> Iterator[tuple]:
         try:
             conv = self.owned(conv, request)
         except NoSuchConversation as exc:
@@ -167,7 +178,8 @@ class _Handlers:
         except NoSuchConversation as exc:  # no owner cookie: nobody to save a conversation for
             yield refused(7, f"{exc}: this browser has no owner cookie (enable cookies)")
             return
-        yield from self._turn(conv, lambda: conv.send(text))
+        recorded = RecordedVoice(np.asarray(voice, np.float32), RECORDING_RATE) if voice is not None else None
+        yield from self._turn(conv, lambda: conv.send(text, voice=recorded))
 
     def regenerate(self, conv: Conversation | None, request: gr.Request = None) -> Iterator[tuple]:
         """A new reply to the last message: a sibling of the current reply, or, when the last
@@ -290,9 +302,9 @@ class _Handlers:
         path = conv.path()
         last_avatar = next((t for t in reversed(path) if t.speaker is Speaker.AVATAR), None)
         video = gr.skip()
-        if last_avatar is not None and last_avatar.media.get("video"):
-            found = self.ctx.media_path(last_avatar.media["video"])
-            video = gr.Video(value=found, loop=False) if found else gr.skip()
+        found = self.ctx.turn_video(last_avatar) if last_avatar is not None else None
+        if found:
+            video = gr.Video(value=found, loop=False)
         badge = emotion_badge(last_avatar.emotion, conv.persona.display_name) if last_avatar else emotion_badge(None)
         return (conv, chat_messages(path, conv.persona.display_name), video, badge,
                 last_avatar.text if last_avatar else "", "", gr.skip())
@@ -339,6 +351,15 @@ class _Handlers:
         """Microphone recording (a file) -> text in the message box, the status cleared and the
         recorder emptied for the next message. Raises gr.Error for unusable audio (so the
         chained send does not run)."""
+        text, _ = self._transcribe(audio_path)
+        return text, "", None
+
+    def transcribe_voice(self, audio_path: str | None) -> tuple:
+        """As `transcribe`, plus the recording itself ((N,) float32 at 16 kHz) for `send_spoken`."""
+        text, pcm = self._transcribe(audio_path)
+        return text, "", None, pcm
+
+    def _transcribe(self, audio_path: str | None) -> tuple[str, np.ndarray]:
         from dialogue.asr import AudioError, read_recording
 
         if not audio_path:
@@ -347,7 +368,7 @@ class _Handlers:
             pcm = read_recording(audio_path)  # (N,) float32 mono at 16 kHz
         except AudioError as exc:
             raise gr.Error(f"the recording cannot be used: {exc}") from exc
-        sr = 16000
+        sr = RECORDING_RATE
         if pcm.size < sr * 0.3 or float(np.abs(pcm).max(initial=0.0)) < 1e-3:
             raise gr.Error("the recording is too short or silent: speak for at least a second")
         try:
@@ -356,7 +377,7 @@ class _Handlers:
             raise gr.Error(user_message(exc)) from exc
         if not transcript.text.strip():
             raise gr.Error("no words were recognised in the recording: try again, closer to the microphone")
-        return transcript.text.strip(), "", None
+        return transcript.text.strip(), pcm
 
     def edit_text(self, user_turn_id: str | None, conv: Conversation | None, request: gr.Request = None):
         """The message picked for editing, pre-filled in the edit box."""

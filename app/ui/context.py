@@ -150,6 +150,15 @@ class UIContext:
         conv.current = getattr(leaf, "id", leaf)
         conv.services.store.set_current(conv.id, conv.current)
 
+    def turn_video(self, turn) -> str | None:
+        """The first video segment of a turn (its TurnMedia), as an existing path; rows from before
+        TurnMedia named only the folder: its first MP4 then."""
+        refs = list(turn.media.segments)
+        if not refs and turn.media.dir:
+            folder = self.settings.data_dir / turn.media.dir
+            refs = [str(p) for p in sorted(folder.glob("*.mp4"))] if folder.is_dir() else []
+        return next((found for ref in refs if (found := self.media_path(ref))), None)
+
     def media_path(self, ref: str) -> str | None:
         """A turn's media reference (relative to the data dir, or absolute) as an existing path."""
         path = Path(ref)

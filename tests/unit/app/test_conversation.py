@@ -108,7 +108,74 @@ def test_media_per_sentence_filed_under_the_reply(services, persona):
     saved = events[-1].turn
     assert [m.index for m in media] == [0, 1]
     assert all(call[1] == saved.id for call in services.avatar.calls)
-    assert saved.media["dir"].endswith(saved.id)
+    assert saved.media.dir.endswith(saved.id)
+    assert saved.media.segments == (f"/tmp/{saved.id}-0.mp4", f"/tmp/{saved.id}-1.mp4")  # outside the data dir: as given
+
+
+class FileAvatar(FakeAvatar):
+    """Writes each sentence's segment under the data dir, as the real pipeline does."""
+
+    def __init__(self, data_dir):
+        super().__init__()
+        self.data_dir = data_dir
+
+    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
+        folder = self.data_dir / self.media_dir(conversation_id, turn_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        for part in range(2 if index == 0 else 1):
+            out = folder / f"{index:03d}-{part}.mp4"
+            out.write_bytes(b"mp4")
+            yield str(out), 1.0
+
+
+@pytest.fixture
+def media_services(services, tmp_path):
+    services.data_dir = tmp_path / "data"
+    services.avatar = FileAvatar(services.data_dir)
+    return services
+
+
+def test_a_reopened_conversation_finds_its_video_segments_in_order(media_services, persona):
+    conv = Conversation.start(media_services, persona)
+    saved = list(conv.send("hello"))[-1].turn
+    reopened = Conversation.open(media_services, conv.id, persona).tree.get(saved.id)
+    assert reopened.media.segments == tuple(f"media/{conv.id}/{saved.id}/{n}.mp4" for n in ("000-0", "000-1", "001-0"))
+    assert all((media_services.data_dir / s).is_file() for s in reopened.media.segments)
+
+
+def test_a_spoken_turn_keeps_the_persons_voice_beside_its_media(media_services, persona):
+    import numpy as np
+    import soundfile as sf
+
+    from app.conversation import RecordedVoice
+
+    pcm = (0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 48000)).astype(np.float32)
+    conv = Conversation.start(media_services, persona)
+    user = next(e for e in conv.send("hello there", voice=RecordedVoice(pcm, 48000)) if isinstance(e, UserTurnSaved)).turn
+    stored = Conversation.open(media_services, conv.id, persona).tree.get(user.id).media
+    assert stored.audio == f"media/{conv.id}/{user.id}/voice.wav" and stored.dir == f"media/{conv.id}/{user.id}"
+    back, sr = sf.read(media_services.data_dir / stored.audio, dtype="float32")
+    assert sr == 48000 and len(back) == len(pcm) and np.abs(back - pcm).max() < 1e-3
+    with pytest.raises(ValueError):
+        RecordedVoice(np.zeros((10, 2), np.float32), 16000)
+
+
+def test_deleting_a_conversation_removes_its_media(media_services, persona):
+    import numpy as np
+
+    from app.conversation import RecordedVoice, delete_conversation
+    from dialogue.store import StoreError
+
+    keep = Conversation.start(media_services, persona)
+    list(keep.send("hello"))
+    conv = Conversation.start(media_services, persona)
+    list(conv.send("hello", voice=RecordedVoice(np.zeros(1600, np.float32), 16000)))
+    folder = media_services.data_dir / "media" / conv.id
+    assert folder.is_dir()
+    delete_conversation(media_services, conv.id)
+    assert not folder.exists() and (media_services.data_dir / "media" / keep.id).is_dir()
+    with pytest.raises(StoreError):
+        media_services.store.info(conv.id)
 
 
 class MotionAvatar(FakeAvatar):

@@ -36,6 +36,11 @@ def error_html(message: str) -> str:
     return f'<div class="wc-error" role="alert">⚠ {html.escape(message)}</div>'
 
 
+def ok_html(message: str) -> str:
+    """A visible success line (role=status) for the status area under a field."""
+    return f'<div class="wc-ok" role="status">✓ {html.escape(message)}</div>'
+
+
 @dataclass
 class ChatTab:
     conv: gr.State

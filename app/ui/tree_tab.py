@@ -15,7 +15,7 @@ import gradio as gr
 from app.access import NoSuchConversation, private_folder
 from app.conversation import Conversation
 from app.errors import user_message
-from app.ui.chat_tab import error_html, refused
+from app.ui.chat_tab import error_html, ok_html, refused
 from app.ui.context import UIContext
 from app.ui.tree_plot import draw_timeline, draw_tree
 from app.ui.view import node_choices
@@ -134,4 +134,4 @@ def export(ctx: UIContext, conv: Conversation | None, progress: gr.Progress, req
         return None, error_html(user_message(exc))
     paths = [str(p) for p in (result.mp4, result.srt, result.json, result.csv) if p]
     # the server's folders are not shown: the files are offered for download below
-    return paths, f'<div class="wc-ok">exported {len(paths)} files: download them below</div>'
+    return paths, ok_html(f"exported {len(paths)} files: download them below")

@@ -61,7 +61,8 @@ class TurnMedia(BaseModel):
 
     dir: the turn's media folder (`media_folder`), where the files below live.
     segments: the avatar's video segments (MP4) in playback order; each has a .npz beside it with
-        the speech and motion it was made from (app.media.save_segment).
+        the speech and motion it was made from (avatar.pipeline.save_segment). A segment played
+        on the live stream has only its .npz until export renders the MP4.
     audio: the person's recorded voice for a spoken turn (a WAV file), played in export while the
         avatar listens.
 

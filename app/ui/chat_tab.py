@@ -247,7 +247,7 @@ class _Handlers:
                     sentences.append(event.text)
                     partial = history + [{"role": "assistant", "content": " ".join(sentences)}]
                     yield conv, partial, gr.skip(), gr.skip(), " ".join(sentences), gr.skip(), gr.skip()
-                elif isinstance(event, ReplyMedia):
+                elif isinstance(event, ReplyMedia) and event.path is not None:  # else: on the live stream
                     yield conv, gr.skip(), gr.Video(value=event.path, loop=False), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 elif isinstance(event, ReplySaved):
                     turn = event.turn

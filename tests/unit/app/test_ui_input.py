@@ -130,9 +130,12 @@ def test_preview_uses_the_uploaded_portrait(ctx, tmp_path):
     seen = []
 
     class Avatar:
-        def speak_sentence(self, text, emotion, persona, conversation_id, turn_id, index):
+        def say_to_file(self, text, emotion, persona, out):
+            from avatar.motion.clip import MotionClip, Role
+            from avatar.pipeline import Segment
+
             seen.append(persona.avatar)
-            yield str(tmp_path / "preview.mp4"), 1.0
+            return Segment(Role.SPEAKING, MotionClip.still(5), emotion, video=tmp_path / "preview.mp4")
 
     ctx.services.avatar = Avatar()
     upload = tmp_path / "upload" / "me.png"

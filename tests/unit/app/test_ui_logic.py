@@ -80,12 +80,25 @@ def test_stream_paced_holds_media_until_previous_segment_ends():
 
     def events():
         yield ReplySentence("a", 0)
-        yield ReplyMedia("a.mp4", 0, 2.0)
-        yield ReplyMedia("b.mp4", 1, 1.0)
+        yield ReplyMedia(_segment(2.0, "a.mp4"), 0)
+        yield ReplyMedia(_segment(1.0, "b.mp4"), 1)
+        yield ReplyMedia(_segment(3.0, None), 2)  # on the live stream: not paced here
+        yield ReplyMedia(_segment(1.0, "c.mp4"), 3)
 
     out = list(stream_paced(events, clock=lambda: now[0], sleep=sleep))
-    assert [type(e).__name__ for e in out] == ["ReplySentence", "ReplyMedia", "ReplyMedia"]
-    assert slept == [pytest.approx(2.0)]
+    assert [type(e).__name__ for e in out] == ["ReplySentence"] + ["ReplyMedia"] * 4
+    assert slept == [pytest.approx(2.0), pytest.approx(1.0)]
+
+
+def _segment(seconds: float, video: str | None):
+    from pathlib import Path
+
+    from avatar.motion.clip import MotionClip, Role
+    from avatar.pipeline import Segment
+    from emotion import EmotionState
+
+    return Segment(Role.SPEAKING, MotionClip.still(int(seconds * 25)), EmotionState.neutral(),
+                   video=Path(video) if video else None)
 
 
 def test_stream_paced_reraises_and_times_out():

@@ -81,15 +81,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     import time
 
-    from app.media import AvatarPipeline
+    from app.media import AvatarComponents
     from app.personas import get_persona
     from emotion import EmotionState
 
     settings = _settings(args)
     persona = get_persona(settings.persona, settings.personas_dir).model_copy(update={"avatar": args.avatar})
     t0 = time.perf_counter()
-    seg = AvatarPipeline(settings).speak(args.text, EmotionState.of(args.emotion, args.intensity), persona,
-                                         Path(args.out))
+    seg = AvatarComponents(settings).say_to_file(args.text, EmotionState.of(args.emotion, args.intensity), persona,
+                                                 Path(args.out))
     print(f"wrote {seg.video} ({seg.motion.duration:.1f} s, {seg.motion.num_frames} frames at "
           f"{seg.motion.fps} fps) in {time.perf_counter() - t0:.1f} s")
     return 0

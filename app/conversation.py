@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
+from app.access import folder_key
 from app.personas import Persona
 from avatar.pipeline import Continuity, Segment, SegmentSink
 from dialogue.cues import emotion_cues
@@ -176,8 +177,13 @@ class Conversation:
     # --- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, services: Services, persona: Persona, title: str = "") -> "Conversation":
-        """A new conversation whose root is the persona's greeting (saved at once)."""
+    def start(cls, services: Services, persona: Persona, title: str = "", owner: str | None = None
+              ) -> "Conversation":
+        """A new conversation whose root is the persona's greeting (saved at once).
+
+        owner: the owner key stored with it (the web app passes its browser's digest, see
+        app/access.py; None = the local user's, as in the CLI).
+        """
         conv_id = uuid.uuid4().hex[:12]
         tree = TalkingTree(conv_id, title=title or f"Chat with {persona.display_name}")
         greeting = Turn(
@@ -187,7 +193,7 @@ class Conversation:
             emotion=services.emotion_of(persona.greeting),
         )
         tree.add(greeting)
-        services.store.create(conv_id, tree.title, persona.name)
+        services.store.create(conv_id, tree.title, persona.name, owner=owner)
         services.store.save_turn(conv_id, greeting, greeting.id)
         return cls(services, persona, tree, greeting.id)
 
@@ -370,7 +376,7 @@ class Conversation:
         if self.services.data_dir is None:
             log.warning("no data dir: the spoken turn's audio is not kept")
             return TurnMedia()
-        folder = media_folder(self.id, turn_id)
+        folder = media_folder(self.id, turn_id, folder_key(self.services.data_dir, self.id))
         (self.services.data_dir / folder).mkdir(parents=True, exist_ok=True)
         audio = f"{folder}/voice.wav"
         pcm = np.clip(np.nan_to_num(np.asarray(voice.pcm, np.float32)), -1.0, 1.0)
@@ -396,6 +402,8 @@ def delete_conversation(services: Services, conversation_id: str) -> None:
     if services.data_dir is None:
         return
     media_root = (services.data_dir / "media").resolve()
-    folder = (services.data_dir / conversation_media_folder(conversation_id)).resolve()
-    if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
-        shutil.rmtree(folder)
+    key = folder_key(services.data_dir, conversation_id)
+    for name in (conversation_media_folder(conversation_id, key), conversation_media_folder(conversation_id)):
+        folder = (services.data_dir / name).resolve()  # the private folder, and the one of older versions
+        if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
+            shutil.rmtree(folder)

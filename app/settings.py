@@ -35,12 +35,17 @@ class SettingsError(ValueError):
 
 
 class ServerSettings(BaseModel):
-    """The web app. username/password enable login (required when host is not loopback)."""
+    """The web app. username/password enable login (required when host is not loopback).
+
+    Sessions are independent: quick UI requests run at once; at most `turn_concurrency` replies
+    stream at a time.
+    """
 
     host: str = "127.0.0.1"
     port: int = Field(7860, ge=1, le=65535)
     username: str = ""
     password: str = ""
+    turn_concurrency: int = Field(8, ge=1, le=256)
 
 
 class Settings(BaseSettings):

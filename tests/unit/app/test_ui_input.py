@@ -37,11 +37,14 @@ def test_focusing_the_message_box_before_the_first_message_listens_as_the_defaul
 
 
 def test_picking_a_message_to_edit_fills_the_edit_box(ctx):
+    from app.access import new_token
+
     h = _Handlers(ctx)
-    conv = ctx.open_or_start(None)
-    list(h.send("My cat is called Tom", conv))
+    owner = new_token()  # the browser's owner cookie (app/access.py)
+    conv = ctx.open_or_start(None, owner=owner)
+    list(h.send("My cat is called Tom", conv, owner))
     mine = [t for t in conv.path() if t.text == "My cat is called Tom"][0]
-    assert h.edit_text(mine.id, conv) == "My cat is called Tom"
+    assert h.edit_text(mine.id, conv, owner) == "My cat is called Tom"
 
 
 # --- malformed files are named, the others stay ----------------------------------------------------

@@ -77,6 +77,13 @@ class Maker:
         return self.motion.generate(MotionRequest(role=Role.LISTENING, emotion=partner, profile=self.profile,
                                                   duration_s=seconds, seed=seed))
 
+    def photo(self, avatar: str) -> np.ndarray:
+        """The avatar's portrait crop as the photo shows it (before relaxing its expression)."""
+        from avatar.face.portrait import load_portrait
+        from avatar.render import resolve_avatar
+
+        return load_portrait(resolve_avatar(avatar), self.settings.render.size).image
+
     def renderer(self, avatar: str):
         from avatar.render import make_renderer
 
@@ -169,7 +176,7 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
                  "load_avg_start": os.getloadavg(), "avatars": {}}
     for avatar in avatars:
         renderer = maker.renderer(avatar)
-        img = renderer.portrait.image
+        img = maker.photo(avatar)  # identity is judged against the photo, not its relaxed version
         ref = ident.embedding(img, face_box(img))
         confusion, identity = {}, {}
         for e in LABELS:

@@ -176,7 +176,7 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
         e[f"eyeBlink{side}"] = _spread(q, lid, 0.5 * gap, 0.07, above)
         e[f"eyeSquint{side}"] = (_spread(q, list(lo[1:-1]), (0.0, -0.045), 0.06, _mask(n, lo))
                                  + _spread(q, lid, 0.2 * gap, 0.06, above))
-        e[f"eyeWide{side}"] = _spread(q, lid, (0.0, -0.075), 0.08, above)
+        e[f"eyeWide{side}"] = _spread(q, lid, (0.0, -0.05), 0.08, above)
         e["cheekPuff"] = e.get("cheekPuff", np.zeros((n, 2)))
     for side, pts, sgn in (("Left", [280, 425, 411], 1.0), ("Right", [50, 205, 187], -1.0)):
         e["cheekPuff"] = e["cheekPuff"] + _spread(q, pts, (sgn * 0.07, 0.0), 0.15)

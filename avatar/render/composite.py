@@ -60,7 +60,7 @@ def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
     lips = inside(L.LIPS_OUTER)
     if len(lips) >= 20:
         lip = np.median(lips, 0)
-        return MouthPalette(cavity=lip * np.array([0.32, 0.16, 0.16], np.float32),
+        return MouthPalette(cavity=lip * np.array([0.26, 0.12, 0.12], np.float32),
                             teeth=teeth.astype(np.float32), tongue=(lip * 0.82).astype(np.float32))
     return MouthPalette(CAVITY, teeth.astype(np.float32), TONGUE)
 
@@ -110,26 +110,39 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     blur = max(0.6, 0.006 * unit)
     inside = _fill(roi.shape[:2], [poly], off, blur) * min(1.0, opening / 3.0)
-    # teeth: a band hanging from the upper lip, a tongue rising from the lower lip
-    band = min(0.05 * unit, 0.35 * opening)
+    # teeth: the upper incisors and canines hang from the upper lip (the middle 70 % of the mouth's
+    # width, thinner towards the corners); a tongue rises from the lower lip when wide open
+    band = min(0.055 * unit, 0.4 * opening)
     half = max(1e-3, 0.5 * float(np.ptp(upper[:, 0])))
-    dx = (upper[:, 0] - upper[:, 0].mean()) / half
-    taper = np.sqrt(np.clip(1.0 - dx * dx, 0.0, 1.0))[:, None]          # thin at the corners
+    cx = float(upper[:, 0].mean())
+    dx = (upper[:, 0] - cx) / (0.72 * half)
+    taper = np.sqrt(np.clip(1.0 - dx * dx, 0.0, 1.0))[:, None]
     teeth_poly = np.vstack([upper, (upper + taper * [0, band])[::-1]])
     mid = 0.5 * (upper + lower)
-    tongue_poly = np.vstack([0.35 * mid + 0.65 * lower + [0, 0.15 * opening], lower[::-1]])
-    teeth = _fill(roi.shape[:2], [teeth_poly[:, :2]], off, 2 * blur) * inside
-    tongue = _fill(roi.shape[:2], [tongue_poly], off, 2 * blur) * inside * min(1.0, opening / (0.15 * unit))
+    tongue_poly = np.vstack([0.3 * mid + 0.7 * lower + [0, 0.1 * opening], lower[::-1]])
+    teeth = _fill(roi.shape[:2], [teeth_poly[:, :2]], off, 1.5 * blur) * inside
+    tongue = _fill(roi.shape[:2], [tongue_poly], off, 3 * blur) * inside * float(
+        np.clip((opening / unit - 0.08) / 0.1, 0.0, 1.0))
+    # the cavity: darkest at its centre and deep inside, lit a little near the lips
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    depth = np.clip(1.0 - np.abs(ys - float(mid[:, 1].mean())) / max(0.5 * opening, 1.0), 0.0, 1.0)
     _blend(roi, inside, palette.cavity)
-    _blend(roi, 0.45 * tongue, palette.tongue)
+    roi *= (1.0 - 0.35 * inside * depth)[..., None]
+    _blend(roi, 0.35 * tongue, palette.tongue)
     if interior is None:
-        # teeth: lit from the front, in shade towards the mouth corners and under the lip
+        # teeth: lit from the front, in shade towards the mouth corners and along their lower edge;
+        # faint gaps between the incisors
         xs = np.arange(x0, x1, dtype=np.float32)
-        lateral = np.clip(1.0 - np.abs(xs - float(upper[:, 0].mean())) / (1.15 * half), 0.0, 1.0)
-        light = (0.55 + 0.45 * np.sqrt(lateral))[None, :, None]
+        lateral = np.clip(1.0 - np.abs(xs - cx) / (0.75 * half), 0.0, 1.0)
+        light = (0.62 + 0.38 * np.sqrt(lateral))[None, :]
+        tooth_w = max(0.07 * unit, 2.0)
+        gaps = 1.0 - 0.12 * np.exp(-0.5 * ((((xs - cx) / tooth_w + 0.5) % 1.0 - 0.5) / 0.08) ** 2)
+        edge = np.clip((ys - float(upper[:, 1].min())) / max(band, 1.0), 0.0, 1.0)
+        shade = (light * gaps[None, :] * (1.0 - 0.18 * edge))[..., None]
         # a barely open mouth shows shadow, not teeth
-        show = 0.9 * float(np.clip((opening / unit - 0.02) / 0.06, 0.0, 1.0))
-        _blend(roi, show * teeth, palette.teeth * light)
+        show = float(np.clip((opening / unit - 0.02) / 0.05, 0.0, 1.0))
+        _blend(roi, show * teeth, 0.0)
+        roi += (show * teeth)[..., None] * palette.teeth * shade
     else:
         layer, (lx, ly), own_lower = interior
         keep = _fill(roi.shape[:2], [np.vstack([upper, own_lower[::-1]])], off, blur)

@@ -27,11 +27,12 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
         emotion_of=recognize,
         max_message_chars=settings.max_message_chars,
         profiles_dir=settings.profiles_dir,
+        data_dir=settings.data_dir,
     )
     if with_media:
-        from app.media import AvatarPipeline
+        from app.media import AvatarComponents
 
-        services.avatar = AvatarPipeline(settings)
+        services.avatar = AvatarComponents(settings)
     return services
 
 

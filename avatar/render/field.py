@@ -7,6 +7,8 @@ the N centres. A frame's field is then E @ values (or a sum of precomputed basis
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -41,15 +43,21 @@ def tps_operator(centers: np.ndarray, points: np.ndarray, scale: float, smooth: 
     return (kp @ a_inv).astype(np.float32)
 
 
+@lru_cache(maxsize=8)
+def _cell_coordinates(cells: int) -> np.ndarray:
+    """(cells, cells, 2) float32 (x, y) of each coarse grid point in cells (read-only)."""
+    base = np.ascontiguousarray(np.indices((cells, cells), dtype=np.float32)[::-1].transpose(1, 2, 0))
+    base.flags.writeable = False
+    return base
+
+
 def invert_on_grid(forward: np.ndarray, cell_px: float, iterations: int = 2) -> np.ndarray:
     """Backward field on the coarse grid: B(p) = F(p - B(p)); `cell_px` = pixels per grid cell."""
-    cells = forward.shape[0]
-    base = np.indices((cells, cells), dtype=np.float32)[::-1].transpose(1, 2, 0)   # (x, y) in cells
+    base = _cell_coordinates(forward.shape[0])
     back = forward
     for _ in range(iterations):
-        src = base - back / cell_px
-        back = cv2.remap(forward, src[..., 0], src[..., 1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
+        src = cv2.scaleAdd(back, -1.0 / cell_px, base)                      # base - back / cell_px
+        back = cv2.remap(forward, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return back
 
 

@@ -135,6 +135,25 @@ def cmd_personas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete a saved conversation with its media (videos, your recorded voice)."""
+    from app.conversation import delete_conversation
+    from dialogue.store import ConversationStore, StoreError
+
+    settings = _settings(args)
+    if not settings.db_path.is_file():
+        print(f"warmchat: no saved conversations (in {settings.data_dir})", file=sys.stderr)
+        return 1
+    with ConversationStore(settings.db_path) as store:
+        try:
+            delete_conversation(store, settings.data_dir, args.conversation)
+        except StoreError as exc:
+            print(f"warmchat: {exc}", file=sys.stderr)
+            return 1
+    print(f"deleted conversation {args.conversation} and its media")
+    return 0
+
+
 def cmd_conversations(args: argparse.Namespace) -> int:
     import time
 
@@ -228,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_personas)
     p = sub.add_parser("conversations", help="list saved conversations")
     p.set_defaults(func=cmd_conversations)
+    p = sub.add_parser("delete", help="delete a saved conversation and its media (videos, your recorded voice)")
+    p.add_argument("conversation", help="conversation id (see: warmchat conversations)")
+    p.set_defaults(func=cmd_delete)
 
     for name, module, text, defaults in (
         ("train-motion", "avatar.motion.train", "train the motion generator on a teacher corpus", None),

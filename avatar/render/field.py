@@ -61,9 +61,11 @@ def invert_on_grid(forward: np.ndarray, cell_px: float, iterations: int = 2) -> 
     return back
 
 
-def warp_to_points(image: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, cells: int = 32) -> np.ndarray:
+def warp_to_points(image: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, cells: int = 32,
+                   smooth: float = 1e-3) -> np.ndarray:
     """Warp `image` so that its points `src_pts` (N, 2) land on `dst_pts` (N, 2) (same pixels as the
-    output, which has the image's size); the border stays put. A backward TPS on a coarse grid."""
+    output, which has the image's size); the border stays put. A backward TPS on a coarse grid;
+    `smooth` regularises it (smaller: the points are met more exactly)."""
     h, w = image.shape[:2]
     size = max(h, w)
     t = np.linspace(0, size - 1, 7)
@@ -72,7 +74,7 @@ def warp_to_points(image: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, 
                              np.stack([np.full_like(t[1:-1], size - 1), t[1:-1]], 1)])
     centers = np.concatenate([dst_pts, border])
     values = np.concatenate([src_pts - dst_pts, np.zeros_like(border)]).astype(np.float32)
-    op = tps_operator(centers.astype(np.float64), grid_points(size, cells), size, smooth=1e-3)
+    op = tps_operator(centers.astype(np.float64), grid_points(size, cells), size, smooth=smooth)
     back = (op @ values).reshape(cells, cells, 2)
     up = cv2.resize(back, (size, size), interpolation=cv2.INTER_LINEAR)[:h, :w]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)

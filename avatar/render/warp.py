@@ -20,9 +20,10 @@ from avatar.face import landmarks as L
 from avatar.face.portrait import Portrait
 from avatar.face.pose import rotation_matrix
 from avatar.face.rig import build_rig, face_frame
-from avatar.motion.clip import ARKIT_INDEX, MotionClip
-from avatar.render.composite import draw_eyelid, draw_mouth
+from avatar.motion.clip import ARKIT_INDEX, ARKIT_NAMES, MotionClip
+from avatar.render.composite import draw_eyelid, draw_mouth, mouth_palette
 from avatar.render.field import grid_points, invert_on_grid, tps_operator
+from avatar.render.shading import shade_expression
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class WarpRenderer:
         xy = lm.xy
         self._own_opening = float(np.max(xy[list(L.LOWER_INNER), 1] - xy[list(L.UPPER_INNER), 1]))
         self._lid_skin = [self._skin_above(up) for up, _, _ in _EYES]
+        self._palette = mouth_palette(portrait.image, xy)
         self._blink_col = [ARKIT_INDEX[name] for _, _, name in _EYES]
 
     # ---------------------------------------------------------------- per-portrait helpers
@@ -240,7 +242,8 @@ class WarpRenderer:
                 no_jaw = np.where(self.rig.jaw, 0.0, coeffs)
                 own = self.target_landmarks(pose, no_jaw, gaze)[list(L.LOWER_INNER)]
                 interior = (layer, corner, own)
-            draw_mouth(out, tgt[list(L.UPPER_INNER)], tgt[list(L.LOWER_INNER)], unit, interior)
+            draw_mouth(out, tgt[list(L.UPPER_INNER)], tgt[list(L.LOWER_INNER)], unit, interior, self._palette)
+        shade_expression(out, tgt, dict(zip(ARKIT_NAMES, np.clip(expression, 0.0, 1.0).tolist())))
         for (up, lo, _), skin, col in zip(_EYES, self._lid_skin, self._blink_col):
             b = float(np.clip(expression[col], 0.0, 1.0))
             if b > 0.04:

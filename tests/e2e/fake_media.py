@@ -59,7 +59,9 @@ class FakeSpeak:
         self._lock = threading.Lock()
 
     def media_dir(self, conversation_id, turn_id):
-        return f"media/{conversation_id}/{turn_id}"
+        from app.access import private_folder
+
+        return f"media/{private_folder(self.out_dir.parent, conversation_id)}/{turn_id}"
 
     def listening_clip(self, persona, emotion=None) -> str:
         path = self.out_dir / "listening.mp4"
@@ -89,7 +91,8 @@ class FakeSpeak:
         with self._lock:
             self._n += 1
             n = self._n
-        path = self.out_dir / f"{n}-{int(target.stem)}.mp4"
+        # in the turn's media folder (the private one the conversation asks for), like the real pipeline
+        path = self.out_dir.parent / target.folder / f"{n}-{int(target.stem)}.mp4"
         yield self.say_to_file(sentence, emotion, persona, path)
 
     def say_to_file(self, text, emotion, persona, out):

@@ -178,7 +178,10 @@ def test_a_spoken_turn_keeps_the_persons_voice_beside_its_media(media_services, 
     conv = Conversation.start(media_services, persona)
     user = next(e for e in conv.send("hello there", voice=RecordedVoice(pcm, 48000)) if isinstance(e, UserTurnSaved)).turn
     stored = Conversation.open(media_services, conv.id, persona).tree.get(user.id).media
-    assert stored.audio == f"media/{conv.id}/{user.id}/voice.wav" and stored.dir == f"media/{conv.id}/{user.id}"
+    from app.access import private_folder
+
+    folder = f"media/{private_folder(media_services.data_dir, conv.id)}/{user.id}"  # not derivable from the id
+    assert stored.audio == f"{folder}/voice.wav" and stored.dir == folder
     back, sr = sf.read(media_services.data_dir / stored.audio, dtype="float32")
     assert sr == 48000 and len(back) == len(pcm) and np.abs(back - pcm).max() < 1e-3
     with pytest.raises(ValueError):
@@ -197,7 +200,7 @@ def test_deleting_a_conversation_removes_its_media(media_services, persona):
     list(conv.send("hello", voice=RecordedVoice(np.zeros(1600, np.float32), 16000)))
     folder = media_services.data_dir / "media" / conv.id
     assert folder.is_dir()
-    delete_conversation(media_services, conv.id)
+    delete_conversation(media_services.store, media_services.data_dir, conv.id)
     assert not folder.exists() and (media_services.data_dir / "media" / keep.id).is_dir()
     with pytest.raises(StoreError):
         media_services.store.info(conv.id)

@@ -188,14 +188,17 @@ def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx, tmp_path):
 def test_regenerate_after_a_failed_reply_answers_the_kept_message(ctx):
     from app.ui.chat_tab import _Handlers
 
+    from app.access import new_token
+
     llm = FakeLLM(fail=True)
     ctx.services.llm = llm
-    conv = ctx.open_or_start(None)
+    owner = new_token()
+    conv = ctx.open_or_start(None, owner=owner)
     h = _Handlers(ctx)
-    list(h.send("Are you there?", conv))
+    list(h.send("Are you there?", conv, owner))
     assert conv.tree.get(conv.current).speaker is Speaker.USER  # kept, unanswered
     llm.fail = False
-    list(h.regenerate(conv))
+    list(h.regenerate(conv, owner))
     path = conv.path()
     assert [t.speaker for t in path[-2:]] == [Speaker.USER, Speaker.AVATAR]
     assert path[-2].text == "Are you there?" and len(conv.tree.branches()) == 1

@@ -37,6 +37,9 @@ class Reply(BaseModel):
     intensity: float = Field(0.5, ge=0.0, le=1.0)
     # where the emotion came from: the model's own tag, the reply text (emotion_of), or a fallback
     emotion_source: Literal["model", "text", "fallback"] = "model"
+    # something the person should be told with this reply ("" = nothing), e.g. that the embedded
+    # model's process had died and was restarted
+    notice: str = ""
 
 
 class ReplyChunk(BaseModel):

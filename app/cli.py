@@ -52,6 +52,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from app.chat_repl import ChatRepl
 
     settings = _settings(args)
+    # Piped input may hold bytes that are not UTF-8: read them as U+FFFD instead of failing later.
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     repl = ChatRepl.create(settings, conversation_id=args.resume)
     return repl.run(sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
 
@@ -107,26 +112,35 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_personas(args: argparse.Namespace) -> int:
-    from app.personas import list_personas
+    """List personas; malformed persona files are named on stderr with what is wrong."""
+    from app.personas import scan_personas
 
     settings = _settings(args)
-    for name, persona in sorted(list_personas(settings.personas_dir).items()):
-        print(f"{name:12s} {persona.display_name:12s} avatar={persona.avatar:10s} "
+    personas, problems = scan_personas(settings.personas_dir)
+    for persona in personas:
+        print(f"{persona.name:12s} {persona.display_name:12s} avatar={persona.avatar:10s} "
               f"profile={persona.emotion_profile:9s} {persona.description}")
+    for problem in problems:
+        print(f"warmchat: skipped a malformed persona: {problem}", file=sys.stderr)
     return 0
 
 
 def cmd_conversations(args: argparse.Namespace) -> int:
+    import time
+
     from dialogue.store import ConversationStore
 
     settings = _settings(args)
-    store = ConversationStore(settings.db_path)
-    import time
-
-    for row in store.list_conversations():
+    if not settings.db_path.is_file():  # nothing saved yet: list nothing, create nothing
+        print(f"no saved conversations yet (in {settings.data_dir})")
+        return 0
+    with ConversationStore(settings.db_path) as store:
+        rows = store.list_conversations()
+    for row in rows:
         updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.updated_at))
         print(f"{row.id}  {row.title}  ({row.persona}, updated {updated})")
-    store.close()
+    if not rows:
+        print(f"no saved conversations yet (in {settings.data_dir})")
     return 0
 
 

@@ -1,5 +1,7 @@
 """Export a path of the talking tree: MP4 (avatar speaking and listening in turn, soft subtitles),
 SRT, a JSON transcript with emotions, and the motion as ARKit CSV (Live Link Face layout).
+A spoken turn plays the person's recorded voice while the avatar listens, its listening motion
+made from that audio (nods at the person's pauses).
 
 Video segments rendered during the chat are reused as they are (video packets copied); turns
 without media are rendered now. `avatar.video.mux.concat_mp4` rebuilds the audio track
@@ -17,12 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from app.media import AvatarPipeline, load_segment
 from app.personas import Persona, get_persona
 from app.settings import Settings
 from avatar.motion.clip import FPS, MotionClip
 from avatar.video.mux import concat_mp4, to_srt
+from avatar.voice.base import SpeechClip
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker, Turn
 from emotion import EmotionState
@@ -30,6 +34,7 @@ from emotion import EmotionState
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+VOICE_TAIL_S = 0.6  # the avatar keeps listening this long after the person's recorded voice ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +109,9 @@ def export_path(settings: Settings, conversation_id: str, out_dir: Path, node_id
 
 def _pieces_for(turn: Turn, persona: Persona, pipeline: AvatarPipeline, settings: Settings, tmp: Path,
                 video: bool, conv_id: str) -> list[_Piece]:
-    """The turn's stored segments (rendered during the chat), else segments rendered now."""
-    stored = sorted((settings.data_dir / turn.media["dir"]).glob("*.npz")) if turn.media.get("dir") else []
+    """The turn's stored segments (rendered during the chat), else segments rendered now: the avatar
+    listening to the person's recorded voice (a spoken turn) or to their typed text, or speaking."""
+    stored = _stored_segments(turn, settings)
     if stored:
         pieces = []
         for npz in stored:
@@ -114,15 +120,40 @@ def _pieces_for(turn: Turn, persona: Persona, pipeline: AvatarPipeline, settings
             pieces.append(_Piece(turn, mp4 if mp4.is_file() else None, motion, _segment_text(npz, turn)))
         return pieces
     if turn.speaker is Speaker.USER:
-        seconds = listening_seconds(turn.text)
+        voice = person_voice(turn, settings)
+        seconds = voice.duration + VOICE_TAIL_S if voice is not None else listening_seconds(turn.text)
         if not video:
             return [_Piece(turn, None, MotionClip.still(int(round(seconds * FPS))), turn.text)]
-        seg = pipeline.listen(persona, seconds, turn.emotion, tmp / f"{turn.id}.mp4", continuity_key=conv_id)
+        seg = pipeline.listen(persona, seconds, turn.emotion, tmp / f"{turn.id}.mp4", partner_speech=voice,
+                              continuity_key=conv_id)
         return [_Piece(turn, seg.video, seg.motion, turn.text)]
     if not video:
         return [_Piece(turn, None, MotionClip.still(int(round(listening_seconds(turn.text) * FPS))), turn.text)]
     seg = pipeline.speak(turn.text, turn.emotion, persona, tmp / f"{turn.id}.mp4", continuity_key=conv_id)
     return [_Piece(turn, seg.video, seg.motion, turn.text)]
+
+
+def _stored_segments(turn: Turn, settings: Settings) -> list[Path]:
+    """The .npz beside each of the turn's video segments, in playback order (TurnMedia.segments);
+    for rows from before TurnMedia, every .npz in the turn's folder, by name."""
+    if turn.media.segments:
+        found = [(settings.data_dir / s).with_suffix(".npz") for s in turn.media.segments]
+        return [p for p in found if p.is_file()]
+    return sorted((settings.data_dir / turn.media.dir).glob("*.npz")) if turn.media.dir else []
+
+
+def person_voice(turn: Turn, settings: Settings) -> SpeechClip | None:
+    """The person's recorded voice of a spoken turn (TurnMedia.audio) as mono speech, or None when
+    the turn was typed or the file is gone (logged)."""
+    if not turn.media.audio:
+        return None
+    path = settings.data_dir / turn.media.audio
+    try:
+        pcm, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        log.warning("turn %s: its voice %s cannot be read (%s); the avatar listens to silence", turn.id, path, exc)
+        return None
+    return SpeechClip(pcm.mean(axis=1).astype(np.float32), int(sr), text=turn.text) if len(pcm) else None
 
 
 def _segment_text(npz: Path, turn: Turn) -> str:

@@ -22,6 +22,7 @@ from avatar.motion.base import MotionRequest
 from avatar.motion.clip import MotionClip, Role
 from avatar.motion.io import slice_clip
 from avatar.voice.base import SpeechClip, VoiceSettings
+from dialogue.turns import media_folder
 from emotion import Emotion, EmotionState
 from emotion.builtin import get_profile
 from emotion.profile import EmotionProfile
@@ -85,7 +86,7 @@ class AvatarPipeline:
 
     def media_dir(self, conversation_id: str, turn_id: str) -> str:
         """Folder of a turn's media, relative to the data dir."""
-        return f"media/{conversation_id}/{turn_id}"
+        return media_folder(conversation_id, turn_id)
 
     def warm_up(self, persona: Persona, moods: bool = False) -> None:
         """Load the persona's voice, the motion model and its avatar, and render its listening

@@ -27,6 +27,7 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
         emotion_of=recognize,
         max_message_chars=settings.max_message_chars,
         profiles_dir=settings.profiles_dir,
+        data_dir=settings.data_dir,
     )
     if with_media:
         from app.media import AvatarPipeline

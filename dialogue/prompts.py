@@ -19,11 +19,15 @@ from dataclasses import dataclass
 from dialogue.llm.base import PersonaBrief
 from dialogue.turns import EmotionCues, Speaker, Turn
 from emotion import Emotion, EmotionState
+from emotion.labels import TABLE
 from emotion.response import EMPATHY
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
-LABELS = ", ".join(e.value for e in Emotion)
+# The label list of the prompt, from the label table (emotion.labels: each row's `prompt` says
+# what the label means, its `answer` how to meet a person who feels it).
+LABELS = ", ".join(s.name for s in TABLE)
+LABEL_MEANINGS = "; ".join(f"{s.name} ({s.prompt})" for s in TABLE)  # "neutral (calm, matter-of-fact); ..."
 
 FORMAT_INSTRUCTION = (
     "Answer in at most {n} short spoken sentences: no lists, no markdown, no emoji. "
@@ -39,8 +43,8 @@ COMPANION_RULES = (
     "- Never give lists, steps, advice columns, code or markdown; never say you are an AI, a model "
     "or an assistant. If asked for code or a long explanation, say in a sentence that you would "
     "rather chat, and ask about it.\n"
-    "- Begin every reply with your feeling as a tag, [emotion intensity], where emotion is one of "
-    f"{LABELS} and intensity is from 0.1 to 1. The tag is not spoken."
+    "- Begin every reply with your feeling as a tag, [emotion intensity], where emotion is one of: "
+    f"{LABEL_MEANINGS}; and intensity is from 0.1 to 1. The tag is not spoken."
 )
 # Few-shot turns (what the person said, their feeling, the answer): the format, the length, the
 # tone, and that the tag follows the note; on topics the held-out benchmark set
@@ -55,8 +59,8 @@ FEW_SHOT: tuple[tuple[str, EmotionState, str], ...] = (
     ("Can you write me a Python script to sort my photos?", EmotionState.of(Emotion.NEUTRAL, 0.2),
      "[neutral 0.4] I'd rather just chat than write code, honestly. What kind of photos are they?"),
 )
-# How to meet the person's current emotion (the face engineer's label table in emotion/ will own
-# this wording once it lands).
+# How to meet the person's current emotion, as the few words of a feeling note (the label table's
+# `answer` lines are whole instructions, made for the compact prompt of tiny models).
 MEET: dict[Emotion, str] = {
     Emotion.NEUTRAL: "be warm and interested",
     Emotion.HAPPY: "share their joy",
@@ -69,14 +73,7 @@ MEET: dict[Emotion, str] = {
 # For tiny models (SmolLM2-135M): long instructions drown them, and they rarely follow a format.
 # One plain line on how to meet the person's current emotion helps them more than persona detail.
 COMPACT_INSTRUCTION = "Reply kindly in one or two short sentences."
-COMPACT_BY_EMOTION = {
-    Emotion.SAD: "The person is sad. Comfort them gently in one or two short sentences.",
-    Emotion.FEARFUL: "The person is afraid. Reassure them gently in one or two short sentences.",
-    Emotion.ANGRY: "The person is angry. Stay calm and understanding, in one or two short sentences.",
-    Emotion.DISGUSTED: "The person is upset. Be understanding, in one or two short sentences.",
-    Emotion.HAPPY: "The person is happy. Share their joy in one or two short sentences.",
-    Emotion.SURPRISED: "The person is surprised. Reply with interest in one or two short sentences.",
-}
+COMPACT_BY_EMOTION = {Emotion(s.name): s.answer for s in TABLE if s.answer}
 COMPACT_TAG_INSTRUCTION = "First write your feeling like [happy 0.6]."
 
 

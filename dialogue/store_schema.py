@@ -78,7 +78,8 @@ def turn_row(conversation_id: str, turn: Turn) -> tuple[Any, ...]:
     """The values of a turns row, in the column order of `TURN_COLUMNS`."""
     return (
         conversation_id, turn.id, turn.parent, turn.speaker.value, turn.avatar_role.value, turn.text,
-        turn.emotion.model_dump_json(), turn.created_at, turn.started_at, turn.ended_at, json.dumps(turn.media),
+        turn.emotion.model_dump_json(), turn.created_at, turn.started_at, turn.ended_at,
+        turn.media.model_dump_json(exclude_defaults=True),
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from emotion.labels import spec
 from emotion.state import Emotion, EmotionState
 
 
@@ -52,10 +53,11 @@ class EmotionProfile(BaseModel):
 
     def expression(self, state: EmotionState, listening: bool) -> Expression:
         """Expression coefficients for `state`: the table entry x intensity x expressiveness,
-        clipped to [0, 1]. Falls back to the speaker table when the listener table lacks the label.
+        clipped to [0, 1]. Falls back to the speaker table when the listener table lacks the label,
+        and to the label table's default face (emotion.labels) when neither has it.
         """
         table = self.listener if listening and state.label in self.listener else self.speaker
-        base = table.get(state.label, {})
+        base = table[state.label] if state.label in table else spec(state.label).face
         k = state.intensity * self.expressiveness
         return {name: min(max(w * k, 0.0), 1.0) for name, w in base.items()}
 

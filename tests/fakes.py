@@ -23,7 +23,7 @@ class FakeLLM:
             raise LLMError("Cannot reach the LLM server at http://127.0.0.1:9/v1: connection refused")
         text, label, k = self.replies[(len(self.calls) - 1) % len(self.replies)]
         for sentence in text.replace("! ", "!|").replace(". ", ".|").split("|"):
-            yield ReplyChunk(sentence=sentence)
+            yield ReplyChunk(sentence=sentence, emotion=EmotionState.of(label, k), emotion_source="model")
         yield ReplyChunk(final=Reply(text=text, emotion=Emotion(label), intensity=k))
 
 

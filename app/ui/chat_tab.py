@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, ReplySentence, TurnFailed,
-                              UserTurnSaved)
+from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
+                              TurnFailed, UserTurnSaved)
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.pump import stream_paced
@@ -26,12 +26,18 @@ from dialogue.turns import Speaker
 
 log = logging.getLogger(__name__)
 
+RECORDING_RATE = 16000  # Hz of read_recording's output
 TURN_TIMEOUT_S = 300.0  # the longest wait for the next event of a turn (a slow LLM on 2 cores)
 
 
 def error_html(message: str) -> str:
     """A visible error line (role=alert) for the status area under a field."""
     return f'<div class="wc-error" role="alert">⚠ {html.escape(message)}</div>'
+
+
+def ok_html(message: str) -> str:
+    """A visible success line (role=status) for the status area under a field."""
+    return f'<div class="wc-ok" role="status">✓ {html.escape(message)}</div>'
 
 
 @dataclass
@@ -82,7 +88,9 @@ def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> Ch
                 text = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, scale=5,
                                   lines=1, max_lines=6, elem_id="message")
                 send_btn = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-            mic = gr.Audio(sources=["microphone"], type="numpy", label="…or speak", elem_id="mic",
+            # type="filepath": the recording is decoded by dialogue.asr (one conversion for every
+            # audio input, a clear message for an empty or corrupt one), not by Gradio.
+            mic = gr.Audio(sources=["microphone"], type="filepath", label="…or speak", elem_id="mic",
                            visible=ctx.asr.available)
             with gr.Row():
                 regen_btn = gr.Button("↻ Regenerate reply", size="sm", elem_id="regenerate")
@@ -109,9 +117,12 @@ def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> Ch
         event.then(h.remember, [conv, known], [known], api_name=False, show_progress="hidden").then(
             h.controls, [conv, known], controls, api_name=False)
     text.focus(h.listening, [conv], [video], api_name=False, show_progress="hidden")
+    edit_pick.input(h.edit_text, [edit_pick, conv], [edit_text], api_name=False, show_progress="hidden")
     mic.start_recording(h.listening, [conv], [video], api_name=False, show_progress="hidden")
-    mic.stop_recording(h.transcribe, [mic], [text, status], api_name=False).success(
-        h.send, [text, conv], outs, api_name=False).then(h.remember, [conv, known], [known], api_name=False).then(
+    # the recording is cleared once read, so the next message can be recorded straight away
+    voice = gr.State(None)  # the last recording (16 kHz mono), kept as the spoken turn's voice
+    mic.stop_recording(h.transcribe_voice, [mic], [text, status, mic, voice], api_name=False).success(
+        h.send_spoken, [text, voice, conv], outs, api_name=False).then(h.remember, [conv, known], [known], api_name=False).then(
         h.controls, [conv, known], controls, api_name=False)
     tab.show = h.show
     tab.load = (h.on_load, [conv, known], outs[1:] + controls + [persona_dd])
@@ -232,9 +243,9 @@ class _Handlers:
         path = conv.path()
         last_avatar = next((t for t in reversed(path) if t.speaker is Speaker.AVATAR), None)
         video = gr.skip()
-        if last_avatar is not None and last_avatar.media.get("video"):
-            found = self.ctx.media_path(last_avatar.media["video"])
-            video = gr.Video(value=found, loop=False) if found else gr.skip()
+        found = self.ctx.turn_video(last_avatar) if last_avatar is not None else None
+        if found:
+            video = gr.Video(value=found, loop=False)
         badge = emotion_badge(last_avatar.emotion, conv.persona.display_name) if last_avatar else emotion_badge(None)
         return (conv, chat_messages(path, conv.persona.display_name), video, badge,
                 last_avatar.text if last_avatar else "", "", gr.skip())
@@ -277,24 +288,49 @@ class _Handlers:
         clip = self.ctx.listening_video(conv.persona if conv is not None else None)
         return gr.Video(value=clip, loop=True) if clip else gr.skip()
 
-    def transcribe(self, audio: tuple[int, np.ndarray] | None) -> tuple[str, str]:
-        """Microphone audio -> text in the message box. Raises gr.Error for unusable audio
-        (so the chained send does not run)."""
-        if audio is None:
+    def transcribe(self, audio_path: str | None) -> tuple:
+        """Microphone recording (a file) -> text in the message box, the status cleared and the
+        recorder emptied for the next message. Raises gr.Error for unusable audio (so the
+        chained send does not run)."""
+        text, _ = self._transcribe(audio_path)
+        return text, "", None
+
+    def transcribe_voice(self, audio_path: str | None) -> tuple:
+        """As `transcribe`, plus the recording itself ((N,) float32 at 16 kHz) for `send_spoken`."""
+        text, pcm = self._transcribe(audio_path)
+        return text, "", None, pcm
+
+    def send_spoken(self, text: str, voice: np.ndarray | None, conv: Conversation | None) -> Iterator[tuple]:
+        """Send the transcript of a recording, keeping the recording (16 kHz mono) as the turn's voice."""
+        if not (text or "").strip() or voice is None:
+            yield from self.send(text, conv)
+            return
+        conv = self.ctx.open_or_start(conv)
+        recorded = RecordedVoice(np.asarray(voice, np.float32), RECORDING_RATE)
+        yield from self._turn(conv, lambda: conv.send(text, voice=recorded))
+
+    def _transcribe(self, audio_path: str | None) -> tuple[str, np.ndarray]:
+        from dialogue.asr import AudioError, read_recording
+
+        if not audio_path:
             raise gr.Error("no audio was recorded: check the microphone and try again")
-        sr, data = audio
-        pcm = np.asarray(data)
-        if pcm.ndim == 2:
-            pcm = pcm.mean(axis=1)
-        if np.issubdtype(pcm.dtype, np.integer):
-            pcm = pcm.astype(np.float32) / float(np.iinfo(data.dtype).max)
-        pcm = pcm.astype(np.float32)
+        try:
+            pcm = read_recording(audio_path)  # (N,) float32 mono at 16 kHz
+        except AudioError as exc:
+            raise gr.Error(f"the recording cannot be used: {exc}") from exc
+        sr = RECORDING_RATE
         if pcm.size < sr * 0.3 or float(np.abs(pcm).max(initial=0.0)) < 1e-3:
             raise gr.Error("the recording is too short or silent: speak for at least a second")
         try:
-            transcript = self.ctx.asr.get().transcribe(pcm, int(sr))
+            transcript = self.ctx.asr.get().transcribe(pcm, sr)
         except Exception as exc:
             raise gr.Error(user_message(exc)) from exc
         if not transcript.text.strip():
             raise gr.Error("no words were recognised in the recording: try again, closer to the microphone")
-        return transcript.text.strip(), ""
+        return transcript.text.strip(), pcm
+
+    def edit_text(self, user_turn_id: str | None, conv: Conversation | None):
+        """The message picked for editing, pre-filled in the edit box."""
+        if conv is None or not user_turn_id or user_turn_id not in conv.tree:
+            return gr.skip()
+        return conv.tree.get(user_turn_id).text

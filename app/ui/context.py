@@ -75,9 +75,14 @@ class UIContext:
         return path.read_text(encoding="utf-8").strip()
 
     def listening_video(self, persona, emotion=None) -> str | None:
-        """The avatar listening (to a person feeling `emotion`, mirrored), or the fixed clip."""
+        """The avatar listening (to a person feeling `emotion`, mirrored), or the fixed clip.
+
+        persona: the conversation's persona; None (no conversation yet: the page shows the default
+        persona's greeting) listens as the default persona."""
         if self.listen is not None:
             try:
+                if persona is None:
+                    persona = self.persona(self.settings.persona)
                 return self.listen(persona, emotion)
             except Exception:  # no listening video is no reason to fail a turn
                 log.exception("listening clip failed")
@@ -129,6 +134,15 @@ class UIContext:
         leaf = conv.tree.leaf_of(node_id)
         conv.current = getattr(leaf, "id", leaf)
         conv.services.store.set_current(conv.id, conv.current)
+
+    def turn_video(self, turn) -> str | None:
+        """The first video segment of a turn (its TurnMedia), as an existing path; rows from before
+        TurnMedia named only the folder: its first MP4 then."""
+        refs = list(turn.media.segments)
+        if not refs and turn.media.dir:
+            folder = self.settings.data_dir / turn.media.dir
+            refs = [str(p) for p in sorted(folder.glob("*.mp4"))] if folder.is_dir() else []
+        return next((found for ref in refs if (found := self.media_path(ref))), None)
 
     def media_path(self, ref: str) -> str | None:
         """A turn's media reference (relative to the data dir, or absolute) as an existing path."""

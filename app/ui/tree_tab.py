@@ -5,7 +5,6 @@ possible in gr.Plot), the emotion timeline of the current path, and the export o
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import gradio as gr
 
 from app.conversation import Conversation
 from app.errors import user_message
-from app.ui.chat_tab import error_html
+from app.ui.chat_tab import error_html, ok_html
 from app.ui.context import UIContext
 from app.ui.tree_plot import draw_timeline, draw_tree
 from app.ui.view import node_choices
@@ -99,4 +98,4 @@ def export(ctx: UIContext, conv: Conversation | None, progress: gr.Progress) -> 
         log.exception("export failed")
         return None, error_html(user_message(exc))
     paths = [str(p) for p in (result.mp4, result.srt, result.json, result.csv) if p]
-    return paths, f'<div class="wc-ok">exported {len(paths)} files to {html.escape(str(out_dir))}</div>'
+    return paths, ok_html(f"exported {len(paths)} files to {out_dir}")

@@ -10,17 +10,10 @@ import html
 
 from dialogue.turns import Speaker, Turn
 from emotion import Emotion, EmotionState
+from emotion.labels import TABLE
 
-# One colour per emotion label, used by the badge, the tree drawing and the timeline.
-EMOTION_COLOURS: dict[Emotion, str] = {
-    Emotion.NEUTRAL: "#8a8f98",
-    Emotion.HAPPY: "#f2b705",
-    Emotion.SAD: "#3b6fd8",
-    Emotion.ANGRY: "#d64541",
-    Emotion.SURPRISED: "#9b59b6",
-    Emotion.FEARFUL: "#2a9d8f",
-    Emotion.DISGUSTED: "#6b8e23",
-}
+# One colour per emotion label (from the label table), used by the badge, the tree drawing and the timeline.
+EMOTION_COLOURS: dict[Emotion, str] = {Emotion(s.name): s.colour for s in TABLE}
 
 
 def snippet(text: str, limit: int = 48) -> str:

@@ -10,7 +10,7 @@ import numpy as np
 
 from avatar.motion.base import MotionGenerator, MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, FPS, MotionClip
-from avatar.motion.conditioning import build_conditioning, motion_array, still_frame, window_slices
+from avatar.motion.conditioning import LEGACY_LABELS, build_conditioning, motion_array, still_frame, window_slices
 from avatar.motion.procedural import blink_track
 from avatar.motion.teacher import TeacherConfig, num_frames_of, teacher_motion
 from avatar.settings import MotionSettings
@@ -48,6 +48,8 @@ class TransformerMotionGenerator:
 
     Raises:
         FileNotFoundError: the checkpoint does not exist.
+        ValueError (from generate): a request's emotion label is not one the checkpoint was trained
+            with (the checkpoint stores its label names).
     """
 
     def __init__(self, checkpoint_path: str | Path = DEFAULT_CHECKPOINT, styles_dir: str | Path | None = None,
@@ -62,6 +64,11 @@ class TransformerMotionGenerator:
         torch.set_num_threads(max(int(threads), 1))
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         self.config = MotionConfig(**ckpt["config"])
+        # the label names in the model's embedding order (older files: the original seven)
+        self.labels: tuple[str, ...] = tuple(ckpt.get("labels") or LEGACY_LABELS)
+        if len(self.labels) != self.config.n_emotions:
+            raise ValueError(f"motion checkpoint {path}: {len(self.labels)} label names for "
+                             f"{self.config.n_emotions} emotion embeddings")
         self.model = MotionModel(self.config)
         self.model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
         self.model.eval()
@@ -93,7 +100,7 @@ class TransformerMotionGenerator:
         torch = self._torch
         cfg = self.config
         n = num_frames_of(request)
-        cond = build_conditioning(request.speech, n, request.role, request.emotion)
+        cond = build_conditioning(request.speech, n, request.role, request.emotion, labels=self.labels)
         style_vec, affine = self.style(request.style)
         gen = torch.Generator().manual_seed(
             request.seed if request.seed is not None else int(np.random.SeedSequence().entropy % 2**63))

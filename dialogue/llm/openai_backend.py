@@ -175,6 +175,10 @@ class OpenAIChatLLM:
                 yield out
         except (openai.APIError, OSError) as exc:
             raise self._error(exc, model) from exc
+        except ValueError as exc:  # json.JSONDecodeError: the event stream is not chat-completion JSON
+            raise LLMError(f"The {self._where()} sent a reply that is not an OpenAI chat event stream "
+                           f"(an event is not valid JSON: {str(exc)[:120]}); check llm.base_url points at "
+                           "an OpenAI-compatible /v1 endpoint") from exc
         finally:
             close: Callable[[], None] | None = getattr(stream, "close", None)
             if close is not None:

@@ -67,7 +67,9 @@ def test_edit_makes_a_branch_and_switching_back_restores_it(page, app_url):
     wait_replies(page, 2)
     page.locator("#edit-pick input").click()
     page.get_by_role("option", name=re.compile("My cat is called Tom")).click()
-    page.locator("#edit-text textarea, #edit-text input").first.fill("My dog is called Rex")
+    edit_box = page.locator("#edit-text textarea, #edit-text input").first
+    expect(edit_box).to_have_value("My cat is called Tom")  # pre-filled with the picked message
+    edit_box.fill("My dog is called Rex")
     page.locator("#edit").click()
     history = page.locator("#history")
     expect(history).to_contain_text("My dog is called Rex")

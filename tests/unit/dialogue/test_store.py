@@ -13,6 +13,7 @@ import pytest
 
 from dialogue.store import ConversationStore, StoreError
 from dialogue.tree import TalkingTree
+from dialogue.turns import TurnMedia
 from tests.unit.dialogue.helpers import turn
 
 REPO = Path(__file__).resolve().parents[3]
@@ -36,7 +37,7 @@ def save_branched(store: ConversationStore, cid: str = "c1") -> TalkingTree:
     ):
         store.save_turn(cid, tree.add(t))
     store.save_turn(cid, tree.regenerate("a1", turn("a1b", None, "avatar", "happy", 0.7, t=3)))
-    u2 = turn("u2", "a1b", "user", "happy", 0.3, t=4).model_copy(update={"media": {"audio": "u2.wav"}})
+    u2 = turn("u2", "a1b", "user", "happy", 0.3, t=4).model_copy(update={"media": TurnMedia(audio="media/c/u2/voice.wav")})
     store.save_turn(cid, tree.add(u2))
     return tree
 
@@ -52,7 +53,7 @@ def test_round_trip(store):
     loaded = store.load("c1")
     assert_same_tree(loaded, tree)
     assert loaded.title == "branched" and loaded.current == "u2"
-    assert loaded.get("u2").media == {"audio": "u2.wav"}
+    assert loaded.get("u2").media == TurnMedia(audio="media/c/u2/voice.wav")
     assert [t.id for t in loaded.children("u1")] == ["a1", "a1b"]
 
 
@@ -268,3 +269,36 @@ def test_threads_write_and_read_concurrently(store):
         tree = store.load(f"w{k}")
         assert len(tree) == 20 and tree.current == f"{k}-19" and tree.depth(f"{k}-19") == 19
     assert store.integrity_check() == "ok"
+
+
+# --- turn media: a typed record; old dict-shaped rows still load ---------------------------------
+
+
+def test_turn_media_round_trips_with_its_ordered_segments_and_voice(store):
+    cid = store.create(title="media")
+    media = TurnMedia(dir="media/c/a1", segments=("media/c/a1/000-0.mp4", "media/c/a1/000-1.mp4", "media/c/a1/001-0.mp4"))
+    store.save_turn(cid, turn("a1", None, "avatar", "neutral", 0.0).model_copy(update={"media": media}), "a1")
+    voice = TurnMedia(dir="media/c/u1", audio="media/c/u1/voice.wav")
+    store.save_turn(cid, turn("u1", "a1", "user", "happy", 0.5).model_copy(update={"media": voice}), "u1")
+    tree = store.load(cid)
+    assert tree.get("a1").media == media and tree.get("a1").media.segments[1].endswith("000-1.mp4")
+    assert tree.get("u1").media.audio == "media/c/u1/voice.wav"
+    assert tree.get("u1").media.files() == ("media/c/u1/voice.wav",)
+    doc = store.export_json(cid)
+    assert store.load(store.import_json(doc)).get("a1").media == media
+
+
+@pytest.mark.parametrize("old, expected", [
+    ({}, TurnMedia()),
+    ({"dir": "media/c/a1"}, TurnMedia(dir="media/c/a1")),
+    ({"video": "media/c/a1/000-0.mp4"}, TurnMedia(segments=("media/c/a1/000-0.mp4",))),
+    ({"audio": "u2.wav", "motion": "u2.npz"}, TurnMedia(audio="u2.wav")),
+])
+def test_rows_saved_as_free_form_dicts_load_as_turn_media(store, tmp_path, old, expected):
+    cid = store.create(title="old")
+    store.save_turn(cid, turn("a1", None, "avatar", "neutral", 0.0), "a1")
+    raw = sqlite3.connect(tmp_path / "chats.db")
+    raw.execute("UPDATE turns SET media = ? WHERE id = 'a1'", (json.dumps(old),))
+    raw.commit()
+    raw.close()
+    assert store.load(cid).get("a1").media == expected

@@ -25,9 +25,10 @@ from emotion.response import EMPATHY
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
 
 # The label list of the prompt, from the label table (emotion.labels: each row's `prompt` says
-# what the label means, its `answer` how to meet a person who feels it).
+# what the label means, its `answer` how to meet a person who feels it). The companion prompt
+# names the labels only: with the meanings ("sad: sorry, low, sympathetic") Qwen 1.5B tagged
+# nearly every reply sad, a caring reply being "sympathetic".
 LABELS = ", ".join(s.name for s in TABLE)
-LABEL_MEANINGS = "; ".join(f"{s.name} ({s.prompt})" for s in TABLE)  # "neutral (calm, matter-of-fact); ..."
 
 FORMAT_INSTRUCTION = (
     "Answer in at most {n} short spoken sentences: no lists, no markdown, no emoji. "
@@ -43,8 +44,8 @@ COMPANION_RULES = (
     "- Never give lists, steps, advice columns, code or markdown; never say you are an AI, a model "
     "or an assistant. If asked for code or a long explanation, say in a sentence that you would "
     "rather chat, and ask about it.\n"
-    "- Begin every reply with your feeling as a tag, [emotion intensity], where emotion is one of: "
-    f"{LABEL_MEANINGS}; and intensity is from 0.1 to 1. The tag is not spoken."
+    "- Begin every reply with your feeling as a tag, [emotion intensity], where emotion is one of "
+    f"{LABELS} and intensity is from 0.1 to 1. The tag is not spoken."
 )
 # Few-shot turns (what the person said, their feeling, the answer): the format, the length, the
 # tone, and that the tag follows the note; on topics the held-out benchmark set
@@ -90,7 +91,8 @@ def feeling_note(feeling: EmotionState) -> str:
     (the empathy table of emotion.response). Depends on that message alone, so the notes of
     earlier turns render the same every turn (a cacheable prefix)."""
     if feeling.label is Emotion.NEUTRAL or feeling.intensity < 0.15:
-        return f"They sound calm: {MEET[Emotion.NEUTRAL]}."
+        # the text recognizer misses much ("I got the job I wanted!" reads neutral): the model judges
+        return f"Read their feeling from their words: {MEET[Emotion.NEUTRAL]}."
     answer = EMPATHY.get(feeling.label, feeling.label)
     return (f"They feel {_strength(feeling.intensity)} {feeling.label.value}: {MEET[feeling.label]}. "
             f"Your tag: [{answer.value}].")

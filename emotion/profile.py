@@ -15,6 +15,9 @@ class ProfileError(ValueError):
     """A profile file is missing, unreadable or invalid; the message names the file and field."""
 
 
+# A listener shows the label table's default face at this share (the speaker at full strength).
+LISTENER_SCALE = 0.55
+
 # Expression coefficients (ARKit blendshape name -> weight in [0, 1]) at full intensity.
 Expression = dict[str, float]
 
@@ -54,10 +57,15 @@ class EmotionProfile(BaseModel):
     def expression(self, state: EmotionState, listening: bool) -> Expression:
         """Expression coefficients for `state`: the table entry x intensity x expressiveness,
         clipped to [0, 1]. Falls back to the speaker table when the listener table lacks the label,
-        and to the label table's default face (emotion.labels) when neither has it.
+        and to the label table's default face (emotion.labels) when neither has it (a listener
+        shows it at LISTENER_SCALE: a listener's face is softer).
         """
         table = self.listener if listening and state.label in self.listener else self.speaker
-        base = table[state.label] if state.label in table else spec(state.label).face
+        if state.label in table:
+            base = table[state.label]
+        else:
+            soft = LISTENER_SCALE if listening else 1.0
+            base = {name: soft * w for name, w in spec(state.label).face.items()}
         k = state.intensity * self.expressiveness
         return {name: min(max(w * k, 0.0), 1.0) for name, w in base.items()}
 

@@ -222,9 +222,8 @@ def build_persona_tab(ctx: UIContext) -> tuple:
                 persona = files.build(data)
             except RecordError:  # an incomplete form: the default persona, with this form's avatar
                 persona = ctx.persona(ctx.settings.persona).model_copy(update={"avatar": data["avatar"]})
-            # index 1: a later sentence is rendered as one part (the first is cut for early playback)
-            path, _ = next(iter(avatar.speak_sentence(text, ctx.services.emotion_of(text), persona, "preview",
-                                                      new_id(), 1)))
+            out = ctx.settings.data_dir / "media" / "preview" / f"{new_id()}.mp4"
+            path = str(avatar.say_to_file(text, ctx.services.emotion_of(text), persona, out).video)
         except Exception as exc:
             log.exception("preview failed")
             return None, f"**{disp}:** {text}  \n" + error_html(user_message(exc))

@@ -41,8 +41,9 @@ class OpenAIChatLLM:
 
     The client (thread-safe, one connection pool) is built once from `settings`; a persona's
     model/temperature/max_tokens apply to its own calls only. Every network wait is bounded by
-    settings.timeout_s (connect, and each read while streaming); connection failures are retried
-    settings.max_retries times by the client before the stream starts.
+    settings.timeout_s, retries included (each of the 1 + settings.max_retries attempts gets
+    settings.attempt_timeout_s, for connect and each read while streaming); connection failures
+    are retried by the client before the stream starts.
 
     style: how the prompt is built and how long a reply may be. extra_body: fields the server
     understands beyond the OpenAI API (the embedded llama.cpp server: `cache_prompt`,
@@ -75,7 +76,7 @@ class OpenAIChatLLM:
             client = openai.OpenAI(
                 base_url=settings.base_url,
                 api_key=settings.api_key or "not-needed",
-                timeout=settings.timeout_s,
+                timeout=settings.attempt_timeout_s,  # all attempts together: settings.timeout_s
                 max_retries=settings.max_retries,
             )
         self._client = client

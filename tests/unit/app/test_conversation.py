@@ -17,9 +17,17 @@ class FakeAvatar:
     def __init__(self):
         self.calls = []
 
-    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
-        self.calls.append((sentence, turn_id, index))
-        yield f"/tmp/{turn_id}-{index}.mp4", 1.0
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
+        from pathlib import Path
+
+        from avatar.motion.clip import MotionClip, Role
+        from avatar.pipeline import Segment
+
+        self.calls.append((sentence, target.folder, target.stem, target.first))
+        motion = MotionClip.still(25 + len(self.calls), role=Role.SPEAKING)
+        continuity.remember(motion)
+        yield Segment(Role.SPEAKING, motion, emotion, text=sentence,
+                      video=Path(f"/tmp/{Path(target.folder).name}-{int(target.stem)}.mp4"))
 
     def media_dir(self, conversation_id, turn_id):
         return f"media/{conversation_id}/{turn_id}"
@@ -107,9 +115,23 @@ def test_media_per_sentence_filed_under_the_reply(services, persona):
     media = [e for e in events if isinstance(e, ReplyMedia)]
     saved = events[-1].turn
     assert [m.index for m in media] == [0, 1]
-    assert all(call[1] == saved.id for call in services.avatar.calls)
+    assert all(call[1] == saved.media.dir for call in services.avatar.calls)
+    assert [(c[2], c[3]) for c in services.avatar.calls] == [("000", True), ("001", False)]
     assert saved.media.dir.endswith(saved.id)
     assert saved.media.segments == (f"/tmp/{saved.id}-0.mp4", f"/tmp/{saved.id}-1.mp4")  # outside the data dir: as given
+    # the conversation owns the avatar's continuity: the last sentence's motion is remembered
+    assert conv.continuity.tail is not None and conv.continuity.tail.num_frames == 10
+
+
+def test_sentences_go_to_the_live_stream_when_one_is_attached(services, persona):
+    services.avatar = FakeAvatar()
+    conv = Conversation.start(services, persona)
+    live = object()
+    conv.live = live
+    seen = []
+    services.avatar.speak_sentence = lambda s, e, p, c, target: seen.append(target.live) or iter(())
+    list(conv.send("hello"))
+    assert seen == [live, live]
 
 
 class FileAvatar(FakeAvatar):
@@ -119,13 +141,16 @@ class FileAvatar(FakeAvatar):
         super().__init__()
         self.data_dir = data_dir
 
-    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
-        folder = self.data_dir / self.media_dir(conversation_id, turn_id)
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
+        from avatar.motion.clip import MotionClip, Role
+        from avatar.pipeline import Segment
+
+        folder = self.data_dir / target.folder
         folder.mkdir(parents=True, exist_ok=True)
-        for part in range(2 if index == 0 else 1):
-            out = folder / f"{index:03d}-{part}.mp4"
+        for part in range(2 if target.first else 1):
+            out = folder / f"{target.stem}-{part}.mp4"
             out.write_bytes(b"mp4")
-            yield str(out), 1.0
+            yield Segment(Role.SPEAKING, MotionClip.still(25), emotion, video=out)
 
 
 @pytest.fixture
@@ -153,7 +178,10 @@ def test_a_spoken_turn_keeps_the_persons_voice_beside_its_media(media_services, 
     conv = Conversation.start(media_services, persona)
     user = next(e for e in conv.send("hello there", voice=RecordedVoice(pcm, 48000)) if isinstance(e, UserTurnSaved)).turn
     stored = Conversation.open(media_services, conv.id, persona).tree.get(user.id).media
-    assert stored.audio == f"media/{conv.id}/{user.id}/voice.wav" and stored.dir == f"media/{conv.id}/{user.id}"
+    from app.access import private_folder
+
+    folder = f"media/{private_folder(media_services.data_dir, conv.id)}/{user.id}"  # not derivable from the id
+    assert stored.audio == f"{folder}/voice.wav" and stored.dir == folder
     back, sr = sf.read(media_services.data_dir / stored.audio, dtype="float32")
     assert sr == 48000 and len(back) == len(pcm) and np.abs(back - pcm).max() < 1e-3
     with pytest.raises(ValueError):
@@ -172,7 +200,7 @@ def test_deleting_a_conversation_removes_its_media(media_services, persona):
     list(conv.send("hello", voice=RecordedVoice(np.zeros(1600, np.float32), 16000)))
     folder = media_services.data_dir / "media" / conv.id
     assert folder.is_dir()
-    delete_conversation(media_services, conv.id)
+    delete_conversation(media_services.store, media_services.data_dir, conv.id)
     assert not folder.exists() and (media_services.data_dir / "media" / keep.id).is_dir()
     with pytest.raises(StoreError):
         media_services.store.info(conv.id)
@@ -186,18 +214,18 @@ class MotionAvatar(FakeAvatar):
         super().__init__()
         self.faces = []
 
-    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
         from avatar.motion.base import MotionRequest
         from avatar.motion.clip import ARKIT_INDEX, Role
         from avatar.motion.teacher import teacher_motion
         from emotion.builtin import get_profile
 
-        clip = teacher_motion(MotionRequest(role=Role.SPEAKING, emotion=emotion, duration_s=1.5, seed=index,
+        clip = teacher_motion(MotionRequest(role=Role.SPEAKING, emotion=emotion, duration_s=1.5, seed=len(self.faces),
                                             profile=get_profile(persona.emotion_profile)))
         mean = clip.expression[10:].mean(0)
         self.faces.append((emotion, {k: float(mean[ARKIT_INDEX[k]]) for k in
                                      ("mouthFrownLeft", "mouthSmileLeft", "browInnerUp")}))
-        yield from super().speak_sentence(sentence, emotion, persona, conversation_id, turn_id, index)
+        yield from super().speak_sentence(sentence, emotion, persona, continuity, target)
 
 
 def test_a_turn_saved_as_sad_renders_sad_coefficients_in_every_sentence(services, persona):

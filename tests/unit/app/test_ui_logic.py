@@ -80,12 +80,25 @@ def test_stream_paced_holds_media_until_previous_segment_ends():
 
     def events():
         yield ReplySentence("a", 0)
-        yield ReplyMedia("a.mp4", 0, 2.0)
-        yield ReplyMedia("b.mp4", 1, 1.0)
+        yield ReplyMedia(_segment(2.0, "a.mp4"), 0)
+        yield ReplyMedia(_segment(1.0, "b.mp4"), 1)
+        yield ReplyMedia(_segment(3.0, None), 2)  # on the live stream: not paced here
+        yield ReplyMedia(_segment(1.0, "c.mp4"), 3)
 
     out = list(stream_paced(events, clock=lambda: now[0], sleep=sleep))
-    assert [type(e).__name__ for e in out] == ["ReplySentence", "ReplyMedia", "ReplyMedia"]
-    assert slept == [pytest.approx(2.0)]
+    assert [type(e).__name__ for e in out] == ["ReplySentence"] + ["ReplyMedia"] * 4
+    assert slept == [pytest.approx(2.0), pytest.approx(1.0)]
+
+
+def _segment(seconds: float, video: str | None):
+    from pathlib import Path
+
+    from avatar.motion.clip import MotionClip, Role
+    from avatar.pipeline import Segment
+    from emotion import EmotionState
+
+    return Segment(Role.SPEAKING, MotionClip.still(int(seconds * 25)), EmotionState.neutral(),
+                   video=Path(video) if video else None)
 
 
 def test_stream_paced_reraises_and_times_out():
@@ -175,14 +188,17 @@ def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx, tmp_path):
 def test_regenerate_after_a_failed_reply_answers_the_kept_message(ctx):
     from app.ui.chat_tab import _Handlers
 
+    from app.access import new_token
+
     llm = FakeLLM(fail=True)
     ctx.services.llm = llm
-    conv = ctx.open_or_start(None)
+    owner = new_token()
+    conv = ctx.open_or_start(None, owner=owner)
     h = _Handlers(ctx)
-    list(h.send("Are you there?", conv))
+    list(h.send("Are you there?", conv, owner))
     assert conv.tree.get(conv.current).speaker is Speaker.USER  # kept, unanswered
     llm.fail = False
-    list(h.regenerate(conv))
+    list(h.regenerate(conv, owner))
     path = conv.path()
     assert [t.speaker for t in path[-2:]] == [Speaker.USER, Speaker.AVATAR]
     assert path[-2].text == "Are you there?" and len(conv.tree.branches()) == 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dialogue.store import ConversationStore, StoreError
+from dialogue.store_schema import SCHEMA_VERSION
 from dialogue.tree import TalkingTree
 from dialogue.turns import TurnMedia
 from tests.unit.dialogue.helpers import turn
@@ -70,9 +71,9 @@ def test_restart_keeps_the_tree(tmp_path):
 
 
 def test_schema_version_wal_and_foreign_keys(store, tmp_path):
-    assert store.schema_version() == 1
+    assert store.schema_version() == SCHEMA_VERSION
     raw = sqlite3.connect(tmp_path / "chats.db")
-    assert raw.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert raw.execute("SELECT version FROM schema_version").fetchall() == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     raw.execute("INSERT INTO schema_version VALUES (99, 0)")
@@ -269,6 +270,36 @@ def test_threads_write_and_read_concurrently(store):
         tree = store.load(f"w{k}")
         assert len(tree) == 20 and tree.current == f"{k}-19" and tree.depth(f"{k}-19") == 19
     assert store.integrity_check() == "ok"
+
+
+def test_owner_is_kept_listed_and_not_exported(store):
+    store.create("mine", "a", "ada", owner="digest-a")
+    store.create("theirs", "b", "ada", owner="digest-b")
+    store.create("local", "c", "ada")
+    assert store.owner("mine") == "digest-a" and store.owner("local") is None
+    assert [c.id for c in store.list_conversations(owner="digest-a")] == ["mine"]
+    assert {c.id for c in store.list_conversations()} == {"mine", "theirs", "local"}
+    with pytest.raises(StoreError, match="no conversation"):
+        store.owner("ghost")
+    assert "digest-a" not in json.dumps(store.export_json("mine"))
+    copy = store.import_json(store.export_json("mine"))
+    assert store.owner(copy) is None  # an imported copy belongs to the local user
+
+
+def test_version_1_database_gains_the_owner_column(tmp_path):
+    from dialogue.store_schema import MIGRATIONS
+
+    raw = sqlite3.connect(tmp_path / "old.db")
+    raw.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+    for statement in MIGRATIONS[0]:
+        raw.execute(statement)
+    raw.execute("INSERT INTO schema_version VALUES (1, 0)")
+    raw.execute("INSERT INTO conversations (id, title, persona, created_at, updated_at) VALUES ('old', 't', 'ada', 1, 1)")
+    raw.commit()
+    raw.close()
+    with ConversationStore(tmp_path / "old.db") as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.owner("old") is None and store.info("old").title == "t"
 
 
 # --- turn media: a typed record; old dict-shaped rows still load ---------------------------------

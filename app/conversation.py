@@ -28,7 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from app.access import folder_key
-from app.personas import Persona
+from app.personas import Persona, PersonaError, persona_profile
 from avatar.pipeline import Continuity, Segment, SegmentSink
 from dialogue.cues import emotion_cues
 from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
@@ -163,6 +163,20 @@ class Services:
         return self.avatar.listening_clip(persona, emotion) if self.avatar is not None else None
 
 
+TITLE_CHARS = 60
+
+
+def default_title(persona: Persona) -> str:
+    """A new conversation's title until its first message names it."""
+    return f"Chat with {persona.display_name}"
+
+
+def title_of(text: str) -> str:
+    """A conversation title from its first message: one line, at most TITLE_CHARS characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= TITLE_CHARS else flat[: TITLE_CHARS - 1].rstrip() + "…"
+
+
 class Conversation:
     """One conversation tree and its current position. Not thread-safe: one per user session."""
 
@@ -183,9 +197,11 @@ class Conversation:
 
         owner: the owner key stored with it (the web app passes its browser's digest, see
         app/access.py; None = the local user's, as in the CLI).
+        Raises PersonaError when the persona's emotion profile is missing or malformed.
         """
+        persona_profile(persona, services.profiles_dir)
         conv_id = uuid.uuid4().hex[:12]
-        tree = TalkingTree(conv_id, title=title or f"Chat with {persona.display_name}")
+        tree = TalkingTree(conv_id, title=title or default_title(persona))
         greeting = Turn(
             speaker=Speaker.AVATAR,
             avatar_role=AvatarRole.SPEAKING,
@@ -274,10 +290,25 @@ class Conversation:
         self.tree.add(user)
         self.services.store.save_turn(self.id, user, user.id)
         self.current = user.id
+        self._title_from(user)
         yield UserTurnSaved(user)
         yield from self._reply_to(user)
 
+    def _title_from(self, user: Turn) -> None:
+        """A conversation still under its default title is named after its first message (so a
+        list of conversations reads "My cat is called Tom…", not "Chat with Ada" each time)."""
+        if self.tree.title != default_title(self.persona):
+            return
+        title = title_of(user.text)
+        self.tree.title = title
+        self.services.store.rename(self.id, title)
+
     def _reply_to(self, user: Turn) -> Iterator[TurnEvent]:
+        try:  # the profile may have been deleted or broken since the conversation started
+            persona_profile(self.persona, self.services.profiles_dir)
+        except PersonaError as exc:
+            yield TurnFailed(str(exc))
+            return
         cues = emotion_cues(self.tree, user.id)
         path = self.tree.path_to(user.id)
         t0 = time.perf_counter()
@@ -392,18 +423,17 @@ class Conversation:
             yield ReplyMedia(segment, index)
 
 
-def delete_conversation(services: Services, conversation_id: str) -> None:
-    """Delete a conversation: its rows in the store and its media folder (videos, the person's voice).
+def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:
+    """Delete a conversation: its rows in the store and its media folder under `data_dir` (videos,
+    the person's recorded voice).
 
     Raises:
         StoreError: unknown conversation (nothing is deleted).
     """
-    services.store.delete(conversation_id)
-    if services.data_dir is None:
+    store.delete(conversation_id)
+    if data_dir is None:
         return
-    media_root = (services.data_dir / "media").resolve()
-    key = folder_key(services.data_dir, conversation_id)
-    for name in (conversation_media_folder(conversation_id, key), conversation_media_folder(conversation_id)):
-        folder = (services.data_dir / name).resolve()  # the private folder, and the one of older versions
-        if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
-            shutil.rmtree(folder)
+    media_root = (data_dir / "media").resolve()
+    folder = (data_dir / conversation_media_folder(conversation_id)).resolve()
+    if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
+        shutil.rmtree(folder)

@@ -157,6 +157,23 @@ def get_persona(name: str, user_dir: Path | None = None) -> Persona:
     raise PersonaError(f"unknown persona {name!r}; known: {known}")
 
 
+def persona_profile(persona: Persona, profiles_dir: Path | None = None):
+    """The emotion profile `persona` names (the user's file in `profiles_dir` first).
+
+    Raises PersonaError naming the persona, the profile and what to do when that profile is
+    missing or malformed: the CLI and the web app refuse such a persona the same way.
+    """
+    from emotion.builtin import get_profile
+    from emotion.profile import ProfileError
+
+    try:
+        return get_profile(persona.emotion_profile, profiles_dir)
+    except ProfileError as exc:
+        raise PersonaError(f"persona {persona.name!r} uses the emotion profile {persona.emotion_profile!r}, which "
+                           f"cannot be used ({exc}): pick another profile for it in the Persona tab, or set "
+                           "emotion_profile in its file") from None
+
+
 def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -37,8 +37,10 @@ class SettingsError(ValueError):
 class ServerSettings(BaseModel):
     """The web app. username/password enable login (required when host is not loopback).
 
-    Sessions are independent: quick UI requests run at once; at most `turn_concurrency` replies
-    stream at a time.
+    Sessions are independent (app/limits.py): quick UI requests run at once; at most
+    `turn_concurrency` replies stream at a time; the LLM and the avatar renderer each serve
+    `llm_slots` / `avatar_slots` callers at once, and a caller that gets no slot within
+    `busy_wait_s` is told it is busy instead of waiting without end.
     """
 
     host: str = "127.0.0.1"
@@ -46,6 +48,9 @@ class ServerSettings(BaseModel):
     username: str = ""
     password: str = ""
     turn_concurrency: int = Field(8, ge=1, le=256)
+    llm_slots: int = Field(2, ge=1, le=64)
+    avatar_slots: int = Field(1, ge=1, le=64)
+    busy_wait_s: float = Field(30.0, gt=0)
 
 
 class Settings(BaseSettings):

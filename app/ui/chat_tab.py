@@ -22,7 +22,7 @@ from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedi
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.pump import stream_paced
-from app.ui.view import branch_choices, chat_messages, emotion_badge, user_turn_choices
+from app.ui.view import branch_choices, chat_messages, conversation_label, emotion_badge, user_turn_choices
 from dialogue.turns import Speaker
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
         h.send_spoken, [text, voice, conv], outs, api_name=False, **turn).then(
         h.controls, [conv], controls, api_name=False)
     tab.show = h.show
-    tab.load = (h.on_load, [conv], outs[1:] + controls + [persona_dd])
+    tab.load = (h.on_load, [conv], outs + controls + [persona_dd])
     return tab
 
 
@@ -182,6 +182,9 @@ class _Handlers:
             conv = self.ctx.open_or_start(conv, owner=request)
         except NoSuchConversation as exc:  # no owner cookie: nobody to save a conversation for
             yield refused(7, f"{exc}: this browser has no owner cookie (enable cookies)")
+            return
+        except ValueError as exc:  # PersonaError: a missing persona or emotion profile
+            yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html(user_message(exc)), gr.skip()
             return
         recorded = RecordedVoice(np.asarray(voice, np.float32), RECORDING_RATE) if voice is not None else None
         yield from self._turn(conv, lambda: conv.send(text, voice=recorded))
@@ -315,20 +318,40 @@ class _Handlers:
                 last_avatar.text if last_avatar else "", "", gr.skip())
 
     def on_load(self, conv: Conversation | None, request: gr.Request = None) -> tuple:
-        """A fresh page: the default persona's greeting (nothing saved until the first message)."""
+        """A fresh page: this browser's most recent conversation reopened where it was left, or
+        the default persona's greeting when it has none (nothing saved until the first message).
+
+        The session state is set only when a conversation is reopened: a message sent before
+        the page finished loading is not wiped by this handler.
+        """
         names = sorted(self.ctx.personas())
         persona_dd = gr.Dropdown(choices=names, value=self.ctx.settings.persona if self.ctx.settings.persona in names else None)
-        # The session state is not an output here: a message sent before the page finished
-        # loading must not be wiped by this handler.
+        state = gr.skip()
         if conv is not None:
             try:
-                return self.show(self.owned(conv, request))[1:] + self.controls(conv, request) + (persona_dd,)
+                conv = self.owned(conv, request)
             except NoSuchConversation:
                 conv = None  # not this browser's: show a fresh page
+        if conv is None:
+            conv = state = self._last_conversation(request)
+        if conv is not None:
+            return (state,) + self.show(conv)[1:] + self.controls(conv, request) + (persona_dd,)
         persona = self.ctx.persona(self.ctx.settings.persona)
         history = [{"role": "assistant", "content": persona.greeting}]
-        return ((history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
+        return ((gr.skip(), history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
                 + self.controls(None, request) + (persona_dd,))
+
+    def _last_conversation(self, request) -> Conversation | None:
+        """This browser's most recently updated conversation, reopened; None when it has none
+        (or it cannot be opened any more: then the page starts fresh, and says nothing)."""
+        rows = self.ctx.owned_conversations(request)  # newest first
+        if not rows:
+            return None
+        try:
+            return self.ctx.open(rows[0].id, owner=request)
+        except Exception:  # a damaged conversation must not break the page: start fresh
+            log.exception("cannot reopen conversation %s", rows[0].id)
+            return None
 
     def controls(self, conv: Conversation | None, request: gr.Request = None) -> tuple:
         """Branch switcher, edit picker and the picker of this browser's saved conversations
@@ -338,7 +361,7 @@ class _Handlers:
         except NoSuchConversation:
             conv = None
         rows = self.ctx.owned_conversations(request)
-        picker = gr.Dropdown(choices=[(f"{r.title} · {r.persona} · {r.id[:6]}", r.id) for r in rows],
+        picker = gr.Dropdown(choices=[(conversation_label(r.title, r.persona, r.updated_at), r.id) for r in rows],
                              value=conv.id if conv is not None else None)
         if conv is None:
             return gr.Dropdown(choices=[], value=None), gr.Dropdown(choices=[], value=None), picker

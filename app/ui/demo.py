@@ -10,6 +10,7 @@ from collections.abc import Callable
 import gradio as gr
 
 from app.conversation import Services
+from app.limits import bounded
 from app.settings import Settings
 from app.ui.chat_tab import build_chat_tab
 from app.ui.context import Lazy, UIContext
@@ -50,6 +51,8 @@ def build_demo(
     """
     if callable(services) and not isinstance(services, Services):
         services = services()
+    # the LLM and the avatar bounded by their own slots and timeouts: one slow call blocks nobody else
+    services = bounded(services, settings)
     ctx = UIContext(services=services, settings=settings, asr=Lazy(asr), listen_clip=listen_clip, listen=listen)
     with gr.Blocks(title="warmchat") as demo:
         conv = gr.State(None)  # this browser session's Conversation

@@ -44,6 +44,23 @@ def emotion_badge(state: EmotionState | None, who: str = "") -> str:
             f"{state.intensity:.1f}</span>")
 
 
+def conversation_label(title: str, persona: str, updated_at: float, now: float | None = None) -> str:
+    """A saved conversation in the picker: its title (its first message), persona and when it
+    was last used ("today 14:05", "yesterday 09:30", "3 Dec 2026 18:00")."""
+    import time
+
+    now = time.time() if now is None else now
+    day = time.strftime("%Y-%m-%d", time.localtime(updated_at))
+    clock = time.strftime("%H:%M", time.localtime(updated_at))
+    if day == time.strftime("%Y-%m-%d", time.localtime(now)):
+        when = f"today {clock}"
+    elif day == time.strftime("%Y-%m-%d", time.localtime(now - 86400)):
+        when = f"yesterday {clock}"
+    else:
+        when = time.strftime("%-d %b %Y %H:%M", time.localtime(updated_at))
+    return f"{snippet(title, 60)} · {persona} · {when}"
+
+
 def branch_choices(branches: list[list[Turn]]) -> list[tuple[str, str]]:
     """(label, leaf id) per root-to-leaf branch: "branch N (k turns): …last text"."""
     return [(f"branch {i} ({len(b)} turns): {snippet(b[-1].text, 40)}", b[-1].id)

@@ -13,6 +13,8 @@ def test_profile_duplicate_and_invalid_name(page, app_url):
     expect(page.locator("#profile-name input, #profile-name textarea").first).to_have_value("warm")
     page.get_by_role("button", name="Duplicate").click()
     expect(page.get_by_text("duplicated as “warm-2”")).to_be_visible()
+    # the form then shows the copy (wait for it before editing, or the refill overwrites the edit)
+    expect(page.locator("#profile-name input, #profile-name textarea").first).to_have_value("warm-2")
     page.locator("#profile-name input, #profile-name textarea").first.fill("Not A Name!")
     page.locator("#profile-save").click()
     expect(page.locator("#profile-status")).to_contain_text("not saved")

@@ -200,7 +200,7 @@ def test_deleting_a_conversation_removes_its_media(media_services, persona):
     list(conv.send("hello", voice=RecordedVoice(np.zeros(1600, np.float32), 16000)))
     folder = media_services.data_dir / "media" / conv.id
     assert folder.is_dir()
-    delete_conversation(media_services, conv.id)
+    delete_conversation(media_services.store, media_services.data_dir, conv.id)
     assert not folder.exists() and (media_services.data_dir / "media" / keep.id).is_dir()
     with pytest.raises(StoreError):
         media_services.store.info(conv.id)

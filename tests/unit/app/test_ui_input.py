@@ -152,3 +152,44 @@ def test_preview_uses_the_uploaded_portrait(ctx, tmp_path):
     assert str(ctx.settings.data_dir) in used  # a copy in the data dir, not the upload's temp path
     preview(*form, None)
     assert seen[-1] == "stylized"  # no upload: the avatar field
+
+
+# --- reopening and naming conversations ----------------------------------------------------------
+
+
+def test_conversations_are_titled_by_their_first_message(ctx):
+    from app.ui.view import conversation_label
+
+    conv = ctx.open_or_start(None)
+    list(conv.send("My cat is called Tom and he is   very old"))
+    list(conv.send("second message"))
+    (row,) = ctx.services.store.list_conversations()
+    assert row.title == "My cat is called Tom and he is very old"
+    label = conversation_label(row.title, row.persona, row.updated_at)
+    assert label.startswith("My cat is called Tom and he is very old · ada · today ")
+    old = conversation_label("t", "ada", 30 * 86400.0, now=100 * 86400.0)
+    assert "1970" in old and "today" not in old and "yesterday" not in old
+    assert "yesterday" in conversation_label("t", "ada", 100 * 86400.0, now=101 * 86400.0)
+    long = ctx.open_or_start(None)
+    list(long.send("x" * 300))
+    assert max(len(r.title) for r in ctx.services.store.list_conversations()) <= 60
+
+
+def test_a_reload_reopens_the_browsers_last_conversation(ctx):
+    from app.access import new_token
+
+    h = _Handlers(ctx)
+    mine, theirs = new_token(), new_token()  # two browsers' owner cookies (app/access.py)
+    older = ctx.open_or_start(None, owner=mine)
+    list(h.send("the older one", older, mine))
+    newer = ctx.open_or_start(None, owner=mine)
+    list(h.send("the newer one", newer, mine))
+    other = ctx.open_or_start(None, owner=theirs)
+    list(h.send("someone else's", other, theirs))
+    list(h.send("the older one again", older, mine))  # the last one used, not the last one made
+    out = h.on_load(None, mine)
+    state, history = out[0], out[1]
+    assert state.id == older.id and "the older one again" in str(history)
+    assert "someone else's" not in str(out)
+    fresh = h.on_load(None, new_token())  # a browser with no conversations: the greeting, no state set
+    assert not hasattr(fresh[0], "id") and "Ada" in str(fresh[1]) + str(fresh[4])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # Errors whose message is already written for users: shown as they are.
-_USER_FACING = ("InputError", "LLMError", "AudioError", "PortraitError", "PersonaError", "ProfileError",
+_USER_FACING = ("InputError", "LLMError", "AudioError", "PortraitError", "VideoError", "PersonaError", "ProfileError",
                 "TreeError", "StoreError", "ImportFormatError", "ServeError", "TTSError")
 
 

@@ -12,6 +12,7 @@ from app.conversation import (Conversation, InputError, ReplySaved, ReplySentenc
 from app.errors import user_message
 from app.personas import get_persona
 from app.settings import Settings
+from dialogue.store import StoreError
 from dialogue.turns import Speaker
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,7 @@ class ChatRepl:
                 self.conv.switch(rest)
                 self._show_path_tail(out)
             elif cmd == "/save":
-                Path(rest).write_text(json.dumps(self.services.store.export_json(self.conv.id), indent=2))
-                out.write(f"saved to {rest}\n")
+                self._save(rest, out)
             elif cmd == "/load":
                 self._load(rest, out)
             elif cmd == "/list":
@@ -126,11 +126,43 @@ class ChatRepl:
             out.write(f"! {user_message(exc)}\n")
         return None
 
+    def _save(self, arg: str, out: TextIO) -> None:
+        """/save FILE: the conversation as a JSON export (into FOLDER/<id>.json for a folder)."""
+        if not arg:
+            raise InputError("give a file name: /save FILE (for example /save chat.json)")
+        path = Path(arg).expanduser()
+        if path.is_dir():
+            path = path / f"{self.conv.id}.json"
+        if not path.parent.is_dir():
+            raise InputError(f"cannot save to {path}: the folder {path.parent} does not exist")
+        text = json.dumps(self.services.store.export_json(self.conv.id), indent=2, ensure_ascii=False)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot save to {path}: {exc.strerror or exc}") from exc
+        out.write(f"saved to {path}\n")
+
     def _load(self, arg: str, out: TextIO) -> None:
-        path = Path(arg)
+        """/load FILE|ID: import a JSON export made by /save (or export), or open a saved id."""
+        if not arg:
+            raise InputError("give a file or a conversation id: /load FILE|ID (see /list)")
+        path = Path(arg).expanduser()
         if path.is_file():
-            conv_id = self.services.store.import_json(json.loads(path.read_text()))
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise InputError(f"cannot load {path}: it is not a warmchat conversation export "
+                                 f"(a JSON file written by /save): {exc}") from None
+            try:
+                conv_id = self.services.store.import_json(doc)
+            except StoreError as exc:
+                raise InputError(f"cannot load {path}: {exc}") from None
+        elif path.exists():
+            raise InputError(f"cannot load {path}: it is a folder, not a conversation export")
         else:
+            known = {row.id for row in self.services.store.list_conversations()}
+            if arg not in known:
+                raise InputError(f"no file and no saved conversation called {arg!r} (see /list)")
             conv_id = arg
         self.conv = Conversation.open(self.services, conv_id, self.conv.persona)
         out.write(f"opened conversation {conv_id}\n")

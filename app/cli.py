@@ -52,6 +52,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from app.chat_repl import ChatRepl
 
     settings = _settings(args)
+    # Piped input may hold bytes that are not UTF-8: read them as U+FFFD instead of failing later.
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     repl = ChatRepl.create(settings, conversation_id=args.resume)
     return repl.run(sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
 
@@ -74,17 +79,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    """One utterance to an MP4, showing each step and the frames rendered (on stderr)."""
+    import dataclasses
     import time
 
-    from app.media import AvatarPipeline
+    from app.media import AvatarComponents
     from app.personas import get_persona
+    from app.progress import FrameProgress, ProgressLine, VoiceProgress
+    from avatar.pipeline import Continuity, Mp4File, Say
     from emotion import EmotionState
 
     settings = _settings(args)
     persona = get_persona(settings.persona, settings.personas_dir).model_copy(update={"avatar": args.avatar})
     t0 = time.perf_counter()
-    seg = AvatarPipeline(settings).speak(args.text, EmotionState.of(args.emotion, args.intensity), persona,
-                                         Path(args.out))
+    progress = ProgressLine(sys.stderr, interactive=sys.stderr.isatty())
+    progress.step(f"loading the voice, motion model and avatar {args.avatar!r}")
+    pipeline = AvatarComponents(settings).pipeline(persona)
+    pipeline = dataclasses.replace(pipeline, tts=VoiceProgress(pipeline.tts, progress),
+                                   renderer=FrameProgress(pipeline.renderer, progress))
+    say = Say(args.text, EmotionState.of(args.emotion, args.intensity))
+    seg = next(pipeline.stream([say], Continuity(), Mp4File(pipeline, Path(args.out))))
+    progress.done()
     print(f"wrote {seg.video} ({seg.motion.duration:.1f} s, {seg.motion.num_frames} frames at "
           f"{seg.motion.fps} fps) in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -107,26 +122,54 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_personas(args: argparse.Namespace) -> int:
-    from app.personas import list_personas
+    """List personas; malformed persona files are named on stderr with what is wrong."""
+    from app.personas import scan_personas
 
     settings = _settings(args)
-    for name, persona in sorted(list_personas(settings.personas_dir).items()):
-        print(f"{name:12s} {persona.display_name:12s} avatar={persona.avatar:10s} "
+    personas, problems = scan_personas(settings.personas_dir)
+    for persona in personas:
+        print(f"{persona.name:12s} {persona.display_name:12s} avatar={persona.avatar:10s} "
               f"profile={persona.emotion_profile:9s} {persona.description}")
+    for problem in problems:
+        print(f"warmchat: skipped a malformed persona: {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete a saved conversation with its media (videos, your recorded voice)."""
+    from app.conversation import delete_conversation
+    from dialogue.store import ConversationStore, StoreError
+
+    settings = _settings(args)
+    if not settings.db_path.is_file():
+        print(f"warmchat: no saved conversations (in {settings.data_dir})", file=sys.stderr)
+        return 1
+    with ConversationStore(settings.db_path) as store:
+        try:
+            delete_conversation(store, settings.data_dir, args.conversation)
+        except StoreError as exc:
+            print(f"warmchat: {exc}", file=sys.stderr)
+            return 1
+    print(f"deleted conversation {args.conversation} and its media")
     return 0
 
 
 def cmd_conversations(args: argparse.Namespace) -> int:
+    import time
+
     from dialogue.store import ConversationStore
 
     settings = _settings(args)
-    store = ConversationStore(settings.db_path)
-    import time
-
-    for row in store.list_conversations():
+    if not settings.db_path.is_file():  # nothing saved yet: list nothing, create nothing
+        print(f"no saved conversations yet (in {settings.data_dir})")
+        return 0
+    with ConversationStore(settings.db_path) as store:
+        rows = store.list_conversations()
+    for row in rows:
         updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.updated_at))
         print(f"{row.id}  {row.title}  ({row.persona}, updated {updated})")
-    store.close()
+    if not rows:
+        print(f"no saved conversations yet (in {settings.data_dir})")
     return 0
 
 
@@ -204,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_personas)
     p = sub.add_parser("conversations", help="list saved conversations")
     p.set_defaults(func=cmd_conversations)
+    p = sub.add_parser("delete", help="delete a saved conversation and its media (videos, your recorded voice)")
+    p.add_argument("conversation", help="conversation id (see: warmchat conversations)")
+    p.set_defaults(func=cmd_delete)
 
     for name, module, text, defaults in (
         ("train-motion", "avatar.motion.train", "train the motion generator on a teacher corpus", None),

@@ -6,14 +6,18 @@ tree and the current node, and drives one turn through the stages:
     user text --emotion--> user Turn (saved) --reverse-level traversal--> EmotionCues
     --llm.stream_reply--> sentences ... final Reply --> avatar Turn (saved)
 
-Media (voice, motion, video) is produced by an optional `AvatarPipeline` per sentence, so the
-avatar can start speaking before the reply is complete. Long-lived, shared things (store, LLM,
-TTS, renderer) live in `Services`; nothing per-request is written onto them.
+Media (voice, motion, video) is produced per sentence by the optional avatar components
+(`app.media.AvatarComponents`, running `avatar.pipeline`), so the avatar can start speaking
+before the reply is complete. The conversation owns its motion continuity and, when a live
+stream is attached (`live`), sends the sentences there instead of into clip files.
+Long-lived, shared things (store, LLM, TTS, renderer) live in `Services`; nothing per-request is
+written onto them.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,12 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from app.personas import Persona
+import numpy as np
+
+from app.access import folder_key
+from app.personas import Persona, PersonaError, persona_profile
+from avatar.pipeline import Continuity, Segment, SegmentSink
 from dialogue.cues import emotion_cues
-from dialogue.llm.base import LLM, LLMError, Reply
+from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
 from dialogue.store import ConversationStore
 from dialogue.tree import TalkingTree
-from dialogue.turns import AvatarRole, Speaker, Turn, new_id
+from dialogue.turns import AvatarRole, Speaker, Turn, TurnMedia, conversation_media_folder, media_folder, new_id
 from emotion import EmotionState
 from emotion.builtin import get_profile
 from emotion.response import respond_to
@@ -36,6 +44,20 @@ log = logging.getLogger(__name__)
 
 class InputError(ValueError):
     """The user's input cannot be used (empty, too long); the message is for users."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedVoice:
+    """The person's recorded voice for a spoken turn: pcm (N,) float32 mono in [-1, 1] at
+    sample_rate Hz. Saved as a WAV file beside the turn's media (TurnMedia.audio)."""
+
+    pcm: np.ndarray
+    sample_rate: int
+
+    def __post_init__(self) -> None:
+        if np.asarray(self.pcm).ndim != 1 or self.sample_rate <= 0:
+            raise ValueError(f"voice must be mono (N,) audio at a positive rate, got shape "
+                             f"{np.shape(self.pcm)} at {self.sample_rate} Hz")
 
 
 # --- events streamed to the UI / CLI -------------------------------------------------------
@@ -54,11 +76,27 @@ class ReplySentence:
 
 @dataclass(frozen=True, slots=True)
 class ReplyMedia:
-    """A playable piece of the avatar's reply (one sentence): a video segment file."""
+    """A playable piece of the avatar's reply (of sentence `index`): an MP4 file
+    (`segment.video`), or a segment already put on the live stream (`segment.video` is None)."""
 
-    path: str
+    segment: Segment
     index: int
-    duration_s: float
+
+    @property
+    def path(self) -> str | None:
+        return str(self.segment.video) if self.segment.video is not None else None
+
+    @property
+    def duration_s(self) -> float:
+        return self.segment.duration
+
+    @property
+    def ref(self) -> str | None:
+        """The segment's MP4 name (TurnMedia.segments): its video, or for a live-stream segment
+        the name export renders it to, beside its .npz."""
+        if self.segment.video is not None:
+            return str(self.segment.video)
+        return str(self.segment.saved.with_suffix(".mp4")) if self.segment.saved is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +115,29 @@ class TurnFailed:
 TurnEvent = UserTurnSaved | ReplySentence | ReplyMedia | ReplySaved | TurnFailed
 
 
-class SentenceSpeaker(Protocol):
-    """Renders reply sentences to video segments (app.media.AvatarPipeline; fakes in tests)."""
+@dataclass(frozen=True, slots=True)
+class SegmentTarget:
+    """Where a sentence's segments go: the turn's media `folder` (relative to the data dir),
+    file names starting with `stem`; `first`: the reply's first sentence (encoded in a short
+    first part so playback starts sooner); `live`: the session's live stream, else MP4 files."""
 
-    def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, conversation_id: str,
-                       turn_id: str, index: int) -> Iterator[tuple[str, float]]:
-        """Render one sentence; yield (video path, duration in seconds) per playable part."""
+    folder: str
+    stem: str
+    first: bool = False
+    live: SegmentSink | None = None
+
+
+class SentenceSpeaker(Protocol):
+    """Turns reply sentences into avatar segments (app.media.AvatarComponents; fakes in tests)."""
+
+    def speak_sentence(self, sentence: str, emotion: EmotionState, persona: Persona, continuity: Continuity,
+                       target: SegmentTarget) -> Iterator[Segment]:
+        """Voice, motion and (clip mode) video for one sentence, continuing from `continuity`
+        (updated); yields each playable segment."""
         ...
 
     def media_dir(self, conversation_id: str, turn_id: str) -> str:
-        """Folder of a turn's media, relative to the data dir (stored in Turn.media["dir"])."""
+        """Folder of a turn's media, relative to the data dir (stored in TurnMedia.dir)."""
         ...
 
     def listening_clip(self, persona: Persona, emotion: EmotionState | None = None) -> str:
@@ -102,13 +153,28 @@ class Services:
     llm: LLM
     emotion_of: Callable[[str], EmotionState]
     max_message_chars: int = 2000
-    # Voice + motion + video for each reply sentence (app.media.AvatarPipeline); None = text only.
+    # Voice + motion + video for each reply sentence (app.media.AvatarComponents); None = text only.
     avatar: SentenceSpeaker | None = None
     profiles_dir: Path | None = None  # the user's emotion profiles (built-ins are always there)
+    data_dir: Path | None = None  # where turn media lives (TurnMedia paths are relative to it); None = keep no files
 
     def listen(self, persona: Persona, emotion: EmotionState | None = None) -> str | None:
         """A looping listening clip of the persona's avatar, mirroring `emotion` (None: text only)."""
         return self.avatar.listening_clip(persona, emotion) if self.avatar is not None else None
+
+
+TITLE_CHARS = 60
+
+
+def default_title(persona: Persona) -> str:
+    """A new conversation's title until its first message names it."""
+    return f"Chat with {persona.display_name}"
+
+
+def title_of(text: str) -> str:
+    """A conversation title from its first message: one line, at most TITLE_CHARS characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= TITLE_CHARS else flat[: TITLE_CHARS - 1].rstrip() + "…"
 
 
 class Conversation:
@@ -119,14 +185,23 @@ class Conversation:
         self.persona = persona
         self.tree = tree
         self.current = current
+        self.continuity = Continuity()  # the avatar's last motion frames in this conversation
+        self.live: SegmentSink | None = None  # the session's live stream, when one is attached
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, services: Services, persona: Persona, title: str = "") -> "Conversation":
-        """A new conversation whose root is the persona's greeting (saved at once)."""
+    def start(cls, services: Services, persona: Persona, title: str = "", owner: str | None = None
+              ) -> "Conversation":
+        """A new conversation whose root is the persona's greeting (saved at once).
+
+        owner: the owner key stored with it (the web app passes its browser's digest, see
+        app/access.py; None = the local user's, as in the CLI).
+        Raises PersonaError when the persona's emotion profile is missing or malformed.
+        """
+        persona_profile(persona, services.profiles_dir)
         conv_id = uuid.uuid4().hex[:12]
-        tree = TalkingTree(conv_id, title=title or f"Chat with {persona.display_name}")
+        tree = TalkingTree(conv_id, title=title or default_title(persona))
         greeting = Turn(
             speaker=Speaker.AVATAR,
             avatar_role=AvatarRole.SPEAKING,
@@ -134,7 +209,7 @@ class Conversation:
             emotion=services.emotion_of(persona.greeting),
         )
         tree.add(greeting)
-        services.store.create(conv_id, tree.title, persona.name)
+        services.store.create(conv_id, tree.title, persona.name, owner=owner)
         services.store.save_turn(conv_id, greeting, greeting.id)
         return cls(services, persona, tree, greeting.id)
 
@@ -152,13 +227,19 @@ class Conversation:
 
     # --- turns -------------------------------------------------------------------------------
 
-    def send(self, text: str) -> Iterator[TurnEvent]:
+    def send(self, text: str, voice: RecordedVoice | None = None) -> Iterator[TurnEvent]:
         """Add the user's message and stream the avatar's reply (events, in order).
+
+        voice: the recording `text` was transcribed from (a spoken turn): kept as
+        `<data>/media/<conversation>/<turn>/voice.wav`, named by the turn's TurnMedia.audio, played
+        in export while the avatar listens.
 
         Raises:
             InputError: empty or over-long text (nothing is saved).
         """
         user = self._user_turn(text, parent=self.current)
+        if voice is not None:
+            user = user.model_copy(update={"media": self._save_voice(user.id, voice)})
         yield from self._answer(user)
 
     def edit(self, user_turn_id: str, new_text: str) -> Iterator[TurnEvent]:
@@ -209,37 +290,60 @@ class Conversation:
         self.tree.add(user)
         self.services.store.save_turn(self.id, user, user.id)
         self.current = user.id
+        self._title_from(user)
         yield UserTurnSaved(user)
         yield from self._reply_to(user)
 
+    def _title_from(self, user: Turn) -> None:
+        """A conversation still under its default title is named after its first message (so a
+        list of conversations reads "My cat is called Tom…", not "Chat with Ada" each time)."""
+        if self.tree.title != default_title(self.persona):
+            return
+        title = title_of(user.text)
+        self.tree.title = title
+        self.services.store.rename(self.id, title)
+
     def _reply_to(self, user: Turn) -> Iterator[TurnEvent]:
+        try:  # the profile may have been deleted or broken since the conversation started
+            persona_profile(self.persona, self.services.profiles_dir)
+        except PersonaError as exc:
+            yield TurnFailed(str(exc))
+            return
         cues = emotion_cues(self.tree, user.id)
         path = self.tree.path_to(user.id)
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         turn_id = new_id()  # known before the reply ends, so media can be filed under it
         reply: Reply | None = None
+        spoken: EmotionState | None = None  # the turn's emotion, settled with its first sentence
+        segments: list[str] = []  # the reply's video segments, in playback order
         index = 0
         try:
-            for chunk in self.services.llm.stream_reply(self.persona.brief(), path, cues):
+            for chunk in self._stream_llm(path, cues):
                 if chunk.final is not None:
                     reply = chunk.final
                     break
                 timings.setdefault("llm_first_sentence", time.perf_counter() - t0)
+                if spoken is None:
+                    spoken = self._settle_emotion(chunk, cues.user_current)
                 yield ReplySentence(chunk.sentence, index)
                 if self.services.avatar is not None:
-                    yield from self._speak(chunk.sentence, turn_id, index, timings, t0)
+                    for event in self._speak(chunk.sentence, spoken, turn_id, index, timings, t0):
+                        if event.ref is not None:
+                            segments.append(self._relative(event.ref))
+                        yield event
                 index += 1
         except LLMError as exc:
             log.warning("reply failed: %s", exc)
             yield TurnFailed(str(exc))
             return
+
         if reply is None:
             yield TurnFailed("the language model ended without a reply")
             return
-        media = {}
+        media = TurnMedia()
         if self.services.avatar is not None:
-            media["dir"] = self.services.avatar.media_dir(self.id, turn_id)
+            media = TurnMedia(dir=self.services.avatar.media_dir(self.id, turn_id), segments=tuple(segments))
         turn = Turn(
             id=turn_id,
             parent=user.id,
@@ -247,7 +351,8 @@ class Conversation:
             speaker=Speaker.AVATAR,
             avatar_role=AvatarRole.SPEAKING,
             text=reply.text,
-            emotion=self._avatar_emotion(reply, cues.user_current),
+            emotion=spoken if spoken is not None else self._avatar_emotion(
+                EmotionState.of(reply.emotion, reply.intensity), reply.emotion_source, cues.user_current),
         )
         self.tree.add(turn)
         self.services.store.save_turn(self.id, turn, turn.id)
@@ -255,10 +360,30 @@ class Conversation:
         timings["total"] = time.perf_counter() - t0
         yield ReplySaved(turn, timings)
 
-    def _avatar_emotion(self, reply: Reply, user: EmotionState) -> EmotionState:
+    def _stream_llm(self, path: list[Turn], cues) -> Iterator:
+        """The LLM's reply chunks; a backend that breaks on what its server sent (garbage JSON, a
+        missing field) raises LLMError like any other failed reply, so the turn fails with a
+        clear line, the person's message is kept and the session goes on."""
+        try:
+            yield from self.services.llm.stream_reply(self.persona.brief(), path, cues)
+        except LLMError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.exception("the language model backend failed")
+            raise LLMError(f"The language model sent a reply that cannot be read ({type(exc).__name__}: "
+                           f"{str(exc)[:120]})") from exc
+
+    def _settle_emotion(self, chunk: ReplyChunk, user: EmotionState) -> EmotionState:
+        """The turn's emotion, from its first sentence chunk: voice, face, badge and the saved turn
+        all use it. A backend that sends no emotion gets the first sentence's text emotion."""
+        if chunk.emotion is not None:
+            return self._avatar_emotion(chunk.emotion, chunk.emotion_source or "model", user)
+        log.debug("reply chunk without emotion; reading the first sentence's text")
+        return self._avatar_emotion(self.services.emotion_of(chunk.sentence), "text", user)
+
+    def _avatar_emotion(self, said: EmotionState, source: str, user: EmotionState) -> EmotionState:
         """The model's own emotion when it gave one; else an empathic choice (emotion.response)."""
-        said = EmotionState.of(reply.emotion, reply.intensity)
-        if reply.emotion_source == "model":
+        if source == "model":
             return said
         try:
             mirroring = get_profile(self.persona.emotion_profile, self.services.profiles_dir).mirroring
@@ -267,11 +392,48 @@ class Conversation:
             mirroring = 0.5
         return respond_to(user, said, mirroring)
 
-    def _speak(self, sentence: str, turn_id: str, index: int, timings: dict[str, float], t0: float
-               ) -> Iterator[TurnEvent]:
-        # The sentence's emotion is not final until the reply ends; use the text's own emotion.
-        emotion = self.services.emotion_of(sentence)
-        for path, duration in self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.id,
-                                                                  turn_id, index):
+    def _relative(self, path: str) -> str:
+        """A media file's reference: relative to the data dir when it lies inside it (POSIX)."""
+        p = Path(path)
+        root = self.services.data_dir
+        if root is not None and p.is_absolute() and p.is_relative_to(root):
+            return p.relative_to(root).as_posix()
+        return p.as_posix()
+
+    def _save_voice(self, turn_id: str, voice: RecordedVoice) -> TurnMedia:
+        """Write the person's voice beside the turn's media; the record naming it (empty without a data dir)."""
+        import soundfile as sf
+
+        if self.services.data_dir is None:
+            log.warning("no data dir: the spoken turn's audio is not kept")
+            return TurnMedia()
+        folder = media_folder(self.id, turn_id, folder_key(self.services.data_dir, self.id))
+        (self.services.data_dir / folder).mkdir(parents=True, exist_ok=True)
+        audio = f"{folder}/voice.wav"
+        pcm = np.clip(np.nan_to_num(np.asarray(voice.pcm, np.float32)), -1.0, 1.0)
+        sf.write(str(self.services.data_dir / audio), pcm, int(voice.sample_rate), subtype="PCM_16")
+        return TurnMedia(dir=folder, audio=audio)
+
+    def _speak(self, sentence: str, emotion: EmotionState, turn_id: str, index: int, timings: dict[str, float],
+               t0: float) -> Iterator[ReplyMedia]:
+        target = SegmentTarget(self.services.avatar.media_dir(self.id, turn_id), f"{index:03d}", first=index == 0,
+                               live=self.live)
+        for segment in self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.continuity, target):
             timings.setdefault("first_media", time.perf_counter() - t0)
-            yield ReplyMedia(path, index, duration)
+            yield ReplyMedia(segment, index)
+
+
+def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:
+    """Delete a conversation: its rows in the store and its media folder under `data_dir` (videos,
+    the person's recorded voice).
+
+    Raises:
+        StoreError: unknown conversation (nothing is deleted).
+    """
+    store.delete(conversation_id)
+    if data_dir is None:
+        return
+    media_root = (data_dir / "media").resolve()
+    folder = (data_dir / conversation_media_folder(conversation_id)).resolve()
+    if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
+        shutil.rmtree(folder)

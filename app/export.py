@@ -1,9 +1,12 @@
 """Export a path of the talking tree: MP4 (avatar speaking and listening in turn, soft subtitles),
 SRT, a JSON transcript with emotions, and the motion as ARKit CSV (Live Link Face layout).
+A spoken turn plays the person's recorded voice while the avatar listens, its listening motion
+made from that audio (nods at the person's pauses).
 
-Video segments rendered during the chat are reused as they are (video packets copied); turns
-without media are rendered now. `avatar.video.mux.concat_mp4` rebuilds the audio track
-sample-exactly (each segment's audio fitted to its frame count), so audio and video cannot drift
+Video segments rendered during the chat are reused as they are (video packets copied); segments
+kept without video (the live stream renders its own frames) and turns without media are rendered
+now, through the persona's `avatar.pipeline.AvatarPipeline`. `avatar.video.mux.concat_mp4`
+rebuilds the audio track sample-exactly (each segment's audio fitted to its frame count), so audio and video cannot drift
 apart however long the conversation.
 """
 
@@ -17,12 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
-from app.media import AvatarPipeline, load_segment
+from app.media import AvatarComponents
 from app.personas import Persona, get_persona
 from app.settings import Settings
-from avatar.motion.clip import FPS, MotionClip
+from avatar.motion.clip import FPS, MotionClip, Role
+from avatar.pipeline import Continuity, Listen, Mp4Folder, Say, Segment, load_segment
 from avatar.video.mux import concat_mp4, to_srt
+from avatar.voice.base import SpeechClip
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker, Turn
 from emotion import EmotionState
@@ -30,6 +36,7 @@ from emotion import EmotionState
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
+VOICE_TAIL_S = 0.6  # the avatar keeps listening this long after the person's recorded voice ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +50,19 @@ class ExportResult:
 
 @dataclass(frozen=True, slots=True)
 class _Piece:
-    """One segment of the exported timeline: a sentence of the avatar, or a user turn."""
+    """One segment of the exported timeline (a sentence of the avatar, or a user turn) and the
+    turn it belongs to."""
 
     turn: Turn
-    video: Path | None
-    motion: MotionClip
-    text: str
+    segment: Segment
+
+    @property
+    def motion(self) -> MotionClip:
+        return self.segment.motion
+
+    @property
+    def text(self) -> str:
+        return self.segment.text
 
 
 def listening_seconds(text: str) -> float:
@@ -58,7 +72,7 @@ def listening_seconds(text: str) -> float:
 
 def export_path(settings: Settings, conversation_id: str, out_dir: Path, node_id: str | None = None,
                 video: bool = True, progress: Progress | None = None,
-                pipeline: AvatarPipeline | None = None) -> ExportResult:
+                pipeline: AvatarComponents | None = None) -> ExportResult:
     """Export the path from the root to `node_id` (default: the conversation's current node).
 
     Raises:
@@ -74,13 +88,14 @@ def export_path(settings: Settings, conversation_id: str, out_dir: Path, node_id
     persona = get_persona(persona_name, settings.personas_dir)
     path = tree.path_to(node_id or tree.current or tree.root.id)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = pipeline or AvatarPipeline(settings)
+    components = pipeline or AvatarComponents(settings)
+    continuity = Continuity()  # the exported timeline's own: segments rendered now join the previous ones
 
     with tempfile.TemporaryDirectory(prefix="warmchat-export-") as tmp:
         pieces: list[_Piece] = []
         for i, turn in enumerate(path):
             report(0.8 * i / len(path), f"turn {i + 1} of {len(path)}")
-            pieces.extend(_pieces_for(turn, persona, pipeline, settings, Path(tmp), video, conversation_id))
+            pieces.extend(_pieces_for(turn, persona, components, settings, Path(tmp), video, continuity))
         report(0.85, "writing subtitles, transcript and motion")
         cues = subtitle_cues(pieces, persona)
         stem = out_dir / f"conversation-{conversation_id}"
@@ -93,8 +108,8 @@ def export_path(settings: Settings, conversation_id: str, out_dir: Path, node_id
         mp4 = None
         if video:
             report(0.9, "joining the video")
-            mp4 = concat_mp4([p.video for p in pieces if p.video is not None], stem.with_suffix(".mp4"),
-                             subtitles=cues)
+            mp4 = concat_mp4([p.segment.video for p in pieces if p.segment.video is not None],
+                             stem.with_suffix(".mp4"), subtitles=cues)
     report(1.0, "done")
     return ExportResult(mp4, srt, js, csv, sum(p.motion.duration for p in pieces))
 
@@ -102,32 +117,56 @@ def export_path(settings: Settings, conversation_id: str, out_dir: Path, node_id
 # --- timeline ------------------------------------------------------------------------------
 
 
-def _pieces_for(turn: Turn, persona: Persona, pipeline: AvatarPipeline, settings: Settings, tmp: Path,
-                video: bool, conv_id: str) -> list[_Piece]:
-    """The turn's stored segments (rendered during the chat), else segments rendered now."""
-    stored = sorted((settings.data_dir / turn.media["dir"]).glob("*.npz")) if turn.media.get("dir") else []
+def _pieces_for(turn: Turn, persona: Persona, components: AvatarComponents, settings: Settings, tmp: Path,
+                video: bool, continuity: Continuity) -> list[_Piece]:
+    """The turn's stored segments (made during the chat; those without video rendered now), else
+    segments made now: the avatar listening to the person's recorded voice (a spoken turn) or to
+    their typed text, or saying its reply."""
+    stored = _stored_segments(turn, settings)
     if stored:
-        pieces = []
-        for npz in stored:
-            motion, _, _ = load_segment(npz)
-            mp4 = npz.with_suffix(".mp4")
-            pieces.append(_Piece(turn, mp4 if mp4.is_file() else None, motion, _segment_text(npz, turn)))
-        return pieces
-    if turn.speaker is Speaker.USER:
-        seconds = listening_seconds(turn.text)
-        if not video:
-            return [_Piece(turn, None, MotionClip.still(int(round(seconds * FPS))), turn.text)]
-        seg = pipeline.listen(persona, seconds, turn.emotion, tmp / f"{turn.id}.mp4", continuity_key=conv_id)
-        return [_Piece(turn, seg.video, seg.motion, turn.text)]
+        segments = [load_segment(npz) for npz in stored]
+        if video and any(s.video is None for s in segments):
+            pipeline = components.pipeline(persona)
+            sink = Mp4Folder(pipeline, tmp / turn.id, "seg", encode=True)
+            segments = [s if s.video is not None else sink.put(s) for s in segments]
+        continuity.remember(segments[-1].motion)
+        return [_Piece(turn, s) for s in segments]
+    voice = person_voice(turn, settings) if turn.speaker is Speaker.USER else None
+    seconds = voice.duration + VOICE_TAIL_S if voice is not None else listening_seconds(turn.text)
     if not video:
-        return [_Piece(turn, None, MotionClip.still(int(round(listening_seconds(turn.text) * FPS))), turn.text)]
-    seg = pipeline.speak(turn.text, turn.emotion, persona, tmp / f"{turn.id}.mp4", continuity_key=conv_id)
-    return [_Piece(turn, seg.video, seg.motion, turn.text)]
+        role = Role.LISTENING if turn.speaker is Speaker.USER else Role.SPEAKING
+        still = MotionClip.still(int(round(seconds * FPS)), role=role)
+        return [_Piece(turn, Segment(role, still, turn.emotion, voice, text=turn.text))]
+    if turn.speaker is Speaker.USER:
+        request = Listen(seconds, turn.emotion, partner_speech=voice, text=turn.text)
+    else:
+        request = Say(turn.text, turn.emotion)
+    pipeline = components.pipeline(persona)
+    sink = Mp4Folder(pipeline, tmp / turn.id, "seg", encode=True)
+    return [_Piece(turn, s) for s in pipeline.stream([request], continuity, sink)]
 
 
-def _segment_text(npz: Path, turn: Turn) -> str:
-    with np.load(npz) as z:
-        return str(z["text"]) if "text" in z else turn.text
+def _stored_segments(turn: Turn, settings: Settings) -> list[Path]:
+    """The .npz beside each of the turn's video segments, in playback order (TurnMedia.segments);
+    for rows from before TurnMedia, every .npz in the turn's folder, by name."""
+    if turn.media.segments:
+        found = [(settings.data_dir / s).with_suffix(".npz") for s in turn.media.segments]
+        return [p for p in found if p.is_file()]
+    return sorted((settings.data_dir / turn.media.dir).glob("*.npz")) if turn.media.dir else []
+
+
+def person_voice(turn: Turn, settings: Settings) -> SpeechClip | None:
+    """The person's recorded voice of a spoken turn (TurnMedia.audio) as mono speech, or None when
+    the turn was typed or the file is gone (logged)."""
+    if not turn.media.audio:
+        return None
+    path = settings.data_dir / turn.media.audio
+    try:
+        pcm, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        log.warning("turn %s: its voice %s cannot be read (%s); the avatar listens to silence", turn.id, path, exc)
+        return None
+    return SpeechClip(pcm.mean(axis=1).astype(np.float32), int(sr), text=turn.text) if len(pcm) else None
 
 
 # --- text outputs --------------------------------------------------------------------------
@@ -138,14 +177,25 @@ def _speaker_name(turn: Turn, persona: Persona) -> str:
 
 
 def subtitle_cues(pieces: list[_Piece], persona: Persona) -> list[tuple[float, float, str]]:
-    """(start_s, end_s, "Speaker: text") per piece: a sentence of the avatar or a user message."""
-    cues, t = [], 0.0
+    """(start_s, end_s, "Speaker: text") per sentence of the avatar or user message.
+
+    A sentence encoded in several parts (the reply's first sentence is cut after its first
+    second so playback starts sooner) carries its text on the first part only: the parts that
+    follow it in the same turn, without text, extend its cue, which so spans the whole sentence.
+    """
+    cues: list[list] = []
+    t = 0.0
+    previous: _Piece | None = None
     for piece in pieces:
         end = t + piece.motion.duration
-        if piece.text.strip() and end > t:
-            cues.append((t, end, f"{_speaker_name(piece.turn, persona)}: {piece.text.strip()}"))
+        text = piece.text.strip()
+        if text and end > t:
+            cues.append([t, end, f"{_speaker_name(piece.turn, persona)}: {text}"])
+        elif not text and cues and previous is not None and previous.turn.id == piece.turn.id and cues[-1][1] == t:
+            cues[-1][1] = end  # a continuation part of the sentence just shown
         t = end
-    return cues
+        previous = piece
+    return [(start, stop, line) for start, stop, line in cues]
 
 
 def to_transcript(pieces: list[_Piece], persona: Persona, conversation_id: str) -> dict:

@@ -23,7 +23,7 @@ from dialogue.llm.base import PersonaBrief
 log = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parents[1] / "assets" / "personas"
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # also the UI's rule for every record name
 
 
 class PersonaError(ValueError):
@@ -106,7 +106,7 @@ def load_persona_file(path: Path) -> Persona:
 
 def _check_name(name: str) -> str:
     if not re.match(NAME_PATTERN, name or ""):
-        raise PersonaError(f"invalid persona name {name!r}: use lowercase letters, digits, - and _ (max 32)")
+        raise PersonaError(f"invalid persona name {name!r}: use 1-40 lowercase letters, digits, - or _ (starting with a letter or digit)")
     return name
 
 
@@ -116,19 +116,30 @@ def _files(directory: Path | None) -> dict[str, Path]:
     return {p.stem: p for p in sorted(Path(directory).glob("*.toml"))}
 
 
-def list_personas(user_dir: Path | None = None) -> list[Persona]:
-    """Every persona, user files overriding built-ins of the same name, sorted by name.
-
-    A malformed file is left out with a warning naming the file and field (one broken file must
-    not hide the others); `get_persona` on its name raises the PersonaError.
-    """
+def scan_personas(user_dir: Path | None = None) -> tuple[list[Persona], list[PersonaError]]:
+    """Every readable persona (user files overriding built-ins of the same name, sorted by name)
+    and one PersonaError per malformed file (its message names the file and the field), so a
+    caller can show what is wrong while the other personas stay usable."""
     files = _files(BUILTIN_DIR) | _files(user_dir)
-    personas = []
+    personas, problems = [], []
     for name, path in sorted(files.items()):
         try:
             personas.append(load_persona_file(path))
         except PersonaError as exc:
-            log.warning("skipping persona: %s", exc)
+            problems.append(exc)
+    return personas, problems
+
+
+def list_personas(user_dir: Path | None = None) -> list[Persona]:
+    """Every persona, user files overriding built-ins of the same name, sorted by name.
+
+    A malformed file is left out with a warning naming the file and field (one broken file must
+    not hide the others; `scan_personas` also returns the errors); `get_persona` on its name
+    raises the PersonaError.
+    """
+    personas, problems = scan_personas(user_dir)
+    for problem in problems:
+        log.warning("skipping persona: %s", problem)
     return personas
 
 
@@ -144,6 +155,23 @@ def get_persona(name: str, user_dir: Path | None = None) -> Persona:
             return load_persona_file(path)
     known = ", ".join(p.name for p in list_personas(user_dir))
     raise PersonaError(f"unknown persona {name!r}; known: {known}")
+
+
+def persona_profile(persona: Persona, profiles_dir: Path | None = None):
+    """The emotion profile `persona` names (the user's file in `profiles_dir` first).
+
+    Raises PersonaError naming the persona, the profile and what to do when that profile is
+    missing or malformed: the CLI and the web app refuse such a persona the same way.
+    """
+    from emotion.builtin import get_profile
+    from emotion.profile import ProfileError
+
+    try:
+        return get_profile(persona.emotion_profile, profiles_dir)
+    except ProfileError as exc:
+        raise PersonaError(f"persona {persona.name!r} uses the emotion profile {persona.emotion_profile!r}, which "
+                           f"cannot be used ({exc}): pick another profile for it in the Persona tab, or set "
+                           "emotion_profile in its file") from None
 
 
 def _toml_value(value: object) -> str:

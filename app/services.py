@@ -27,11 +27,12 @@ def build_services(settings: Settings, *, with_media: bool = False) -> Services:
         emotion_of=recognize,
         max_message_chars=settings.max_message_chars,
         profiles_dir=settings.profiles_dir,
+        data_dir=settings.data_dir,
     )
     if with_media:
-        from app.media import AvatarPipeline
+        from app.media import AvatarComponents
 
-        services.avatar = AvatarPipeline(settings)
+        services.avatar = AvatarComponents(settings)
     return services
 
 
@@ -43,7 +44,7 @@ def warm_up(services: Services, persona, moods: bool = False) -> float:
     t0 = time.perf_counter()
     warm = getattr(services.llm, "warm_up", None)  # remote servers have nothing to load
     if warm is not None:
-        warm()
+        warm(persona.brief())  # the embedded model starts and caches the persona's prompt
     if services.avatar is not None:
         services.avatar.warm_up(persona, moods=moods)
     return time.perf_counter() - t0

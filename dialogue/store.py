@@ -46,26 +46,50 @@ log = logging.getLogger(__name__)
 class ConversationStore:
     """Conversations and their turns in the SQLite file at `path` (created if missing).
 
+    Every error names the database file: SQLite's own errors (not a database, locked, read-only,
+    disk full) are raised as StoreError "<path>: <what SQLite said>".
+
     Raises:
-        StoreError: the file's schema is newer than this build understands.
-        sqlite3.Error: the file cannot be opened or is not a database.
+        StoreError: the file cannot be opened, is not a database, or its schema is newer than this
+            build understands.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        # isolation_level=None: no implicit transactions; _tx() opens and closes them explicitly
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create the folder of the conversation database ({exc})") from exc
+        with self._named_errors("cannot open the conversation database"):
+            # isolation_level=None: no implicit transactions; _tx() opens and closes them explicitly
+            self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
 
     # ---- plumbing -------------------------------------------------------------------------
     @contextlib.contextmanager
+    def _named_errors(self, doing: str = "conversation database error") -> Iterator[None]:
+        """SQLite errors as StoreError naming this file (integrity errors pass: callers map them)."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {doing} ({exc})") from exc
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reading, under the lock, with errors naming the file."""
+        with self._lock, self._named_errors():
+            yield self._conn
+
+    @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction under the lock: committed on success, rolled back on any error."""
-        with self._lock:
+        with self._lock, self._named_errors():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
@@ -93,8 +117,8 @@ class ConversationStore:
 
     def schema_version(self) -> int:
         """The highest migration applied to this database."""
-        with self._lock:
-            return self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        with self._read() as db:
+            return db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
 
     def _info(self, conversation_id: str) -> ConversationInfo:
         row = self._conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
@@ -123,9 +147,12 @@ class ConversationStore:
         )
 
     # ---- conversations --------------------------------------------------------------------
-    def create(self, conversation_id: str | None = None, title: str = "", persona: str = "") -> str:
+    def create(self, conversation_id: str | None = None, title: str = "", persona: str = "",
+               owner: str | None = None) -> str:
         """Create an empty conversation and return its id (a fresh one when None).
 
+        owner: an opaque owner key (the web app stores a digest of the browser's secret, see
+            app/access.py); None for conversations of the local user (CLI).
         Raises StoreError when the id is taken.
         """
         cid = conversation_id or new_id()
@@ -133,24 +160,33 @@ class ConversationStore:
         try:
             with self._tx() as db:
                 db.execute(
-                    "INSERT INTO conversations (id, title, persona, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (cid, title, persona, now, now),
+                    "INSERT INTO conversations (id, title, persona, created_at, updated_at, owner)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (cid, title, persona, now, now, owner),
                 )
         except sqlite3.IntegrityError:
             raise StoreError(f"conversation {cid!r} already exists") from None
         log.info("created conversation %s", cid)
         return cid
 
-    def list_conversations(self) -> list[ConversationInfo]:
-        """All conversations, most recently updated first."""
-        with self._lock:
-            rows = self._conn.execute("SELECT * FROM conversations ORDER BY updated_at DESC, id").fetchall()
+    def list_conversations(self, owner: str | None = None) -> list[ConversationInfo]:
+        """All conversations (only `owner`'s when given), most recently updated first."""
+        where, args = ("WHERE owner = ? ", (owner,)) if owner is not None else ("", ())
+        with self._read() as db:
+            rows = db.execute(f"SELECT * FROM conversations {where}ORDER BY updated_at DESC, id", args).fetchall()
         return [ConversationInfo(**dict(r)) for r in rows]
+
+    def owner(self, conversation_id: str) -> str | None:
+        """The conversation's owner key (None: the local user's). Raises StoreError for an unknown id."""
+        with self._read() as db:
+            row = db.execute("SELECT owner FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no conversation {conversation_id!r}")
+        return row["owner"]
 
     def info(self, conversation_id: str) -> ConversationInfo:
         """The conversation's row. Raises StoreError for an unknown id."""
-        with self._lock:
+        with self._read():
             return self._info(conversation_id)
 
     def load(self, conversation_id: str) -> TalkingTree:
@@ -158,9 +194,9 @@ class ConversationStore:
 
         Raises StoreError for an unknown id or rows that do not form a tree.
         """
-        with self._lock:
+        with self._read() as db:
             info = self._info(conversation_id)
-            rows = self._conn.execute(
+            rows = db.execute(
                 "SELECT * FROM turns WHERE conversation_id = ? ORDER BY rowid", (conversation_id,)
             ).fetchall()
         turns = [row_turn(r) for r in rows]
@@ -215,7 +251,7 @@ class ConversationStore:
     def export_json(self, conversation_id: str) -> dict[str, Any]:
         """A JSON-ready copy: {"format": "warmchat.conversation", "version": 1, "conversation": {...},
         "tree": <warmchat.tree document>}. Raises StoreError for an unknown id."""
-        with self._lock:
+        with self._read():
             info = self._info(conversation_id)
             tree = self.load(conversation_id)
         return {
@@ -251,8 +287,8 @@ class ConversationStore:
 
     def integrity_check(self) -> str:
         """SQLite's `PRAGMA integrity_check` verdict ("ok" when the file is sound)."""
-        with self._lock:
-            return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+        with self._read() as db:
+            return db.execute("PRAGMA integrity_check").fetchone()[0]
 
     def close(self) -> None:
         """Close the database; the store cannot be used afterwards."""

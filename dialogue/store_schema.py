@@ -47,6 +47,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
         # at most one root per conversation, enforced by the database as well as by the tree
         "CREATE UNIQUE INDEX turns_one_root ON turns(conversation_id) WHERE parent_id IS NULL",
     ),
+    (
+        # who may open a conversation through the web app: the SHA-256 of its browser's owner secret
+        # (app/access.py); NULL = made by the CLI or before owners existed (never opened by the web app)
+        "ALTER TABLE conversations ADD COLUMN owner TEXT",
+        "CREATE INDEX conversations_by_owner ON conversations(owner, updated_at)",
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -78,7 +84,8 @@ def turn_row(conversation_id: str, turn: Turn) -> tuple[Any, ...]:
     """The values of a turns row, in the column order of `TURN_COLUMNS`."""
     return (
         conversation_id, turn.id, turn.parent, turn.speaker.value, turn.avatar_role.value, turn.text,
-        turn.emotion.model_dump_json(), turn.created_at, turn.started_at, turn.ended_at, json.dumps(turn.media),
+        turn.emotion.model_dump_json(), turn.created_at, turn.started_at, turn.ended_at,
+        turn.media.model_dump_json(exclude_defaults=True),
     )
 
 

@@ -6,7 +6,10 @@ import time
 import uuid
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import PurePosixPath
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from emotion import Emotion, EmotionState
 
@@ -27,11 +30,77 @@ def new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: a lone surrogate (what Python makes of invalid UTF-8 read with
+    `surrogateescape`, or what a client can send through the JSON API) becomes U+FFFD; a
+    surrogate pair written as two code points becomes the one character it encodes.
+
+    Such text could not be written as UTF-8 at all: not to SQLite, not to the browser."""
+    if text.isascii():
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def media_folder(conversation_id: str, turn_id: str, key: str = "") -> str:
+    """The folder of a turn's media, relative to the data dir: `<conversation_media_folder>/<turn>`."""
+    return f"{conversation_media_folder(conversation_id, key)}/{turn_id}"
+
+
+def conversation_media_folder(conversation_id: str, key: str = "") -> str:
+    """The folder of all of a conversation's media, relative to the data dir (removed with it):
+    `media/<conversation>-<key>`, or `media/<conversation>` without a key.
+
+    key: the app's private key of the conversation (app.access.folder_key: it makes the name
+        impossible to derive from the id, since the web server serves data/media).
+    """
+    return f"media/{conversation_id}-{key}" if key else f"media/{conversation_id}"
+
+
+class TurnMedia(BaseModel):
+    """The files of one turn, every path relative to the data dir (POSIX separators).
+
+    dir: the turn's media folder (`media_folder`), where the files below live.
+    segments: the avatar's video segments (MP4) in playback order; each has a .npz beside it with
+        the speech and motion it was made from (avatar.pipeline.save_segment). A segment played
+        on the live stream has only its .npz until export renders the MP4.
+    audio: the person's recorded voice for a spoken turn (a WAV file), played in export while the
+        avatar listens.
+
+    Rows saved before this record existed were free-form dicts ({"dir": ...}, {"video": ...},
+    {"audio": ...}): they load, "video" becoming the only segment; other old keys are dropped.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    dir: str = ""
+    segments: tuple[str, ...] = ()
+    audio: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_old_dict(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "video" in data and not data.get("segments"):
+            data = {**data, "segments": [data["video"]] if data["video"] else []}
+        return data
+
+    @property
+    def empty(self) -> bool:
+        return not (self.dir or self.segments or self.audio)
+
+    def files(self) -> tuple[str, ...]:
+        """Every file the record names (segments, then the voice)."""
+        return self.segments + ((self.audio,) if self.audio else ())
+
+    def with_segment(self, path: str) -> "TurnMedia":
+        """This record with one more video segment at the end."""
+        return self.model_copy(update={"segments": self.segments + (str(PurePosixPath(path)),)})
+
+
 class Turn(BaseModel):
     """One node of the talking tree.
 
     parent is None only for the root (the persona's greeting or an empty system root).
-    media: named references to files in the data dir ("audio", "video", "motion": relative paths).
+    media: the turn's files (TurnMedia; old dict-shaped rows load into it).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -45,7 +114,12 @@ class Turn(BaseModel):
     created_at: float = Field(default_factory=time.time)
     started_at: float | None = None  # when the turn began (speech start), seconds since epoch
     ended_at: float | None = None
-    media: dict[str, str] = Field(default_factory=dict)
+    media: TurnMedia = Field(default_factory=TurnMedia)
+
+    @field_validator("text")
+    @classmethod
+    def _valid_text(cls, text: str) -> str:
+        return valid_text(text)  # a turn's text is stored and shown: it must encode as UTF-8
 
 
 class SalientMoment(BaseModel):

@@ -25,6 +25,16 @@ def _profile_files(folder: Path) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.json")) if p.is_file()}
 
 
+def _all_files(user_dir: Path | None) -> dict[str, Path]:
+    files = _profile_files(builtin_profiles_dir())
+    if user_dir is not None:
+        user_files = _profile_files(Path(user_dir))
+        for name in user_files.keys() & files.keys():
+            log.debug("user profile %s overrides the built-in one", user_files[name])
+        files.update(user_files)
+    return dict(sorted(files.items()))
+
+
 def list_profiles(user_dir: Path | None = None) -> dict[str, EmotionProfile]:
     """All available profiles by name: the built-in ones, with files in `user_dir` (if given)
     overriding built-ins of the same name and adding new ones. A missing `user_dir` adds nothing.
@@ -32,13 +42,21 @@ def list_profiles(user_dir: Path | None = None) -> dict[str, EmotionProfile]:
     Raises:
         ProfileError: a profile file is unreadable or invalid (the message names file and field).
     """
-    files = _profile_files(builtin_profiles_dir())
-    if user_dir is not None:
-        user_files = _profile_files(Path(user_dir))
-        for name in user_files.keys() & files.keys():
-            log.debug("user profile %s overrides the built-in one", user_files[name])
-        files.update(user_files)
-    return {name: load_profile(path) for name, path in sorted(files.items())}
+    return {name: load_profile(path) for name, path in _all_files(user_dir).items()}
+
+
+def scan_profiles(user_dir: Path | None = None) -> tuple[dict[str, EmotionProfile], list[ProfileError]]:
+    """Like `list_profiles`, but a malformed file is left out and reported instead of raised:
+    (every readable profile by name, one ProfileError per bad file naming the file and field).
+    One broken file must not hide the others."""
+    profiles: dict[str, EmotionProfile] = {}
+    problems: list[ProfileError] = []
+    for name, path in _all_files(user_dir).items():
+        try:
+            profiles[name] = load_profile(path)
+        except ProfileError as exc:
+            problems.append(exc)
+    return profiles, problems
 
 
 def get_profile(name: str, user_dir: Path | None = None) -> EmotionProfile:

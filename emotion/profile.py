@@ -7,12 +7,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from emotion.labels import spec
 from emotion.state import Emotion, EmotionState
 
 
 class ProfileError(ValueError):
     """A profile file is missing, unreadable or invalid; the message names the file and field."""
 
+
+# A listener shows the label table's default face at this share (the speaker at full strength).
+LISTENER_SCALE = 0.55
 
 # Expression coefficients (ARKit blendshape name -> weight in [0, 1]) at full intensity.
 Expression = dict[str, float]
@@ -52,10 +56,16 @@ class EmotionProfile(BaseModel):
 
     def expression(self, state: EmotionState, listening: bool) -> Expression:
         """Expression coefficients for `state`: the table entry x intensity x expressiveness,
-        clipped to [0, 1]. Falls back to the speaker table when the listener table lacks the label.
+        clipped to [0, 1]. Falls back to the speaker table when the listener table lacks the label,
+        and to the label table's default face (emotion.labels) when neither has it (a listener
+        shows it at LISTENER_SCALE: a listener's face is softer).
         """
         table = self.listener if listening and state.label in self.listener else self.speaker
-        base = table.get(state.label, {})
+        if state.label in table:
+            base = table[state.label]
+        else:
+            soft = LISTENER_SCALE if listening else 1.0
+            base = {name: soft * w for name, w in spec(state.label).face.items()}
         k = state.intensity * self.expressiveness
         return {name: min(max(w * k, 0.0), 1.0) for name, w in base.items()}
 

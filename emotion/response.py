@@ -14,16 +14,11 @@ Anger and fear are answered with concern (sad: soft brows, lowered mouth), never
 
 from __future__ import annotations
 
+from emotion.labels import TABLE
 from emotion.state import Emotion, EmotionState, weighted_mean
 
-EMPATHY: dict[Emotion, Emotion] = {
-    Emotion.HAPPY: Emotion.HAPPY,
-    Emotion.SAD: Emotion.SAD,
-    Emotion.FEARFUL: Emotion.SAD,
-    Emotion.ANGRY: Emotion.SAD,
-    Emotion.SURPRISED: Emotion.SURPRISED,
-    Emotion.DISGUSTED: Emotion.DISGUSTED,
-}
+# Which label answers which (from the label table, emotion.labels).
+EMPATHY: dict[Emotion, Emotion] = {Emotion(s.name): Emotion(s.empathy) for s in TABLE}
 
 MIN_USER_INTENSITY = 0.15  # below this the person reads as neutral: the text decides alone
 

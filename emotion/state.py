@@ -9,31 +9,15 @@ state towards the origin, as decay does, never turns one emotion into another.
 from __future__ import annotations
 
 import math
-from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from emotion.labels import TABLE, Emotion
 
-class Emotion(str, Enum):
-    NEUTRAL = "neutral"
-    HAPPY = "happy"
-    SAD = "sad"
-    ANGRY = "angry"
-    SURPRISED = "surprised"
-    FEARFUL = "fearful"
-    DISGUSTED = "disgusted"
-
-
-# (valence, arousal) prototype of each label; positions after Russell (1980) and Posner et al.
-# (2005), spread so that nearest-prototype lookup separates every pair.
+# (valence, arousal) prototype of each label, from the label table (emotion.labels): spread so
+# that nearest-prototype lookup separates every pair (check_table verifies it).
 PROTOTYPES: dict[Emotion, tuple[float, float]] = {
-    Emotion.NEUTRAL: (0.0, 0.0),
-    Emotion.HAPPY: (0.8, 0.45),
-    Emotion.SAD: (-0.7, -0.45),
-    Emotion.ANGRY: (-0.65, 0.75),
-    Emotion.SURPRISED: (0.25, 0.85),
-    Emotion.FEARFUL: (-0.45, 0.9),
-    Emotion.DISGUSTED: (-0.8, 0.25),
+    Emotion(s.name): (s.valence, s.arousal) for s in TABLE
 }
 
 # Below this distance from the origin a state reads as neutral, whatever its direction.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 from dialogue.llm.base import LLMError, PersonaBrief, Reply, ReplyChunk
@@ -23,7 +24,7 @@ class FakeLLM:
             raise LLMError("Cannot reach the LLM server at http://127.0.0.1:9/v1: connection refused")
         text, label, k = self.replies[(len(self.calls) - 1) % len(self.replies)]
         for sentence in text.replace("! ", "!|").replace(". ", ".|").split("|"):
-            yield ReplyChunk(sentence=sentence)
+            yield ReplyChunk(sentence=sentence, emotion=EmotionState.of(label, k), emotion_source="model")
         yield ReplyChunk(final=Reply(text=text, emotion=Emotion(label), intensity=k))
 
 
@@ -34,3 +35,30 @@ def fake_emotion_of(text: str) -> EmotionState:
         if word in t:
             return EmotionState.of(label, 0.7)
     return EmotionState.neutral()
+
+
+class HangingLLM(FakeLLM):
+    """A FakeLLM that hangs on messages containing "hang" until `release` is set (or `hold_s`
+    passes), as a server that accepted the call and never answers. Observable state for tests:
+    `entered` (a call is hanging), `hanging` (how many are now), `finished` (hung calls that
+    returned)."""
+
+    def __init__(self, replies=None, hold_s: float = 300.0):
+        super().__init__(replies)
+        self.hold_s = hold_s
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.hanging = 0
+        self.finished = 0
+        self._lock = threading.Lock()
+
+    def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
+        if "hang" in path[-1].text:
+            with self._lock:
+                self.hanging += 1
+            self.entered.set()
+            self.release.wait(self.hold_s)  # bounded so that a failing test cannot hang the suite
+            with self._lock:
+                self.hanging -= 1
+                self.finished += 1
+        yield from super().stream_reply(persona, path, cues)

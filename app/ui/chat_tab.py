@@ -16,22 +16,29 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, ReplySentence, TurnFailed,
-                              UserTurnSaved)
+from app.access import NoSuchConversation
+from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
+                              TurnFailed, UserTurnSaved)
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.pump import stream_paced
-from app.ui.view import branch_choices, chat_messages, emotion_badge, user_turn_choices
+from app.ui.view import branch_choices, chat_messages, conversation_label, emotion_badge, user_turn_choices
 from dialogue.turns import Speaker
 
 log = logging.getLogger(__name__)
 
+RECORDING_RATE = 16000  # Hz of read_recording's output
 TURN_TIMEOUT_S = 300.0  # the longest wait for the next event of a turn (a slow LLM on 2 cores)
 
 
 def error_html(message: str) -> str:
     """A visible error line (role=alert) for the status area under a field."""
     return f'<div class="wc-error" role="alert">⚠ {html.escape(message)}</div>'
+
+
+def ok_html(message: str) -> str:
+    """A visible success line (role=status) for the status area under a field."""
+    return f'<div class="wc-ok" role="status">✓ {html.escape(message)}</div>'
 
 
 @dataclass
@@ -55,11 +62,13 @@ class ChatTab:
         return [self.conv, self.chatbot, self.video, self.badge, self.reply, self.status, self.text]
 
 
-def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> ChatTab:
+def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
     """Lay out the Chat tab inside the current gr.Tab and wire its events.
 
-    known: the ids of the conversations this browser has held (kept in its localStorage), the
-    only ones its conversation picker lists and opens.
+    Every handler that touches a conversation checks that the request's owner cookie owns it
+    (app/access.py); the conversation picker lists only the caller's own conversations.
+    Turn events share the "turn" concurrency group (ctx.settings.server.turn_concurrency), so a
+    reply that waits on a slow backend never holds up other sessions' clicks.
     """
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
@@ -68,7 +77,9 @@ def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> Ch
             badge = gr.HTML(emotion_badge(None), elem_id="emotion-badge")
             reply = gr.Markdown("", elem_id="reply-text")
             with gr.Accordion("Conversations", open=False):
-                picker = gr.Dropdown(label="Saved conversations", choices=[], elem_id="conv-picker")
+                # any id reaches the handler, which decides on the server (app/access.py)
+                picker = gr.Dropdown(label="Saved conversations", choices=[], elem_id="conv-picker",
+                                     allow_custom_value=True)
                 with gr.Row():
                     open_btn = gr.Button("Open", size="sm")
                     persona_dd = gr.Dropdown(label="Persona for a new conversation", choices=[],
@@ -82,7 +93,9 @@ def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> Ch
                 text = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, scale=5,
                                   lines=1, max_lines=6, elem_id="message")
                 send_btn = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-            mic = gr.Audio(sources=["microphone"], type="numpy", label="…or speak", elem_id="mic",
+            # type="filepath": the recording is decoded by dialogue.asr (one conversion for every
+            # audio input, a clear message for an empty or corrupt one), not by Gradio.
+            mic = gr.Audio(sources=["microphone"], type="filepath", label="…or speak", elem_id="mic",
                            visible=ctx.asr.available)
             with gr.Row():
                 regen_btn = gr.Button("↻ Regenerate reply", size="sm", elem_id="regenerate")
@@ -96,26 +109,38 @@ def build_chat_tab(ctx: UIContext, conv: gr.State, known: gr.BrowserState) -> Ch
     h = _Handlers(ctx)
     outs = tab.turn_outputs
     controls = [branch, edit_pick, picker]
+    turn = {"concurrency_id": "turn", "concurrency_limit": ctx.settings.server.turn_concurrency}
     tab.turn_events = [
-        send_btn.click(h.send, [text, conv], outs, api_name="send"),
-        text.submit(h.send, [text, conv], outs, api_name=False),
-        regen_btn.click(h.regenerate, [conv], outs, api_name="regenerate"),
-        edit_btn.click(h.edit, [edit_pick, edit_text, conv], outs, api_name="edit"),
-        branch.input(h.switch, [branch, conv], outs, api_name=False),
-        open_btn.click(h.open, [picker, conv, known], outs, api_name=False),
+        send_btn.click(h.send, [text, conv], outs, api_name="send", **turn),
+        text.submit(h.send, [text, conv], outs, api_name=False, **turn),
+        regen_btn.click(h.regenerate, [conv], outs, api_name="regenerate", **turn),
+        edit_btn.click(h.edit, [edit_pick, edit_text, conv], outs, api_name="edit", **turn),
+        branch.input(h.switch, [branch, conv], outs, api_name="switch_branch"),
+        open_btn.click(h.open, [picker, conv], outs, api_name="open_conversation"),
         new_btn.click(h.new, [persona_dd, conv], outs, api_name=False),
     ]
     for event in tab.turn_events:
-        event.then(h.remember, [conv, known], [known], api_name=False, show_progress="hidden").then(
-            h.controls, [conv, known], controls, api_name=False)
+        event.then(h.controls, [conv], controls, api_name=False)
     text.focus(h.listening, [conv], [video], api_name=False, show_progress="hidden")
+    edit_pick.input(h.edit_text, [edit_pick, conv], [edit_text], api_name=False, show_progress="hidden")
     mic.start_recording(h.listening, [conv], [video], api_name=False, show_progress="hidden")
-    mic.stop_recording(h.transcribe, [mic], [text, status], api_name=False).success(
-        h.send, [text, conv], outs, api_name=False).then(h.remember, [conv, known], [known], api_name=False).then(
-        h.controls, [conv, known], controls, api_name=False)
+    # the recording is cleared once read, so the next message can be recorded straight away
+    voice = gr.State(None)  # the last recording (16 kHz mono), kept as the spoken turn's voice
+    mic.stop_recording(h.transcribe_voice, [mic], [text, status, mic, voice], api_name=False, concurrency_id="asr",
+                       concurrency_limit=1).success(
+        h.send_spoken, [text, voice, conv], outs, api_name=False, **turn).then(
+        h.controls, [conv], controls, api_name=False)
     tab.show = h.show
-    tab.load = (h.on_load, [conv, known], outs[1:] + controls + [persona_dd])
+    tab.load = (h.on_load, [conv], outs + controls + [persona_dd])
     return tab
+
+
+def refused(n_outputs: int, message: str = "no such conversation") -> tuple:
+    """The turn outputs for a request that does not own the session's conversation: nothing
+    of it is shown or changed, only the message (in the status slot, 6th of 7)."""
+    out = [gr.skip()] * n_outputs
+    out[5] = error_html(message)
+    return tuple(out)
 
 
 class _Handlers:
@@ -126,17 +151,52 @@ class _Handlers:
 
     # --- turns ---------------------------------------------------------------------------------
 
-    def send(self, text: str, conv: Conversation | None) -> Iterator[tuple]:
+    def owned(self, conv: Conversation | None, request) -> Conversation | None:
+        """`conv` when the request's owner cookie owns it (or None when there is none yet).
+
+        Raises NoSuchConversation otherwise (a session state reached with another owner cookie).
+        """
+        if conv is not None:
+            self.ctx.check_owner(conv.id, request)
+        return conv
+
+    def send(self, text: str, conv: Conversation | None, request: gr.Request = None) -> Iterator[tuple]:
         """Send a message; streams (conv, history, video, badge, reply, status, textbox)."""
+        yield from self._send(text, None, conv, request)
+
+    def send_spoken(self, text: str, voice: np.ndarray | None, conv: Conversation | None,
+                    request: gr.Request = None) -> Iterator[tuple]:
+        """Send the transcript of a recording, keeping the recording (16 kHz mono) as the turn's voice."""
+        yield from self._send(text, voice, conv, request)
+
+    def _send(self, text: str, voice: np.ndarray | None, conv: Conversation | None, request) -> Iterator[tuple]:
+        try:
+            conv = self.owned(conv, request)
+        except NoSuchConversation as exc:
+            yield refused(7, str(exc))
+            return
         if not (text or "").strip():  # before a conversation is started for nothing
             yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html("the message is empty"), gr.skip()
             return
-        conv = self.ctx.open_or_start(conv)
-        yield from self._turn(conv, lambda: conv.send(text))
+        try:
+            conv = self.ctx.open_or_start(conv, owner=request)
+        except NoSuchConversation as exc:  # no owner cookie: nobody to save a conversation for
+            yield refused(7, f"{exc}: this browser has no owner cookie (enable cookies)")
+            return
+        except ValueError as exc:  # PersonaError: a missing persona or emotion profile
+            yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html(user_message(exc)), gr.skip()
+            return
+        recorded = RecordedVoice(np.asarray(voice, np.float32), RECORDING_RATE) if voice is not None else None
+        yield from self._turn(conv, lambda: conv.send(text, voice=recorded))
 
-    def regenerate(self, conv: Conversation | None) -> Iterator[tuple]:
+    def regenerate(self, conv: Conversation | None, request: gr.Request = None) -> Iterator[tuple]:
         """A new reply to the last message: a sibling of the current reply, or, when the last
         reply failed (the current turn is the person's), the missing reply."""
+        try:
+            conv = self.owned(conv, request)
+        except NoSuchConversation as exc:
+            yield refused(7, str(exc))
+            return
         if conv is None or len(conv.path()) < 2:
             yield (conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    error_html("send a message first: there is no reply to regenerate yet"), gr.skip())
@@ -149,7 +209,13 @@ class _Handlers:
         # the new reply follows the same user turn: the history shown while it streams ends there
         yield from self._turn(conv, conv.regenerate, base_id=current.parent)
 
-    def edit(self, user_turn_id: str | None, new_text: str, conv: Conversation | None) -> Iterator[tuple]:
+    def edit(self, user_turn_id: str | None, new_text: str, conv: Conversation | None,
+             request: gr.Request = None) -> Iterator[tuple]:
+        try:
+            conv = self.owned(conv, request)
+        except NoSuchConversation as exc:
+            yield refused(7, str(exc))
+            return
         if conv is None or not user_turn_id:
             yield (conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    error_html("pick one of your messages to edit"), gr.skip())
@@ -184,7 +250,7 @@ class _Handlers:
                     sentences.append(event.text)
                     partial = history + [{"role": "assistant", "content": " ".join(sentences)}]
                     yield conv, partial, gr.skip(), gr.skip(), " ".join(sentences), gr.skip(), gr.skip()
-                elif isinstance(event, ReplyMedia):
+                elif isinstance(event, ReplyMedia) and event.path is not None:  # else: on the live stream
                     yield conv, gr.skip(), gr.Video(value=event.path, loop=False), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 elif isinstance(event, ReplySaved):
                     turn = event.turn
@@ -201,28 +267,40 @@ class _Handlers:
             yield (conv, chat_messages(conv.path(), name), gr.skip(), gr.skip(), gr.skip(),
                    error_html(user_message(exc)), gr.skip())
 
-    def switch(self, leaf_id: str | None, conv: Conversation | None) -> tuple:
+    def switch(self, leaf_id: str | None, conv: Conversation | None, request: gr.Request = None) -> tuple:
+        try:
+            conv = self.owned(conv, request)
+        except NoSuchConversation as exc:
+            return refused(7, str(exc))
         if conv is None or not leaf_id:
             return (conv,) + (gr.skip(),) * 6
         with self.ctx.turn_lock(conv.id):
-            self.ctx.switch(conv, leaf_id)
+            try:
+                self.ctx.switch(conv, leaf_id)
+            except (KeyError, ValueError) as exc:  # not a node of this conversation
+                return (conv,) + (gr.skip(),) * 4 + (error_html(f"no such branch: {user_message(exc)}"), gr.skip())
             return self.show(conv)
 
     # --- conversations -------------------------------------------------------------------------
 
-    def open(self, conv_id: str | None, conv: Conversation | None, known: list[str] | None) -> tuple:
-        if not conv_id or conv_id not in (known or []):  # only this browser's own conversations
+    def open(self, conv_id: str | None, conv: Conversation | None, request: gr.Request = None) -> tuple:
+        if not conv_id:
             return (conv,) + (gr.skip(),) * 4 + (error_html("pick a saved conversation first"), gr.skip())
         try:
+            self.ctx.check_owner(conv_id, request)  # only this browser's own conversations
             conv = self.ctx.open(conv_id)
+        except NoSuchConversation as exc:
+            return refused(7, str(exc))
         except Exception as exc:
             log.exception("open failed")
             return (conv,) + (gr.skip(),) * 4 + (error_html(user_message(exc)), gr.skip())
         return self.show(conv)
 
-    def new(self, persona_name: str | None, conv: Conversation | None) -> tuple:
+    def new(self, persona_name: str | None, conv: Conversation | None, request: gr.Request = None) -> tuple:
         try:
-            conv = Conversation.start(self.ctx.services, self.ctx.persona(persona_name or self.ctx.settings.persona))
+            conv = self.ctx.open_or_start(None, persona_name, owner=request)
+        except NoSuchConversation as exc:
+            return refused(7, f"{exc}: this browser has no owner cookie (enable cookies)")
         except Exception as exc:
             return (conv,) + (gr.skip(),) * 4 + (error_html(user_message(exc)), gr.skip())
         return self.show(conv)
@@ -232,38 +310,58 @@ class _Handlers:
         path = conv.path()
         last_avatar = next((t for t in reversed(path) if t.speaker is Speaker.AVATAR), None)
         video = gr.skip()
-        if last_avatar is not None and last_avatar.media.get("video"):
-            found = self.ctx.media_path(last_avatar.media["video"])
-            video = gr.Video(value=found, loop=False) if found else gr.skip()
+        found = self.ctx.turn_video(last_avatar) if last_avatar is not None else None
+        if found:
+            video = gr.Video(value=found, loop=False)
         badge = emotion_badge(last_avatar.emotion, conv.persona.display_name) if last_avatar else emotion_badge(None)
         return (conv, chat_messages(path, conv.persona.display_name), video, badge,
                 last_avatar.text if last_avatar else "", "", gr.skip())
 
-    def on_load(self, conv: Conversation | None, known: list[str] | None) -> tuple:
-        """A fresh page: the default persona's greeting (nothing saved until the first message)."""
+    def on_load(self, conv: Conversation | None, request: gr.Request = None) -> tuple:
+        """A fresh page: this browser's most recent conversation reopened where it was left, or
+        the default persona's greeting when it has none (nothing saved until the first message).
+
+        The session state is set only when a conversation is reopened: a message sent before
+        the page finished loading is not wiped by this handler.
+        """
         names = sorted(self.ctx.personas())
         persona_dd = gr.Dropdown(choices=names, value=self.ctx.settings.persona if self.ctx.settings.persona in names else None)
-        # The session state is not an output here: a message sent before the page finished
-        # loading must not be wiped by this handler.
+        state = gr.skip()
         if conv is not None:
-            return self.show(conv)[1:] + self.controls(conv, known) + (persona_dd,)
+            try:
+                conv = self.owned(conv, request)
+            except NoSuchConversation:
+                conv = None  # not this browser's: show a fresh page
+        if conv is None:
+            conv = state = self._last_conversation(request)
+        if conv is not None:
+            return (state,) + self.show(conv)[1:] + self.controls(conv, request) + (persona_dd,)
         persona = self.ctx.persona(self.ctx.settings.persona)
         history = [{"role": "assistant", "content": persona.greeting}]
-        return ((history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
-                + self.controls(None, known) + (persona_dd,))
+        return ((gr.skip(), history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
+                + self.controls(None, request) + (persona_dd,))
 
-    def remember(self, conv: Conversation | None, known: list[str] | None) -> list[str]:
-        """This browser's conversation ids, with the session's current one added."""
-        known = list(known or [])
-        if conv is not None and conv.id not in known:
-            known.append(conv.id)
-        return known
+    def _last_conversation(self, request) -> Conversation | None:
+        """This browser's most recently updated conversation, reopened; None when it has none
+        (or it cannot be opened any more: then the page starts fresh, and says nothing)."""
+        rows = self.ctx.owned_conversations(request)  # newest first
+        if not rows:
+            return None
+        try:
+            return self.ctx.open(rows[0].id, owner=request)
+        except Exception:  # a damaged conversation must not break the page: start fresh
+            log.exception("cannot reopen conversation %s", rows[0].id)
+            return None
 
-    def controls(self, conv: Conversation | None, known: list[str] | None) -> tuple:
-        """Branch switcher, edit picker and the picker of this browser's saved conversations."""
-        mine = set(self.remember(conv, known))
-        rows = [r for r in self.ctx.services.store.list_conversations() if r.id in mine]
-        picker = gr.Dropdown(choices=[(f"{r.title} · {r.persona} · {r.id[:6]}", r.id) for r in rows],
+    def controls(self, conv: Conversation | None, request: gr.Request = None) -> tuple:
+        """Branch switcher, edit picker and the picker of this browser's saved conversations
+        (those its owner cookie owns, decided by the server)."""
+        try:
+            conv = self.owned(conv, request)
+        except NoSuchConversation:
+            conv = None
+        rows = self.ctx.owned_conversations(request)
+        picker = gr.Dropdown(choices=[(conversation_label(r.title, r.persona, r.updated_at), r.id) for r in rows],
                              value=conv.id if conv is not None else None)
         if conv is None:
             return gr.Dropdown(choices=[], value=None), gr.Dropdown(choices=[], value=None), picker
@@ -277,24 +375,44 @@ class _Handlers:
         clip = self.ctx.listening_video(conv.persona if conv is not None else None)
         return gr.Video(value=clip, loop=True) if clip else gr.skip()
 
-    def transcribe(self, audio: tuple[int, np.ndarray] | None) -> tuple[str, str]:
-        """Microphone audio -> text in the message box. Raises gr.Error for unusable audio
-        (so the chained send does not run)."""
-        if audio is None:
+    def transcribe(self, audio_path: str | None) -> tuple:
+        """Microphone recording (a file) -> text in the message box, the status cleared and the
+        recorder emptied for the next message. Raises gr.Error for unusable audio (so the
+        chained send does not run)."""
+        text, _ = self._transcribe(audio_path)
+        return text, "", None
+
+    def transcribe_voice(self, audio_path: str | None) -> tuple:
+        """As `transcribe`, plus the recording itself ((N,) float32 at 16 kHz) for `send_spoken`."""
+        text, pcm = self._transcribe(audio_path)
+        return text, "", None, pcm
+
+    def _transcribe(self, audio_path: str | None) -> tuple[str, np.ndarray]:
+        from dialogue.asr import AudioError, read_recording
+
+        if not audio_path:
             raise gr.Error("no audio was recorded: check the microphone and try again")
-        sr, data = audio
-        pcm = np.asarray(data)
-        if pcm.ndim == 2:
-            pcm = pcm.mean(axis=1)
-        if np.issubdtype(pcm.dtype, np.integer):
-            pcm = pcm.astype(np.float32) / float(np.iinfo(data.dtype).max)
-        pcm = pcm.astype(np.float32)
+        try:
+            pcm = read_recording(audio_path)  # (N,) float32 mono at 16 kHz
+        except AudioError as exc:
+            raise gr.Error(f"the recording cannot be used: {exc}") from exc
+        sr = RECORDING_RATE
         if pcm.size < sr * 0.3 or float(np.abs(pcm).max(initial=0.0)) < 1e-3:
             raise gr.Error("the recording is too short or silent: speak for at least a second")
         try:
-            transcript = self.ctx.asr.get().transcribe(pcm, int(sr))
+            transcript = self.ctx.asr.get().transcribe(pcm, sr)
         except Exception as exc:
             raise gr.Error(user_message(exc)) from exc
         if not transcript.text.strip():
             raise gr.Error("no words were recognised in the recording: try again, closer to the microphone")
-        return transcript.text.strip(), ""
+        return transcript.text.strip(), pcm
+
+    def edit_text(self, user_turn_id: str | None, conv: Conversation | None, request: gr.Request = None):
+        """The message picked for editing, pre-filled in the edit box."""
+        try:
+            conv = self.owned(conv, request)
+        except NoSuchConversation:
+            return gr.skip()
+        if conv is None or not user_turn_id or user_turn_id not in conv.tree:
+            return gr.skip()
+        return conv.tree.get(user_turn_id).text

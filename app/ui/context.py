@@ -6,12 +6,12 @@ listening-clip hook. Shared by all sessions and only read by them; per-session s
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.access import check_owner, owned, owner_of, server_secret
 from app.conversation import Conversation, Services
 from app.settings import Settings
 
@@ -64,20 +64,29 @@ class UIContext:
             return self._turn_locks.setdefault(conversation_id, threading.Lock())
 
     def browser_secret(self) -> str:
-        """The key that encrypts what the app keeps in browsers (gr.BrowserState): stable across
-        restarts (so a browser finds its conversations again), created once in the data dir."""
-        path = Path(self.settings.data_dir) / "ui_secret"
-        if not path.is_file():
-            from app.ui.storage import atomic_write_text
+        """The server's secret (app.access.server_secret): keys what the app keeps in browsers
+        (gr.BrowserState) and private folder names; stable across restarts."""
+        return server_secret(self.settings.data_dir)
 
-            atomic_write_text(path, secrets.token_hex(32))
-            path.chmod(0o600)
-        return path.read_text(encoding="utf-8").strip()
+    # --- ownership (app/access.py) -------------------------------------------------------------
+
+    def check_owner(self, conversation_id: str, request) -> None:
+        """Raise NoSuchConversation unless the request's owner cookie owns the conversation."""
+        check_owner(self.services.store, conversation_id, request)
+
+    def owned_conversations(self, request) -> list:
+        """The request owner's conversations (ConversationInfo), most recent first."""
+        return owned(self.services.store, request)
 
     def listening_video(self, persona, emotion=None) -> str | None:
-        """The avatar listening (to a person feeling `emotion`, mirrored), or the fixed clip."""
+        """The avatar listening (to a person feeling `emotion`, mirrored), or the fixed clip.
+
+        persona: the conversation's persona; None (no conversation yet: the page shows the default
+        persona's greeting) listens as the default persona."""
         if self.listen is not None:
             try:
+                if persona is None:
+                    persona = self.persona(self.settings.persona)
                 return self.listen(persona, emotion)
             except Exception:  # no listening video is no reason to fail a turn
                 log.exception("listening clip failed")
@@ -97,18 +106,29 @@ class UIContext:
 
         return get_persona(name, self.settings.personas_dir)
 
-    def open_or_start(self, conv: Conversation | None, persona_name: str | None = None) -> Conversation:
-        """The session's conversation, started (and saved) with the default persona if none yet."""
+    def open_or_start(self, conv: Conversation | None, persona_name: str | None = None, owner=None
+                      ) -> Conversation:
+        """The session's conversation, started (and saved) with the default persona if none yet.
+
+        owner: the request (or OwnerToken) whose owner cookie the new conversation belongs to;
+            None = the local user's (no web request can open it). Raises NoSuchConversation
+            for a request without a valid owner cookie.
+        """
         if conv is not None:
             return conv
-        return Conversation.start(self.services, self.persona(persona_name or self.settings.persona))
+        digest = owner_of(owner).digest if owner is not None else None
+        return Conversation.start(self.services, self.persona(persona_name or self.settings.persona), owner=digest)
 
-    def open(self, conversation_id: str) -> Conversation:
+    def open(self, conversation_id: str, owner=None) -> Conversation:
         """A saved conversation, at its saved current node, with the persona it was held with.
 
+        owner: the request (or OwnerToken) that asks; the conversation must be its own
+            (NoSuchConversation otherwise). None = the local user (no check).
         Builds the Conversation directly: ConversationStore.load returns the tree (with
         tree.current), not the (tree, current) pair Conversation.open expects.
         """
+        if owner is not None:
+            self.check_owner(conversation_id, owner)
         info = self.services.store.info(conversation_id)
         tree = self.services.store.load(conversation_id)
         try:
@@ -129,6 +149,15 @@ class UIContext:
         leaf = conv.tree.leaf_of(node_id)
         conv.current = getattr(leaf, "id", leaf)
         conv.services.store.set_current(conv.id, conv.current)
+
+    def turn_video(self, turn) -> str | None:
+        """The first video segment of a turn (its TurnMedia), as an existing path; rows from before
+        TurnMedia named only the folder: its first MP4 then."""
+        refs = list(turn.media.segments)
+        if not refs and turn.media.dir:
+            folder = self.settings.data_dir / turn.media.dir
+            refs = [str(p) for p in sorted(folder.glob("*.mp4"))] if folder.is_dir() else []
+        return next((found for ref in refs if (found := self.media_path(ref))), None)
 
     def media_path(self, ref: str) -> str | None:
         """A turn's media reference (relative to the data dir, or absolute) as an existing path."""

@@ -10,12 +10,13 @@ from collections.abc import Callable
 import gradio as gr
 
 from app.conversation import Services
+from app.limits import bounded
 from app.settings import Settings
 from app.ui.chat_tab import build_chat_tab
 from app.ui.context import Lazy, UIContext
 from app.ui.persona_tab import build_persona_tab
 from app.ui.profile_tab import build_profile_tab
-from app.ui.tree_tab import build_tree_tab, tree_views
+from app.ui.tree_tab import build_tree_tab, tree_refresher
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,9 @@ CSS = """
             border-radius:4px; margin:4px 0; }
 .wc-ok { color:#14532d; background:#e8f6ec; border-left:4px solid #15803d; padding:6px 10px; border-radius:4px; }
 #reply-text { font-size:1.05em; }
-.wc-slot:not(:has(.wc-error, .wc-ok)) { display:none; }  /* empty message slots take no room */
+/* Empty message slots take no room. One simple selector per :has(): Gradio prefixes every
+   selector of a list, also inside :has(), and `:has(.wc-error, .wc-ok)` then never matches. */
+.wc-slot:not(:has(.wc-error)):not(:has(.wc-ok)) { display:none; }
 #history button[aria-label="Clear"] { display:none; }  /* clearing the view would not clear the tree */
 """
 
@@ -48,23 +51,25 @@ def build_demo(
     """
     if callable(services) and not isinstance(services, Services):
         services = services()
+    # the LLM and the avatar bounded by their own slots and timeouts: one slow call blocks nobody else
+    services = bounded(services, settings)
     ctx = UIContext(services=services, settings=settings, asr=Lazy(asr), listen_clip=listen_clip, listen=listen)
     with gr.Blocks(title="warmchat") as demo:
         conv = gr.State(None)  # this browser session's Conversation
-        known = gr.BrowserState([], storage_key="warmchat-conversations", secret=ctx.browser_secret())
         gr.Markdown("## warmchat — talk with an emotion-aware avatar")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                chat = build_chat_tab(ctx, conv, known)
+                chat = build_chat_tab(ctx, conv)
             with gr.Tab("Tree", id="tree") as tree_tab_item:
                 tree = build_tree_tab(ctx, conv, chat.turn_outputs, chat.show)
             with gr.Tab("Persona", id="persona"):
                 persona_load = build_persona_tab(ctx)
             with gr.Tab("Emotion profile", id="profile"):
                 profile_load = build_profile_tab(ctx)
+        refresh = tree_refresher(ctx)
         for event in chat.turn_events:
-            event.then(lambda c: tree_views(ctx, c), [conv], tree.outputs, api_name=False, show_progress="hidden")
-        tree_tab_item.select(lambda c: tree_views(ctx, c), [conv], tree.outputs, api_name=False)
+            event.then(refresh, [conv], tree.outputs, api_name=False, show_progress="hidden")
+        tree_tab_item.select(refresh, [conv], tree.outputs, api_name=False)
         fn, inputs, outputs = chat.load
         demo.load(fn, inputs, outputs, api_name=False)
         for fn, outputs in (persona_load, profile_load):

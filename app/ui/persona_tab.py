@@ -13,9 +13,9 @@ from pathlib import Path
 import gradio as gr
 
 from app.errors import user_message
-from app.ui.chat_tab import error_html
+from app.ui.chat_tab import error_html, ok_html
 from app.ui.context import UIContext
-from app.ui.record_actions import delete_handler, duplicate_handler
+from app.ui.record_actions import delete_handler, duplicate_handler, problems_html
 from app.ui.records import RecordError, RecordFiles
 from app.ui.storage import atomic_write_bytes, check_portrait
 from dialogue.turns import new_id
@@ -90,17 +90,24 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         names = sorted(files.all())
         return gr.Dropdown(choices=names, value=selected if selected in names else None)
 
+    slots = [name_err, field_err, portrait_err, status]
+
     def fill(selected: str | None):
+        """The form for persona `selected` (an empty one for None), its message slots cleared and
+        the portrait upload emptied (it belonged to the persona shown before)."""
         rec = files.all().get(selected or "")
         profiles = _profile_names(ctx)
+        cleared = ("", "", "", "", None)
         if rec is None:
-            return ("", "", "", "", "", "stylized", gr.Dropdown(choices=profiles), "piper", 1.0, 1.0)
+            return ("", "", "", "", "", gr.Dropdown(value="stylized", choices=BUILTIN_AVATARS),
+                    gr.Dropdown(choices=profiles, value="warm" if "warm" in profiles else None), "piper", 1.0,
+                    1.0) + cleared
         d = rec.model_dump(mode="json")
         voice = d.get("voice") or {}
         return (d.get("name", ""), d.get("display_name", ""), d.get("description", ""), d.get("greeting", ""),
                 d.get("system_prompt", ""), gr.Dropdown(value=d.get("avatar", "stylized"), choices=_avatars(d)),
                 gr.Dropdown(choices=profiles, value=d.get("emotion_profile")), voice.get("backend", "piper"),
-                voice.get("rate", 1.0), voice.get("pitch", 1.0))
+                voice.get("rate", 1.0), voice.get("pitch", 1.0)) + cleared
 
     def check_upload(path: str | None):
         if not path:
@@ -109,7 +116,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             check_portrait(path)
         except Exception as exc:
             return error_html(f"portrait refused: {user_message(exc)}")
-        return '<div class="wc-ok">✓ one frontal face found: this portrait can be animated</div>'
+        return ok_html("one frontal face found: this portrait can be animated")
 
     def form_data(nm, disp, desc, greet, prompt, av, prof, be, rt, pt) -> dict:
         """The form as a persona document, over the saved one's fields the form does not show
@@ -126,6 +133,16 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         return data
 
     def save(nm, disp, desc, greet, prompt, av, prof, be, rt, pt, portrait_path):
+        """Save the form; (picker, name error, field error, portrait error, status, avatar field)."""
+        no = ""
+        outcome = _save(nm, disp, desc, greet, prompt, av, prof, be, rt, pt, portrait_path)
+        if isinstance(outcome, tuple):  # refused: the messages say why
+            return outcome + (gr.skip(),)
+        return (choices(outcome.name), no, no, gr.skip(), ok_html(f"saved persona “{outcome.name}”"),
+                gr.Dropdown(value=outcome.avatar, choices=_avatars({"avatar": outcome.avatar})))
+
+    def _save(nm, disp, desc, greet, prompt, av, prof, be, rt, pt, portrait_path):
+        """The saved persona, or the (picker, messages...) outputs saying why it was not saved."""
         no = ""
         data = form_data(nm, disp, desc, greet, prompt, av, prof, be, rt, pt)
         if portrait_path:
@@ -136,6 +153,11 @@ def build_persona_tab(ctx: UIContext) -> tuple:
                     error_html("not saved: fix the portrait above")
             suffix = Path(portrait_path).suffix.lower() or ".png"
             data["avatar"] = str(ctx.settings.avatars_dir / f"{data['name'] or 'unnamed'}{suffix}")
+        profiles = _profile_names(ctx)
+        if data.get("emotion_profile", "warm") not in profiles:
+            return gr.skip(), no, error_html(f"emotion_profile: there is no profile {data['emotion_profile']!r}; "
+                                             f"pick one of: {', '.join(profiles)}"), gr.skip(), \
+                error_html("not saved: see the message above")
         try:
             record = files.build(data)
             if portrait_path:
@@ -147,7 +169,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             return gr.skip(), *where, gr.skip(), error_html("not saved: see the message above")
         except OSError as exc:
             return gr.skip(), no, no, gr.skip(), error_html(f"not saved: {user_message(exc)}")
-        return choices(record.name), no, no, gr.skip(), f'<div class="wc-ok">saved persona “{record.name}”</div>'
+        return record
 
     duplicate = duplicate_handler(files, choices, "persona")
     delete = delete_handler(files, choices)
@@ -169,43 +191,70 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             rec = files.import_file(path)
         except RecordError as exc:
             return gr.skip(), error_html(f"import refused: {exc}")
-        return choices(rec.name), f'<div class="wc-ok">imported “{rec.name}”</div>'
+        return choices(rec.name), ok_html(f"imported “{rec.name}”")
 
-    def preview(*form):
-        """The greeting spoken by the persona as the form describes it (unsaved edits included)."""
-        data = form_data(*form)
+    def preview_portrait(path: str) -> str:
+        """An uploaded (not yet saved) portrait as a file in the data dir's avatars folder, named
+        by its content, so the preview renders the portrait the person sees."""
+        import hashlib
+
+        data = Path(path).read_bytes()
+        out = ctx.settings.avatars_dir / "previews" / (hashlib.sha256(data).hexdigest()[:16]
+                                                       + (Path(path).suffix.lower() or ".png"))
+        if not out.is_file():
+            atomic_write_bytes(out, data)
+        return str(out)
+
+    def preview(*form_and_portrait):
+        """The greeting spoken by the persona as the form describes it (unsaved edits included),
+        with the uploaded portrait when there is one (else the avatar field's)."""
+        *form_values, portrait_path = form_and_portrait
+        data = form_data(*form_values)
         disp, text = data.get("display_name") or data["name"], data.get("greeting") or "Hello!"
         avatar = ctx.services.avatar
         if avatar is None:
             return None, f"**{disp}:** {text}  \n*(video preview not available: no avatar pipeline)*"
         try:
+            if portrait_path:
+                check_portrait(portrait_path)
+                data["avatar"] = preview_portrait(portrait_path)
             try:
                 persona = files.build(data)
-            except RecordError:  # an incomplete form: preview with the default persona's settings
-                persona = ctx.persona(ctx.settings.persona)
-            # index 1: a later sentence is rendered as one part (the first is cut for early playback)
-            path, _ = next(iter(avatar.speak_sentence(text, ctx.services.emotion_of(text), persona, "preview",
-                                                      new_id(), 1)))
+            except RecordError:  # an incomplete form: the default persona, with this form's avatar
+                persona = ctx.persona(ctx.settings.persona).model_copy(update={"avatar": data["avatar"]})
+            out = ctx.settings.data_dir / "media" / "preview" / f"{new_id()}.mp4"
+            path = str(avatar.say_to_file(text, ctx.services.emotion_of(text), persona, out).video)
         except Exception as exc:
             log.exception("preview failed")
             return None, f"**{disp}:** {text}  \n" + error_html(user_message(exc))
         return path, f"**{disp}:** {text}"
 
-    pick.input(fill, [pick], form, api_name=False)
-    new_btn.click(lambda: (gr.Dropdown(value=None),) + fill(None), None, [pick] + form, api_name=False)
+    pick.input(fill, [pick], form + slots + [portrait], api_name=False)
+    new_btn.click(lambda: (gr.Dropdown(value=None),) + fill(None), None, [pick] + form + slots + [portrait],
+                  api_name=False)
     portrait.upload(check_upload, [portrait], [portrait_err], api_name=False)
     portrait.clear(lambda: "", None, [portrait_err], api_name=False)
-    save_btn.click(save, form + [portrait], [pick, name_err, field_err, portrait_err, status], api_name="save_persona")
-    dup_btn.click(duplicate, [pick], [pick, status], api_name=False)
-    del_btn.click(delete, [pick], [pick, status], api_name=False)
+    save_btn.click(save, form + [portrait], [pick, name_err, field_err, portrait_err, status, avatar],
+                   api_name="save_persona")
+    # after a change of the selection, the form shows the selected persona (its message stays)
+    refill = (lambda selected: fill(selected)[:len(form)], [pick], form)
+    dup_btn.click(duplicate, [pick], [pick, status], api_name=False).then(*refill, api_name=False)
+    del_btn.click(delete, [pick], [pick, status], api_name=False).then(*refill, api_name=False)
     export_btn.click(export, [pick], [export_file, status], api_name=False)
-    import_file.upload(import_, [import_file], [pick, status], api_name=False)
-    preview_btn.click(preview, form, [preview_video, preview_text], api_name=False)
+    import_file.upload(import_, [import_file], [pick, status], api_name=False).then(*refill, api_name=False)
+    preview_btn.click(preview, form + [portrait], [preview_video, preview_text], api_name=False)
     gr.on([pick.focus], lambda s: choices(s), [pick], [pick], api_name=False, show_progress="hidden")
-    def on_load():
-        return choices(ctx.settings.persona), gr.Dropdown(choices=_profile_names(ctx))
 
-    return on_load, [pick, profile]
+    def on_load():
+        """The default persona selected and its form filled (never a selected name over an empty
+        form), and which persona files are malformed (left out) and why."""
+        from app.personas import scan_personas
+
+        default = ctx.settings.persona if ctx.settings.persona in files.all() else None
+        problems = [str(exc) for exc in scan_personas(ctx.settings.personas_dir)[1]]
+        return (choices(default),) + fill(default)[:len(form)] + (problems_html("persona", problems),)
+
+    return on_load, [pick] + form + [status]
 
 
 def _avatars(d: dict) -> list[str]:

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from app.ui.chat_tab import error_html
+from app.ui.chat_tab import error_html, ok_html
 from app.ui.context import UIContext
-from app.ui.record_actions import delete_handler, duplicate_handler
+from app.ui.record_actions import delete_handler, duplicate_handler, problems_html
 from app.ui.records import RecordError, RecordFiles, json_files
 from emotion import Emotion
-from emotion.profile import EmotionProfile, ProfileError
+from emotion.profile import EmotionProfile
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +24,23 @@ _NUMERIC = ("expressiveness", "mirroring", "decay_half_life_s")
 
 
 def profile_files(ctx: UIContext) -> RecordFiles:
-    from emotion.builtin import list_profiles
+    """Emotion profiles through emotion.builtin (JSON files; the user's in settings.profiles_dir).
+    A malformed file is left out (one broken file must not hide the others): `profile_problems`
+    says which and why."""
+    from emotion.builtin import scan_profiles
 
     def list_all() -> dict:
-        try:
-            return list_profiles(ctx.settings.profiles_dir)
-        except ProfileError as exc:  # one broken user file must not hide the others
-            log.warning("%s", exc)
-            return list_profiles(None)
+        return scan_profiles(ctx.settings.profiles_dir)[0]
 
     return json_files(EmotionProfile, ctx.settings.profiles_dir, list_all)
+
+
+def profile_problems(ctx: UIContext) -> list[str]:
+    """One line per malformed profile file: the file and what is wrong with it."""
+    from emotion.builtin import scan_profiles
+
+    return [str(exc) for exc in scan_profiles(ctx.settings.profiles_dir)[1]]
+
 
 
 def table_json(table: dict) -> str:
@@ -82,14 +89,18 @@ def build_profile_tab(ctx: UIContext) -> tuple:
         names = sorted(files.all())
         return gr.Dropdown(choices=names, value=selected if selected in names else None)
 
+    slots = [name_err, num_err, table_err, status]
+
     def fill(selected: str | None):
+        """The form for profile `selected` (an empty one for None), its message slots cleared."""
         rec = files.all().get(selected or "")
+        cleared = ("", "", "", "")
         if rec is None:
-            return "", "", "neutral", 0.0, 1.0, 0.5, 20.0, "{}", "{}"
+            return ("", "", "neutral", 0.0, 1.0, 0.5, 20.0, "{}", "{}") + cleared
         d = rec.model_dump(mode="json")
         return (d["name"], d["description"], d["baseline"]["label"], d["baseline"]["intensity"],
                 d["expressiveness"], d["mirroring"], d["decay_half_life_s"],
-                table_json(d["speaker"]), table_json(d["listener"]))
+                table_json(d["speaker"]), table_json(d["listener"])) + cleared
 
     def save(nm, desc, bl, bk, ex, mi, de, sp, li):
         no = ""
@@ -117,7 +128,7 @@ def build_profile_tab(ctx: UIContext) -> tuple:
             return gr.skip(), *errs, error_html("not saved: see the message above")
         except OSError as exc:
             return gr.skip(), no, no, no, error_html(f"not saved: {exc}")
-        return choices(record.name), no, no, no, f'<div class="wc-ok">saved profile “{record.name}”</div>'
+        return choices(record.name), no, no, no, ok_html(f"saved profile “{record.name}”")
 
     duplicate = duplicate_handler(files, choices, "profile")
     delete = delete_handler(files, choices)
@@ -137,13 +148,20 @@ def build_profile_tab(ctx: UIContext) -> tuple:
             rec = files.import_file(path)
         except RecordError as exc:
             return gr.skip(), error_html(f"import refused: {exc}")
-        return choices(rec.name), f'<div class="wc-ok">imported “{rec.name}”</div>'
+        return choices(rec.name), ok_html(f"imported “{rec.name}”")
 
-    pick.input(fill, [pick], form, api_name=False)
-    new_btn.click(lambda: (gr.Dropdown(value=None),) + fill(None), None, [pick] + form, api_name=False)
+    pick.input(fill, [pick], form + slots, api_name=False)
+    new_btn.click(lambda: (gr.Dropdown(value=None),) + fill(None), None, [pick] + form + slots, api_name=False)
     save_btn.click(save, form, [pick, name_err, num_err, table_err, status], api_name="save_profile")
-    dup_btn.click(duplicate, [pick], [pick, status], api_name=False)
-    del_btn.click(delete, [pick], [pick, status], api_name=False)
+    # after a change of the selection, the form shows the selected profile (its message stays)
+    refill = (lambda selected: fill(selected)[:len(form)], [pick], form)
+    dup_btn.click(duplicate, [pick], [pick, status], api_name=False).then(*refill, api_name=False)
+    del_btn.click(delete, [pick], [pick, status], api_name=False).then(*refill, api_name=False)
     export_btn.click(export, [pick], [export_file, status], api_name=False)
-    import_file.upload(import_, [import_file], [pick, status], api_name=False)
-    return (lambda: choices(None)), [pick]
+    import_file.upload(import_, [import_file], [pick, status], api_name=False).then(*refill, api_name=False)
+
+    def on_load():
+        """The profile list, and which of the user's files are malformed (left out) and why."""
+        return choices(None), problems_html("emotion profile", profile_problems(ctx))
+
+    return on_load, [pick, status]

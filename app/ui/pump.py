@@ -56,7 +56,7 @@ def stream_paced(
             return
         if isinstance(item, BaseException):
             raise item
-        if isinstance(item, ReplyMedia):
+        if isinstance(item, ReplyMedia) and item.path is not None:  # live-stream segments play there
             wait = playing_until - clock()
             if wait > 0:
                 sleep(wait)

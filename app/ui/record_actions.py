@@ -1,4 +1,5 @@
-"""Duplicate and delete handlers shared by the Persona and Emotion profile tabs."""
+"""Duplicate and delete handlers and the malformed-files line shared by the Persona and Emotion
+profile tabs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,15 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from app.ui.chat_tab import error_html
+from app.ui.chat_tab import error_html, ok_html
 from app.ui.records import RecordError, RecordFiles
+
+
+def problems_html(kind: str, problems: list[str]) -> str:
+    """The status line naming files that were left out because they are malformed ("" if none)."""
+    if not problems:
+        return ""
+    return error_html(f"{len(problems)} {kind} file(s) could not be read and are left out: " + "; ".join(problems))
 
 
 def duplicate_handler(files: RecordFiles, choices: Callable, kind: str) -> Callable:
@@ -20,7 +28,7 @@ def duplicate_handler(files: RecordFiles, choices: Callable, kind: str) -> Calla
             copy = files.duplicate(selected)
         except RecordError as exc:
             return gr.skip(), error_html(str(exc))
-        return choices(copy.name), f'<div class="wc-ok">duplicated as “{copy.name}”</div>'
+        return choices(copy.name), ok_html(f"duplicated as “{copy.name}”")
 
     return duplicate
 
@@ -33,6 +41,6 @@ def delete_handler(files: RecordFiles, choices: Callable) -> Callable:
             files.delete(selected or "")
         except (RecordError, ValueError) as exc:
             return gr.skip(), error_html(str(exc))
-        return choices(None), f'<div class="wc-ok">deleted “{selected}”</div>'
+        return choices(None), ok_html(f"deleted “{selected}”")
 
     return delete

@@ -52,12 +52,27 @@ def media_dirs(settings: Settings) -> list[str]:
 
 
 def launch_options(settings: Settings) -> dict:
-    """Keyword arguments of `Blocks.launch` shared by `serve` and the tests."""
+    """Keyword arguments of `Blocks.launch` shared by `serve` and the tests.
+
+    The owner-cookie middleware (app/access.py) gives every browser its server-issued secret.
+    """
+    from app.access import middleware
     from app.ui.demo import CSS
 
     db = str(settings.db_path)
     return {"css": CSS, "allowed_paths": media_dirs(settings), "blocked_paths": [db, db + "-wal", db + "-shm"],
-            "show_error": True, "ssr_mode": False}
+            "show_error": True, "ssr_mode": False, "app_kwargs": {"middleware": middleware()}}
+
+
+def configure_queue(demo, settings: Settings):
+    """The queue shared by `serve` and the tests: no global limit of one request at a time.
+
+    Events without their own limit (page load, branch switch, tree views, persona and profile
+    forms) run as they come; turns run in their own "turn" group (ServerSettings.turn_concurrency,
+    set where they are wired), export and speech recognition one at a time in their own groups;
+    the LLM and the avatar renderer are bounded by their own slots (app/limits.py).
+    """
+    return demo.queue(default_concurrency_limit=None)
 
 
 def serve(settings: Settings) -> int:
@@ -80,7 +95,7 @@ def serve(settings: Settings) -> int:
     # services.listen (persona -> looping listening clip) is used once the avatar pipeline offers it
     demo = build_demo(services, settings, asr=_asr_factory(settings), listen=getattr(services, "listen", None))
     log.info("serving on http://%s:%d", settings.server.host, settings.server.port)
-    demo.queue(default_concurrency_limit=1).launch(
+    configure_queue(demo, settings).launch(
         server_name=settings.server.host, server_port=settings.server.port, auth=auth,
         inbrowser=False, **launch_options(settings))
     return 0

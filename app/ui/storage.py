@@ -14,7 +14,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+from app.personas import NAME_PATTERN
+
+_NAME = re.compile(NAME_PATTERN)  # the persona model's own rule: a name the UI accepts also saves
+
+
 def check_name(name: str) -> str:
     """A file-safe record name (lowercase letters, digits, - and _; 1-40 characters).
 

@@ -10,17 +10,10 @@ import html
 
 from dialogue.turns import Speaker, Turn
 from emotion import Emotion, EmotionState
+from emotion.labels import TABLE
 
-# One colour per emotion label, used by the badge, the tree drawing and the timeline.
-EMOTION_COLOURS: dict[Emotion, str] = {
-    Emotion.NEUTRAL: "#8a8f98",
-    Emotion.HAPPY: "#f2b705",
-    Emotion.SAD: "#3b6fd8",
-    Emotion.ANGRY: "#d64541",
-    Emotion.SURPRISED: "#9b59b6",
-    Emotion.FEARFUL: "#2a9d8f",
-    Emotion.DISGUSTED: "#6b8e23",
-}
+# One colour per emotion label (from the label table), used by the badge, the tree drawing and the timeline.
+EMOTION_COLOURS: dict[Emotion, str] = {Emotion(s.name): s.colour for s in TABLE}
 
 
 def snippet(text: str, limit: int = 48) -> str:
@@ -49,6 +42,23 @@ def emotion_badge(state: EmotionState | None, who: str = "") -> str:
     prefix = f"{html.escape(who)}: " if who else ""
     return (f'<span class="wc-badge" style="background:{colour}">{prefix}{state.label.value} '
             f"{state.intensity:.1f}</span>")
+
+
+def conversation_label(title: str, persona: str, updated_at: float, now: float | None = None) -> str:
+    """A saved conversation in the picker: its title (its first message), persona and when it
+    was last used ("today 14:05", "yesterday 09:30", "3 Dec 2026 18:00")."""
+    import time
+
+    now = time.time() if now is None else now
+    day = time.strftime("%Y-%m-%d", time.localtime(updated_at))
+    clock = time.strftime("%H:%M", time.localtime(updated_at))
+    if day == time.strftime("%Y-%m-%d", time.localtime(now)):
+        when = f"today {clock}"
+    elif day == time.strftime("%Y-%m-%d", time.localtime(now - 86400)):
+        when = f"yesterday {clock}"
+    else:
+        when = time.strftime("%-d %b %Y %H:%M", time.localtime(updated_at))
+    return f"{snippet(title, 60)} · {persona} · {when}"
 
 
 def branch_choices(branches: list[list[Turn]]) -> list[tuple[str, str]]:

@@ -108,3 +108,84 @@ def load_portrait(source: str | Path | np.ndarray, size: int, cache_dir: str | P
         np.savez(tmp, image=portrait.image, points=portrait.landmarks.points)
         tmp.replace(cache)
     return portrait
+
+
+def relax_portrait(portrait: Portrait) -> Portrait:
+    """The portrait with its own expression relaxed (rig.rest_expression): a photo that smiles
+    with open lips becomes a face at rest, so that sad, angry or afraid can be shown on it.
+
+    Open lips are closed first (`close_lips`), then most of the smile is undone by a thin-plate
+    spline warp through all landmarks; the landmarks move with the image. A portrait already at
+    rest comes back unchanged.
+    """
+    from avatar.face.rig import relax_displacement, rest_expression
+    from avatar.render.field import warp_to_points
+
+    lm = portrait.landmarks
+    rest = rest_expression(lm)
+    if rest["smile"] < 0.05 and rest["gap"] < 0.01:
+        return portrait
+    log.info("relaxing the portrait's resting expression: smile %.2f, lip gap %.3f eye distances",
+             rest["smile"], rest["gap"])
+    image, points = portrait.image, lm.points.copy()
+    if rest["gap"] >= 0.01:
+        image, points = close_lips(image, points)
+    lm = FaceLandmarks(points, lm.image_size)
+    disp = relax_displacement(lm, {"smile": rest["smile"]})
+    image = warp_to_points(image, lm.xy, lm.xy + disp, cells=128)
+    points[:, :2] += disp
+    moved = FaceLandmarks(points, lm.image_size)
+    return Portrait(image, moved, estimate_pose(moved))
+
+
+UPPER_SHARE = 0.4  # a closing mouth: the upper lip comes down 40 % of the gap, the lower lip up 60 %
+
+
+def close_lips(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Close a mouth photographed open: per image column, the band from above the upper lip to the
+    upper inner lip is stretched down to a seam, and the band from the lower inner lip to below
+    the lower lip is stretched up to it, so the lips meet and the teeth between them are gone.
+
+    image: (S, S, 3) uint8; points: (478, 3) landmarks. Returns the new image and landmarks (the
+    inner lips moved onto the seam, the rest of the face unchanged).
+    """
+    from avatar.face.landmarks import LOWER_INNER, LOWER_OUTER, UPPER_INNER, UPPER_OUTER
+
+    xy = points[:, :2].astype(np.float64)
+    unit = float(np.linalg.norm(xy[LEFT_EYE_OUTER] - xy[RIGHT_EYE_OUTER]))
+
+    def curve(idx):
+        p = xy[list(idx)]
+        o = np.argsort(p[:, 0])
+        return p[o, 0], p[o, 1]
+
+    (ux, uy), (lx, ly) = curve(UPPER_INNER), curve(LOWER_INNER)
+    (uox, uoy), (lox, loy) = curve(UPPER_OUTER), curve(LOWER_OUTER)
+    x0, x1 = int(np.floor(min(ux.min(), lx.min()))), int(np.ceil(max(ux.max(), lx.max()))) + 1
+    xs = np.arange(x0, x1, dtype=np.float64)
+    y_u, y_l = np.interp(xs, ux, uy), np.interp(xs, lx, ly)
+    gap = np.maximum(y_l - y_u, 0.0)
+    seam = y_u + UPPER_SHARE * gap
+    top = np.interp(xs, uox, uoy) - 0.12 * unit                   # above the upper lip, in the skin
+    bottom = np.interp(xs, lox, loy) + 0.25 * unit                # below the lower lip, towards the chin
+    y0, y1 = int(np.floor(top.min())), int(np.ceil(bottom.max())) + 1
+    ys = np.arange(y0, y1, dtype=np.float64)[:, None]             # (H, 1)
+    src = np.broadcast_to(ys, (len(ys), len(xs))).copy()
+    # output rows [top, seam] sample [top, y_u]; rows [seam, bottom] sample [y_l, bottom]
+    up = (ys >= top) & (ys <= seam)
+    t = (ys - top) / np.maximum(seam - top, 1e-6)
+    src = np.where(up, top + t * (y_u - top), src)
+    lo = (ys > seam) & (ys <= bottom)
+    t = (ys - seam) / np.maximum(bottom - seam, 1e-6)
+    src = np.where(lo, y_l + t * (bottom - y_l), src)
+    map_y = src.astype(np.float32)
+    map_x = np.broadcast_to(xs[None, :], map_y.shape).astype(np.float32)
+    out = image.copy()
+    h, w = image.shape[:2]
+    ya, yb, xa, xb = max(y0, 0), min(y1, h), max(x0, 0), min(x1, w)
+    patch = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out[ya:yb, xa:xb] = patch[ya - y0:yb - y0, xa - x0:xb - x0]
+    moved = points.copy()
+    for i in set(UPPER_INNER) | set(LOWER_INNER):
+        moved[i, 1] = np.interp(xy[i, 0], xs, seam)
+    return out, moved

@@ -121,15 +121,15 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
 
     for side, corner, sgn in (("Left", L.MOUTH_LEFT, 1.0), ("Right", L.MOUTH_RIGHT, -1.0)):
         near = np.abs(q[:, 0] - q[corner, 0]) < half_w * 1.1       # this half of the mouth
-        e[f"mouthSmile{side}"] = _spread(q, [corner], (sgn * 0.10, -0.11), 0.22)
-        e[f"mouthFrown{side}"] = _spread(q, [corner], (sgn * 0.03, 0.10), 0.16)
-        e[f"mouthStretch{side}"] = _spread(q, [corner], (sgn * 0.10, 0.03), 0.18)
+        e[f"mouthSmile{side}"] = _spread(q, [corner], (sgn * 0.12, -0.13), 0.20)
+        e[f"mouthFrown{side}"] = _spread(q, [corner], (sgn * 0.02, 0.13), 0.15)
+        e[f"mouthStretch{side}"] = _spread(q, [corner], (sgn * 0.13, 0.04), 0.17)
         e[f"mouthDimple{side}"] = _spread(q, [corner], (sgn * 0.05, 0.0), 0.12)
         side_upper = [i for i in upper_lip if near[i]]
         side_lower = [i for i in lower_lip if near[i]]
         e[f"mouthPress{side}"] = (_spread(q, side_upper, (0.0, 0.025), 0.06, upper)
                                   + _spread(q, side_lower, (0.0, -0.03), 0.06, lower))
-        e[f"mouthUpperUp{side}"] = _spread(q, side_upper, (0.0, -0.08), 0.09, upper)
+        e[f"mouthUpperUp{side}"] = _spread(q, side_upper, (0.0, -0.10), 0.09, upper)
         e[f"mouthLowerDown{side}"] = _spread(q, side_lower, (0.0, 0.10), 0.10, lower)
         e[f"cheekSquint{side}"] = _spread(q, [117 if sgn < 0 else 346, 118 if sgn < 0 else 347,
                                              50 if sgn < 0 else 280], (0.0, -0.06), 0.14)
@@ -157,12 +157,14 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
     lid_top = min(q[list(L.LEFT_EYE_UPPER), 1].min(), q[list(L.RIGHT_EYE_UPPER), 1].min()) - 0.03
     brow_y = float(np.mean(q[brow_r + brow_l, 1]))
     ramp = np.clip((lid_top - q[:, 1]) / max(lid_top - brow_y, 1e-3), 0.0, 1.0)[:, None]
-    e["browInnerUp"] = ramp * (_spread(q, inner_r, (-0.015, -0.09), 0.16, not_eye)
-                               + _spread(q, inner_l, (0.015, -0.09), 0.16, not_eye))
-    e["browDownLeft"] = ramp * _spread(q, brow_l, (-0.03, 0.09), 0.14, not_eye)
-    e["browDownRight"] = ramp * _spread(q, brow_r, (0.03, 0.09), 0.14, not_eye)
-    e["browOuterUpLeft"] = ramp * _spread(q, outer_l, (0.0, -0.09), 0.15, not_eye)
-    e["browOuterUpRight"] = ramp * _spread(q, outer_r, (0.0, -0.09), 0.15, not_eye)
+    e["browInnerUp"] = ramp * (_spread(q, inner_r, (-0.02, -0.14), 0.15, not_eye)
+                               + _spread(q, inner_l, (0.02, -0.14), 0.15, not_eye))
+    e["browDownLeft"] = ramp * (_spread(q, brow_l, (-0.03, 0.11), 0.13, not_eye)
+                                + _spread(q, inner_l, (-0.04, 0.03), 0.08, not_eye))   # drawn together
+    e["browDownRight"] = ramp * (_spread(q, brow_r, (0.03, 0.11), 0.13, not_eye)
+                                 + _spread(q, inner_r, (0.04, 0.03), 0.08, not_eye))
+    e["browOuterUpLeft"] = ramp * _spread(q, outer_l, (0.0, -0.14), 0.15, not_eye)
+    e["browOuterUpRight"] = ramp * _spread(q, outer_r, (0.0, -0.14), 0.15, not_eye)
 
     for side, up, lo, iris in (("Left", L.LEFT_EYE_UPPER, L.LEFT_EYE_LOWER, L.LEFT_IRIS),
                                ("Right", L.RIGHT_EYE_UPPER, L.RIGHT_EYE_LOWER, L.RIGHT_IRIS)):
@@ -172,8 +174,8 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
         above = ~lower_lid & (q[:, 1] < q[list(lo)][:, 1].max())
         # the warp moves the lid half way; the renderer draws the rest of the closing lid
         e[f"eyeBlink{side}"] = _spread(q, lid, 0.5 * gap, 0.07, above)
-        e[f"eyeSquint{side}"] = (_spread(q, list(lo[1:-1]), (0.0, -0.035), 0.06, _mask(n, lo))
-                                 + _spread(q, lid, 0.15 * gap, 0.06, above))
+        e[f"eyeSquint{side}"] = (_spread(q, list(lo[1:-1]), (0.0, -0.045), 0.06, _mask(n, lo))
+                                 + _spread(q, lid, 0.2 * gap, 0.06, above))
         e[f"eyeWide{side}"] = _spread(q, lid, (0.0, -0.05), 0.08, above)
         e["cheekPuff"] = e.get("cheekPuff", np.zeros((n, 2)))
     for side, pts, sgn in (("Left", [280, 425, 411], 1.0), ("Right", [50, 205, 187], -1.0)):
@@ -198,3 +200,40 @@ def build_rig(lm: L.FaceLandmarks) -> Rig:
         gaze[axis] = frame.vec_to_px(np.where(iris[:, None], v, 0.0))
     return Rig(names, np.array([ARKIT_INDEX[k] for k in names]), disp,
                np.array([k in JAW_GROUP for k in names]), lower, gaze.astype(np.float32))
+
+
+# --- the portrait's own resting expression ------------------------------------------------------
+
+# A relaxed face's mouth corners sit about level with the lip centre (measured on hopper: 0.002
+# eye distances); a smile lifts them by about 0.11 at mouthSmile = 1.
+_NEUTRAL_CORNER_LIFT = 0.01
+_SMILE_LIFT = 0.11
+RELAX_SMILE = 0.85   # share of the estimated resting smile removed (a trace stays: it is her face)
+
+
+def rest_expression(lm: L.FaceLandmarks) -> dict[str, float]:
+    """The portrait's own expression, estimated from its landmarks (face units, see face_frame):
+
+    smile: mouthSmile level in [0, 1] from how far the mouth corners sit above the lip centre;
+    gap: the inner-lip gap (eye distances) of a mouth photographed open (teeth showing).
+    """
+    q = face_frame(lm).to_face(lm.xy)
+    mid_y = 0.5 * (q[13, 1] + q[14, 1])
+    lift = mid_y - 0.5 * (q[L.MOUTH_LEFT, 1] + q[L.MOUTH_RIGHT, 1])
+    gap = float(np.max(q[list(L.LOWER_INNER), 1] - q[list(L.UPPER_INNER), 1]))
+    return {"smile": float(np.clip((lift - _NEUTRAL_CORNER_LIFT) / _SMILE_LIFT, 0.0, 1.0)),
+            "gap": max(gap, 0.0)}
+
+
+def relax_displacement(lm: L.FaceLandmarks, rest: dict[str, float]) -> np.ndarray:
+    """(478, 2) pixel displacement that undoes RELAX_SMILE of the resting smile `rest["smile"]`:
+    the mouth corners come down level with the lip centre and in (a local falloff, so the lip
+    centre stays), and the raised cheeks settle a little."""
+    frame = face_frame(lm)
+    q = frame.to_face(lm.xy)
+    k = RELAX_SMILE * rest.get("smile", 0.0)
+    d = np.zeros_like(q)
+    for corner, sgn, cheek in ((L.MOUTH_LEFT, 1.0, (280, 346, 347)), (L.MOUTH_RIGHT, -1.0, (50, 117, 118))):
+        d += _spread(q, [corner], (-sgn * 0.10 * k, 0.15 * k), 0.11)
+        d += _spread(q, list(cheek), (0.0, 0.06 * k), 0.14)
+    return frame.vec_to_px(d).astype(np.float32)

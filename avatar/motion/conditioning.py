@@ -13,7 +13,10 @@ from avatar.voice.base import SpeechClip
 from emotion import Emotion, EmotionState
 
 SILENCE_MEL = float(np.log(1e-6))  # log-mel of digital silence (features.log_mel's floor)
-EMOTIONS: tuple[Emotion, ...] = tuple(Emotion)
+EMOTIONS: tuple[Emotion, ...] = tuple(Emotion)  # the label table's order (emotion.labels)
+LABEL_NAMES: tuple[str, ...] = tuple(e.value for e in EMOTIONS)
+# Checkpoints written before they stored their label names were trained on these, in this order.
+LEGACY_LABELS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted")
 N_CUES = 3  # speech activity | in a pause | time since the pause began (s, capped at 1)
 PAUSE_RAMP_S = 1.0
 
@@ -50,10 +53,28 @@ def speech_cues(speech: SpeechClip | None, num_frames: int) -> np.ndarray:
     return cues
 
 
+def label_index(emotion: Emotion, labels: tuple[str, ...]) -> int:
+    """Index of `emotion` in a model's label order `labels` (names, as its checkpoint stores them).
+
+    Raises:
+        ValueError: the model was not trained with this label (the message lists its labels).
+    """
+    try:
+        return labels.index(emotion.value)
+    except ValueError:
+        raise ValueError(f"the motion model was trained with the labels {', '.join(labels)} and does not know "
+                         f"{emotion.value!r}; retrain it (warmchat train-motion) or use the teacher generator") from None
+
+
 def build_conditioning(speech: SpeechClip | None, num_frames: int, role: Role, emotion: EmotionState,
-                       use_visemes: bool = True) -> Conditioning:
+                       use_visemes: bool = True, labels: tuple[str, ...] | None = None) -> Conditioning:
     """Conditioning for `num_frames` frames. Audio shorter than the clip is padded with silence.
-    Visemes are used only when speaking with phoneme timings (the partner's mouth is not ours)."""
+    Visemes are used only when speaking with phoneme timings (the partner's mouth is not ours).
+    labels: the model's label order (default: the label table's, EMOTIONS).
+
+    Raises:
+        ValueError: `emotion`'s label is not in `labels`.
+    """
     if speech is not None and len(speech.pcm) > 0:
         mel = log_mel(speech.pcm, speech.sample_rate, num_frames)
     else:
@@ -61,7 +82,7 @@ def build_conditioning(speech: SpeechClip | None, num_frames: int, role: Role, e
     has_vis = bool(use_visemes and role is Role.SPEAKING and speech is not None and speech.phonemes)
     vis = viseme_track(speech.phonemes, num_frames) if has_vis else np.zeros((num_frames, NUM_VISEMES), np.float32)
     return Conditioning(mel=np.nan_to_num(mel, nan=SILENCE_MEL), visemes=vis, has_visemes=has_vis,
-                        role=0 if role is Role.SPEAKING else 1, emotion=EMOTIONS.index(emotion.label),
+                        role=0 if role is Role.SPEAKING else 1, emotion=label_index(emotion.label, labels or LABEL_NAMES),
                         intensity=float(emotion.intensity), cues=speech_cues(speech, num_frames))
 
 

@@ -10,8 +10,9 @@ import numpy as np
 
 from avatar.motion.base import MotionGenerator, MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, FPS, MotionClip
-from avatar.motion.conditioning import build_conditioning, motion_array, still_frame, window_slices
+from avatar.motion.conditioning import LEGACY_LABELS, build_conditioning, motion_array, still_frame, window_slices
 from avatar.motion.procedural import blink_track
+from avatar.motion.shaping import emotion_face, head_motion, ramp_from
 from avatar.motion.teacher import TeacherConfig, num_frames_of, teacher_motion
 from avatar.settings import MotionSettings
 
@@ -36,7 +37,9 @@ class TransformerMotionGenerator:
     Generates window by window (checkpoint's window W, context K): each window is conditioned on the
     last K frames already made (or the request's `previous` clip), so any length joins without seams.
     Blinks: with post_hoc_blinks (default), the eyeBlink channels are replaced by the teacher's
-    renewal process, because a regression model averages random blink timings away.
+    renewal process, because a regression model averages random blink timings away. The emotion's
+    face comes from the request's profile (shaping.emotion_face) and a change of emotion from the
+    previous clip ramps in (shaping.ramp_from).
 
     Args:
         checkpoint_path: a file written by train.py (config, normalisation buffers, weights).
@@ -48,6 +51,8 @@ class TransformerMotionGenerator:
 
     Raises:
         FileNotFoundError: the checkpoint does not exist.
+        ValueError (from generate): a request's emotion label is not one the checkpoint was trained
+            with (the checkpoint stores its label names).
     """
 
     def __init__(self, checkpoint_path: str | Path = DEFAULT_CHECKPOINT, styles_dir: str | Path | None = None,
@@ -62,6 +67,11 @@ class TransformerMotionGenerator:
         torch.set_num_threads(max(int(threads), 1))
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         self.config = MotionConfig(**ckpt["config"])
+        # the label names in the model's embedding order (older files: the original seven)
+        self.labels: tuple[str, ...] = tuple(ckpt.get("labels") or LEGACY_LABELS)
+        if len(self.labels) != self.config.n_emotions:
+            raise ValueError(f"motion checkpoint {path}: {len(self.labels)} label names for "
+                             f"{self.config.n_emotions} emotion embeddings")
         self.model = MotionModel(self.config)
         self.model.load_state_dict({k: v.float() for k, v in ckpt["model"].items()})
         self.model.eval()
@@ -93,7 +103,7 @@ class TransformerMotionGenerator:
         torch = self._torch
         cfg = self.config
         n = num_frames_of(request)
-        cond = build_conditioning(request.speech, n, request.role, request.emotion)
+        cond = build_conditioning(request.speech, n, request.role, request.emotion, labels=self.labels)
         style_vec, affine = self.style(request.style)
         gen = torch.Generator().manual_seed(
             request.seed if request.seed is not None else int(np.random.SeedSequence().entropy % 2**63))
@@ -124,10 +134,12 @@ class TransformerMotionGenerator:
             b = blink_track(rng, n, rng.uniform(*TeacherConfig().blink_rate_per_min))
             expr[:, ARKIT_INDEX["eyeBlinkLeft"]] = b
             expr[:, ARKIT_INDEX["eyeBlinkRight"]] = b
-        pose = out[:, :6].copy()
+        expr = emotion_face(expr, request)
+        pose = head_motion(out[:, :6], request, request.seed)
         pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)
-        return MotionClip(pose=pose.astype(np.float32), gaze=np.clip(out[:, 6:8], -1, 1).astype(np.float32),
+        clip = MotionClip(pose=pose.astype(np.float32), gaze=np.clip(out[:, 6:8], -1, 1).astype(np.float32),
                           expression=expr.astype(np.float32), fps=FPS, role=request.role)
+        return ramp_from(clip, request.previous)
 
 
 # Channels whose window joins are smoothed: all but the blinks (re-drawn post hoc).

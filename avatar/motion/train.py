@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from avatar.motion.base import MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, Role
-from avatar.motion.conditioning import N_CUES, Conditioning, build_conditioning, motion_array, window_slices
+from avatar.motion.conditioning import LABEL_NAMES, N_CUES, Conditioning, build_conditioning, motion_array, window_slices
 from avatar.motion.corpus import Speaker, join_speech, make_sentences, synthesize_corpus
 from avatar.motion.model import MOTION_DIM, MotionConfig, MotionModel, kl_divergence, motion_loss
 from avatar.motion.teacher import teacher_motion
@@ -235,7 +235,8 @@ def save_checkpoint(model: MotionModel, path: Path, info: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if v.is_floating_point() and not k.endswith(("_mean", "_std")) else v)
              for k, v in model.state_dict().items()}
-    torch.save({"config": model.cfg.to_dict(), "model": state, "info": info}, path)
+    # the label names in embedding order: the generator maps labels by name and refuses unknown ones
+    torch.save({"config": model.cfg.to_dict(), "model": state, "info": info, "labels": list(LABEL_NAMES)}, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,10 +38,11 @@ def resolve_avatar(avatar: str | Path) -> Path | None:
 
 @functools.lru_cache(maxsize=8)
 def _warp_renderer(path: str, mtime: float, size: int, cache_dir: str | None):
-    from avatar.face.portrait import load_portrait
+    from avatar.face.portrait import load_portrait, relax_portrait
     from avatar.render.warp import WarpRenderer
 
-    return WarpRenderer(load_portrait(path, size, cache_dir))
+    # the face at rest: a smiling photo is relaxed first, so every emotion can be shown on it
+    return WarpRenderer(relax_portrait(load_portrait(path, size, cache_dir)))
 
 
 def make_renderer(avatar: str | Path, settings: RenderSettings, cache_dir: str | Path | None = None) -> Renderer:

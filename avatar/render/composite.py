@@ -5,6 +5,8 @@ All drawing is antialiased (sub-pixel polygon fill + a small blur) and confined 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -13,6 +15,54 @@ CAVITY = np.array([72, 26, 20], np.float32)      # warm: cool darks read blue ne
 TEETH = np.array([236, 218, 180], np.float32)   # warm: neutral grey reads blue next to skin
 TONGUE = np.array([158, 64, 70], np.float32)
 LASH = np.array([45, 32, 30], np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class MouthPalette:
+    """RGB float32 (3,) colours of the mouth interior, taken from one portrait (mouth_palette)."""
+
+    cavity: np.ndarray
+    teeth: np.ndarray
+    tongue: np.ndarray
+
+
+DEFAULT_PALETTE = MouthPalette(CAVITY, TEETH, TONGUE)
+
+
+def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
+    """The mouth colours of a portrait, from its own light: teeth are the whites of its eyes
+    (the brightest half of the eye opening, slightly dimmed and warmed: teeth sit in the mouth's
+    shade), the cavity and tongue are its lip colour darkened. Falls back to DEFAULT_PALETTE parts
+    where a region is too small to sample.
+
+    image: (S, S, 3) uint8 RGB; xy: (478, 2) its landmarks in pixels.
+    """
+    from avatar.face import landmarks as L
+
+    def inside(idx) -> np.ndarray:
+        m = np.zeros(image.shape[:2], np.uint8)
+        cv2.fillPoly(m, [np.round(xy[list(idx)]).astype(np.int32)], 1)
+        return image[m > 0].reshape(-1, 3).astype(np.float32)
+
+    # the scene's light: the skin of the cheeks and nose sets how bright the teeth can be
+    skin = inside((50, 101, 36, 205, 187, 123, 116, 117, 118, 119, 100, 142, 203, 206, 216, 192))
+    skin_c = np.median(skin, 0) if len(skin) >= 20 else np.array([200, 160, 140], np.float32)
+    light = float(np.clip((skin_c @ np.array([0.3, 0.59, 0.11], np.float32)) / 165.0, 0.7, 1.15))
+    teeth = light * (0.8 * np.array([236, 228, 212], np.float32) + 0.2 * skin_c)
+    eyes = np.concatenate([inside(L.RIGHT_EYE_UPPER + L.RIGHT_EYE_LOWER[::-1]),
+                           inside(L.LEFT_EYE_UPPER + L.LEFT_EYE_LOWER[::-1])])
+    if len(eyes) >= 20:  # where the whites of the eyes are visible and white, they set the colour
+        luma = eyes @ np.array([0.3, 0.59, 0.11], np.float32)
+        white = np.median(eyes[luma >= np.percentile(luma, 70)], 0)
+        if white.min() > 0.72 * white.max() and white.mean() > 130:
+            teeth = white * np.array([0.98, 0.95, 0.88], np.float32)
+    teeth = np.clip(teeth * 0.94, 0, 255)   # teeth sit in the mouth's shade
+    lips = inside(L.LIPS_OUTER)
+    if len(lips) >= 20:
+        lip = np.median(lips, 0)
+        return MouthPalette(cavity=lip * np.array([0.26, 0.12, 0.12], np.float32),
+                            teeth=teeth.astype(np.float32), tongue=(lip * 0.82).astype(np.float32))
+    return MouthPalette(CAVITY, teeth.astype(np.float32), TONGUE)
 
 
 def _roi(points: np.ndarray, pad: float, shape) -> tuple[int, int, int, int]:
@@ -40,8 +90,9 @@ def _blend(dst: np.ndarray, alpha: np.ndarray, color) -> None:
 
 
 def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float,
-               interior: tuple[np.ndarray, tuple[int, int], np.ndarray] | None = None) -> None:
-    """Cavity, teeth hint and tongue hint in the inner-lip polygon, in place.
+               interior: tuple[np.ndarray, tuple[int, int], np.ndarray] | None = None,
+               palette: MouthPalette = DEFAULT_PALETTE) -> None:
+    """Cavity, teeth and tongue in the inner-lip polygon, in the portrait's colours, in place.
 
     upper, lower: (K, 2) inner-lip curves corner to corner in output pixels; unit: eye distance px.
     interior: (layer, (x, y) of its top-left, lower curve) when the portrait's own mouth is open:
@@ -59,24 +110,39 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     blur = max(0.6, 0.006 * unit)
     inside = _fill(roi.shape[:2], [poly], off, blur) * min(1.0, opening / 3.0)
-    # teeth: a band hanging from the upper lip, a tongue rising from the lower lip
-    band = min(0.05 * unit, 0.35 * opening)
+    # teeth: the upper incisors and canines hang from the upper lip (the middle 70 % of the mouth's
+    # width, thinner towards the corners); a tongue rises from the lower lip when wide open
+    band = min(0.055 * unit, 0.4 * opening)
     half = max(1e-3, 0.5 * float(np.ptp(upper[:, 0])))
-    dx = (upper[:, 0] - upper[:, 0].mean()) / half
-    taper = np.sqrt(np.clip(1.0 - dx * dx, 0.0, 1.0))[:, None]          # thin at the corners
+    cx = float(upper[:, 0].mean())
+    dx = (upper[:, 0] - cx) / (0.72 * half)
+    taper = np.sqrt(np.clip(1.0 - dx * dx, 0.0, 1.0))[:, None]
     teeth_poly = np.vstack([upper, (upper + taper * [0, band])[::-1]])
     mid = 0.5 * (upper + lower)
-    tongue_poly = np.vstack([0.35 * mid + 0.65 * lower + [0, 0.15 * opening], lower[::-1]])
-    teeth = _fill(roi.shape[:2], [teeth_poly[:, :2]], off, 2 * blur) * inside
-    tongue = _fill(roi.shape[:2], [tongue_poly], off, 2 * blur) * inside * min(1.0, opening / (0.15 * unit))
-    _blend(roi, inside, CAVITY)
-    _blend(roi, 0.45 * tongue, TONGUE)
+    tongue_poly = np.vstack([0.3 * mid + 0.7 * lower + [0, 0.1 * opening], lower[::-1]])
+    teeth = _fill(roi.shape[:2], [teeth_poly[:, :2]], off, 1.5 * blur) * inside
+    tongue = _fill(roi.shape[:2], [tongue_poly], off, 3 * blur) * inside * float(
+        np.clip((opening / unit - 0.08) / 0.1, 0.0, 1.0))
+    # the cavity: darkest at its centre and deep inside, lit a little near the lips
+    ys = np.arange(y0, y1, dtype=np.float32)[:, None]
+    depth = np.clip(1.0 - np.abs(ys - float(mid[:, 1].mean())) / max(0.5 * opening, 1.0), 0.0, 1.0)
+    _blend(roi, inside, palette.cavity)
+    roi *= (1.0 - 0.35 * inside * depth)[..., None]
+    _blend(roi, 0.35 * tongue, palette.tongue)
     if interior is None:
-        # teeth shade darker towards their lower edge and the mouth corners
-        ys = np.linspace(1.0, 0.8, roi.shape[0], dtype=np.float32)[:, None, None]
+        # teeth: lit from the front, in shade towards the mouth corners and along their lower edge;
+        # faint gaps between the incisors
+        xs = np.arange(x0, x1, dtype=np.float32)
+        lateral = np.clip(1.0 - np.abs(xs - cx) / (0.75 * half), 0.0, 1.0)
+        light = (0.62 + 0.38 * np.sqrt(lateral))[None, :]
+        tooth_w = max(0.07 * unit, 2.0)
+        gaps = 1.0 - 0.12 * np.exp(-0.5 * ((((xs - cx) / tooth_w + 0.5) % 1.0 - 0.5) / 0.08) ** 2)
+        edge = np.clip((ys - float(upper[:, 1].min())) / max(band, 1.0), 0.0, 1.0)
+        shade = (light * gaps[None, :] * (1.0 - 0.18 * edge))[..., None]
         # a barely open mouth shows shadow, not teeth
-        show = 0.75 * float(np.clip((opening / unit - 0.03) / 0.08, 0.0, 1.0))
-        _blend(roi, show * teeth, TEETH * ys * 0.92)
+        show = float(np.clip((opening / unit - 0.02) / 0.05, 0.0, 1.0))
+        _blend(roi, show * teeth, 0.0)
+        roi += (show * teeth)[..., None] * palette.teeth * shade
     else:
         layer, (lx, ly), own_lower = interior
         keep = _fill(roi.shape[:2], [np.vstack([upper, own_lower[::-1]])], off, blur)

@@ -7,6 +7,8 @@ the N centres. A frame's field is then E @ values (or a sum of precomputed basis
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -41,21 +43,29 @@ def tps_operator(centers: np.ndarray, points: np.ndarray, scale: float, smooth: 
     return (kp @ a_inv).astype(np.float32)
 
 
+@lru_cache(maxsize=8)
+def _cell_coordinates(cells: int) -> np.ndarray:
+    """(cells, cells, 2) float32 (x, y) of each coarse grid point in cells (read-only)."""
+    base = np.ascontiguousarray(np.indices((cells, cells), dtype=np.float32)[::-1].transpose(1, 2, 0))
+    base.flags.writeable = False
+    return base
+
+
 def invert_on_grid(forward: np.ndarray, cell_px: float, iterations: int = 2) -> np.ndarray:
     """Backward field on the coarse grid: B(p) = F(p - B(p)); `cell_px` = pixels per grid cell."""
-    cells = forward.shape[0]
-    base = np.indices((cells, cells), dtype=np.float32)[::-1].transpose(1, 2, 0)   # (x, y) in cells
+    base = _cell_coordinates(forward.shape[0])
     back = forward
     for _ in range(iterations):
-        src = base - back / cell_px
-        back = cv2.remap(forward, src[..., 0], src[..., 1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
+        src = cv2.scaleAdd(back, -1.0 / cell_px, base)                      # base - back / cell_px
+        back = cv2.remap(forward, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return back
 
 
-def warp_to_points(image: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, cells: int = 32) -> np.ndarray:
+def warp_to_points(image: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, cells: int = 32,
+                   smooth: float = 1e-3) -> np.ndarray:
     """Warp `image` so that its points `src_pts` (N, 2) land on `dst_pts` (N, 2) (same pixels as the
-    output, which has the image's size); the border stays put. A backward TPS on a coarse grid."""
+    output, which has the image's size); the border stays put. A backward TPS on a coarse grid;
+    `smooth` regularises it (smaller: the points are met more exactly)."""
     h, w = image.shape[:2]
     size = max(h, w)
     t = np.linspace(0, size - 1, 7)
@@ -64,7 +74,7 @@ def warp_to_points(image: np.ndarray, src_pts: np.ndarray, dst_pts: np.ndarray, 
                              np.stack([np.full_like(t[1:-1], size - 1), t[1:-1]], 1)])
     centers = np.concatenate([dst_pts, border])
     values = np.concatenate([src_pts - dst_pts, np.zeros_like(border)]).astype(np.float32)
-    op = tps_operator(centers.astype(np.float64), grid_points(size, cells), size, smooth=1e-3)
+    op = tps_operator(centers.astype(np.float64), grid_points(size, cells), size, smooth=smooth)
     back = (op @ values).reshape(cells, cells, 2)
     up = cv2.resize(back, (size, size), interpolation=cv2.INTER_LINEAR)[:h, :w]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -32,6 +33,16 @@ def exact_audio(pcms: Sequence[np.ndarray], frame_counts: Sequence[int], sr: int
         out.append(chunk)
         done = end
     return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def _at_rate(pcm: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """`pcm` at `rate` Hz resampled to `target` Hz (unchanged when equal or without audio)."""
+    if rate in (0, target) or pcm.size == 0:
+        return pcm
+    from scipy.signal import resample_poly
+
+    g = math.gcd(int(rate), int(target))
+    return resample_poly(pcm, target // g, rate // g).astype(np.float32)
 
 
 def _open(src):
@@ -95,7 +106,8 @@ def concat_mp4(segments: Sequence[bytes | str | Path], out: str | Path, fps: int
                     timed.append((float(p.dts * tb), p))
             frame_no += n
         if aout is not None:
-            track = exact_audio([r[2] for r in read], [r[1] for r in read], sr, fps)
+            pcms = [_at_rate(r[2], r[3], sr) for r in read]  # e.g. a person's 48 kHz voice among 22.05 kHz TTS
+            track = exact_audio(pcms, [r[1] for r in read], sr, fps)
             for af in _audio_frames(av, track, sr):
                 timed += [(float(af.pts) / sr, p) for p in aout.encode(af)]
             timed += [(1e12, p) for p in aout.encode()]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from avatar.voice.base import VoiceSettings
 from emotion import Emotion, EmotionState
+from emotion.labels import TABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,18 +22,9 @@ class Delivery:
     gain: float = 1.0
 
 
-# (rate, pitch, gain) of each label at intensity 1. Directions follow the vocal-affect literature
-# (Scherer 2003; Juslin & Laukka 2003): sadness slow/low/soft; joy, surprise and anger faster and
-# higher or louder; fear fast and high. Magnitudes are kept moderate so the voice stays natural.
-_FULL: dict[Emotion, tuple[float, float, float]] = {
-    Emotion.NEUTRAL: (1.0, 1.0, 1.0),
-    Emotion.HAPPY: (1.10, 1.10, 1.15),
-    Emotion.SAD: (0.82, 0.90, 0.70),
-    Emotion.ANGRY: (1.08, 1.04, 1.35),
-    Emotion.SURPRISED: (1.10, 1.14, 1.20),
-    Emotion.FEARFUL: (1.15, 1.10, 0.95),
-    Emotion.DISGUSTED: (0.94, 0.96, 1.05),
-}
+# (rate, pitch, gain) of each label at intensity 1, from the label table (emotion.labels):
+# sadness slow/low/soft; joy, surprise and anger faster and higher or louder; fear fast and high.
+_FULL: dict[Emotion, tuple[float, float, float]] = {Emotion(s.name): s.delivery for s in TABLE}
 
 _LIMITS = {"rate": (0.5, 2.0), "pitch": (0.6, 1.6), "gain": (0.3, 2.0)}
 

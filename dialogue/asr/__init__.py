@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialogue.asr.audio import load_audio, to_mono_16k
+from dialogue.asr.audio import load_audio, read_recording, to_float32, to_mono_16k
 from dialogue.asr.base import ASR, AudioError, Prosody, TimedWord, Transcript
 from dialogue.settings import ASRSettings
 
@@ -22,4 +22,5 @@ def make_asr(settings: ASRSettings) -> ASR:
     raise ValueError(f"unknown ASR backend {settings.backend!r}; expected one of: {', '.join(BACKENDS)}")
 
 
-__all__ = ["ASR", "AudioError", "BACKENDS", "Prosody", "TimedWord", "Transcript", "load_audio", "make_asr", "to_mono_16k"]
+__all__ = ["ASR", "AudioError", "BACKENDS", "Prosody", "TimedWord", "Transcript", "load_audio", "make_asr", "read_recording",
+           "to_float32", "to_mono_16k"]

@@ -60,19 +60,41 @@ def _ffmpeg_decode(path: Path, timeout_s: float) -> np.ndarray:
     return pcm
 
 
-def to_mono_16k(pcm: np.ndarray, sample_rate: int, max_duration_s: float | None = None) -> np.ndarray:
-    """Validate audio and return it as (N,) float32 mono at 16 kHz.
+def to_float32(pcm: np.ndarray) -> np.ndarray:
+    """Samples as float32 in [-1, 1], channels untouched: integer PCM (int8/16/32, uint8) is
+    scaled by its full scale, float is kept as it is.
 
-    `pcm` is (N,) or (N, channels), float in [-1, 1] or int16. Channels are averaged.
+    Scale BEFORE mixing channels: averaging int16 channels gives float64 values of +-32768 that
+    look like (wildly clipped) float audio, which Whisper hears as "Thank you."
+
+    Raises:
+        AudioError: samples that are not numbers (e.g. strings, complex).
+    """
+    x = np.asarray(pcm)
+    if x.dtype.kind == "i":
+        return (x.astype(np.float64) / float(2 ** (8 * x.dtype.itemsize - 1))).astype(np.float32)
+    if x.dtype.kind == "u":
+        half = float(2 ** (8 * x.dtype.itemsize - 1))
+        return ((x.astype(np.float64) - half) / half).astype(np.float32)
+    if x.dtype.kind == "f":
+        return x.astype(np.float32, copy=False)
+    if x.dtype.kind == "b":
+        raise AudioError("audio samples must be numbers, got booleans")
+    raise AudioError(f"audio samples must be numbers, got {x.dtype}")
+
+
+def to_mono_16k(pcm: np.ndarray, sample_rate: int, max_duration_s: float | None = None) -> np.ndarray:
+    """Validate audio and return it as (N,) float32 mono at 16 kHz: the one conversion every
+    audio input (microphone, file, stream) goes through.
+
+    `pcm` is (N,) or (N, channels), float in [-1, 1] or integer PCM (see `to_float32`). Channels
+    are averaged after scaling.
 
     Raises:
         AudioError: empty audio, a sample rate below 4 kHz, NaN/inf samples, more than 8
             channels, or longer than `max_duration_s`.
     """
-    x = np.asarray(pcm)
-    if x.dtype == np.int16:
-        x = x.astype(np.float32) / 32768.0
-    x = x.astype(np.float32, copy=False)
+    x = to_float32(pcm)
     if not isinstance(sample_rate, (int, np.integer)) or sample_rate < MIN_RATE:
         raise AudioError(f"unusable sample rate {sample_rate!r} Hz (need >= {MIN_RATE} Hz)")
     if x.ndim == 2:
@@ -92,6 +114,14 @@ def to_mono_16k(pcm: np.ndarray, sample_rate: int, max_duration_s: float | None 
         g = math.gcd(int(sample_rate), ASR_RATE)
         x = resample_poly(x, ASR_RATE // g, int(sample_rate) // g).astype(np.float32)
     return x
+
+
+def read_recording(path: str | Path, max_duration_s: float | None = None) -> np.ndarray:
+    """A recorded or uploaded audio file as (N,) float32 mono at 16 kHz (`load_audio` then
+    `to_mono_16k`). Raises AudioError, with a message for people, for a missing, empty,
+    undecodable or over-long file."""
+    pcm, sr = load_audio(path)
+    return to_mono_16k(pcm, sr, max_duration_s)
 
 
 def clipped_fraction(pcm: np.ndarray, level: float = 0.999) -> float:

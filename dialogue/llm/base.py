@@ -8,7 +8,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialogue.turns import EmotionCues, Turn
-from emotion import Emotion
+from emotion import Emotion, EmotionState
 
 
 class LLMError(RuntimeError):
@@ -29,21 +29,35 @@ class PersonaBrief(BaseModel):
     fallback: str = ""  # said when the model's reply has nothing usable ("" = a generic line)
 
 
+# where a reply's emotion came from: the model's own tag, the reply text (emotion_of), or a fallback
+EmotionSource = Literal["model", "text", "fallback"]
+
+
 class Reply(BaseModel):
     """The avatar's reply: text, the emotion it is said with, and that emotion's intensity."""
 
     text: str = Field(min_length=1)
     emotion: Emotion = Emotion.NEUTRAL
     intensity: float = Field(0.5, ge=0.0, le=1.0)
-    # where the emotion came from: the model's own tag, the reply text (emotion_of), or a fallback
-    emotion_source: Literal["model", "text", "fallback"] = "model"
+    emotion_source: EmotionSource = "model"
+    # something the person should be told with this reply ("" = nothing), e.g. that the embedded
+    # model's process had died and was restarted
+    notice: str = ""
 
 
 class ReplyChunk(BaseModel):
-    """One streamed piece of a reply: a whole sentence, or the final record (`final` set)."""
+    """One streamed piece of a reply: a whole sentence, or the final record (`final` set).
+
+    A sentence chunk carries the reply's emotion (`emotion`, settled before the first sentence and
+    the same on every sentence and in `final`) and where it came from (`emotion_source`), so voice
+    and face say each sentence with the emotion the turn is saved with. None: the backend did not
+    say (the conversation then reads the first sentence's text once and keeps it).
+    """
 
     sentence: str = ""
     final: Reply | None = None
+    emotion: EmotionState | None = None
+    emotion_source: EmotionSource | None = None
 
 
 class LLM(Protocol):

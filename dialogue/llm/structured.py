@@ -213,6 +213,7 @@ class ReplyAssembler:
         self._sentences: list[str] = []
         self._keys: set[str] = set()
         self._chars = 0
+        self._settled: tuple[Emotion, float, str] | None = None  # (label, intensity, source)
 
     # -- header -------------------------------------------------------------------------------
     def _decide_header(self, final: bool) -> str | None:
@@ -263,6 +264,8 @@ class ReplyAssembler:
             s = _cut_at_word(s, self.max_chars)
             self.done = True
         self._keys.add(key)
+        if not self._sentences:
+            self._settle(s)
         self._sentences.append(s)
         self._chars += len(s) + (1 if len(self._sentences) > 1 else 0)
         if len(self._sentences) >= self.max_sentences:
@@ -270,8 +273,9 @@ class ReplyAssembler:
         return [s]
 
     def _take_tag_in_body(self, text: str) -> None:
-        """A tag the model put later in the text (end of reply) still tells its emotion."""
-        if self._tag is not None:
+        """A tag the model put in the first sentence's text still tells its emotion (later ones
+        come after the emotion is settled: see `emotion`)."""
+        if self._tag is not None or self._settled is not None:
             return
         for m in re.finditer(r"\[[^\]\n]{1,30}\]", text):
             tag = _match_tag(m.group(0))[0]
@@ -362,15 +366,36 @@ class ReplyAssembler:
             out.append(line)
             return out, Reply(text=line, emotion=Emotion.NEUTRAL, intensity=0.3, emotion_source="fallback")
         text = " ".join(self._sentences)
-        emotion, intensity, source = self._emotion(text)
+        emotion, intensity, source = self._settled or self._emotion(text)
         return out, Reply(text=text, emotion=emotion, intensity=intensity, emotion_source=source)
+
+    @property
+    def emotion(self) -> tuple[EmotionState, str] | None:
+        """The reply's emotion and its source, settled with the first sentence (None before it).
+
+        It does not change afterwards: a tag the model writes after the first sentence is too late
+        (the sentence is already being spoken with this emotion) and is ignored.
+        """
+        if self._settled is None:
+            return None
+        label, intensity, source = self._settled
+        return EmotionState.of(label, intensity), source
+
+    def _settle(self, first_sentence: str) -> None:
+        self._settled = self._emotion(first_sentence)
 
     def _emotion(self, text: str) -> tuple[Emotion, float, str]:
         """The tag's emotion where usable; else the text's (emotion_of); else neutral; and its source."""
         tag = self._tag
+        computed = self._emotion_of(text)
+        if tag is not None and tag.emotion is not None and _contradicts(tag.emotion, computed):
+            # Validation: small models copy a few-shot tag ("[sad 0.7] Oh, that's great news!");
+            # a tag whose valence opposes what the words clearly say is not believed.
+            log.warning("LLM reply tag [%s] contradicts its text (%s %.2f); using the text's emotion",
+                        tag.emotion.value, computed.label.value, computed.intensity)
+            return computed.label, computed.intensity, "text"
         if tag is not None and tag.emotion is not None and tag.intensity is not None:
             return tag.emotion, tag.intensity, "model"
-        computed = self._emotion_of(text)
         if tag is not None and tag.emotion is not None:  # a label without intensity
             if computed is not None and computed.label is tag.emotion:
                 return tag.emotion, computed.intensity, "model"
@@ -391,6 +416,19 @@ class ReplyAssembler:
         except Exception:  # a broken recognizer must not lose the reply
             log.exception("emotion_of failed on the reply text; using the tag or neutral")
             return None
+
+
+CONTRADICTION_INTENSITY = 0.35  # the text's emotion must be at least this clear to overrule a tag
+
+
+def _contradicts(tagged: Emotion, text: EmotionState | None) -> bool:
+    """Whether the text's own emotion clearly has the opposite valence of the tag's label
+    (happy words under a sad tag, or the reverse)."""
+    if text is None or text.intensity < CONTRADICTION_INTENSITY:
+        return False
+    tag_valence = EmotionState.of(tagged, 1.0).valence
+    text_valence = EmotionState.of(text.label, 1.0).valence
+    return tag_valence * text_valence < 0 and abs(tag_valence) >= 0.2 and abs(text_valence) >= 0.2
 
 
 def parse_reply(
@@ -428,10 +466,20 @@ def stream_structured(
                          expect_tag=expect_tag)
     for piece in pieces:
         for s in asm.feed(piece):
-            yield ReplyChunk(sentence=s)
+            yield _sentence_chunk(s, asm)
         if asm.done:
             break
     sentences, reply = asm.finish(truncated=truncated())
     for s in sentences:
-        yield ReplyChunk(sentence=s)
+        yield _sentence_chunk(s, asm)
     yield ReplyChunk(final=reply)
+
+
+def _sentence_chunk(sentence: str, asm: ReplyAssembler) -> ReplyChunk:
+    """A sentence chunk carrying the reply's settled emotion (the same on every sentence)."""
+    settled = asm.emotion
+    if settled is None:  # the fallback line: finish() settled nothing
+        return ReplyChunk(sentence=sentence, emotion=EmotionState.of(Emotion.NEUTRAL, 0.3),
+                          emotion_source="fallback")
+    emotion, source = settled
+    return ReplyChunk(sentence=sentence, emotion=emotion, emotion_source=source)

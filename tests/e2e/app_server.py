@@ -15,15 +15,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(data_dir: Path, llm, avatar=None, port: int | None = None, listen_clip: str | None = None) -> tuple[object, str]:
-    """Launch the demo on 127.0.0.1 without blocking; returns (demo, url)."""
+def start_app(data_dir: Path, llm, avatar=None, port: int | None = None, listen_clip: str | None = None,
+              settings=None) -> tuple[object, str]:
+    """Launch the demo on 127.0.0.1 without blocking, queued and launched as `warmchat serve` does
+    (app.ui.server.configure_queue, launch_options); returns (demo, url).
+
+    settings: the app's Settings (its data_dir is replaced by `data_dir`); default Settings().
+    """
     from app.conversation import Services
     from app.settings import Settings
     from app.ui.demo import build_demo
-    from app.ui.server import launch_options
+    from app.ui.server import configure_queue, launch_options
     from dialogue.store import ConversationStore
 
-    settings = Settings(data_dir=data_dir)
+    settings = (settings or Settings()).model_copy(update={"data_dir": data_dir})
     (data_dir / "media").mkdir(parents=True, exist_ok=True)
     services = Services(store=ConversationStore(settings.db_path), llm=llm, emotion_of=fake_emotion_of,
                         max_message_chars=200, avatar=avatar or FakeSpeak(data_dir / "media"))
@@ -32,6 +37,6 @@ def start_app(data_dir: Path, llm, avatar=None, port: int | None = None, listen_
         write_clip(Path(listen_clip), (90, 160, 120), frames=25)
     demo = build_demo(services, settings, asr=FakeASR, listen_clip=listen_clip)
     port = port or free_port()
-    demo.queue(default_concurrency_limit=4).launch(
+    configure_queue(demo, settings).launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))
     return demo, f"http://127.0.0.1:{port}/"

@@ -11,6 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+# Every check waits on what the page shows, never on time; on a loaded 2-core machine a reply can
+# take many seconds, so the waits are long (a passing check returns as soon as it holds).
+expect.set_options(timeout=30_000)
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 

@@ -59,7 +59,9 @@ class FakeSpeak:
         self._lock = threading.Lock()
 
     def media_dir(self, conversation_id, turn_id):
-        return f"media/{conversation_id}/{turn_id}"
+        from app.access import private_folder
+
+        return f"media/{private_folder(self.out_dir.parent, conversation_id)}/{turn_id}"
 
     def listening_clip(self, persona, emotion=None) -> str:
         path = self.out_dir / "listening.mp4"
@@ -67,15 +69,27 @@ class FakeSpeak:
             write_clip(path, (90, 160, 120), frames=25)
         return str(path)
 
-    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
         with self._lock:
             self._n += 1
             n = self._n
-        path = self.out_dir / f"{conversation_id}-{n}-{index}.mp4"
+        # in the turn's media folder (the private one the conversation asks for), like the real pipeline
+        path = self.out_dir.parent / target.folder / f"{n}-{int(target.stem)}.mp4"
+        yield self.say_to_file(sentence, emotion, persona, path)
+
+    def say_to_file(self, text, emotion, persona, out):
         size = 64 if self.image is None else self.image.shape[0]
-        duration = write_clip(path, COLOURS.get(emotion.label.value, COLOURS["neutral"]), frames=self.frames,
-                              size=size, image=self.image)
-        yield str(path), duration
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        write_clip(Path(out), COLOURS.get(emotion.label.value, COLOURS["neutral"]), frames=self.frames,
+                   size=size, image=self.image)
+        return _segment(self.frames, emotion, text, Path(out))
+
+
+def _segment(frames: int, emotion, text: str, video: Path):
+    from avatar.motion.clip import MotionClip, Role
+    from avatar.pipeline import Segment
+
+    return Segment(Role.SPEAKING, MotionClip.still(frames, role=Role.SPEAKING), emotion, text=text, video=video)
 
 
 class FakeASR:
@@ -154,14 +168,14 @@ class RenderedSpeak:
     def media_dir(self, conversation_id, turn_id):
         return f"media/{conversation_id}/{turn_id}"
 
-    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
         from avatar.motion.clip import Role
 
         with self._lock:
             self._n += 1
             n = self._n
-        yield self._clip(Role.SPEAKING, emotion, max(1.0, len(sentence) / 12), True,
-                         f"{conversation_id}-{n}-{index}.mp4")
+        path, seconds = self._clip(Role.SPEAKING, emotion, max(1.0, len(sentence) / 12), True, f"{n}-{int(target.stem)}.mp4")
+        yield _segment(int(round(seconds * 25)), emotion, sentence, Path(path))
 
     def listening_clip(self, persona=None, emotion=None) -> str:
         from avatar.motion.clip import Role

@@ -22,3 +22,38 @@ def wait_replies(page, n: int) -> None:
     """`n` finished avatar turns are in the history (each final reply carries its [emotion] tag;
     the greeting counts as one)."""
     expect(page.locator("#history em")).to_have_count(n, timeout=30_000)
+
+
+_OPENERS: dict[str, object] = {}  # session hash -> a urllib opener with that session's cookies
+
+
+def call_api(app_url: str, api_name: str, data: list, session_hash: str) -> list:
+    """POST one call to the app's HTTP API as a raw JSON client would (ASCII JSON, so text that is
+    not valid Unicode travels as `\\udXXX` escapes) and return the final output values.
+
+    Calls with the same session_hash share cookies, as one browser does (the server's owner
+    cookie, app/access.py, must come back with every call of a session).
+    Raises AssertionError with the server's message when the call ends in an error event."""
+    import http.cookiejar
+    import json
+    import urllib.request
+
+    opener = _OPENERS.setdefault(session_hash, urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())))
+    base = app_url.rstrip("/") + f"/gradio_api/call/{api_name}"
+    body = json.dumps({"data": data, "session_hash": session_hash}).encode("ascii")
+    req = urllib.request.Request(base, data=body, headers={"Content-Type": "application/json"})
+    with opener.open(req, timeout=60) as resp:
+        event_id = json.loads(resp.read())["event_id"]
+    event, last = None, None
+    with opener.open(f"{base}/{event_id}", timeout=60) as resp:
+        for raw in resp:
+            line = raw.decode("utf-8").rstrip("\n")
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                last = line[6:]
+                if event in ("complete", "error"):
+                    break
+    assert event == "complete", f"the call ended with {event}: {last}"
+    return json.loads(last)

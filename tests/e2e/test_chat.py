@@ -67,7 +67,9 @@ def test_edit_makes_a_branch_and_switching_back_restores_it(page, app_url):
     wait_replies(page, 2)
     page.locator("#edit-pick input").click()
     page.get_by_role("option", name=re.compile("My cat is called Tom")).click()
-    page.locator("#edit-text textarea, #edit-text input").first.fill("My dog is called Rex")
+    edit_box = page.locator("#edit-text textarea, #edit-text input").first
+    expect(edit_box).to_have_value("My cat is called Tom")  # pre-filled with the picked message
+    edit_box.fill("My dog is called Rex")
     page.locator("#edit").click()
     history = page.locator("#history")
     expect(history).to_contain_text("My dog is called Rex")
@@ -95,22 +97,27 @@ def test_conversation_reopens_after_a_restart_only_in_its_own_browser(browser, t
         page.get_by_text("Conversations", exact=True).click()
         page.locator("#conv-picker input").click()  # listed once the browser has remembered it
         expect(page.locator("li[role=option]")).to_have_count(1)
+        # titled by its first message and when it was used, not "Chat with Ada" + an id
+        expect(page.locator("li[role=option]").first).to_contain_text(
+            re.compile(r"Remember the blue kite · ada · (today|yesterday) \d\d:\d\d"))
         demo.close()
         demo, url = start_app(tmp_path, FakeLLM(), port=port)  # a restart: new services, same data
         page = mine.new_page()
         page.goto(url)
-        wait_ready(page)
-        expect(page.locator("#history")).not_to_contain_text("blue kite")
+        # the reload reopens this browser's last conversation where it was left
+        expect(page.locator("#history")).to_contain_text("Remember the blue kite")
+        wait_replies(page, 2)
+        send(page, "And the red one")  # it goes on in the same conversation
+        wait_replies(page, 3)
+        expect(page.locator("#history")).to_contain_text("Remember the blue kite")
         page.get_by_text("Conversations", exact=True).click()
         page.locator("#conv-picker input").click()
         expect(page.locator("li[role=option]")).to_have_count(1)
-        page.locator("li[role=option]").first.click()
-        page.get_by_role("button", name="Open", exact=True).click()
-        expect(page.locator("#history")).to_contain_text("Remember the blue kite")
 
         other = browser.new_context().new_page()  # another person's browser lists nothing of it
         other.goto(url)
         wait_ready(other)
+        expect(other.locator("#history")).not_to_contain_text("blue kite")
         other.get_by_text("Conversations", exact=True).click()
         other.locator("#conv-picker input").click()
         expect(other.locator("li[role=option]")).to_have_count(0)

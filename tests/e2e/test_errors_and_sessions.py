@@ -73,3 +73,24 @@ def _db_path(app_url: str) -> str:
     from tests.e2e import conftest
 
     return conftest.DB_PATHS[app_url]
+
+
+def _texts(history: list) -> str:
+    """The words of a Chatbot history as the HTTP API returns it (content: a list of parts)."""
+    parts = []
+    for message in history:
+        content = message.get("content")
+        parts += [c.get("text", "") for c in content] if isinstance(content, list) else [str(content)]
+    return " ".join(parts)
+
+
+def test_a_lone_surrogate_through_the_api_does_not_break_the_session(app_url):
+    """Text that is not valid Unicode (a lone surrogate, as a JSON client can send) is kept as
+    U+FFFD; the same web session answers the next message."""
+    from tests.e2e.helpers import call_api
+
+    first = call_api(app_url, "send", ["broken \ud800 text"], session_hash="surrogate1")
+    assert "broken \ufffd text" in _texts(first[1])  # outputs: state, history, ...
+    second = call_api(app_url, "send", ["and the next message"], session_hash="surrogate1")
+    texts = _texts(second[1])
+    assert "broken \ufffd text" in texts and "and the next message" in texts

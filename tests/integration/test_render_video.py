@@ -90,14 +90,15 @@ def test_five_minute_mux_keeps_audio_and_video_aligned(tmp_path):
     assert abs(offsets[-1]) < 2.0
 
 
-def test_render_utterance_end_to_end(tmp_path):
-    from avatar.render.cli import render_utterance
+def test_pipeline_says_a_sentence_end_to_end(tmp_path):
+    from avatar.pipeline import AvatarPipeline, Continuity, Mp4File, Say
     from avatar.render.stylized import StylizedRenderer
     from emotion import EmotionState
     from tests.fakes_render import EnergyMotion, EspeakTTS
 
-    report = render_utterance("Hello there, nice to meet you.", EmotionState.of("happy"), tmp_path / "u.mp4",
-                              EspeakTTS(), EnergyMotion(), StylizedRenderer(128))
-    info = probe(report.path)
-    assert info["frames"] == report.num_frames > 25
+    pipeline = AvatarPipeline(EspeakTTS(), EnergyMotion(), StylizedRenderer(128))
+    segment, = pipeline.stream([Say("Hello there, nice to meet you.", EmotionState.of("happy"))], Continuity(),
+                               Mp4File(pipeline, tmp_path / "u.mp4"))
+    info = probe(segment.video)
+    assert info["frames"] == segment.motion.num_frames > 25
     assert abs(info["audio_s"] - info["video_s"]) < 0.1

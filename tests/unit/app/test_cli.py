@@ -14,7 +14,7 @@ from app.settings import Settings
 from dialogue.store import ConversationStore
 from tests.fakes import FakeLLM, fake_emotion_of
 
-COMMANDS = ("chat", "serve", "demo", "render", "export", "personas", "conversations", "train-motion", "mimic",
+COMMANDS = ("chat", "serve", "demo", "render", "export", "personas", "conversations", "delete", "train-motion", "mimic",
             "train-renderer")
 
 
@@ -61,3 +61,17 @@ def test_bad_command_does_not_end_the_chat(repl):
     repl.run(io.StringIO("/switch nosuchnode\n/edit 9 hi\nhello\n"), out, interactive=False)
     text = out.getvalue()
     assert text.count("! ") >= 2 and "Sure thing." in text
+
+
+def test_delete_removes_a_conversation_and_its_media(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WARMCHAT_DATA_DIR", str(tmp_path))
+    settings = Settings()
+    with ConversationStore(settings.db_path) as store:
+        conv = Conversation.start(Services(store=store, llm=FakeLLM(), emotion_of=fake_emotion_of), get_persona("ada", None))
+    media = tmp_path / "media" / conv.id / "turn"
+    media.mkdir(parents=True)
+    (media / "voice.wav").write_bytes(b"RIFF")
+    assert cli.main(["delete", conv.id]) == 0
+    assert not (tmp_path / "media" / conv.id).exists() and "deleted" in capsys.readouterr().out
+    assert cli.main(["delete", conv.id]) == 1  # unknown now: said on stderr, nothing else touched
+    assert f"no conversation {conv.id!r}" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, 
 from app.personas import get_persona
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
+from emotion import EmotionState
 from tests.fakes import FakeLLM, fake_emotion_of
 
 
@@ -16,9 +17,17 @@ class FakeAvatar:
     def __init__(self):
         self.calls = []
 
-    def speak_sentence(self, sentence, emotion, persona, conversation_id, turn_id, index):
-        self.calls.append((sentence, turn_id, index))
-        yield f"/tmp/{turn_id}-{index}.mp4", 1.0
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
+        from pathlib import Path
+
+        from avatar.motion.clip import MotionClip, Role
+        from avatar.pipeline import Segment
+
+        self.calls.append((sentence, target.folder, target.stem, target.first))
+        motion = MotionClip.still(25 + len(self.calls), role=Role.SPEAKING)
+        continuity.remember(motion)
+        yield Segment(Role.SPEAKING, motion, emotion, text=sentence,
+                      video=Path(f"/tmp/{Path(target.folder).name}-{int(target.stem)}.mp4"))
 
     def media_dir(self, conversation_id, turn_id):
         return f"media/{conversation_id}/{turn_id}"
@@ -106,5 +115,145 @@ def test_media_per_sentence_filed_under_the_reply(services, persona):
     media = [e for e in events if isinstance(e, ReplyMedia)]
     saved = events[-1].turn
     assert [m.index for m in media] == [0, 1]
-    assert all(call[1] == saved.id for call in services.avatar.calls)
-    assert saved.media["dir"].endswith(saved.id)
+    assert all(call[1] == saved.media.dir for call in services.avatar.calls)
+    assert [(c[2], c[3]) for c in services.avatar.calls] == [("000", True), ("001", False)]
+    assert saved.media.dir.endswith(saved.id)
+    assert saved.media.segments == (f"/tmp/{saved.id}-0.mp4", f"/tmp/{saved.id}-1.mp4")  # outside the data dir: as given
+    # the conversation owns the avatar's continuity: the last sentence's motion is remembered
+    assert conv.continuity.tail is not None and conv.continuity.tail.num_frames == 10
+
+
+def test_sentences_go_to_the_live_stream_when_one_is_attached(services, persona):
+    services.avatar = FakeAvatar()
+    conv = Conversation.start(services, persona)
+    live = object()
+    conv.live = live
+    seen = []
+    services.avatar.speak_sentence = lambda s, e, p, c, target: seen.append(target.live) or iter(())
+    list(conv.send("hello"))
+    assert seen == [live, live]
+
+
+class FileAvatar(FakeAvatar):
+    """Writes each sentence's segment under the data dir, as the real pipeline does."""
+
+    def __init__(self, data_dir):
+        super().__init__()
+        self.data_dir = data_dir
+
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
+        from avatar.motion.clip import MotionClip, Role
+        from avatar.pipeline import Segment
+
+        folder = self.data_dir / target.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        for part in range(2 if target.first else 1):
+            out = folder / f"{target.stem}-{part}.mp4"
+            out.write_bytes(b"mp4")
+            yield Segment(Role.SPEAKING, MotionClip.still(25), emotion, video=out)
+
+
+@pytest.fixture
+def media_services(services, tmp_path):
+    services.data_dir = tmp_path / "data"
+    services.avatar = FileAvatar(services.data_dir)
+    return services
+
+
+def test_a_reopened_conversation_finds_its_video_segments_in_order(media_services, persona):
+    conv = Conversation.start(media_services, persona)
+    saved = list(conv.send("hello"))[-1].turn
+    reopened = Conversation.open(media_services, conv.id, persona).tree.get(saved.id)
+    assert reopened.media.segments == tuple(f"media/{conv.id}/{saved.id}/{n}.mp4" for n in ("000-0", "000-1", "001-0"))
+    assert all((media_services.data_dir / s).is_file() for s in reopened.media.segments)
+
+
+def test_a_spoken_turn_keeps_the_persons_voice_beside_its_media(media_services, persona):
+    import numpy as np
+    import soundfile as sf
+
+    from app.conversation import RecordedVoice
+
+    pcm = (0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 48000)).astype(np.float32)
+    conv = Conversation.start(media_services, persona)
+    user = next(e for e in conv.send("hello there", voice=RecordedVoice(pcm, 48000)) if isinstance(e, UserTurnSaved)).turn
+    stored = Conversation.open(media_services, conv.id, persona).tree.get(user.id).media
+    from app.access import private_folder
+
+    folder = f"media/{private_folder(media_services.data_dir, conv.id)}/{user.id}"  # not derivable from the id
+    assert stored.audio == f"{folder}/voice.wav" and stored.dir == folder
+    back, sr = sf.read(media_services.data_dir / stored.audio, dtype="float32")
+    assert sr == 48000 and len(back) == len(pcm) and np.abs(back - pcm).max() < 1e-3
+    with pytest.raises(ValueError):
+        RecordedVoice(np.zeros((10, 2), np.float32), 16000)
+
+
+def test_deleting_a_conversation_removes_its_media(media_services, persona):
+    import numpy as np
+
+    from app.conversation import RecordedVoice, delete_conversation
+    from dialogue.store import StoreError
+
+    keep = Conversation.start(media_services, persona)
+    list(keep.send("hello"))
+    conv = Conversation.start(media_services, persona)
+    list(conv.send("hello", voice=RecordedVoice(np.zeros(1600, np.float32), 16000)))
+    folder = media_services.data_dir / "media" / conv.id
+    assert folder.is_dir()
+    delete_conversation(media_services.store, media_services.data_dir, conv.id)
+    assert not folder.exists() and (media_services.data_dir / "media" / keep.id).is_dir()
+    with pytest.raises(StoreError):
+        media_services.store.info(conv.id)
+
+
+class MotionAvatar(FakeAvatar):
+    """Runs the real teacher motion for each sentence with the persona's profile and keeps the
+    emotion and the mean expression it was given (what the face would show)."""
+
+    def __init__(self):
+        super().__init__()
+        self.faces = []
+
+    def speak_sentence(self, sentence, emotion, persona, continuity, target):
+        from avatar.motion.base import MotionRequest
+        from avatar.motion.clip import ARKIT_INDEX, Role
+        from avatar.motion.teacher import teacher_motion
+        from emotion.builtin import get_profile
+
+        clip = teacher_motion(MotionRequest(role=Role.SPEAKING, emotion=emotion, duration_s=1.5, seed=len(self.faces),
+                                            profile=get_profile(persona.emotion_profile)))
+        mean = clip.expression[10:].mean(0)
+        self.faces.append((emotion, {k: float(mean[ARKIT_INDEX[k]]) for k in
+                                     ("mouthFrownLeft", "mouthSmileLeft", "browInnerUp")}))
+        yield from super().speak_sentence(sentence, emotion, persona, continuity, target)
+
+
+def test_a_turn_saved_as_sad_renders_sad_coefficients_in_every_sentence(services, persona):
+    services.avatar = MotionAvatar()
+    services.llm = FakeLLM([("That is great. It makes me happy. Great, really.", "sad", 0.5)])
+    conv = Conversation.start(services, persona)
+    saved = [e for e in conv.send("hello") if isinstance(e, ReplySaved)][0].turn
+    assert saved.emotion == EmotionState.of("sad", 0.5)
+    assert len(services.avatar.faces) == 3
+    for emotion, face in services.avatar.faces:  # the words say "great", the face stays sad
+        assert emotion == saved.emotion
+        assert face["mouthFrownLeft"] > 0.2 and face["browInnerUp"] > 0.2
+        assert face["mouthSmileLeft"] < 0.05
+
+
+class SilentTagLLM(FakeLLM):
+    """A backend whose chunks carry no emotion (an older or third-party backend)."""
+
+    def stream_reply(self, persona, path, cues):
+        for chunk in super().stream_reply(persona, path, cues):
+            yield chunk.model_copy(update={"emotion": None, "emotion_source": None}) if chunk.sentence else \
+                chunk.model_copy(update={"final": chunk.final.model_copy(update={"emotion_source": "text"})})
+
+
+def test_emotion_settled_once_when_the_backend_sends_none(services, persona):
+    services.avatar = MotionAvatar()
+    services.llm = SilentTagLLM([("I am sad for you. But this is great news too.", "happy", 0.8)])
+    conv = Conversation.start(services, persona)
+    saved = [e for e in conv.send("hello") if isinstance(e, ReplySaved)][0].turn
+    spoken = {emotion for emotion, _ in services.avatar.faces}
+    assert spoken == {saved.emotion} and saved.emotion.label.value == "sad"

@@ -55,7 +55,7 @@ def test_unknown_persona_lists_known(tmp_path):
         get_persona("nobody", tmp_path)
 
 
-@pytest.mark.parametrize("bad_name", ["../etc", "Ada", "", "a" * 40, "x/y"])
+@pytest.mark.parametrize("bad_name", ["../etc", "Ada", "", "a" * 41, "x/y"])
 def test_bad_names_rejected(tmp_path, bad_name):
     with pytest.raises(PersonaError, match="invalid persona name"):
         get_persona(bad_name, tmp_path)

@@ -80,12 +80,25 @@ def test_stream_paced_holds_media_until_previous_segment_ends():
 
     def events():
         yield ReplySentence("a", 0)
-        yield ReplyMedia("a.mp4", 0, 2.0)
-        yield ReplyMedia("b.mp4", 1, 1.0)
+        yield ReplyMedia(_segment(2.0, "a.mp4"), 0)
+        yield ReplyMedia(_segment(1.0, "b.mp4"), 1)
+        yield ReplyMedia(_segment(3.0, None), 2)  # on the live stream: not paced here
+        yield ReplyMedia(_segment(1.0, "c.mp4"), 3)
 
     out = list(stream_paced(events, clock=lambda: now[0], sleep=sleep))
-    assert [type(e).__name__ for e in out] == ["ReplySentence", "ReplyMedia", "ReplyMedia"]
-    assert slept == [pytest.approx(2.0)]
+    assert [type(e).__name__ for e in out] == ["ReplySentence"] + ["ReplyMedia"] * 4
+    assert slept == [pytest.approx(2.0), pytest.approx(1.0)]
+
+
+def _segment(seconds: float, video: str | None):
+    from pathlib import Path
+
+    from avatar.motion.clip import MotionClip, Role
+    from avatar.pipeline import Segment
+    from emotion import EmotionState
+
+    return Segment(Role.SPEAKING, MotionClip.still(int(seconds * 25)), EmotionState.neutral(),
+                   video=Path(video) if video else None)
 
 
 def test_stream_paced_reraises_and_times_out():
@@ -149,9 +162,10 @@ def test_tree_layout_and_figures(ctx):
     assert users and draw_timeline(conv.path()).axes
 
 
-def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
+def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx, tmp_path):
     import gradio as gr
     import numpy as np
+    import soundfile as sf
 
     from app.ui.chat_tab import _Handlers
     from app.ui.context import Lazy
@@ -161,23 +175,30 @@ def test_transcribe_refuses_unusable_audio_and_fills_the_box(ctx):
     h = _Handlers(ctx)
     with pytest.raises(gr.Error, match="no audio"):
         h.transcribe(None)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.int16), 16000)
     with pytest.raises(gr.Error, match="too short or silent"):
-        h.transcribe((16000, np.zeros(16000, np.int16)))
+        h.transcribe(str(silent))
     tone = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
-    assert h.transcribe((16000, np.stack([tone, tone], axis=1))) == ("hello from the microphone", "")
+    stereo = tmp_path / "stereo.wav"
+    sf.write(stereo, np.stack([tone, tone], axis=1), 16000, subtype="PCM_16")
+    assert h.transcribe(str(stereo)) == ("hello from the microphone", "", None)  # recorder cleared
 
 
 def test_regenerate_after_a_failed_reply_answers_the_kept_message(ctx):
     from app.ui.chat_tab import _Handlers
 
+    from app.access import new_token
+
     llm = FakeLLM(fail=True)
     ctx.services.llm = llm
-    conv = ctx.open_or_start(None)
+    owner = new_token()
+    conv = ctx.open_or_start(None, owner=owner)
     h = _Handlers(ctx)
-    list(h.send("Are you there?", conv))
+    list(h.send("Are you there?", conv, owner))
     assert conv.tree.get(conv.current).speaker is Speaker.USER  # kept, unanswered
     llm.fail = False
-    list(h.regenerate(conv))
+    list(h.regenerate(conv, owner))
     path = conv.path()
     assert [t.speaker for t in path[-2:]] == [Speaker.USER, Speaker.AVATAR]
     assert path[-2].text == "Are you there?" and len(conv.tree.branches()) == 1
@@ -235,3 +256,51 @@ def test_launch_options_never_serve_the_conversation_database(tmp_path):
     opts = launch_options(settings)
     assert str(settings.db_path) in opts["blocked_paths"]
     assert all(not Path(settings.db_path).is_relative_to(p) for p in opts["allowed_paths"])
+
+
+def test_push_to_talk_keeps_the_recording_as_the_turns_voice(ctx):
+    import numpy as np
+    import soundfile as sf
+
+    from app.ui.chat_tab import _Handlers
+
+    ctx.services.data_dir = ctx.settings.data_dir
+    from tests.e2e.fake_media import FakeASR
+    from app.ui.context import Lazy
+
+    ctx.asr = Lazy(FakeASR)
+    tone = (np.sin(np.arange(16000) / 5) * 0.25).astype(np.float32)
+    wav = ctx.settings.data_dir / "rec.wav"
+    sf.write(wav, np.stack([tone, tone], axis=1), 16000)
+    h = _Handlers(ctx)
+    text, _, cleared, pcm = h.transcribe_voice(str(wav))
+    assert cleared is None and len(pcm) == 16000
+    conv = list(h.send_spoken(text, pcm, None))[-1][0]
+    user = conv.path()[1]
+    assert user.text == text and user.media.audio.endswith(f"{user.id}/voice.wav")
+    back, sr = sf.read(ctx.settings.data_dir / user.media.audio, dtype="float32")
+    assert sr == 16000 and np.abs(back - tone).max() < 1e-3
+
+
+def test_a_reopened_conversation_shows_its_last_reply_video(ctx):
+    import sqlite3
+
+    from app.ui.chat_tab import _Handlers
+    from dialogue.turns import TurnMedia
+
+    conv = ctx.open_or_start(None)
+    talk(conv, "hello")
+    reply = conv.tree.get(conv.current)
+    folder = ctx.settings.data_dir / "media" / conv.id / reply.id
+    folder.mkdir(parents=True)
+    (folder / "000-0.mp4").write_bytes(b"x")
+    h = _Handlers(ctx)
+    # an old row naming only the folder, then a TurnMedia with its segments
+    for media in (TurnMedia(dir=f"media/{conv.id}/{reply.id}"),
+                  TurnMedia(dir=f"media/{conv.id}/{reply.id}", segments=(f"media/{conv.id}/{reply.id}/000-0.mp4",))):
+        with sqlite3.connect(ctx.settings.db_path) as raw:
+            raw.execute("UPDATE turns SET media = ? WHERE id = ?", (media.model_dump_json(), reply.id))
+        raw.close()
+        video = h.show(ctx.open(conv.id))[2]
+        assert getattr(video, "value", None) is not None
+        assert "000-0.mp4" in str(video.value)

@@ -72,3 +72,22 @@ def test_shipped_checkpoint_windows_join_without_seams(speech, profile):
     joins, inside = seam_ratio(clip, g.config.window, slice(0, 3))  # head rotation
     assert joins < 3 * inside + 1e-3
     assert clip.coeff("jawOpen").max() > 0.15  # the mouth moves
+
+
+def test_checkpoint_stores_its_label_names_and_refuses_others(tiny_checkpoint, tmp_path, speech, profile):
+    import torch
+
+    from emotion.labels import label_names
+
+    assert torch.load(tiny_checkpoint, weights_only=True)["labels"] == list(label_names())
+    assert DEFAULT_CHECKPOINT.is_file() and "labels" in torch.load(DEFAULT_CHECKPOINT, weights_only=True)
+    # a model trained on fewer labels: the label it lacks is refused, by name, not mapped silently
+    ckpt = torch.load(tiny_checkpoint, weights_only=True)
+    ckpt["config"]["n_emotions"] = 6
+    ckpt["model"]["emotion_emb.weight"] = ckpt["model"]["emotion_emb.weight"][:6]
+    ckpt["labels"] = list(label_names())[:6]
+    torch.save(ckpt, tmp_path / "six.pt")
+    six = TransformerMotionGenerator(tmp_path / "six.pt")
+    assert six.generate(_req(speech, profile, seed=0)).num_frames > 0
+    with pytest.raises(ValueError, match=r"trained with the labels .* does not know 'disgusted'"):
+        six.generate(MotionRequest(Role.SPEAKING, EmotionState.of("disgusted", 0.7), profile, speech=speech))

@@ -88,3 +88,28 @@ def test_jaw_folds_stay_inside_the_mouth_region(warp, portrait):
                                 np.zeros(len(warp.rig.names), np.float32), np.zeros(2, np.float32))
     mouth = region_mask(folds.shape, tgt[list(L.LIPS_OUTER)], 0.3 * portrait.landmarks.eye_distance)
     assert not folds[~mouth].any()
+
+
+def test_the_field_is_upsampled_around_a_region_exactly_as_over_the_whole_frame(warp):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    back = (rng.standard_normal((warp.cells, warp.cells, 2)) * 3).astype(np.float32)
+    full = cv2.resize(back, (warp.size, warp.size), interpolation=cv2.INTER_LINEAR)
+    for x0, y0, x1, y1 in ((60, 70, 190, 130), (0, 0, 9, 5), (warp.size - 7, warp.size - 3, warp.size, warp.size),
+                           (3, 3, 4, 4)):
+        np.testing.assert_array_equal(warp._upsample(back, (x0, y0, x1, y1)), full[y0:y1, x0:x1])
+
+
+def test_the_fixed_point_remap_matches_a_float_remap_of_the_same_field(warp, portrait):
+    import cv2
+
+    rng = np.random.default_rng(1)
+    back = cv2.GaussianBlur((rng.standard_normal((warp.cells, warp.cells, 2)) * 4).astype(np.float32), (0, 0), 2)
+    ours = warp._remap(back)
+    m = warp._ident - cv2.resize(back, (warp.size, warp.size), interpolation=cv2.INTER_LINEAR)
+    ref = cv2.remap(portrait.image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    d = np.abs(ours.astype(int) - ref.astype(int))
+    assert d.max() <= 2 and d.mean() < 0.2
+    roi = warp._remap(back, (40, 50, 200, 120))
+    assert np.abs(roi.astype(int) - ours[50:120, 40:200].astype(int)).max() == 0

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from dialogue.store import ConversationStore, StoreError
+from dialogue.store_schema import SCHEMA_VERSION
 from dialogue.tree import TalkingTree
+from dialogue.turns import TurnMedia
 from tests.unit.dialogue.helpers import turn
 
 REPO = Path(__file__).resolve().parents[3]
@@ -36,7 +38,7 @@ def save_branched(store: ConversationStore, cid: str = "c1") -> TalkingTree:
     ):
         store.save_turn(cid, tree.add(t))
     store.save_turn(cid, tree.regenerate("a1", turn("a1b", None, "avatar", "happy", 0.7, t=3)))
-    u2 = turn("u2", "a1b", "user", "happy", 0.3, t=4).model_copy(update={"media": {"audio": "u2.wav"}})
+    u2 = turn("u2", "a1b", "user", "happy", 0.3, t=4).model_copy(update={"media": TurnMedia(audio="media/c/u2/voice.wav")})
     store.save_turn(cid, tree.add(u2))
     return tree
 
@@ -52,7 +54,7 @@ def test_round_trip(store):
     loaded = store.load("c1")
     assert_same_tree(loaded, tree)
     assert loaded.title == "branched" and loaded.current == "u2"
-    assert loaded.get("u2").media == {"audio": "u2.wav"}
+    assert loaded.get("u2").media == TurnMedia(audio="media/c/u2/voice.wav")
     assert [t.id for t in loaded.children("u1")] == ["a1", "a1b"]
 
 
@@ -69,9 +71,9 @@ def test_restart_keeps_the_tree(tmp_path):
 
 
 def test_schema_version_wal_and_foreign_keys(store, tmp_path):
-    assert store.schema_version() == 1
+    assert store.schema_version() == SCHEMA_VERSION
     raw = sqlite3.connect(tmp_path / "chats.db")
-    assert raw.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
+    assert raw.execute("SELECT version FROM schema_version").fetchall() == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     raw.execute("INSERT INTO schema_version VALUES (99, 0)")
@@ -268,3 +270,66 @@ def test_threads_write_and_read_concurrently(store):
         tree = store.load(f"w{k}")
         assert len(tree) == 20 and tree.current == f"{k}-19" and tree.depth(f"{k}-19") == 19
     assert store.integrity_check() == "ok"
+
+
+def test_owner_is_kept_listed_and_not_exported(store):
+    store.create("mine", "a", "ada", owner="digest-a")
+    store.create("theirs", "b", "ada", owner="digest-b")
+    store.create("local", "c", "ada")
+    assert store.owner("mine") == "digest-a" and store.owner("local") is None
+    assert [c.id for c in store.list_conversations(owner="digest-a")] == ["mine"]
+    assert {c.id for c in store.list_conversations()} == {"mine", "theirs", "local"}
+    with pytest.raises(StoreError, match="no conversation"):
+        store.owner("ghost")
+    assert "digest-a" not in json.dumps(store.export_json("mine"))
+    copy = store.import_json(store.export_json("mine"))
+    assert store.owner(copy) is None  # an imported copy belongs to the local user
+
+
+def test_version_1_database_gains_the_owner_column(tmp_path):
+    from dialogue.store_schema import MIGRATIONS
+
+    raw = sqlite3.connect(tmp_path / "old.db")
+    raw.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+    for statement in MIGRATIONS[0]:
+        raw.execute(statement)
+    raw.execute("INSERT INTO schema_version VALUES (1, 0)")
+    raw.execute("INSERT INTO conversations (id, title, persona, created_at, updated_at) VALUES ('old', 't', 'ada', 1, 1)")
+    raw.commit()
+    raw.close()
+    with ConversationStore(tmp_path / "old.db") as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.owner("old") is None and store.info("old").title == "t"
+
+
+# --- turn media: a typed record; old dict-shaped rows still load ---------------------------------
+
+
+def test_turn_media_round_trips_with_its_ordered_segments_and_voice(store):
+    cid = store.create(title="media")
+    media = TurnMedia(dir="media/c/a1", segments=("media/c/a1/000-0.mp4", "media/c/a1/000-1.mp4", "media/c/a1/001-0.mp4"))
+    store.save_turn(cid, turn("a1", None, "avatar", "neutral", 0.0).model_copy(update={"media": media}), "a1")
+    voice = TurnMedia(dir="media/c/u1", audio="media/c/u1/voice.wav")
+    store.save_turn(cid, turn("u1", "a1", "user", "happy", 0.5).model_copy(update={"media": voice}), "u1")
+    tree = store.load(cid)
+    assert tree.get("a1").media == media and tree.get("a1").media.segments[1].endswith("000-1.mp4")
+    assert tree.get("u1").media.audio == "media/c/u1/voice.wav"
+    assert tree.get("u1").media.files() == ("media/c/u1/voice.wav",)
+    doc = store.export_json(cid)
+    assert store.load(store.import_json(doc)).get("a1").media == media
+
+
+@pytest.mark.parametrize("old, expected", [
+    ({}, TurnMedia()),
+    ({"dir": "media/c/a1"}, TurnMedia(dir="media/c/a1")),
+    ({"video": "media/c/a1/000-0.mp4"}, TurnMedia(segments=("media/c/a1/000-0.mp4",))),
+    ({"audio": "u2.wav", "motion": "u2.npz"}, TurnMedia(audio="u2.wav")),
+])
+def test_rows_saved_as_free_form_dicts_load_as_turn_media(store, tmp_path, old, expected):
+    cid = store.create(title="old")
+    store.save_turn(cid, turn("a1", None, "avatar", "neutral", 0.0), "a1")
+    raw = sqlite3.connect(tmp_path / "chats.db")
+    raw.execute("UPDATE turns SET media = ? WHERE id = 'a1'", (json.dumps(old),))
+    raw.commit()
+    raw.close()
+    assert store.load(cid).get("a1").media == expected

@@ -236,3 +236,40 @@ def test_random_junk_never_crashes_and_never_leaks_markup():
         assert final is not None and final.text.strip()
         assert not any(c in final.text for c in "<>|{}[]*_#`🎉")
         assert 0.0 <= final.intensity <= 1.0
+
+
+@pytest.mark.parametrize("piece", [1, 3, 1000])
+def test_every_sentence_carries_the_replys_emotion(piece):
+    chunks = [RAW[i:i + piece] for i in range(0, len(RAW), piece)]
+    out = list(stream_structured(chunks, ADA))
+    said = [(c.emotion, c.emotion_source) for c in out if c.sentence]
+    assert len(said) == 3 and all(s == (EmotionState.of("happy", 0.6), "model") for s in said)
+    assert (out[-1].final.emotion, out[-1].final.intensity) == (Emotion.HAPPY, 0.6)
+
+
+def test_emotion_is_settled_with_the_first_sentence():
+    # without a tag the first sentence's text decides; a tag written later cannot change what
+    # was already spoken, so the final Reply keeps the settled emotion too
+    out = list(stream_structured(["I am so sad for you. ", "Truly. ", "[happy 0.9]"], ADA, emotion_of=sad_of))
+    sentences = [c for c in out if c.sentence]
+    assert {(c.emotion.label, c.emotion_source) for c in sentences} == {(Emotion.SAD, "text")}
+    assert (out[-1].final.emotion, out[-1].final.emotion_source) == (Emotion.SAD, "text")
+
+
+def test_fallback_line_is_neutral_on_its_chunk_and_in_the_reply():
+    out = list(stream_structured(["<|im_end|>"], ADA))
+    assert out[0].sentence and out[0].emotion.label is Emotion.NEUTRAL and out[0].emotion_source == "fallback"
+    assert out[-1].final.emotion is Emotion.NEUTRAL
+
+
+def test_a_tag_contradicting_its_text_is_repaired_from_the_text():
+    from dialogue.llm.structured import parse_reply
+
+    happy = lambda t: EmotionState.of(Emotion.HAPPY, 0.6) if "great" in t else EmotionState.neutral()  # noqa: E731
+    r = parse_reply("[sad 0.7] Oh, that's great news! How did you get it?", emotion_of=happy)
+    assert r.emotion is Emotion.HAPPY and r.emotion_source == "text"
+    # a tag the words do not clearly contradict stands
+    r = parse_reply("[sad 0.7] Oh, I see. How did that happen?", emotion_of=happy)
+    assert r.emotion is Emotion.SAD and r.emotion_source == "model" and r.intensity == 0.7
+    r = parse_reply("[surprised 0.6] That's great news!", emotion_of=happy)  # not opposite valence
+    assert r.emotion is Emotion.SURPRISED

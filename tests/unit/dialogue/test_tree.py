@@ -67,7 +67,7 @@ def test_edit_user_turn_makes_branch(branched):
     old = branched.get("u2")
     new = branched.edit("u2", "actually I'm fine", emotion=EmotionState.of("happy", 0.4), turn_id="u2e", created_at=10)
     assert (new.id, new.parent, new.text, new.speaker) == ("u2e", "a1", "actually I'm fine", Speaker.USER)
-    assert new.emotion.label is Emotion.HAPPY and new.media == {}
+    assert new.emotion.label is Emotion.HAPPY and new.media.empty
     assert branched.get("u2") == old and old.text == "u2 says something"
     assert [t.id for t in branched.siblings("u2e")] == ["u2"]
     kept = branched.edit("u1", "hi again", created_at=11)

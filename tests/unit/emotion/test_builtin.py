@@ -24,12 +24,17 @@ def builtins():
     return list_profiles(None)
 
 
-def test_every_builtin_loads_with_full_tables_of_arkit_names(builtins):
+def test_every_builtin_loads_with_arkit_names_and_takes_faces_from_the_label_table(builtins):
+    from emotion.labels import spec
+
     assert REQUIRED <= builtins.keys()
     for name, p in builtins.items():
         assert p.name == name
+        for emo in Emotion:  # every label has a face: the profile's own or the table's
+            face = p.expression(EmotionState.of(emo, 1.0), listening=False)
+            if emo not in p.speaker:
+                assert face == pytest.approx({k: min(v * p.expressiveness, 1.0) for k, v in spec(emo).face.items()})
         for table in (p.speaker, p.listener):
-            assert set(table) == set(Emotion), name
             for emo, coeffs in table.items():
                 unknown = set(coeffs) - set(ARKIT_NAMES)
                 assert not unknown, f"{name}.{emo.value}: not ARKit names: {unknown}"
@@ -48,13 +53,13 @@ def test_every_non_neutral_emotion_moves_the_face_and_listening_is_softer(builti
 
 
 def test_expected_action_units_per_emotion(builtins):
-    p = builtins["warm"]
-    assert p.speaker[Emotion.HAPPY]["mouthSmileLeft"] > 0.3
-    assert p.speaker[Emotion.SAD]["mouthFrownLeft"] > 0.2
-    assert p.speaker[Emotion.ANGRY]["browDownLeft"] > 0.3
-    assert p.speaker[Emotion.SURPRISED]["eyeWideLeft"] > 0.3
-    assert p.speaker[Emotion.FEARFUL]["browInnerUp"] > 0.3
-    assert p.speaker[Emotion.DISGUSTED]["noseSneerLeft"] > 0.3
+    face = {e: builtins["warm"].expression(EmotionState.of(e, 1.0), listening=False) for e in Emotion}
+    assert face[Emotion.HAPPY]["mouthSmileLeft"] > 0.3
+    assert face[Emotion.SAD]["mouthFrownLeft"] > 0.2
+    assert face[Emotion.ANGRY]["browDownLeft"] > 0.3
+    assert face[Emotion.SURPRISED]["eyeWideLeft"] > 0.3
+    assert face[Emotion.FEARFUL]["browInnerUp"] > 0.3
+    assert face[Emotion.DISGUSTED]["noseSneerLeft"] > 0.3
 
 
 def test_profiles_differ_in_temperament(builtins):

@@ -61,9 +61,12 @@ def test_expression_uses_listener_table_and_falls_back_to_speaker():
     assert p.expression(EmotionState.of("happy", 1.0), listening=True) == pytest.approx(SMILE)
 
 
-def test_expression_of_missing_label_or_zero_intensity_is_empty_or_zero():
+def test_expression_of_missing_label_is_the_tables_default_face_and_zero_intensity_zero():
+    from emotion.labels import spec
+
     p = make()
-    assert p.expression(EmotionState.of("sad", 1.0), listening=False) == {}
+    assert p.expression(EmotionState.of("sad", 1.0), listening=False) == pytest.approx(dict(spec("sad").face))
+    assert p.expression(EmotionState.of("neutral", 1.0), listening=False) == {}
     assert all(v == 0 for v in p.expression(EmotionState.of("happy", 0.0), listening=False).values())
 
 

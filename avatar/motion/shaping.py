@@ -1,0 +1,115 @@
+"""Deterministic shaping of generated motion: the emotion's face from the profile, emotion ramps,
+and a livelier head.
+
+The transformer learned its emotion faces from the teacher's corpus; the face an emotion shows is
+the label table's (emotion.labels) through the avatar's profile, so after generation the
+expression channels that carry emotion are set from the profile (the model's own movement on
+them, such as brow raises on stressed words, is kept as deviations from its clip level), and a
+change of emotion from the previous clip ramps in over RAMP_S instead of popping.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from avatar.motion.base import MotionRequest
+from avatar.motion.clip import ARKIT_INDEX, FPS, MotionClip, Role
+from avatar.motion.procedural import expression_vector, plateau
+
+RAMP_S = 0.3            # an emotion change between clips ramps over this long (0.2-0.5 s)
+LISTENER_ONSET_S = 0.6  # a listener mirrors the partner after a beat (as the teacher does)
+
+# Channels that only carry emotion (speech barely uses them): set from the profile.
+_AFFECT = ("browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft", "browOuterUpRight",
+           "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "cheekSquintLeft",
+           "cheekSquintRight", "noseSneerLeft", "noseSneerRight", "mouthSmileLeft", "mouthSmileRight",
+           "mouthFrownLeft", "mouthFrownRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthShrugLower",
+           "mouthUpperUpLeft", "mouthUpperUpRight", "mouthPressLeft", "mouthPressRight")
+AFFECT_COLUMNS = np.array([ARKIT_INDEX[n] for n in _AFFECT])
+# Articulation channels an emotion may also hold open (surprise drops the jaw, fear stretches the
+# lips): the profile's value is a floor under the speech movement.
+_FLOOR = ("jawOpen", "mouthFunnel", "mouthStretchLeft", "mouthStretchRight")
+FLOOR_COLUMNS = np.array([ARKIT_INDEX[n] for n in _FLOOR])
+
+
+def emotion_face(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
+    """(T, 52) expression with the request's emotion face from its profile.
+
+    Affect channels: profile value x onset ramp + the model's movement about its clip median;
+    floor channels: at least the profile value. Listening mirrors at the profile's `mirroring`.
+    """
+    n = len(expression)
+    listening = request.role is Role.LISTENING
+    face = expression_vector(request.profile.expression(request.emotion, listening=listening))
+    if listening:
+        face *= request.profile.mirroring
+    ramp = plateau(n, LISTENER_ONSET_S if listening else 0.0, np.inf, RAMP_S)[:, None]
+    out = expression.copy()
+    a = AFFECT_COLUMNS
+    own = expression[:, a] - np.median(expression[:, a], axis=0, keepdims=True)
+    out[:, a] = ramp * face[a] + np.maximum(own, 0.0)
+    f = FLOOR_COLUMNS
+    out[:, f] = np.maximum(expression[:, f], ramp * face[f])
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RAMP_S) -> MotionClip:
+    """`clip` starting from `previous`'s last frame (head pose, gaze and the emotion's channels)
+    and easing into its own over `seconds` (smoothstep), so neither an emotion change nor the head
+    layer pops at the join between sentences."""
+    if previous is None or previous.num_frames == 0 or clip.num_frames == 0:
+        return clip
+    x = np.clip((np.arange(clip.num_frames) + 1) / (seconds * FPS), 0.0, 1.0)
+    w = (1.0 - x * x * (3.0 - 2.0 * x))[:, None]
+    cols = AFFECT_COLUMNS
+    expr = clip.expression.copy()
+    expr[:, cols] += (previous.expression[-1, cols] - clip.expression[0, cols]) * w
+    pose = clip.pose + (previous.pose[-1] - clip.pose[0]) * w
+    gaze = clip.gaze + (previous.gaze[-1] - clip.gaze[0]) * w
+    return MotionClip(pose.astype(np.float32), gaze.astype(np.float32), np.clip(expr, 0.0, 1.0).astype(np.float32),
+                      fps=clip.fps, role=clip.role, meta=dict(clip.meta))
+
+
+# --- head motion -------------------------------------------------------------------------------
+# The transformer regresses towards the mean head (yaw std about 1.4 deg speaking, 0.1 listening,
+# measured in bench/expression.py); real talking footage moves 3-8 deg per axis. The layer below
+# scales the model's own movement (its beats and nods stay where they are) and adds a slow sway,
+# both shaped by the emotion (emotion.labels HeadStyle: sad slower and lower, happy and surprised
+# livelier, angry firmer). Amplitudes are the commanded ones; the warp renders about 0.5-0.7 of
+# the commanded yaw and 0.7-0.9 of the pitch (bench/expression.py measures the ratio).
+# role -> (gain on the model's movement, sway std in degrees for yaw, pitch, roll, sway knot s)
+HEAD_LAYER = {Role.SPEAKING: (1.8, (3.8, 2.4, 1.2), 1.3), Role.LISTENING: (2.5, (2.8, 1.9, 1.0), 1.8)}
+MAX_YAW, MAX_PITCH, MAX_ROLL = 0.45, 0.30, 0.25  # rad: beyond this the warp shows its seams
+
+
+def head_motion(pose: np.ndarray, request: MotionRequest, seed: int | None) -> np.ndarray:
+    """(T, 6) pose with livelier rotation: the model's yaw/pitch/roll movement about its clip mean
+    x the role's gain, plus a smooth sway (procedural.smooth_noise), both x the emotion's head gain
+    (weighted by intensity), sway time-scaled by the emotion's speed, plus its pitch offset.
+    Deterministic for a given seed."""
+    from avatar.motion.procedural import smooth_noise
+    from emotion.labels import spec
+
+    n = len(pose)
+    if n == 0:
+        return pose
+    gain, sway_deg, knot = HEAD_LAYER[request.role]
+    style = spec(request.emotion.label).head
+    k = float(request.emotion.intensity)
+    e_gain = 1.0 + (style.gain - 1.0) * k
+    e_speed = 1.0 + (style.speed - 1.0) * k
+    rng = np.random.default_rng(None if seed is None else seed + 104729)
+    out = pose.copy()
+    rot = pose[:, :3]
+    mean = rot.mean(axis=0, keepdims=True)
+    out[:, :3] = mean + gain * e_gain * (rot - mean)
+    for c, amp in enumerate(sway_deg):
+        out[:, c] += smooth_noise(rng, n, knot / e_speed * rng.uniform(0.85, 1.2), np.radians(amp) * e_gain)
+    out[:, 1] += style.pitch * k
+    out[:, 0] = np.clip(out[:, 0], -MAX_YAW, MAX_YAW)
+    out[:, 1] = np.clip(out[:, 1], -MAX_PITCH, MAX_PITCH)
+    out[:, 2] = np.clip(out[:, 2], -MAX_ROLL, MAX_ROLL)
+    return out.astype(np.float32)
+
+
+__all__ = ["AFFECT_COLUMNS", "HEAD_LAYER", "RAMP_S", "emotion_face", "head_motion", "ramp_from"]

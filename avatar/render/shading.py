@@ -1,0 +1,166 @@
+"""Expression texture: the creases and shadows a warp cannot make, shaded over the warped frame.
+
+Moving landmarks changes a face's shape, not its skin: a frown also furrows the brow, a smile
+deepens the nasolabial folds and raises the cheeks, disgust wrinkles the nose (TexTalker and
+FACS both treat these as part of the expression). Each fold here is a soft stroke placed from the
+frame's own landmarks, at a strength set by the expression coefficients, and applied as a
+multiplicative shadow (the skin's colour and grain stay the photo's), with a faint highlight on
+the bulge beside it. Pure numpy/OpenCV, confined to the face's box, one blur per frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from avatar.face import landmarks as L
+
+_SHIFT = 4
+
+# strongest darkening of a fold at coefficient 1 (multiplicative), and of a highlight (towards white)
+FOLD_DARK = 0.26
+BULGE_LIGHT = 0.10
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """One stroke: points (K, 2) in face units relative to the frame's face frame, a width in
+    face units and a strength in [0, 1] (0 = not drawn); light: a highlight instead of a shadow."""
+
+    points: np.ndarray
+    width: float
+    strength: float
+    light: bool = False
+
+
+def _c(coeffs: dict[str, float], *names: str) -> float:
+    return float(np.mean([coeffs.get(n, 0.0) for n in names]))
+
+
+def _bezier(a, b, c, n: int = 9) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return (1 - t) ** 2 * np.asarray(a) + 2 * (1 - t) * t * np.asarray(b) + t * t * np.asarray(c)
+
+
+def expression_folds(q: np.ndarray, coeffs: dict[str, float]) -> list[Fold]:
+    """The folds of one frame: q (478, 2) landmarks in face units (x towards the subject's left
+    eye, y down, unit = eye-corner distance), coeffs = ARKit name -> weight in [0, 1]."""
+    folds: list[Fold] = []
+    down = _c(coeffs, "browDownLeft", "browDownRight")
+    inner_up = coeffs.get("browInnerUp", 0.0)
+    outer_up = _c(coeffs, "browOuterUpLeft", "browOuterUpRight")
+    smile = _c(coeffs, "mouthSmileLeft", "mouthSmileRight")
+    sneer = _c(coeffs, "noseSneerLeft", "noseSneerRight")
+    upper_up = _c(coeffs, "mouthUpperUpLeft", "mouthUpperUpRight")
+    cheek = _c(coeffs, "cheekSquintLeft", "cheekSquintRight")
+    frown = _c(coeffs, "mouthFrownLeft", "mouthFrownRight")
+    stretch = _c(coeffs, "mouthStretchLeft", "mouthStretchRight")
+    squint = _c(coeffs, "eyeSquintLeft", "eyeSquintRight")
+    press = _c(coeffs, "mouthPressLeft", "mouthPressRight")
+    shrug = coeffs.get("mouthShrugLower", 0.0)
+
+    brow_in_r, brow_in_l = q[55], q[285]                     # inner brow heads (lower edge)
+    mid = 0.5 * (brow_in_r + brow_in_l)
+    gap = abs(brow_in_l[0] - brow_in_r[0])
+    # glabella: vertical furrows between lowered brows (corrugator), a shadow over the nose root
+    if down > 0.05:
+        for sgn in (-1.0, 1.0):
+            x = mid[0] + sgn * 0.16 * gap
+            folds.append(Fold(np.array([[x - sgn * 0.01, mid[1] + 0.01], [x, mid[1] - 0.06], [x + sgn * 0.015, mid[1] - 0.11]]),
+                              0.03, 0.8 * down))
+            folds.append(Fold(np.array([[x + sgn * 0.035, mid[1]], [x + sgn * 0.04, mid[1] - 0.1]]), 0.04,
+                              0.5 * down, light=True))
+        folds.append(Fold(np.array([[mid[0] - 0.1, mid[1] + 0.03], [mid[0] + 0.1, mid[1] + 0.03]]), 0.07, 0.5 * down))
+        # the lowered brow shades the upper lid
+        for up_idx in (L.RIGHT_EYE_UPPER, L.LEFT_EYE_UPPER):
+            lid = q[list(up_idx[1:-1])]
+            folds.append(Fold(lid - [0.0, 0.035], 0.06, 0.55 * down))
+    # forehead: horizontal lines when the brows rise (frontalis); inner-only rise: lines in the middle
+    rise = max(inner_up, outer_up)
+    if rise > 0.05:
+        top = min(q[list(L.RIGHT_BROW), 1].min(), q[list(L.LEFT_BROW), 1].min())
+        span = 0.55 if outer_up > 0.5 * inner_up else 0.28
+        for k, dy in enumerate((0.10, 0.19, 0.28)):
+            xs = np.linspace(mid[0] - span, mid[0] + span, 9)
+            bend = 0.03 if outer_up > 0.5 * inner_up else -0.04      # grief lines bow up in the middle
+            ys = top - dy + bend * ((xs - mid[0]) / span) ** 2
+            folds.append(Fold(np.stack([xs, ys], 1), 0.03, 0.7 * rise * (1.0 - 0.25 * k)))
+    # nasolabial folds: from beside the nose wing round the mouth corner (smile, sneer, raised lip)
+    naso = max(smile, 0.9 * sneer, 0.8 * upper_up, 0.7 * cheek)
+    if naso > 0.05:
+        for ala, corner, sgn in ((129, L.MOUTH_RIGHT, -1.0), (358, L.MOUTH_LEFT, 1.0)):
+            a = q[ala] + [sgn * 0.03, 0.0]
+            c = q[corner] + [sgn * (0.07 + 0.04 * smile), 0.06]
+            b = 0.5 * (a + c) + [sgn * 0.07, -0.02]
+            folds.append(Fold(_bezier(a, b, c), 0.035, naso))
+            folds.append(Fold(_bezier(a, b, c) + [sgn * 0.06, -0.03], 0.07, 0.6 * max(smile, cheek), light=True))
+    # nose wrinkles across the bridge (disgust)
+    if sneer > 0.05:
+        for k, t in enumerate((0.25, 0.45, 0.62)):
+            p = q[168] + t * (q[4] - q[168])
+            folds.append(Fold(np.array([p - [0.09, -0.01], p, p + [0.09, 0.01]]), 0.022, sneer * (1 - 0.2 * k)))
+    # lower lids pushed up by a squint or a cheek raise
+    lid_push = max(squint, cheek)
+    if lid_push > 0.05:
+        for lo_idx in (L.RIGHT_EYE_LOWER, L.LEFT_EYE_LOWER):
+            lid = q[list(lo_idx[1:-1])]
+            folds.append(Fold(lid + [0.0, 0.05], 0.03, 0.7 * lid_push))
+    # mouth corners pulled down: the depressor's lines below the corners; a pressed or shrugged
+    # mouth puckers the chin
+    if frown > 0.05 or stretch > 0.05:
+        for corner, sgn in ((L.MOUTH_RIGHT, -1.0), (L.MOUTH_LEFT, 1.0)):
+            c = q[corner]
+            folds.append(Fold(np.array([c + [sgn * 0.02, 0.02], c + [sgn * 0.05, 0.10], c + [sgn * 0.06, 0.18]]),
+                              0.03, max(frown, 0.6 * stretch)))
+    chin = max(press, shrug)
+    if chin > 0.05:
+        lip = q[17]
+        folds.append(Fold(np.array([lip + [-0.12, 0.07], lip + [0.0, 0.09], lip + [0.12, 0.07]]), 0.04, 0.6 * chin))
+    return folds
+
+
+def shade_expression(frame: np.ndarray, landmarks_xy: np.ndarray, coeffs: dict[str, float]) -> None:
+    """Shade the expression's folds onto `frame` (H, W, 3) uint8 RGB, in place.
+
+    landmarks_xy: (478, 2) the frame's landmark positions in pixels (the warp's targets);
+    coeffs: ARKit name -> weight in [0, 1]. Does nothing when no fold is strong enough.
+    """
+    xy = np.asarray(landmarks_xy, np.float64)
+    r, l = xy[L.RIGHT_EYE_OUTER], xy[L.LEFT_EYE_OUTER]
+    unit = float(np.linalg.norm(l - r))
+    if unit < 4:
+        return
+    ex = (l - r) / unit
+    ey = np.array([-ex[1], ex[0]])
+    origin = 0.5 * (l + r)
+    q = np.stack([(xy - origin) @ ex, (xy - origin) @ ey], 1) / unit
+    folds = [f for f in expression_folds(q, coeffs) if f.strength > 0.02]
+    if not folds:
+        return
+    to_px = lambda p: origin + unit * (p[:, :1] * ex + p[:, 1:2] * ey)  # noqa: E731
+    pts = [to_px(f.points) for f in folds]
+    allp = np.concatenate(pts)
+    pad = 0.15 * unit
+    h, w = frame.shape[:2]
+    x0, y0 = np.maximum(np.floor(allp.min(0) - pad).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(allp.max(0) + pad).astype(int), [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return
+    dark = np.zeros((y1 - y0, x1 - x0), np.float32)
+    light = np.zeros_like(dark)
+    for f, p in zip(folds, pts):
+        canvas = light if f.light else dark
+        layer = np.zeros_like(canvas)
+        poly = np.round((p - [x0, y0]) * (1 << _SHIFT)).astype(np.int32)
+        thick = max(1, int(round(f.width * unit)))
+        cv2.polylines(layer, [poly], False, float(min(f.strength, 1.0)), thick, cv2.LINE_AA, _SHIFT)
+        np.maximum(canvas, layer, out=canvas)
+    sigma = max(0.8, 0.018 * unit)
+    dark = cv2.GaussianBlur(dark, (0, 0), sigma)
+    light = cv2.GaussianBlur(light, (0, 0), 2.5 * sigma)
+    roi = frame[y0:y1, x0:x1].astype(np.float32)
+    roi *= (1.0 - FOLD_DARK * dark)[..., None]
+    roi += (BULGE_LIGHT * light)[..., None] * (255.0 - roi)
+    frame[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)

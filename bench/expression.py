@@ -1,0 +1,246 @@
+"""Expression benchmark: does the rendered face show the feeling, stay the same person, and move?
+
+Clips are made the way `warmchat render` makes them (the default persona's voice and emotion
+profile, the shipped motion generator, the warp renderer), one per emotion and avatar, and judged
+on the rendered frames by models that did not make them (bench/judges.py):
+
+- confusion: per avatar a 7x7 table, intended emotion x FER2013 top-1 share over the middle half
+  of the clip (every 2nd frame);
+- identity: dlib ResNet embedding distance of middle frames to the portrait, per emotion;
+- head motion: yaw/pitch re-measured from mediapipe landmarks on every rendered frame (standard
+  deviation in degrees, angular speed in deg/s), speaking and listening; and the ratio of the
+  rendered to the commanded rotation (least-squares slope of measured on commanded yaw/pitch);
+- mouth: aperture (inner-lip gap / eye-corner distance) in the speaker's pauses (>= 300 ms): median
+  absolute deviation.
+
+Run: python -m bench.expression [--avatars hopper astronaut] [--quick]
+     -> table on stdout, bench/results/expression.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from avatar.motion.base import MotionRequest
+from avatar.motion.clip import FPS, MotionClip, Role
+from bench.judges import FER_LABELS, FERJudge, IdentityJudge, face_box
+from emotion import Emotion, EmotionState
+
+log = logging.getLogger(__name__)
+RESULTS = Path(__file__).resolve().parent / "results"
+TEXT = "I hear you, and I want you to know that this really matters to me today."
+LABELS = [e.value for e in Emotion]
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        return next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")),
+                    platform.processor())
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor()
+
+
+class Maker:
+    """The pieces `warmchat render` uses (app settings defaults), built once."""
+
+    def __init__(self, generator: str = "", tts: str = "") -> None:
+        from app.personas import get_persona
+        from app.settings import Settings
+        from avatar.motion.generator import make_motion_generator
+        from avatar.voice import make_tts
+        from emotion.builtin import get_profile
+
+        self.settings = Settings()
+        motion = self.settings.motion.model_copy(update={"generator": generator}) if generator else self.settings.motion
+        self.persona = get_persona(self.settings.persona, self.settings.personas_dir)
+        self.voice = self.persona.voice
+        self.tts = make_tts(tts or self.voice.backend or self.settings.tts.default_backend, self.settings.tts)
+        self.motion = make_motion_generator(motion)
+        self.profile = get_profile(self.persona.emotion_profile, self.settings.profiles_dir)
+
+    def speaking(self, emotion: EmotionState, seed: int = 0):
+        from avatar.render.cli import speech_and_motion
+
+        return speech_and_motion(TEXT, emotion, self.tts, self.motion, self.voice, self.profile, seed=seed)
+
+    def listening(self, partner: EmotionState, seconds: float = 6.0, seed: int = 0) -> MotionClip:
+        return self.motion.generate(MotionRequest(role=Role.LISTENING, emotion=partner, profile=self.profile,
+                                                  duration_s=seconds, seed=seed))
+
+    def photo(self, avatar: str) -> np.ndarray:
+        """The avatar's portrait crop as the photo shows it (before relaxing its expression)."""
+        from avatar.face.portrait import load_portrait
+        from avatar.render import resolve_avatar
+
+        return load_portrait(resolve_avatar(avatar), self.settings.render.size).image
+
+    def renderer(self, avatar: str):
+        from avatar.render import make_renderer
+
+        return make_renderer(avatar, self.settings.render)
+
+
+def middle(n: int, step: int = 2) -> range:
+    return range(n // 4, max(n // 4 + 1, 3 * n // 4), step)
+
+
+def judge_expression(renderer, motion: MotionClip, fer: FERJudge, ident: IdentityJudge,
+                     ref: np.ndarray) -> tuple[dict[str, float], list[float]]:
+    """(FER top-1 share per label over the middle frames, identity distances of 3 middle frames)."""
+    counts = dict.fromkeys(LABELS, 0)
+    dist, box = [], None
+    idx = list(middle(motion.num_frames))
+    for k, i in enumerate(idx):
+        frame = renderer.render_frame(motion, i)
+        box = face_box(frame) or box
+        if box is None:
+            continue
+        counts[FER_LABELS[int(np.argmax(fer.probs(frame, box)))]] += 1
+        if k in (0, len(idx) // 2, len(idx) - 1):
+            dist.append(ident.distance(ident.embedding(frame, box), ref))
+    total = max(sum(counts.values()), 1)
+    return {k: v / total for k, v in counts.items()}, dist
+
+
+def track_pose(renderer, motion: MotionClip) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 3) yaw, pitch, roll in degrees re-measured on the rendered frames (NaN: no face) and
+    (T,) mouth aperture."""
+    from avatar.face import landmarks as L
+    from avatar.face.pose import estimate_pose
+
+    L.reset_video_tracker()
+    pose = np.full((motion.num_frames, 3), np.nan)
+    aperture = np.full(motion.num_frames, np.nan)
+    for i, frame in enumerate(renderer.stream_frames(motion)):
+        faces = L.find_faces(frame, video=True)
+        if faces:
+            pose[i] = np.degrees(estimate_pose(faces[0]).as_array())
+            aperture[i] = L.mouth_aperture(faces[0])
+    return pose, aperture
+
+
+def head_figures(measured: np.ndarray, commanded: np.ndarray) -> dict[str, float]:
+    """std (deg) and angular speed (deg/s, yaw-pitch, after a 3-frame mean against landmark
+    jitter) of the measured head, and the rendered/commanded slope per axis."""
+    ok = np.isfinite(measured).all(1)
+    m = measured[ok]
+    c = np.degrees(commanded[ok, :3])
+    kern = np.ones(3) / 3
+    sm = np.stack([np.convolve(m[:, j], kern, mode="valid") for j in range(2)], 1)
+    speed = np.linalg.norm(np.diff(sm, axis=0), axis=1) * FPS
+    out = {"yaw_std": float(np.std(m[:, 0])), "pitch_std": float(np.std(m[:, 1])), "roll_std": float(np.std(m[:, 2])),
+           "speed_deg_s": float(np.mean(speed)) if len(speed) else float("nan"),
+           "commanded_yaw_std": float(np.std(c[:, 0])), "commanded_pitch_std": float(np.std(c[:, 1]))}
+    for j, axis in ((0, "yaw"), (1, "pitch")):
+        x = c[:, j] - c[:, j].mean()
+        y = m[:, j] - m[:, j].mean()
+        out[f"{axis}_ratio"] = float(x @ y / max(x @ x, 1e-9))
+    return out
+
+
+def pause_mad(aperture: np.ndarray, speech) -> float:
+    """Median absolute deviation of the aperture over frames inside pauses >= 300 ms."""
+    from avatar.motion.features import find_pauses, rms_energy
+
+    n = len(aperture)
+    energy = rms_energy(speech.pcm, speech.sample_rate, n)
+    t = (np.arange(n) + 0.5) / FPS
+    sel = np.zeros(n, bool)
+    for a, b in find_pauses((), energy, n / FPS):
+        if b - a >= 0.3:
+            sel |= (t >= a) & (t < b)
+    vals = aperture[sel & np.isfinite(aperture)]
+    if len(vals) < 3:
+        return float("nan")
+    return float(np.median(np.abs(vals - np.median(vals))))
+
+
+def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: str) -> dict:
+    t0 = time.perf_counter()
+    maker = Maker(generator, tts)
+    fer, ident = FERJudge(), IdentityJudge()
+    clips = {e: maker.speaking(EmotionState.of(e, intensity), seed=3) for e in LABELS}
+    res: dict = {"text": TEXT, "intensity": intensity, "persona": maker.persona.name,
+                 "profile": maker.profile.name, "generator": generator or maker.settings.motion.generator,
+                 "tts": tts or maker.voice.backend, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+                 "load_avg_start": os.getloadavg(), "avatars": {}}
+    for avatar in avatars:
+        renderer = maker.renderer(avatar)
+        img = maker.photo(avatar)  # identity is judged against the photo, not its relaxed version
+        ref = ident.embedding(img, face_box(img))
+        confusion, identity = {}, {}
+        for e in LABELS:
+            confusion[e], d = judge_expression(renderer, clips[e][1], fer, ident, ref)
+            identity[e] = float(max(d)) if d else float("nan")
+        hits = {e: confusion[e][e] for e in LABELS}
+        av = {"confusion": confusion, "intended_share": hits, "identity_max": identity,
+              "emotions_at_60pct": int(sum(v >= 0.6 for v in hits.values()))}
+        if not quick:
+            speak = {}
+            for e in ("neutral", "happy", "sad", "angry"):
+                speech, motion = clips[e]
+                measured, aperture = track_pose(renderer, motion)
+                speak[e] = head_figures(measured, motion.pose) | {"pause_aperture_mad": pause_mad(aperture, speech)}
+            listen = {}
+            for e in ("neutral", "happy", "sad"):
+                motion = maker.listening(EmotionState.of(e, 0.8), seed=5)
+                measured, _ = track_pose(renderer, motion)
+                listen[e] = head_figures(measured, motion.pose)
+            av |= {"head_speaking": speak, "head_listening": listen}
+        res["avatars"][avatar] = av
+    res["load_avg_end"] = os.getloadavg()
+    res["seconds"] = time.perf_counter() - t0
+    return res
+
+
+def print_table(res: dict) -> None:
+    """The confusion tables and figures (a benchmark prints its table)."""
+    short = [lab[:5] for lab in FER_LABELS]
+    for avatar, av in res["avatars"].items():
+        print(f"\n{avatar}: intended emotion (rows) x FER2013 top-1 share, middle frames, intensity "  # noqa: T201
+              f"{res['intensity']}; identity = max dlib distance to the portrait")
+        print(f"{'':11s}" + "".join(f"{s:>7s}" for s in short) + "   identity")  # noqa: T201
+        for e in LABELS:
+            row = av["confusion"][e]
+            print(f"{e:11s}" + "".join(f"{row[lab]:7.2f}" for lab in FER_LABELS)  # noqa: T201
+                  + f"   {av['identity_max'][e]:.3f}")
+        print(f"emotions read as intended on >= 60 % of middle frames: {av['emotions_at_60pct']} / 7")  # noqa: T201
+        for role in ("head_speaking", "head_listening"):
+            for e, h in av.get(role, {}).items():
+                extra = f" pause-MAD {h['pause_aperture_mad']:.3f}" if "pause_aperture_mad" in h else ""
+                print(f"  {role[5:]:9s} {e:8s} yaw std {h['yaw_std']:.2f} pitch std {h['pitch_std']:.2f} deg, "  # noqa: T201
+                      f"speed {h['speed_deg_s']:.1f} deg/s, rendered/commanded yaw {h['yaw_ratio']:.2f} "
+                      f"pitch {h['pitch_ratio']:.2f}{extra}")
+    print(f"\nCPU {res['cpu']} x{res['cpu_count']}; load average start {res['load_avg_start']}, "  # noqa: T201
+          f"end {res['load_avg_end']}; {res['seconds']:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--avatars", nargs="+", default=["hopper", "astronaut"])
+    ap.add_argument("--intensity", type=float, default=0.8)
+    ap.add_argument("--quick", action="store_true", help="expression and identity only")
+    ap.add_argument("--generator", default="", help="transformer | teacher (default: the app's setting)")
+    ap.add_argument("--tts", default="", help="TTS backend (default: the persona's)")
+    ap.add_argument("--out", type=Path, default=RESULTS / "expression.json")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    res = run(args.avatars, args.intensity, args.quick, args.generator, args.tts)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=1))
+    print_table(res)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -88,7 +88,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     settings = _settings(args)
     persona = get_persona(settings.persona, settings.personas_dir).model_copy(update={"avatar": args.avatar})
     t0 = time.perf_counter()
-    seg = AvatarComponents(settings).say_to_file(args.text, EmotionState.of(args.emotion, args.intensity), persona,
+    seg = AvatarComponents(settings, portraits_anywhere=True).say_to_file(args.text, EmotionState.of(args.emotion, args.intensity), persona,
                                                  Path(args.out))
     print(f"wrote {seg.video} ({seg.motion.duration:.1f} s, {seg.motion.num_frames} frames at "
           f"{seg.motion.fps} fps) in {time.perf_counter() - t0:.1f} s")

@@ -79,17 +79,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    """One utterance to an MP4, showing each step and the frames rendered (on stderr)."""
+    import dataclasses
     import time
 
     from app.media import AvatarComponents
     from app.personas import get_persona
+    from app.progress import FrameProgress, ProgressLine, VoiceProgress
+    from avatar.pipeline import Continuity, Mp4File, Say
     from emotion import EmotionState
 
     settings = _settings(args)
     persona = get_persona(settings.persona, settings.personas_dir).model_copy(update={"avatar": args.avatar})
     t0 = time.perf_counter()
-    seg = AvatarComponents(settings, portraits_anywhere=True).say_to_file(args.text, EmotionState.of(args.emotion, args.intensity), persona,
-                                                 Path(args.out))
+    progress = ProgressLine(sys.stderr, interactive=sys.stderr.isatty())
+    progress.step(f"loading the voice, motion model and avatar {args.avatar!r}")
+    pipeline = AvatarComponents(settings, portraits_anywhere=True).pipeline(persona)  # the local user's file
+    pipeline = dataclasses.replace(pipeline, tts=VoiceProgress(pipeline.tts, progress),
+                                   renderer=FrameProgress(pipeline.renderer, progress))
+    say = Say(args.text, EmotionState.of(args.emotion, args.intensity))
+    seg = next(pipeline.stream([say], Continuity(), Mp4File(pipeline, Path(args.out))))
+    progress.done()
     print(f"wrote {seg.video} ({seg.motion.duration:.1f} s, {seg.motion.num_frames} frames at "
           f"{seg.motion.fps} fps) in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -177,14 +177,25 @@ def _speaker_name(turn: Turn, persona: Persona) -> str:
 
 
 def subtitle_cues(pieces: list[_Piece], persona: Persona) -> list[tuple[float, float, str]]:
-    """(start_s, end_s, "Speaker: text") per piece: a sentence of the avatar or a user message."""
-    cues, t = [], 0.0
+    """(start_s, end_s, "Speaker: text") per sentence of the avatar or user message.
+
+    A sentence encoded in several parts (the reply's first sentence is cut after its first
+    second so playback starts sooner) carries its text on the first part only: the parts that
+    follow it in the same turn, without text, extend its cue, which so spans the whole sentence.
+    """
+    cues: list[list] = []
+    t = 0.0
+    previous: _Piece | None = None
     for piece in pieces:
         end = t + piece.motion.duration
-        if piece.text.strip() and end > t:
-            cues.append((t, end, f"{_speaker_name(piece.turn, persona)}: {piece.text.strip()}"))
+        text = piece.text.strip()
+        if text and end > t:
+            cues.append([t, end, f"{_speaker_name(piece.turn, persona)}: {text}"])
+        elif not text and cues and previous is not None and previous.turn.id == piece.turn.id and cues[-1][1] == t:
+            cues[-1][1] = end  # a continuation part of the sentence just shown
         t = end
-    return cues
+        previous = piece
+    return [(start, stop, line) for start, stop, line in cues]
 
 
 def to_transcript(pieces: list[_Piece], persona: Persona, conversation_id: str) -> dict:

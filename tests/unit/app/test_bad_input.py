@@ -15,16 +15,7 @@ from app.personas import Persona, get_persona, save_persona
 from app.settings import Settings, SettingsError
 from dialogue.store import ConversationStore, StoreError
 from tests.fakes import FakeLLM, fake_emotion_of
-
-
-@pytest.fixture
-def repl(tmp_path):
-    settings = Settings(data_dir=tmp_path)
-    store = ConversationStore(settings.db_path)
-    services = Services(store=store, llm=FakeLLM([("Sure thing. Happy to help!", "happy", 0.7)]),
-                        emotion_of=fake_emotion_of)
-    yield ChatRepl(settings, services, Conversation.start(services, get_persona("ada", None)))
-    store.close()
+from tests.unit.app.test_cli import repl  # noqa: F401 - the piped-chat fixture (answers "Sure thing. ...")
 
 
 def run_lines(repl: ChatRepl, text: str) -> str:
@@ -238,3 +229,37 @@ def test_a_profile_deleted_during_a_conversation_fails_the_turn_clearly(tmp_path
     events = list(conv.send("hello"))
     assert isinstance(events[-1], TurnFailed) and "emotion profile 'gone'" in events[-1].message
     store.close()
+
+
+# --- long work shows progress ----------------------------------------------------------------------
+
+
+def test_render_shows_each_step_and_the_frames_done(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from app.media import AvatarComponents
+    from avatar.motion.clip import MotionClip
+    from avatar.pipeline import AvatarPipeline
+    from avatar.voice.base import SpeechClip
+
+    class TTS:
+        def synthesize(self, text, voice, emotion):
+            return SpeechClip(np.zeros(16000 * 2, np.float32), 16000, text=text)
+
+    class Motion:
+        def generate(self, request):
+            return MotionClip.still(int(round(request.speech.duration * 25)))
+
+    class Renderer:
+        def stream_frames(self, motion):
+            for _ in range(motion.num_frames):
+                yield np.zeros((16, 16, 3), np.uint8)
+
+    monkeypatch.setattr(AvatarComponents, "pipeline", lambda self, persona: AvatarPipeline(TTS(), Motion(), Renderer()))
+    out = tmp_path / "clip.mp4"
+    assert cli.main(["--data-dir", str(tmp_path), "render", "--text", "word " * 1000, "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "voice: synthesizing 5000 characters" in captured.err
+    assert "rendering and encoding 50 frames" in captured.err
+    assert "frames 25/50 ( 50 %)" in captured.err and "frames 50/50 (100 %)" in captured.err
+    assert out.is_file() and "wrote" in captured.out

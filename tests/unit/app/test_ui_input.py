@@ -193,3 +193,23 @@ def test_a_reload_reopens_the_browsers_last_conversation(ctx):
     assert "someone else's" not in str(out)
     fresh = h.on_load(None, new_token())  # a browser with no conversations: the greeting, no state set
     assert not hasattr(fresh[0], "id") and "Ada" in str(fresh[1]) + str(fresh[4])
+
+
+def test_an_empty_or_corrupt_recording_gets_a_clear_message(ctx, tmp_path):
+    """Gradio decoded the recording itself and answered "Could not preprocess input component";
+    now dialogue.asr reads it and says what is wrong."""
+    import gradio as gr
+
+    from app.ui.context import Lazy
+    from tests.e2e.fake_media import FakeASR
+
+    ctx.asr = Lazy(FakeASR)
+    h = _Handlers(ctx)
+    empty = tmp_path / "empty.webm"
+    empty.write_bytes(b"")
+    with pytest.raises(gr.Error, match="the recording cannot be used: audio file is empty"):
+        h.transcribe(str(empty))
+    corrupt = tmp_path / "corrupt.webm"
+    corrupt.write_bytes(b"\x1aE\xdf\xa3" + b"not really webm" * 50)
+    with pytest.raises(gr.Error, match="the recording cannot be used: cannot decode audio file"):
+        h.transcribe(str(corrupt))

@@ -44,7 +44,7 @@ def warm_up(services: Services, persona, moods: bool = False) -> float:
     t0 = time.perf_counter()
     warm = getattr(services.llm, "warm_up", None)  # remote servers have nothing to load
     if warm is not None:
-        warm()
+        warm(persona.brief())  # the embedded model starts and caches the persona's prompt
     if services.avatar is not None:
         services.avatar.warm_up(persona, moods=moods)
     return time.perf_counter() - t0

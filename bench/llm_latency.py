@@ -1,144 +1,215 @@
-"""Embedded LLM latency: load time, first-sentence latency, full-reply time and tokens/s.
+"""Embedded LLM latency: process start, first-sentence latency, decode speed and KV-cache reuse.
 
-    /work/venv/bin/python -m bench.llm_latency [--runs 5] [--threads 2]
+    python -m bench.llm_latency [--model qwen2.5-coder-1.5b] [--threads 2] [--nice 0] [--turns 6]
 
-Prints a table and writes bench/results/llm_latency.json. Figures are medians over the prompts
-(after one unmeasured warm-up reply); the machine is shared, so the load average is recorded too.
+One model process (as the app runs it), one conversation of --turns turns with a persona, each turn
+answered with the exact prompt the app sends (dialogue.prompts via the model's PromptStyle) and
+parsed by the same sentence/tag assembler; the stream is read to its end so llama.cpp reports its
+timings (prompt tokens evaluated vs reused from the cache, decode tokens/s). Prints a table and
+writes bench/results/llm_latency[_MODEL].json with the CPU model and load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import platform
 import statistics
+import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-PROMPTS = [
-    "I got the job today!",
-    "My cat died this morning.",
-    "What should I cook tonight?",
-    "I'm so angry at my boss.",
-    "Can you tell me something interesting about the moon?",
-    "I feel a bit lonely this evening.",
-    "Do you like music?",
+from dialogue.llm.base import PersonaBrief
+from dialogue.llm.embedded import style_for
+from dialogue.llm.models import DEFAULT_MODEL, model_path, model_spec
+from dialogue.llm.structured import ReplyAssembler
+from dialogue.llm.supervisor import ModelProcess
+from dialogue.prompts import PromptStyle
+from dialogue.turns import AvatarRole, EmotionCues, Speaker, Turn
+from emotion import EmotionState, recognize
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# A conversation the latency is measured on (not the reply-quality set).
+TURNS = [
+    "Hi! I just got back from a long walk by the river.",
+    "It was lovely, the trees are turning orange already.",
+    "Honestly though, work has been stressing me out lately.",
+    "My manager keeps moving the deadline forward.",
+    "Maybe I should just take a day off next week.",
+    "Thanks, that actually makes me feel a bit better.",
+    "What do you like doing on a free day?",
+    "I might bake some bread then, I haven't in ages.",
 ]
 
-RESULTS = Path(__file__).resolve().parent / "results" / "llm_latency.json"
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return platform.processor()
+    for line in out.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
 
 
-class _Stats(logging.Handler):
-    """Collects the per-reply figures the embedded backend logs (new_tokens, reply_s)."""
+def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: PersonaBrief, path: list[Turn],
+                cues: EmotionCues, *, temperature: float, repeat_penalty: float) -> dict:
+    """One reply as the app asks for it, timed: first token, first complete sentence (as the
+    assembler releases it), the whole stream, and llama.cpp's own timings."""
+    messages = style.messages(persona, path, cues)
+    asm = ReplyAssembler(persona, emotion_of=recognize, max_sentences=style.max_sentences, max_chars=style.max_chars,
+                         expect_tag=style.ask_tag)
+    t0 = time.perf_counter()
+    first_token = first_sentence = None
+    timings: dict = {}
+    finish = None
+    stream = client.chat.completions.create(
+        model="embedded", messages=messages, stream=True, temperature=temperature,
+        max_tokens=min(persona.max_tokens or spec_max_tokens, spec_max_tokens),
+        extra_body={"cache_prompt": True, "repeat_penalty": repeat_penalty})
+    for chunk in stream:
+        extra = getattr(chunk, "model_extra", None) or {}
+        if isinstance(extra.get("timings"), dict):
+            timings = extra["timings"]
+        if not chunk.choices:
+            continue
+        choice = chunk.choices[0]
+        finish = choice.finish_reason or finish
+        text = getattr(choice.delta, "content", None)
+        if not text:
+            continue
+        if first_token is None:
+            first_token = time.perf_counter() - t0
+        if asm.feed(text) and first_sentence is None:
+            first_sentence = time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    sentences, reply = asm.finish(truncated=finish == "length")
+    if first_sentence is None:
+        first_sentence = total  # the first sentence came with the end of the stream
+    return {
+        "first_token_s": first_token if first_token is not None else total,
+        "first_sentence_s": first_sentence,
+        "stream_s": total,
+        "prompt_tokens": timings.get("prompt_n"),
+        "cached_tokens": timings.get("cache_n"),
+        "prompt_tok_s": timings.get("prompt_per_second"),
+        "decode_tokens": timings.get("predicted_n"),
+        "decode_tok_s": timings.get("predicted_per_second"),
+        "reply": reply.text,
+        "emotion": reply.emotion.value,
+        "emotion_source": reply.emotion_source,
+        "raw": asm.raw,
+    }
 
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.records: list[dict] = []
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if hasattr(record, "new_tokens"):
-            self.records.append({"new_tokens": record.new_tokens, "prompt_tokens": record.prompt_tokens,
-                                 "reply_s": record.reply_s})
+def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: list[str]) -> list[dict]:
+    """Answer `texts` one after another as a conversation (the replies join the path)."""
+    spec = model_spec(spec_name)
+    style = style_for(spec)
+    path = [Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Hi, I'm Ada. How was your day?")]
+    rows = []
+    temperature = min(persona.temperature if persona.temperature is not None else 0.7, spec.max_temperature)
+    for text in texts:
+        u = Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text, emotion=recognize(text),
+                 parent=path[-1].id)
+        path.append(u)
+        cues = EmotionCues(user_current=u.emotion, dominant=u.emotion)
+        row = timed_reply(client, spec.max_tokens, style, persona, path, cues, temperature=temperature,
+                          repeat_penalty=spec.repeat_penalty)
+        row["message"] = text
+        rows.append(row)
+        path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=row["reply"],
+                         emotion=EmotionState.of(row["emotion"], 0.5), parent=u.id))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=5, help="prompts to time (max %d)" % len(PROMPTS))
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--nice", type=int, default=0, help="the model process's nice (the app uses 5)")
+    ap.add_argument("--turns", type=int, default=6)
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import openai
 
-    stats = _Stats()
-    emb_log = logging.getLogger("dialogue.llm.embedded")
-    emb_log.addHandler(stats)
-    emb_log.setLevel(logging.INFO)
-
-    t0 = time.perf_counter()
-    import torch  # noqa: F401  (timed apart: the app pays it once at start)
-    import transformers  # noqa: F401
-    import_s = time.perf_counter() - t0
-
-    from dialogue.llm import PersonaBrief, make_llm
-    from dialogue.settings import LLMSettings
-    from dialogue.turns import AvatarRole, EmotionCues, Speaker, Turn
-
-    import tempfile
-
-    from dialogue.llm.embedded import default_model_path, load_fresh
-
-    with tempfile.TemporaryDirectory(prefix="warmchat-llm-bench-") as tmp:
-        # cold: parse + dequantize the GGUF, then write the converted copy; warm: load that copy
+    spec = model_spec(args.model)
+    persona = PersonaBrief(name="Ada", description="A warm, curious companion who loves hearing about your day.",
+                           system_prompt="You are Ada, a warm and curious companion. You listen closely, ask one "
+                                         "gentle question at a time, and celebrate small wins.\nSpeak naturally "
+                                         "and briefly, as in a spoken conversation.", temperature=0.7)
+    load_before = os.getloadavg()
+    proc = ModelProcess(model_path(spec.name), threads=args.threads, nice=args.nice, start_timeout_s=600)
+    try:
+        started, _ = proc.ensure_running()
+        client = openai.OpenAI(base_url=started.base_url, api_key="not-needed", timeout=600, max_retries=0)
         t0 = time.perf_counter()
-        load_fresh(default_model_path(), args.threads, Path(tmp))
-        gguf_load_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        load_fresh(default_model_path(), args.threads, Path(tmp))
-        cached_load_s = time.perf_counter() - t0
+        from dialogue.llm.openai_backend import OpenAIChatLLM
+        from dialogue.settings import LLMSettings
 
-    llm = make_llm(LLMSettings(backend="embedded", embedded_threads=args.threads, timeout_s=120))
-    t0 = time.perf_counter()
-    llm.warm_up()  # the app's path: the default cache folder (converted on its first use)
-    load_s = time.perf_counter() - t0
+        OpenAIChatLLM(LLMSettings(backend="openai", base_url=started.base_url, model=spec.name), style=style_for(spec),
+                      extra_body={"cache_prompt": True}).prime(
+            persona, [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="Hello!")], EmotionCues())
+        prime_s = time.perf_counter() - t0
+        rows = run_conversation(client, spec.name, persona, TURNS[: args.turns])
+        rss = _rss_mib(started.pid)
+    finally:
+        proc.stop()
 
-    persona = PersonaBrief(name="Ada", system_prompt="You are Ada, a warm and curious companion.", temperature=0.3)
-    greeting = Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Hi, I'm Ada. How was your day?")
-
-    def reply(text: str) -> dict:
-        path = [greeting, Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text)]
-        t = time.perf_counter()
-        first = None
-        final = None
-        for chunk in llm.stream_reply(persona, path, EmotionCues()):
-            if chunk.sentence and first is None:
-                first = time.perf_counter() - t
-            if chunk.final is not None:
-                final = chunk.final
-        total = time.perf_counter() - t
-        gen = stats.records[-1]
-        return {"prompt": text, "first_sentence_s": first if first is not None else total, "reply_s": total,
-                "new_tokens": gen["new_tokens"], "prompt_tokens": gen["prompt_tokens"],
-                "tokens_per_s": gen["new_tokens"] / gen["reply_s"] if gen["reply_s"] > 0 else 0.0,
-                "reply": final.text if final else "", "emotion": final.emotion.value if final else ""}
-
-    reply("Hello!")  # warm-up: first generate() pays one-off setup
-    rows = [reply(p) for p in PROMPTS[: max(1, min(args.runs, len(PROMPTS)))]]
-
-    def med(key: str) -> float:
-        return statistics.median(r[key] for r in rows)
+    def med(key: str) -> float | None:
+        vals = [r[key] for r in rows if r[key] is not None]
+        return statistics.median(vals) if vals else None
 
     result = {
-        "backend": "embedded (transformers, SmolLM2-135M-Instruct Q4_1 GGUF dequantized to float32)",
+        "model": spec.title,
+        "runtime": "xllamacpp (llama.cpp) in its own process, OpenAI API on 127.0.0.1",
         "threads": args.threads,
+        "nice": args.nice,
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "loadavg_1m": os.getloadavg()[0],
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
         "python": platform.python_version(),
-        "import_s": import_s,
-        "gguf_load_s": gguf_load_s,
-        "cached_load_s": cached_load_s,
-        "app_warm_up_s": load_s,
+        "process_start_s": started.load_s,
+        "prime_prompt_s": prime_s,
+        "model_rss_mib": rss,
+        "median_first_token_s": med("first_token_s"),
         "median_first_sentence_s": med("first_sentence_s"),
-        "median_reply_s": med("reply_s"),
-        "median_tokens_per_s": med("tokens_per_s"),
-        "median_new_tokens": med("new_tokens"),
+        "median_stream_s": med("stream_s"),
+        "median_decode_tok_s": med("decode_tok_s"),
+        "median_prompt_tokens_evaluated": med("prompt_tokens"),
+        "median_prompt_tokens_cached": med("cached_tokens"),
         "runs": rows,
     }
-    print(f"embedded LLM, {args.threads} threads, {os.cpu_count()} CPUs, load average {result['loadavg_1m']:.1f}")
-    print(f"import torch+transformers {import_s:6.2f} s")
-    print(f"load from GGUF + convert  {gguf_load_s:6.2f} s")
-    print(f"load from converted copy  {cached_load_s:6.2f} s")
-    print(f"{'prompt':<44} {'first s':>8} {'reply s':>8} {'tokens':>7} {'tok/s':>7}")
+    print(f"{spec.title}, {args.threads} threads, nice {args.nice}; {result['cpu']} x{os.cpu_count()}; "
+          f"load average {load_before[0]:.1f} -> {result['loadavg_after'][0]:.1f}")
+    print(f"process start (model load) {started.load_s:6.2f} s; persona prompt primed in {prime_s:6.2f} s; "
+          f"model process RSS {rss} MiB")
+    print(f"{'message':<46} {'1st tok':>7} {'1st sent':>8} {'stream':>7} {'eval':>5} {'cached':>6} {'tok/s':>6}")
     for r in rows:
-        print(f"{r['prompt'][:44]:<44} {r['first_sentence_s']:8.2f} {r['reply_s']:8.2f} {r['new_tokens']:7d} "
-              f"{r['tokens_per_s']:7.1f}")
-    print(f"{'median':<44} {result['median_first_sentence_s']:8.2f} {result['median_reply_s']:8.2f} "
-          f"{result['median_new_tokens']:7.0f} {result['median_tokens_per_s']:7.1f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+        print(f"{r['message'][:46]:<46} {r['first_token_s']:7.2f} {r['first_sentence_s']:8.2f} {r['stream_s']:7.2f} "
+              f"{r['prompt_tokens'] or 0:5d} {r['cached_tokens'] or 0:6d} {r['decode_tok_s'] or 0:6.1f}")
+    print(f"{'median':<46} {result['median_first_token_s']:7.2f} {result['median_first_sentence_s']:8.2f} "
+          f"{result['median_stream_s']:7.2f}")
+    out = args.out or RESULTS / ("llm_latency.json" if spec.name == DEFAULT_MODEL else f"llm_latency_{spec.name}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
     return result
+
+
+def _rss_mib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
 
 
 if __name__ == "__main__":

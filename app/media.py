@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from app.conversation import SegmentTarget
+from app.access import avatar_source
 from app.personas import Persona
 from app.settings import Settings
 from avatar.pipeline import AvatarPipeline, Continuity, Listen, Mp4File, Mp4Folder, Say, Segment
@@ -31,10 +32,16 @@ FIRST_PART_S = 1.0  # a reply's first sentence is encoded as its first second an
 
 
 class AvatarComponents:
-    """Voice, motion and rendering components for every persona; one instance per process."""
+    """Voice, motion and rendering components for every persona; one instance per process.
 
-    def __init__(self, settings: Settings):
+    portraits_anywhere: accept a portrait path outside the data dir (the CLI's `render --avatar
+    PATH`: the local user's own file). Otherwise, as in the web app and `chat`, a persona's avatar
+    is a built-in name or a portrait in the data dir's avatars folder (app.access.avatar_source).
+    """
+
+    def __init__(self, settings: Settings, *, portraits_anywhere: bool = False):
         self.settings = settings
+        self.portraits_anywhere = portraits_anywhere
         self._lock = threading.Lock()
         self._tts: dict[str, object] = {}
         self._motion = None
@@ -63,7 +70,8 @@ class AvatarComponents:
 
         with self._lock:
             if avatar not in self._renderers:
-                self._renderers[avatar] = make_renderer(_avatar_ref(avatar, self.settings), self.settings.render,
+                source = avatar if self.portraits_anywhere else avatar_source(avatar, self.settings.avatars_dir)
+                self._renderers[avatar] = make_renderer(source, self.settings.render,
                                                         cache_dir=self.settings.data_dir / "cache" / "portraits")
             return self._renderers[avatar]
 
@@ -129,7 +137,3 @@ class AvatarComponents:
         return str(out)
 
 
-def _avatar_ref(avatar: str, settings: Settings) -> str:
-    """A persona's avatar: a built-in name, a file in the user's avatars dir, or a path."""
-    user_file = settings.avatars_dir / avatar
-    return str(user_file) if user_file.is_file() else avatar

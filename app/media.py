@@ -45,7 +45,7 @@ class AvatarComponents:
         self._lock = threading.Lock()
         self._tts: dict[str, object] = {}
         self._motion = None
-        self._renderers: dict[str, object] = {}
+        self._renderers: dict[tuple[str, int], object] = {}
 
     # --- components (lazy, shared) -----------------------------------------------------------
 
@@ -65,24 +65,28 @@ class AvatarComponents:
                 self._motion = make_motion_generator(self.settings.motion, styles_dir=self.settings.styles_dir)
             return self._motion
 
-    def renderer(self, avatar: str):
+    def renderer(self, avatar: str, size: int | None = None):
+        """The avatar's renderer at `size` px (default: render.size)."""
         from avatar.render import make_renderer
 
+        size = size or self.settings.render.size
         with self._lock:
-            if avatar not in self._renderers:
+            if (avatar, size) not in self._renderers:
                 source = avatar if self.portraits_anywhere else avatar_source(avatar, self.settings.avatars_dir)
-                self._renderers[avatar] = make_renderer(source, self.settings.render,
-                                                        cache_dir=self.settings.data_dir / "cache" / "portraits")
-            return self._renderers[avatar]
+                render = self.settings.render.model_copy(update={"size": size})
+                self._renderers[avatar, size] = make_renderer(source, render,
+                                                              cache_dir=self.settings.data_dir / "cache" / "portraits")
+            return self._renderers[avatar, size]
 
     def profile(self, persona: Persona) -> EmotionProfile:
         return get_profile(persona.emotion_profile, self.settings.profiles_dir)
 
-    def pipeline(self, persona: Persona) -> AvatarPipeline:
-        """The persona's avatar pipeline (components shared; cheap to call per request)."""
+    def pipeline(self, persona: Persona, size: int | None = None) -> AvatarPipeline:
+        """The persona's avatar pipeline, frames of `size` px (default render.size; the live
+        stream uses render.live_size). Components are shared; cheap to call per request."""
         return AvatarPipeline(
             tts=self.tts(persona.voice.backend or self.settings.tts.default_backend), motion=self.motion(),
-            renderer=self.renderer(persona.avatar), voice=persona.voice, profile=self.profile(persona),
+            renderer=self.renderer(persona.avatar, size), voice=persona.voice, profile=self.profile(persona),
             style=persona.motion_style or None)
 
     # --- what the app asks -------------------------------------------------------------------
@@ -103,6 +107,7 @@ class AvatarComponents:
         if start is not None:
             start()
         self.pipeline(persona)
+        self.renderer(persona.avatar, self.settings.render.live_size)  # the live stream's frames
         for label in Emotion if moods else (Emotion.NEUTRAL,):
             self.listening_clip(persona, EmotionState.of(label, 0.7))
         log.info("avatar pipeline ready for %s in %.1f s", persona.name, time.perf_counter() - t0)

@@ -211,8 +211,9 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         import hashlib
 
         data = Path(path).read_bytes()
+        suffix = Path(path).suffix.lower()
         out = ctx.settings.avatars_dir / "previews" / (hashlib.sha256(data).hexdigest()[:16]
-                                                       + (Path(path).suffix.lower() or ".png"))
+                                                       + (suffix if suffix in PORTRAIT_SUFFIXES else ".png"))
         if not out.is_file():
             atomic_write_bytes(out, data)
         return str(out)

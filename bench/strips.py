@@ -1,53 +1,86 @@
-"""Frame strips of every built-in avatar: neutral, speaking, blinking and each emotion.
+"""Frame strips of every built-in avatar, cut from real `warmchat render` clips: one row per
+emotion (intensity 0.8, the default persona's voice and profile, the shipped motion generator),
+three frames from the middle of each clip, labelled with what the FER2013 judge reads there
+(bench/judges.py; "-" where it is not installed).
 
-Run: python -m bench.strips  -> docs/strip_<avatar>.png
+Run: python -m bench.strips [AVATAR ...]  -> docs/strip_<avatar>.png
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from avatar.render import list_builtin_avatars, make_renderer
-from avatar.render.demo import EMOTION_EXPRESSIONS, single_frame
-from avatar.settings import RenderSettings
+from emotion import Emotion, EmotionState
 
 log = logging.getLogger(__name__)
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-
-CELLS = [("neutral", {}, (0, 0, 0, 0, 0, 1)),
-         ("speaking", {"jawOpen": 0.5}, (0, 0, 0, 0, 0, 1)),
-         ("blinking", {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0}, (0, 0, 0, 0, 0, 1))]
-CELLS += [(name, EMOTION_EXPRESSIONS[name], (0, 0, 0, 0, 0, 1))
-          for name in ("happy", "sad", "angry", "surprised", "fearful", "disgusted")]
-CELLS += [("turn 0.35", {"jawOpen": 0.3}, (0.35, 0.1, 0.1, 0, 0, 1)),
-          ("turn -0.35", {"jawOpen": 0.3}, (-0.35, -0.2, -0.15, 0, 0, 1))]
+TEXT = "I hear you, and I want you to know that this really matters to me today."
+AVATARS = ("astronaut", "hopper", "stylized")
 
 
-def strip(avatar: str, cell: int = 256, size: int = 512) -> np.ndarray:
-    """(2 * cell + labels, ...) RGB grid of the labelled cells for one avatar."""
-    renderer = make_renderer(avatar, RenderSettings(size=size))
-    tiles = []
-    for label, values, pose in CELLS:
-        img = renderer.render_frame(single_frame(values, pose), 0)
-        img = cv2.resize(img, (cell, cell), interpolation=cv2.INTER_AREA)
-        bar = np.full((22, cell, 3), 255, np.uint8)
-        cv2.putText(bar, label, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
-        tiles.append(np.vstack([bar, img]))
-    cols = 6
-    while len(tiles) % cols:
-        tiles.append(np.full_like(tiles[0], 255))
-    rows = [np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)]
+def decode(path: Path) -> list[np.ndarray]:
+    """All video frames of an MP4, RGB uint8."""
+    import av
+
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def _judge():
+    try:
+        from bench.judges import FER_LABELS, FERJudge, face_box
+    except ImportError:
+        return None
+    try:
+        fer = FERJudge()
+    except ImportError:
+        return None
+
+    def read(frame: np.ndarray) -> str:
+        box = face_box(frame)
+        return FER_LABELS[int(np.argmax(fer.probs(frame, box)))] if box else "no face"
+    return read
+
+
+def strip(avatar: str, cell: int = 200, intensity: float = 0.8) -> np.ndarray:
+    """(rows x cells) RGB grid: a row per emotion, three middle frames of its rendered clip."""
+    from app.media import AvatarComponents
+    from app.personas import get_persona
+    from app.settings import Settings
+
+    settings = Settings()
+    components = AvatarComponents(settings)
+    persona = get_persona(settings.persona, settings.personas_dir).model_copy(update={"avatar": avatar})
+    read = _judge() if avatar != "stylized" else None
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for emo in Emotion:
+            out = Path(tmp) / f"{emo.value}.mp4"
+            components.say_to_file(TEXT, EmotionState.of(emo, intensity), persona, out)
+            frames = decode(out)
+            n = len(frames)
+            tiles = []
+            for k, i in enumerate((int(0.35 * n), int(0.5 * n), int(0.65 * n))):
+                img = cv2.resize(frames[i], (cell, cell), interpolation=cv2.INTER_AREA)
+                bar = np.full((20, cell, 3), 255, np.uint8)
+                label = f"{emo.value} {intensity}" if k == 0 else f"frame {i}"
+                if read is not None:
+                    label += f"  FER: {read(frames[i])}"
+                cv2.putText(bar, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+                tiles.append(np.vstack([bar, img]))
+            rows.append(np.hstack(tiles))
     return np.vstack(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO)
-    names = (argv or sys.argv[1:]) or list_builtin_avatars()
+    names = (argv if argv is not None else sys.argv[1:]) or list(AVATARS)
     DOCS.mkdir(exist_ok=True)
     for name in names:
         out = DOCS / f"strip_{name}.png"

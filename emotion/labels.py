@@ -9,7 +9,10 @@ without the new label refuses it with a clear error, see avatar.motion.generator
 
 Sources for the numbers: valence/arousal after Russell (1980) and Posner et al. (2005); voice
 directions after Scherer (2003) and Juslin & Laukka (2003); faces after Ekman & Friesen's FACS
-prototypes (EMFACS), written as ARKit blendshape weights at full intensity.
+prototypes (EMFACS), written as ARKit blendshape weights at full intensity, then calibrated on
+rendered stills of the built-in portraits with the FER2013 judge (bench/expression.py): sad as a
+pout with heavy lids rather than raised inner brows (which read as fear), anger as lowered brows,
+a squint and pressed lips without a frown (which read as sadness), happy with the teeth showing.
 """
 
 from __future__ import annotations
@@ -80,19 +83,17 @@ TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("happy", 0.8, 0.45, "#f2b705", "glad, warm, amused",
               "The person is happy. Share their joy in one or two short sentences.",
               (1.10, 1.10, 1.15),
-              _face(mouthSmile=0.9, cheekSquint=0.7, eyeSquint=0.35, mouthUpperUp=0.15, mouthDimple=0.2),
+              _face(mouthSmile=1.0, cheekSquint=0.8, eyeSquint=0.4, mouthUpperUp=0.35, mouthDimple=0.2, jawOpen_=0.12),
               "happy", HeadStyle(gain=1.3, speed=1.25, pitch=-0.02)),
     LabelSpec("sad", -0.7, -0.45, "#3b6fd8", "sorry, low, sympathetic",
               "The person is sad. Comfort them gently in one or two short sentences.",
               (0.82, 0.90, 0.70),
-              _face(browInnerUp_=0.9, mouthFrown=0.8, mouthShrugLower_=0.45, mouthPress=0.2,
-                    eyeSquint=0.15, eyeLookDown=0.25, browOuterUp=0.0),
-              "sad", HeadStyle(gain=0.7, speed=0.7, pitch=0.08)),
+              _face(mouthFrown=0.7, mouthShrugLower_=0.9, mouthPress=0.3, eyeBlink=0.3, eyeLookDown=0.5),
+              "sad", HeadStyle(gain=0.8, speed=0.75, pitch=0.08)),
     LabelSpec("angry", -0.65, 0.75, "#d64541", "cross, indignant, firm",
               "The person is angry. Stay calm and understanding, in one or two short sentences.",
               (1.08, 1.04, 1.35),
-              _face(browDown=1.0, eyeSquint=0.45, eyeWide=0.25, noseSneer=0.45, mouthPress=0.6,
-                    mouthFrown=0.35, mouthStretch=0.2),
+              _face(browDown=1.0, eyeSquint=0.8, noseSneer=0.8, mouthPress=1.0, mouthUpperUp=0.3),
               "sad", HeadStyle(gain=1.1, speed=0.9, pitch=0.03)),
     LabelSpec("surprised", 0.25, 0.85, "#9b59b6", "amazed, astonished, curious",
               "The person is surprised. Reply with interest in one or two short sentences.",

@@ -110,10 +110,10 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
     # the lower lip opens as a parabola: full drop at its middle, little at the corners
     lips = lower & (np.abs(q[:, 1] - mouth_c[1]) < 0.15) & (np.abs(q[:, 0] - mouth_c[0]) < half_w)
     dx = (q[lips, 0] - mouth_c[0]) / half_w
-    jaw[lips, 1] *= 0.1 + 0.9 * np.clip(1.0 - dx * dx, 0.0, 1.0)
+    jaw[lips, 1] *= 0.05 + 0.95 * np.clip(1.0 - dx * dx, 0.0, 1.0) ** 1.6   # an oval, not a slot
     for c in (L.MOUTH_RIGHT, L.MOUTH_LEFT, 78, 308, 62, 292, 76, 306):
         jaw[c] = (0.0, 0.15 * JAW_DROP * lat[c])
-        jaw[c, 0] = -0.04 * np.sign(q[c, 0] - mouth_c[0])          # corners come in a little
+        jaw[c, 0] = -0.07 * np.sign(q[c, 0] - mouth_c[0])          # corners come in
     e["jawOpen"] = jaw
     lower_lip = list(L.LOWER_INNER[1:-1]) + list(L.LOWER_OUTER[1:-1])
     e["mouthClose"] = _spread(q, lower_lip, (0.0, -0.5 * JAW_DROP), 0.06, lower)

@@ -102,6 +102,21 @@ class _Gesture:
         return self.amp * x * x * (3.0 - 2.0 * x)
 
 
+class _Lag:
+    """A first-order lag toward a target, stepped exactly frame by frame (the same values however
+    many frames a call asks for). value: a float or an array."""
+
+    def __init__(self, value, tau_s: float) -> None:
+        self.value, self.target, self.tau_s = np.asarray(value, np.float64), np.asarray(value, np.float64), tau_s
+
+    def run(self, n: int, fps: int) -> np.ndarray:
+        """(n, *shape) the next n values."""
+        d = np.exp(-(np.arange(n) + 1) / (self.tau_s * fps)).reshape((n,) + (1,) * self.value.ndim)
+        out = self.target + (self.value - self.target) * d
+        self.value = out[-1].copy()
+        return out
+
+
 class _Knots:
     """Low-frequency noise at absolute time: N(0, 1) knots every `spacing_s`, Catmull-Rom
     interpolated (continuous, smooth), drawn lazily from its own generator; old knots are dropped."""
@@ -169,10 +184,10 @@ class LiveListener:
         self._gaze = np.zeros(2)
         # slow states (first-order lags toward targets, continuous across calls)
         self._emotion: EmotionState | None = None
-        self._emo_target = np.zeros(_N_EXPR)
-        self._emo = np.zeros(_N_EXPR)
-        self._head_down_target, self._head_down = 0.0, 0.0
-        self._gain_target, self._gain = 1.0, 1.0
+        self._emo = _Lag(np.zeros(_N_EXPR), config.emotion_tau_s)  # the mirrored expression
+        self._head_down = _Lag(0.0, 0.6)  # pitch offset: head lowered for a sad partner
+        self._gain = _Lag(1.0, 0.6)  # liveliness of the sway (partner's arousal and loudness)
+        self._gain_base = 1.0
         # audio analysis
         self._sr: int | None = None
         self._pending = np.zeros(0, np.float32)
@@ -230,15 +245,15 @@ class LiveListener:
         ramps to the profile's listener expression x intensity x mirroring over ~emotion_tau_s."""
         self._emotion = emotion
         if emotion is None:
-            self._emo_target = np.zeros(_N_EXPR)
-            self._head_down_target = 0.0
-            self._gain_target = 1.0
+            self._emo.target = np.zeros(_N_EXPR)
+            self._head_down.target = np.asarray(0.0)
+            self._gain_base = 1.0
             return
-        self._emo_target = expression_vector(self.profile.expression(emotion, listening=True)).astype(np.float64) \
+        self._emo.target = expression_vector(self.profile.expression(emotion, listening=True)).astype(np.float64) \
             * self.profile.mirroring
         sad = emotion.label in (Emotion.SAD, Emotion.FEARFUL)
-        self._head_down_target = 0.06 * emotion.intensity if sad else 0.0  # head lowered, as the teacher does
-        self._gain_target = 1.0 + 0.5 * float(emotion.arousal)
+        self._head_down.target = np.asarray(0.06 * emotion.intensity if sad else 0.0)  # as the teacher does
+        self._gain_base = 1.0 + 0.5 * float(emotion.arousal)
 
     def start_from(self, previous: MotionClip | None) -> None:
         """Continue from `previous`'s last frame (e.g. the avatar just stopped speaking): the next
@@ -272,9 +287,10 @@ class LiveListener:
         expr = np.zeros((n, _N_EXPR))
 
         # slow states: exact first-order lags at frame steps (the same whatever n is)
-        head_down = self._lag("_head_down", self._head_down_target, n)
-        gain = self._lag("_gain", self._gain_target + 0.3 * self._loudness, n)
-        emo = self._lag_vec(n)
+        head_down = self._head_down.run(n, self.fps)
+        self._gain.target = np.asarray(self._gain_base + 0.3 * self._loudness)
+        gain = self._gain.run(n, self.fps)
+        emo = self._emo.run(n, self.fps)
         for c, (knots, amp) in enumerate(self._sway):
             pose[:, c] += amp * gain * knots(t)
             knots.forget_before(t[0])
@@ -389,22 +405,6 @@ class LiveListener:
             self._next_idle_nod += self._rng.uniform(*self.config.idle_nod_after_s)
 
     # --- continuous processes ----------------------------------------------------------------
-
-    def _decay(self, n: int, tau_s: float) -> np.ndarray:
-        """(n,) remaining share of a first-order lag after 1..n frames."""
-        return np.exp(-(np.arange(n) + 1) / (tau_s * self.fps))
-
-    def _lag(self, name: str, target: float, n: int, tau_s: float = 0.6) -> np.ndarray:
-        x0 = getattr(self, name)
-        out = target + (x0 - target) * self._decay(n, tau_s)
-        setattr(self, name, float(out[-1]))
-        return out
-
-    def _lag_vec(self, n: int) -> np.ndarray:
-        d = self._decay(n, self.config.emotion_tau_s)[:, None]
-        out = self._emo_target[None, :] + (self._emo - self._emo_target)[None, :] * d
-        self._emo = out[-1].copy()
-        return out
 
     def _blink_values(self, t: np.ndarray) -> np.ndarray:
         """(T,) eyelid closure of the renewal process (procedural.blink_track's shape, lazily drawn)."""

@@ -113,3 +113,24 @@ def test_ramp_from_joins_clips_without_a_pop():
     assert abs(out.pose[0, 0] - prev.pose[-1, 0]) < 0.02
     assert abs(out.expression[0, col] - prev.expression[-1, col]) < 0.05
     np.testing.assert_allclose(out.pose[10:], clip.pose[10:], atol=1e-6)   # 0.3 s later: its own
+
+
+def test_the_mouth_moves_a_little_in_the_speakers_pauses_only(speech):
+    from avatar.motion.shaping import resting_mouth
+    from avatar.motion.teacher import num_frames_of
+
+    req = MotionRequest(role=Role.SPEAKING, emotion=EmotionState.neutral(), profile=EmotionProfile(name="b"),
+                        speech=speech)
+    n = num_frames_of(req)
+    still = np.zeros((n, 52), np.float32)
+    out = resting_mouth(still, req, seed=3)
+    jaw = out[:, ARKIT_INDEX["jawOpen"]]
+    from avatar.motion.features import rms_energy, speech_activity
+
+    silent = ~speech_activity(rms_energy(speech.pcm, speech.sample_rate, n))
+    assert silent.sum() > 20                                  # the fixture has 1.4 s of pauses
+    assert jaw[silent].mean() > 0.01 and jaw[silent].std() > 0.005 and jaw.max() <= 0.2
+    assert np.abs(jaw[~silent]).mean() < jaw[silent].mean()   # speech keeps its own mouth
+    assert np.array_equal(resting_mouth(still, req, seed=3), out)
+    listening = MotionRequest(role=Role.LISTENING, emotion=EmotionState.neutral(), profile=EmotionProfile(name="b"))
+    assert np.array_equal(resting_mouth(still, listening, seed=3), still)

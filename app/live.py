@@ -44,6 +44,31 @@ LEAD_S = 0.3  # video made ahead of the wall clock (the page's buffer; bounds ba
 PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
 
 
+@dataclass
+class StreamCost:
+    """CPU seconds the stream thread spent per stage (presence motion, render, encode) for
+    `frames` frames of output, and the most it fell behind the wall clock (seconds)."""
+
+    frames: int = 0
+    motion_s: float = 0.0
+    render_s: float = 0.0
+    encode_s: float = 0.0
+    behind_s: float = 0.0
+
+    def add(self, frames: int, motion_s: float, render_s: float, encode_s: float, behind: float) -> None:
+        self.frames += frames
+        self.motion_s += motion_s
+        self.render_s += render_s
+        self.encode_s += encode_s
+        self.behind_s = max(self.behind_s, behind)
+
+    def per_second(self) -> dict[str, float]:
+        """CPU milliseconds per second of stream, per stage."""
+        seconds = max(self.frames / FPS, 1e-9)
+        return {"motion": 1000 * self.motion_s / seconds, "render": 1000 * self.render_s / seconds,
+                "encode": 1000 * self.encode_s / seconds}
+
+
 @dataclass(frozen=True, slots=True)
 class Heard:
     """The end of one spoken turn: its transcript and recording (16 kHz mono float32)."""
@@ -78,6 +103,7 @@ class LiveSession:
         self._mic = _Mic(self)
         self.heard: Heard | None = None  # the last transcribed turn, until a message takes its voice
         self.playing = False  # the page reported that the stream plays
+        self.cost = StreamCost()  # CPU time the stream thread spent, per stage
 
     # --- the page ------------------------------------------------------------------------------
 
@@ -161,9 +187,14 @@ class LiveSession:
                 if ahead < -1.0:  # fell behind (a loaded machine): the page stalled; catch up from now
                     log.warning("live stream %s fell %.1f s behind", self.token[:6], -ahead)
                     start = time.monotonic() - made / FPS
+                c0 = time.thread_time()
                 chunk = self.presence.next_chunk(CHUNK_FRAMES)
+                c1 = time.thread_time()
                 frames = list(self.pipeline.renderer.stream_frames(chunk.motion))
+                c2 = time.thread_time()
                 data = encoder.write(frames, chunk.pcm)
+                self.cost.add(chunk.motion.num_frames, c1 - c0, c2 - c1, time.thread_time() - c2,
+                              behind=max(0.0, -ahead))
                 for frame, state, text in chunk.events:
                     self.emit({"type": "state", "state": state.value, "t": frame / FPS, "text": text})
                 if data:

@@ -91,5 +91,8 @@ def live_hooks(ctx: UIContext):
     avatar = ctx.services.avatar
     if avatar is None or not hasattr(avatar, "pipeline"):
         return None
-    hub = LiveHub(avatar.pipeline, asr=ctx.asr.get if ctx.asr.available else None)
-    return LiveHooks(hub, avatar.pipeline, lambda: ctx.persona(ctx.settings.persona))
+    def pipeline_for(persona):  # the live stream draws smaller frames than clips and export
+        return avatar.pipeline(persona, size=ctx.settings.render.live_size)
+
+    hub = LiveHub(pipeline_for, asr=ctx.asr.get if ctx.asr.available else None)
+    return LiveHooks(hub, pipeline_for, lambda: ctx.persona(ctx.settings.persona))

@@ -13,7 +13,7 @@
   const stats = {
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
-    sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], bargeAt: null,
+    sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
     bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, transcripts: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
@@ -115,7 +115,10 @@
       const gap = now - lastFrameAt;
       stats.longestGapMs = Math.max(stats.longestGapMs, gap);
       if (gap > 200) { stats.freezes += 1; }
-      if (gap > 80) stats.frozenMs += gap - 40;
+      if (gap > 80) {  // more than two frame periods between frames shown: the picture stood still
+        stats.frozenMs += gap - 40;
+        if (stats.gaps.length < 1000) stats.gaps.push([now, gap]);
+      }
     }
     lastFrameAt = now; stats.frames += 1;
     v.requestVideoFrameCallback(onFrame);
@@ -135,6 +138,7 @@
         stats.speechStarts.push(at);
         if (stats.firstSpeechAt === null) stats.firstSpeechAt = at;
       }
+      if (!speaking && stats.speaking) stats.speechEnds.push(performance.now());
       stats.speaking = speaking;
       const label = document.querySelector("#live-panel .wc-live-state");
       if (label) label.dataset.state = m.state;

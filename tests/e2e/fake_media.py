@@ -69,7 +69,7 @@ class FakeSpeak:
             write_clip(path, (90, 160, 120), frames=25)
         return str(path)
 
-    def pipeline(self, persona=None):
+    def pipeline(self, persona=None, size=None):
         """The live stream's pipeline: a hummed tone (no TTS), the procedural teacher's motion and
         the stylized face at 128 px (cheap enough for several pages on a loaded machine)."""
         from avatar.motion.generator import TeacherMotionGenerator

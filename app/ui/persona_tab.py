@@ -74,7 +74,8 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             avatar = gr.Dropdown(label="Avatar (built in, or your uploaded portrait)", choices=BUILTIN_AVATARS,
                                  value="stylized", allow_custom_value=True, elem_id="persona-avatar")
             # image_mode=None: gradio hands over the file as uploaded, without decoding it (the
-            # portrait is size-checked from its header before anything decodes it)
+            # portrait is size-checked from its header before anything decodes it). PIL's own
+            # limit (~179 MP) refuses larger files at gradio's lazy open, also before decoding.
             portrait = gr.Image(label="Upload a portrait (one face, frontal)", type="filepath", height=240,
                                 sources=["upload"], elem_id="portrait", image_mode=None)
             portrait_err = gr.HTML("", elem_id="portrait-error", elem_classes="wc-slot")
@@ -210,8 +211,9 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         import hashlib
 
         data = Path(path).read_bytes()
+        suffix = Path(path).suffix.lower()
         out = ctx.settings.avatars_dir / "previews" / (hashlib.sha256(data).hexdigest()[:16]
-                                                       + (Path(path).suffix.lower() or ".png"))
+                                                       + (suffix if suffix in PORTRAIT_SUFFIXES else ".png"))
         if not out.is_file():
             atomic_write_bytes(out, data)
         return str(out)

@@ -99,13 +99,16 @@ def serve(settings: Settings) -> int:
     except ImportError as exc:  # the avatar pipeline (app.media) is not installed/built yet
         log.warning("avatar video disabled (%s): the chat runs text only", exc)
         services = build_services(settings, with_media=False)
-    _warm_up_in_background(services, settings)
     # services.listen (persona -> looping listening clip) is used once the avatar pipeline offers it
     demo = build_demo(services, settings, asr=_asr_factory(settings), listen=getattr(services, "listen", None))
     log.info("serving on http://%s:%d", settings.server.host, settings.server.port)
     configure_queue(demo, settings).launch(
         server_name=settings.server.host, server_port=settings.server.port, auth=auth,
-        inbrowser=False, **launch_options(settings, demo))
+        inbrowser=False, prevent_thread_lock=True, **launch_options(settings, demo))
+    # Warm up only once the server answers: Gradio's launch() checks that the page loads within
+    # 3 s and gives up; the warm-up (model loading, clip rendering) made that fail on a loaded machine.
+    _warm_up_in_background(services, settings)
+    demo.block_thread()  # until Ctrl-C
     return 0
 
 

@@ -75,7 +75,7 @@ def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RA
 # and swallowing (median absolute deviation of the aperture about 0.026 eye distances in real
 # footage, 0.002 in the model's output). A slow, small jaw movement is added where the speaker's
 # audio is silent, faded in and out over about 0.2 s.
-PAUSE_JAW = (0.04, 0.05, 0.6)   # jawOpen: resting level, std of its slow wander, knot s
+PAUSE_JAW = (0.07, 0.07, 0.6)   # jawOpen: resting level, std of its slow wander, knot s
 
 
 def resting_mouth(expression: np.ndarray, request: MotionRequest, seed: int | None) -> np.ndarray:

@@ -56,7 +56,7 @@ def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
         white = np.median(eyes[luma >= np.percentile(luma, 70)], 0)
         if white.min() > 0.72 * white.max() and white.mean() > 130:
             teeth = white * np.array([0.98, 0.95, 0.88], np.float32)
-    teeth = np.clip(teeth * 0.94, 0, 255)   # teeth sit in the mouth's shade
+    teeth = np.clip(teeth * np.array([1.0, 0.97, 0.9], np.float32), 0, 255)   # warm: ivory, never blue-grey
     lips = inside(L.LIPS_OUTER)
     if len(lips) >= 20:
         lip = np.median(lips, 0)
@@ -134,7 +134,7 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
         # faint gaps between the incisors
         xs = np.arange(x0, x1, dtype=np.float32)
         lateral = np.clip(1.0 - np.abs(xs - cx) / (0.75 * half), 0.0, 1.0)
-        light = (0.62 + 0.38 * np.sqrt(lateral))[None, :]
+        light = (0.72 + 0.28 * np.sqrt(lateral))[None, :]
         tooth_w = max(0.07 * unit, 2.0)
         gaps = 1.0 - 0.12 * np.exp(-0.5 * ((((xs - cx) / tooth_w + 0.5) % 1.0 - 0.5) / 0.08) ** 2)
         edge = np.clip((ys - float(upper[:, 1].min())) / max(band, 1.0), 0.0, 1.0)

@@ -186,10 +186,13 @@ def lip_sync(maker: Maker, avatar: str) -> dict[str, float]:
     from bench.render import rms_per_frame, xcorr_offset
     from emotion import EmotionState as ES
 
-    persona = maker.persona.model_copy(update={"avatar": avatar})
+    from avatar.pipeline import Continuity, Mp4File, Say
+
+    pipeline = maker._pipeline(avatar)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "lips.mp4"
-        seg = maker.components.say_to_file(LIP_TEXT, ES.of("neutral", 0.5), persona, out)
+        # the path `warmchat render` takes (say_to_file), with a fixed seed
+        seg = next(pipeline.stream([Say(LIP_TEXT, ES.of("neutral", 0.5), seed=5)], Continuity(), Mp4File(pipeline, out)))
         L.reset_video_tracker()
         aperture = []
         with av.open(str(out)) as c:

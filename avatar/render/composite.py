@@ -114,7 +114,7 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     # teeth: the upper incisors and canines hang from the upper lip (the middle 70 % of the mouth's
     # width, thinner towards the corners); a tongue rises from the lower lip when wide open
     smile = float(np.clip(smile, 0.0, 1.0))
-    band = min((0.055 + 0.06 * smile) * unit, (0.4 + 0.3 * smile) * opening)
+    band = min((0.055 + 0.015 * smile) * unit, (0.4 + 0.1 * smile) * opening)
     half = max(1e-3, 0.5 * float(np.ptp(upper[:, 0])))
     cx = float(upper[:, 0].mean())
     dx = (upper[:, 0] - cx) / (0.72 * half)
@@ -123,9 +123,9 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     mid = 0.5 * (upper + lower)
     tongue_poly = np.vstack([0.3 * mid + 0.7 * lower + [0, 0.1 * opening], lower[::-1]])
     polys = [teeth_poly[:, :2]]
-    if smile > 0.1:  # the lower teeth's edges show above the lower lip
+    if smile > 0.5:  # the lower teeth's edges show above the lower lip in a broad smile
         dxl = (lower[:, 0] - cx) / (0.6 * half)
-        low_band = 0.22 * smile * opening * np.sqrt(np.clip(1.0 - dxl * dxl, 0.0, 1.0))[:, None]
+        low_band = 0.1 * smile * opening * np.sqrt(np.clip(1.0 - dxl * dxl, 0.0, 1.0))[:, None]
         polys.append(np.vstack([lower, (lower - low_band * np.array([[0.0, 1.0]]))[::-1]]))
     teeth = _fill(roi.shape[:2], polys, off, 1.5 * blur) * inside
     tongue = _fill(roi.shape[:2], [tongue_poly], off, 3 * blur) * inside * float(

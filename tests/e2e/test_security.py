@@ -109,3 +109,29 @@ def test_media_is_handed_out_from_gradio_cache_not_from_an_id_derived_path(serve
     guess = url + f"gradio_api/file={data_dir}/media/{cid}/x.mp4"
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(guess)
+
+
+def save_persona(c, avatar: str = "stylized", profile: str = "warm"):
+    """The Persona tab's save, through the API: (picker, name, field, portrait, status, avatar) messages."""
+    return c.predict("mallory", "Mallory", "", "Hi.", "Be brief.", avatar, profile, "piper", 1.0, 1.0, None,
+                     api_name="/save_persona")
+
+
+def test_a_persona_cannot_point_its_avatar_at_a_server_file(server):
+    url, data_dir = server
+    c = client(url)
+    answers = {bad: save_persona(c, avatar=bad) for bad in ("/etc/passwd", "/no/such/file.png", "../../ui_secret")}
+    texts = {bad: " ".join(map(str, out[1:5])).replace(bad, "X") for bad, out in answers.items()}
+    assert len(set(texts.values())) == 1  # the same answer whether the file exists or not
+    text = texts["/etc/passwd"]
+    assert "not saved" in text and "neither a built-in avatar" in text and "cannot read" not in text
+    assert not (data_dir / "personas" / "mallory.toml").exists()
+    assert "saved persona" in str(save_persona(c, avatar="hopper")[4])
+
+
+def test_an_emotion_profile_is_a_name_and_errors_hide_the_install_path(server):
+    url, _ = server
+    out = save_persona(client(url), profile="../../../../x")
+    text = " ".join(map(str, out[1:5]))
+    assert "not saved" in text and "emotion_profile" in text
+    assert str(Path(__file__).resolve().parents[2]) not in text  # the install path

@@ -74,7 +74,8 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             avatar = gr.Dropdown(label="Avatar (built in, or your uploaded portrait)", choices=BUILTIN_AVATARS,
                                  value="stylized", allow_custom_value=True, elem_id="persona-avatar")
             # image_mode=None: gradio hands over the file as uploaded, without decoding it (the
-            # portrait is size-checked from its header before anything decodes it)
+            # portrait is size-checked from its header before anything decodes it). PIL's own
+            # limit (~179 MP) refuses larger files at gradio's lazy open, also before decoding.
             portrait = gr.Image(label="Upload a portrait (one face, frontal)", type="filepath", height=240,
                                 sources=["upload"], elem_id="portrait", image_mode=None)
             portrait_err = gr.HTML("", elem_id="portrait-error", elem_classes="wc-slot")

@@ -161,6 +161,38 @@ def private_folder(data_dir: str | Path, conversation_id: str) -> str:
     return f"{conversation_id}-{folder_key(data_dir, conversation_id)}"
 
 
+# --- what the server reads for a persona ----------------------------------------------------
+
+
+def avatar_source(avatar: str, avatars_dir: str | Path) -> str:
+    """What the renderer is given for a persona's avatar: a built-in name as it is, else the path
+    of a portrait inside `avatars_dir` (a file name there, or a path that resolves inside it,
+    symlinks followed). A persona saved by a web user cannot make the server read other files.
+
+    Raises:
+        avatar.face.landmarks.PortraitError: anything else, with one message whether or not a
+            file of that name exists elsewhere (the answer must not tell).
+    """
+    from avatar.face.landmarks import PortraitError
+    from avatar.render import list_builtin_avatars
+
+    builtin = list_builtin_avatars()
+    if avatar in builtin:
+        return avatar
+    root = Path(avatars_dir).resolve()
+    found = None
+    if avatar:
+        candidate = Path(avatar) if Path(avatar).is_absolute() else root / avatar
+        try:
+            found = candidate.resolve(strict=True)
+        except (OSError, RuntimeError):  # missing, a symlink loop, unreadable
+            found = None
+    if found is None or not found.is_relative_to(root) or not found.is_file():
+        raise PortraitError(f"avatar {str(avatar)[:80]!r} is neither a built-in avatar ({', '.join(builtin)}) nor a "
+                            "portrait uploaded in the Persona tab")
+    return str(found)
+
+
 # --- the cookie -------------------------------------------------------------------------------
 
 

@@ -94,7 +94,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     progress = ProgressLine(sys.stderr, interactive=sys.stderr.isatty())
     progress.step(f"loading the voice, motion model and avatar {args.avatar!r}")
-    pipeline = AvatarComponents(settings).pipeline(persona)
+    pipeline = AvatarComponents(settings, portraits_anywhere=True).pipeline(persona)  # the local user's file
     pipeline = dataclasses.replace(pipeline, tts=VoiceProgress(pipeline.tts, progress),
                                    renderer=FrameProgress(pipeline.renderer, progress))
     say = Say(args.text, EmotionState.of(args.emotion, args.intensity))

@@ -424,16 +424,22 @@ class Conversation:
 
 
 def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:
-    """Delete a conversation: its rows in the store and its media folder under `data_dir` (videos,
-    the person's recorded voice).
+    """Delete a conversation: its rows in the store and its files under `data_dir`: the media
+    folder (`media/<id>-<key>`, and `media/<id>` of older versions: the avatar's videos, the
+    person's recorded voice) and its exports (`exports/<id>-<key>`).
 
     Raises:
         StoreError: unknown conversation (nothing is deleted).
     """
+    from app.access import folder_key
+
     store.delete(conversation_id)
     if data_dir is None:
         return
-    media_root = (data_dir / "media").resolve()
-    folder = (data_dir / conversation_media_folder(conversation_id)).resolve()
-    if folder.parent == media_root and folder.is_dir():  # never outside data/media, whatever the id
-        shutil.rmtree(folder)
+    key = folder_key(data_dir, conversation_id)
+    for root, name in (("media", conversation_media_folder(conversation_id)),
+                       ("media", conversation_media_folder(conversation_id, key)),
+                       ("exports", f"exports/{conversation_id}-{key}")):
+        folder = (data_dir / name).resolve()
+        if folder.parent == (data_dir / root).resolve() and folder.is_dir():  # never elsewhere, whatever the id
+            shutil.rmtree(folder)

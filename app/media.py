@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from app.conversation import SegmentTarget
+from app.access import avatar_source
 from app.personas import Persona
 from app.settings import Settings
 from avatar.pipeline import AvatarPipeline, Continuity, Listen, Mp4File, Mp4Folder, Say, Segment
@@ -31,14 +32,20 @@ FIRST_PART_S = 1.0  # a reply's first sentence is encoded as its first second an
 
 
 class AvatarComponents:
-    """Voice, motion and rendering components for every persona; one instance per process."""
+    """Voice, motion and rendering components for every persona; one instance per process.
 
-    def __init__(self, settings: Settings):
+    portraits_anywhere: accept a portrait path outside the data dir (the CLI's `render --avatar
+    PATH`: the local user's own file). Otherwise, as in the web app and `chat`, a persona's avatar
+    is a built-in name or a portrait in the data dir's avatars folder (app.access.avatar_source).
+    """
+
+    def __init__(self, settings: Settings, *, portraits_anywhere: bool = False):
         self.settings = settings
+        self.portraits_anywhere = portraits_anywhere
         self._lock = threading.Lock()
         self._tts: dict[str, object] = {}
         self._motion = None
-        self._renderers: dict[str, object] = {}
+        self._renderers: dict[tuple[str, int], object] = {}
 
     # --- components (lazy, shared) -----------------------------------------------------------
 
@@ -58,23 +65,28 @@ class AvatarComponents:
                 self._motion = make_motion_generator(self.settings.motion, styles_dir=self.settings.styles_dir)
             return self._motion
 
-    def renderer(self, avatar: str):
+    def renderer(self, avatar: str, size: int | None = None):
+        """The avatar's renderer at `size` px (default: render.size)."""
         from avatar.render import make_renderer
 
+        size = size or self.settings.render.size
         with self._lock:
-            if avatar not in self._renderers:
-                self._renderers[avatar] = make_renderer(_avatar_ref(avatar, self.settings), self.settings.render,
-                                                        cache_dir=self.settings.data_dir / "cache" / "portraits")
-            return self._renderers[avatar]
+            if (avatar, size) not in self._renderers:
+                source = avatar if self.portraits_anywhere else avatar_source(avatar, self.settings.avatars_dir)
+                render = self.settings.render.model_copy(update={"size": size})
+                self._renderers[avatar, size] = make_renderer(source, render,
+                                                              cache_dir=self.settings.data_dir / "cache" / "portraits")
+            return self._renderers[avatar, size]
 
     def profile(self, persona: Persona) -> EmotionProfile:
         return get_profile(persona.emotion_profile, self.settings.profiles_dir)
 
-    def pipeline(self, persona: Persona) -> AvatarPipeline:
-        """The persona's avatar pipeline (components shared; cheap to call per request)."""
+    def pipeline(self, persona: Persona, size: int | None = None) -> AvatarPipeline:
+        """The persona's avatar pipeline, frames of `size` px (default render.size; the live
+        stream uses render.live_size). Components are shared; cheap to call per request."""
         return AvatarPipeline(
             tts=self.tts(persona.voice.backend or self.settings.tts.default_backend), motion=self.motion(),
-            renderer=self.renderer(persona.avatar), voice=persona.voice, profile=self.profile(persona),
+            renderer=self.renderer(persona.avatar, size), voice=persona.voice, profile=self.profile(persona),
             style=persona.motion_style or None)
 
     # --- what the app asks -------------------------------------------------------------------
@@ -95,6 +107,7 @@ class AvatarComponents:
         if start is not None:
             start()
         self.pipeline(persona)
+        self.renderer(persona.avatar, self.settings.render.live_size)  # the live stream's frames
         for label in Emotion if moods else (Emotion.NEUTRAL,):
             self.listening_clip(persona, EmotionState.of(label, 0.7))
         log.info("avatar pipeline ready for %s in %.1f s", persona.name, time.perf_counter() - t0)
@@ -129,7 +142,3 @@ class AvatarComponents:
         return str(out)
 
 
-def _avatar_ref(avatar: str, settings: Settings) -> str:
-    """A persona's avatar: a built-in name, a file in the user's avatars dir, or a path."""
-    user_file = settings.avatars_dir / avatar
-    return str(user_file) if user_file.is_file() else avatar

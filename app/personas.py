@@ -44,7 +44,9 @@ class Persona(BaseModel):
     """A persona.
 
     name: the id (lowercase letters, digits, - and _; it is also the file name).
-    avatar: a built-in avatar name ("astronaut", "hopper", "stylized") or a path to a portrait.
+    avatar: a built-in avatar name ("astronaut", "hopper", "stylized") or the file name of a portrait in
+        the data dir's avatars/ folder (uploaded in the Persona tab); nothing outside it is read
+        (app.access.avatar_source).
     emotion_profile: an emotion profile name ("warm", "calm", "cheerful", "reserved").
     motion_style: a talking style made with `warmchat mimic VIDEO --name STYLE` ("" = the default).
     fallback: the line said when the LLM's reply has nothing usable ("" = a generic line).
@@ -60,7 +62,7 @@ class Persona(BaseModel):
     fallback: str = Field("", max_length=300)
     voice: VoiceSettings = VoiceSettings()
     avatar: str = Field("stylized", min_length=1)
-    emotion_profile: str = Field("warm", min_length=1)
+    emotion_profile: str = Field("warm", pattern=NAME_PATTERN)  # a name, never a path
     motion_style: str = Field("", max_length=64)  # a talking style learned by `warmchat mimic` ("" = default)
     llm: PersonaLLM = PersonaLLM()
 

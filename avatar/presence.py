@@ -76,6 +76,10 @@ class TurnSink:
             self.dropped.append(segment)
         return segment
 
+    def end(self) -> None:
+        """The turn has sent everything (or failed): the avatar idles once the queue has played."""
+        self.presence.end_turn(self.generation)
+
 
 class Presence:
     """One live session's avatar: always a next frame (see the module docstring). Thread-safe:
@@ -91,6 +95,7 @@ class Presence:
         self.sample_rate = sample_rate
         self.fps = fps
         self._lock = threading.Lock()
+        self._ambient_lock = threading.Lock()  # the ambient motion has one owner at a time
         self._queue: deque[_Playing] = deque()
         self._playing: _Playing | None = None
         self._generation = 0
@@ -114,13 +119,37 @@ class Presence:
     def frames_out(self) -> int:
         return self._frame
 
+    @property
+    def queued(self) -> int:
+        """Speaking segments waiting or playing."""
+        with self._lock:
+            return len(self._queue) + (self._playing is not None)
+
+    def hear(self, pcm: np.ndarray, sample_rate: int) -> None:
+        """The person's live audio (mono float32): the listening motion hears it."""
+        with self._ambient_lock:
+            self.ambient.push_audio(pcm, sample_rate)
+
+    def set_partner_emotion(self, emotion) -> None:
+        """Mirror the person's emotion (an EmotionState, or None) while listening."""
+        with self._ambient_lock:
+            self.ambient.set_partner_emotion(emotion)
+
+    def set_ambient(self, ambient: LiveListener) -> None:
+        """Another avatar's listening motion (a persona change), continuing from the last frames."""
+        with self._ambient_lock:
+            self.ambient = ambient
+            self._source = ""  # restarted from the frames shown at its first use
+
     def turn_sink(self) -> TurnSink:
-        """A sink for a new turn's segments; the person has finished, so the avatar thinks."""
+        """A sink for a new turn's segments. A reply still playing is superseded (the person
+        sent a new message, or regenerated it): it stops, and the avatar thinks."""
         with self._lock:
             self._generation += 1
+            self._queue.clear()
+            self._playing = None
             self._resting = PresenceState.THINKING
-            if self._state is not PresenceState.SPEAKING:
-                self._set(PresenceState.THINKING, "")
+            self._set(PresenceState.THINKING, "")
             return TurnSink(self, self._generation)
 
     def enqueue(self, segment: Segment, generation: int) -> bool:
@@ -142,9 +171,13 @@ class Presence:
                     self._set(PresenceState.IDLE, "")
 
     def listen(self, on: bool = True) -> None:
-        """The person speaks or types (on) or stopped (off) while nothing plays."""
+        """The person speaks or types (on), or stopped (off: back to idle unless a reply is
+        being written); shown at once when nothing plays."""
         with self._lock:
-            self._resting = PresenceState.LISTENING if on else PresenceState.IDLE
+            if on:
+                self._resting = PresenceState.LISTENING
+            elif self._resting is PresenceState.LISTENING:
+                self._resting = PresenceState.IDLE
             if self._playing is None and not self._queue:
                 self._set(self._resting, "")
 
@@ -195,9 +228,10 @@ class Presence:
             else:
                 k = left
                 new_source = self._source != "ambient"
-                if new_source:
-                    self.ambient.start_from(self._shown.tail)
-                piece = self.ambient.next_frames(k)
+                with self._ambient_lock:
+                    if new_source:
+                        self.ambient.start_from(self._shown.tail)
+                    piece = self.ambient.next_frames(k)
                 audio.append(np.zeros(k * self.samples_per_frame, np.float32))
                 source = "ambient"
             if new_source:

@@ -26,6 +26,8 @@ class RenderSettings(BaseModel):
 
     renderer: str = "warp"
     size: int = Field(512, ge=64, le=2048)
+    # the browser's live stream (shown at about 360 px): smaller frames keep real time on 2 cores
+    live_size: int = Field(384, ge=64, le=2048, multiple_of=2)
     device: str = "auto"  # auto | cpu | cuda
     diffusion_checkpoint: str = ""
     diffusion_steps: int = Field(4, ge=1, le=100)

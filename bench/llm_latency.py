@@ -62,7 +62,7 @@ def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: 
     assembler releases it), the whole stream, and llama.cpp's own timings."""
     messages = style.messages(persona, path, cues)
     asm = ReplyAssembler(persona, emotion_of=recognize, max_sentences=style.max_sentences, max_chars=style.max_chars,
-                         expect_tag=style.ask_tag)
+                         expect_tag=style.ask_tag, companion=style.companion)
     t0 = time.perf_counter()
     first_token = first_sentence = None
     timings: dict = {}

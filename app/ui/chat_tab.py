@@ -21,6 +21,7 @@ from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedi
                               TurnFailed, UserTurnSaved)
 from app.errors import user_message
 from app.ui.context import UIContext
+from app.ui.live import LivePanel, build_live_panel
 from app.ui.pump import stream_paced
 from app.ui.view import branch_choices, chat_messages, conversation_label, emotion_badge, user_turn_choices
 from dialogue.turns import Speaker
@@ -55,6 +56,7 @@ class ChatTab:
     picker: gr.Dropdown
     turn_events: list  # events after which the tree views must be refreshed
     load: tuple = ()  # (fn, inputs, outputs) for demo.load
+    live: LivePanel | None = None  # the live avatar stream's panel (app/ui/live.py)
     show: Callable | None = None  # (conv) -> turn_outputs values for the current node
 
     @property
@@ -72,6 +74,8 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
     """
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
+            # the live avatar (one continuous stream); the clip player below is its fallback
+            live = build_live_panel() if ctx.live is not None else None
             video = gr.Video(label="Avatar", autoplay=True, interactive=False, height=360,
                              elem_id="avatar-video", buttons=[])
             badge = gr.HTML(emotion_badge(None), elem_id="emotion-badge")
@@ -105,7 +109,7 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
                 edit_text = gr.Textbox(label="New text", scale=3, elem_id="edit-text")
                 edit_btn = gr.Button("Edit → new branch", size="sm", scale=1, elem_id="edit")
 
-    tab = ChatTab(conv, chatbot, video, badge, reply, status, text, branch, edit_pick, picker, [])
+    tab = ChatTab(conv, chatbot, video, badge, reply, status, text, branch, edit_pick, picker, [], live=live)
     h = _Handlers(ctx)
     outs = tab.turn_outputs
     controls = [branch, edit_pick, picker]
@@ -119,6 +123,10 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
         open_btn.click(h.open, [picker, conv], outs, api_name="open_conversation"),
         new_btn.click(h.new, [persona_dd, conv], outs, api_name=False),
     ]
+    if live is not None:  # a hands-free turn: the page sends what the live stream's microphone heard
+        tab.turn_events.append(live.send.click(h.send_heard, [text, conv], outs, api_name=False))
+        text.focus(h.typing, None, None, api_name=False, show_progress="hidden")
+        text.blur(h.not_typing, None, None, api_name=False, show_progress="hidden")
     for event in tab.turn_events:
         event.then(h.controls, [conv], controls, api_name=False)
     text.focus(h.listening, [conv], [video], api_name=False, show_progress="hidden")
@@ -187,7 +195,7 @@ class _Handlers:
             yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html(user_message(exc)), gr.skip()
             return
         recorded = RecordedVoice(np.asarray(voice, np.float32), RECORDING_RATE) if voice is not None else None
-        yield from self._turn(conv, lambda: conv.send(text, voice=recorded))
+        yield from self._turn(conv, lambda: conv.send(text, voice=recorded), request=request)
 
     def regenerate(self, conv: Conversation | None, request: gr.Request = None) -> Iterator[tuple]:
         """A new reply to the last message: a sibling of the current reply, or, when the last
@@ -204,10 +212,10 @@ class _Handlers:
         current = conv.tree.get(conv.current)
         if current.speaker is Speaker.USER:
             # Retry after a failed reply: regenerate() answers the kept, unanswered turn.
-            yield from self._turn(conv, conv.regenerate, base_id=current.id)
+            yield from self._turn(conv, conv.regenerate, base_id=current.id, request=request)
             return
         # the new reply follows the same user turn: the history shown while it streams ends there
-        yield from self._turn(conv, conv.regenerate, base_id=current.parent)
+        yield from self._turn(conv, conv.regenerate, base_id=current.parent, request=request)
 
     def edit(self, user_turn_id: str | None, new_text: str, conv: Conversation | None,
              request: gr.Request = None) -> Iterator[tuple]:
@@ -220,16 +228,22 @@ class _Handlers:
             yield (conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                    error_html("pick one of your messages to edit"), gr.skip())
             return
-        yield from self._turn(conv, lambda: conv.edit(user_turn_id, new_text))
+        yield from self._turn(conv, lambda: conv.edit(user_turn_id, new_text), request=request)
 
-    def _turn(self, conv: Conversation, events: Callable, base_id: str | None = None) -> Iterator[tuple]:
+    def _turn(self, conv: Conversation, events: Callable, base_id: str | None = None,
+              request: gr.Request | None = None) -> Iterator[tuple]:
         lock = self.ctx.turn_lock(conv.id)
         if not lock.acquire(timeout=TURN_TIMEOUT_S):
             yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html("still busy with the last reply"), gr.skip()
             return
         try:
+            # the reply's sentences go to this page's live avatar stream when it plays one
+            conv.live = self.ctx.live.turn_sink(request, conv.persona) if self.ctx.live is not None else None
             yield from self._turn_locked(conv, events, base_id)
         finally:
+            if conv.live is not None:
+                conv.live.end()
+                conv.live = None
             lock.release()
 
     def _turn_locked(self, conv: Conversation, events: Callable, base_id: str | None) -> Iterator[tuple]:
@@ -386,6 +400,22 @@ class _Handlers:
         """As `transcribe`, plus the recording itself ((N,) float32 at 16 kHz) for `send_spoken`."""
         text, pcm = self._transcribe(audio_path)
         return text, "", None, pcm
+
+    # --- the live stream (hands-free) ----------------------------------------------------------
+
+    def send_heard(self, text: str, conv: Conversation | None, request: gr.Request = None) -> Iterator[tuple]:
+        """A turn the live stream's microphone heard: its transcript (put in the message box by
+        the page) sent with the recording kept as the turn's voice (16 kHz, app/live.py)."""
+        live = self.ctx.live.session(request) if self.ctx.live is not None else None
+        voice = live.take_voice(text) if live is not None else None
+        yield from self.send_spoken(text, voice, conv, request)
+
+    def typing(self, request: gr.Request = None) -> None:
+        """The person is in the message box: the live avatar listens."""
+        self.ctx.live.typing(True, request)
+
+    def not_typing(self, request: gr.Request = None) -> None:
+        self.ctx.live.typing(False, request)
 
     def _transcribe(self, audio_path: str | None) -> tuple[str, np.ndarray]:
         from dialogue.asr import AudioError, read_recording

@@ -54,6 +54,7 @@ class UIContext:
     asr: Lazy = field(default_factory=lambda: Lazy(None))
     listen_clip: str | None = None
     listen: Callable[[object], str | None] | None = None
+    live: object | None = None  # app.ui.live.LiveHooks: the pages' live avatar streams (None: clips only)
     # One lock per conversation: a Regenerate clicked while a reply still streams waits for it
     # (a Conversation is not thread-safe). Locks only; no per-request data is kept here.
     _turn_locks: dict[str, threading.Lock] = field(default_factory=dict)

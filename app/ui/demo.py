@@ -13,6 +13,7 @@ from app.conversation import Services
 from app.limits import bounded
 from app.settings import Settings
 from app.ui.chat_tab import build_chat_tab
+from app.ui.live import CSS as LIVE_CSS
 from app.ui.context import Lazy, UIContext
 from app.ui.persona_tab import build_persona_tab
 from app.ui.profile_tab import build_profile_tab
@@ -32,7 +33,7 @@ CSS = """
    selector of a list, also inside :has(), and `:has(.wc-error, .wc-ok)` then never matches. */
 .wc-slot:not(:has(.wc-error)):not(:has(.wc-ok)) { display:none; }
 #history button[aria-label="Clear"] { display:none; }  /* clearing the view would not clear the tree */
-"""
+""" + LIVE_CSS
 
 
 def build_demo(
@@ -54,6 +55,7 @@ def build_demo(
     # the LLM and the avatar bounded by their own slots and timeouts: one slow call blocks nobody else
     services = bounded(services, settings)
     ctx = UIContext(services=services, settings=settings, asr=Lazy(asr), listen_clip=listen_clip, listen=listen)
+    ctx.live = live_hooks(ctx)
     with gr.Blocks(title="warmchat") as demo:
         conv = gr.State(None)  # this browser session's Conversation
         gr.Markdown("## warmchat — talk with an emotion-aware avatar")
@@ -72,6 +74,25 @@ def build_demo(
         tree_tab_item.select(refresh, [conv], tree.outputs, api_name=False)
         fn, inputs, outputs = chat.load
         demo.load(fn, inputs, outputs, api_name=False)
+        if chat.live is not None:  # the page's live avatar stream: opened with the page, closed with it
+            demo.load(ctx.live.open, None, [chat.live.html], api_name=False, show_progress="hidden")
+            demo.unload(ctx.live.close)
         for fn, outputs in (persona_load, profile_load):
             demo.load(fn, None, outputs, api_name=False)
+    demo.warmchat_live = ctx.live.hub if ctx.live is not None else None  # its WebSocket route: launch_options
     return demo
+
+
+def live_hooks(ctx: UIContext):
+    """The live stream's hooks, when the avatar pipeline can assemble a persona's pipeline."""
+    from app.live import LiveHub
+    from app.ui.live import LiveHooks
+
+    avatar = ctx.services.avatar
+    if avatar is None or not hasattr(avatar, "pipeline"):
+        return None
+    def pipeline_for(persona):  # the live stream draws smaller frames than clips and export
+        return avatar.pipeline(persona, size=ctx.settings.render.live_size)
+
+    hub = LiveHub(pipeline_for, asr=ctx.asr.get if ctx.asr.available else None)
+    return LiveHooks(hub, pipeline_for, lambda: ctx.persona(ctx.settings.persona))

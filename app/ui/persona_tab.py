@@ -12,18 +12,21 @@ from pathlib import Path
 
 import gradio as gr
 
+from app.access import avatar_source
 from app.errors import user_message
 from app.ui.chat_tab import error_html, ok_html
 from app.ui.context import UIContext
 from app.ui.record_actions import delete_handler, duplicate_handler, problems_html
 from app.ui.records import RecordError, RecordFiles
 from app.ui.storage import atomic_write_bytes, check_portrait
+from avatar.face.landmarks import PortraitError
 from dialogue.turns import new_id
 
 log = logging.getLogger(__name__)
 
 BUILTIN_AVATARS = ["stylized", "astronaut", "hopper"]
 VOICE_BACKENDS = ["piper", "espeak", "coqui"]
+PORTRAIT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 _FIELDS = ("name", "display_name", "description", "greeting", "system_prompt", "avatar", "emotion_profile",
            "voice")
 
@@ -70,8 +73,11 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         with gr.Column(scale=2):
             avatar = gr.Dropdown(label="Avatar (built in, or your uploaded portrait)", choices=BUILTIN_AVATARS,
                                  value="stylized", allow_custom_value=True, elem_id="persona-avatar")
+            # image_mode=None: gradio hands over the file as uploaded, without decoding it (the
+            # portrait is size-checked from its header before anything decodes it). PIL's own
+            # limit (~179 MP) refuses larger files at gradio's lazy open, also before decoding.
             portrait = gr.Image(label="Upload a portrait (one face, frontal)", type="filepath", height=240,
-                                sources=["upload"], elem_id="portrait")
+                                sources=["upload"], elem_id="portrait", image_mode=None)
             portrait_err = gr.HTML("", elem_id="portrait-error", elem_classes="wc-slot")
             preview_btn = gr.Button("Preview greeting", elem_id="persona-preview")
             preview_video = gr.Video(label="Preview", autoplay=True, interactive=False, height=220,
@@ -105,7 +111,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         d = rec.model_dump(mode="json")
         voice = d.get("voice") or {}
         return (d.get("name", ""), d.get("display_name", ""), d.get("description", ""), d.get("greeting", ""),
-                d.get("system_prompt", ""), gr.Dropdown(value=d.get("avatar", "stylized"), choices=_avatars(d)),
+                d.get("system_prompt", ""), gr.Dropdown(value=d.get("avatar", "stylized"), choices=_avatars(ctx, d)),
                 gr.Dropdown(choices=profiles, value=d.get("emotion_profile")), voice.get("backend", "piper"),
                 voice.get("rate", 1.0), voice.get("pitch", 1.0)) + cleared
 
@@ -139,7 +145,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         if isinstance(outcome, tuple):  # refused: the messages say why
             return outcome + (gr.skip(),)
         return (choices(outcome.name), no, no, gr.skip(), ok_html(f"saved persona “{outcome.name}”"),
-                gr.Dropdown(value=outcome.avatar, choices=_avatars({"avatar": outcome.avatar})))
+                gr.Dropdown(value=outcome.avatar, choices=_avatars(ctx, {"avatar": outcome.avatar})))
 
     def _save(nm, disp, desc, greet, prompt, av, prof, be, rt, pt, portrait_path):
         """The saved persona, or the (picker, messages...) outputs saying why it was not saved."""
@@ -151,8 +157,14 @@ def build_persona_tab(ctx: UIContext) -> tuple:
             except Exception as exc:
                 return gr.skip(), no, no, error_html(f"portrait refused: {user_message(exc)}"), \
                     error_html("not saved: fix the portrait above")
-            suffix = Path(portrait_path).suffix.lower() or ".png"
-            data["avatar"] = str(ctx.settings.avatars_dir / f"{data['name'] or 'unnamed'}{suffix}")
+            suffix = Path(portrait_path).suffix.lower()
+            # the persona names its portrait by file name: app.access.avatar_source finds it in avatars/
+            data["avatar"] = f"{data['name'] or 'unnamed'}{suffix if suffix in PORTRAIT_SUFFIXES else '.png'}"
+        else:
+            try:  # a built-in avatar or a portrait uploaded before; never another file of the server
+                avatar_source(data.get("avatar", "stylized"), ctx.settings.avatars_dir)
+            except PortraitError as exc:
+                return gr.skip(), no, no, error_html(str(exc)), error_html("not saved: see the message above")
         profiles = _profile_names(ctx)
         if data.get("emotion_profile", "warm") not in profiles:
             return gr.skip(), no, error_html(f"emotion_profile: there is no profile {data['emotion_profile']!r}; "
@@ -161,7 +173,7 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         try:
             record = files.build(data)
             if portrait_path:
-                atomic_write_bytes(Path(data["avatar"]), Path(portrait_path).read_bytes())
+                atomic_write_bytes(ctx.settings.avatars_dir / data["avatar"], Path(portrait_path).read_bytes())
             files.save(record)
         except RecordError as exc:
             msg = error_html(f"{exc.field}: {exc}" if exc.field else str(exc))
@@ -199,8 +211,9 @@ def build_persona_tab(ctx: UIContext) -> tuple:
         import hashlib
 
         data = Path(path).read_bytes()
+        suffix = Path(path).suffix.lower()
         out = ctx.settings.avatars_dir / "previews" / (hashlib.sha256(data).hexdigest()[:16]
-                                                       + (Path(path).suffix.lower() or ".png"))
+                                                       + (suffix if suffix in PORTRAIT_SUFFIXES else ".png"))
         if not out.is_file():
             atomic_write_bytes(out, data)
         return str(out)
@@ -257,9 +270,15 @@ def build_persona_tab(ctx: UIContext) -> tuple:
     return on_load, [pick] + form + [status]
 
 
-def _avatars(d: dict) -> list[str]:
+def _avatars(ctx: UIContext, d: dict) -> list[str]:
+    """The avatar choices: the built-in ones, the portraits uploaded to the data dir, and the
+    persona's own (shown even when it is no longer usable, so the form says what the file says)."""
+    folder = ctx.settings.avatars_dir
+    uploaded = sorted(p.name for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PORTRAIT_SUFFIXES) \
+        if folder.is_dir() else []
     av = d.get("avatar", "stylized")
-    return BUILTIN_AVATARS + ([av] if av not in BUILTIN_AVATARS else [])
+    names = BUILTIN_AVATARS + uploaded
+    return names + ([av] if av not in names else [])
 
 
 def _profile_names(ctx: UIContext) -> list[str]:

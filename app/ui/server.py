@@ -51,8 +51,9 @@ def media_dirs(settings: Settings) -> list[str]:
     return [str(settings.data_dir / "media"), str(settings.avatars_dir), str(settings.data_dir / "exports")]
 
 
-def launch_options(settings: Settings) -> dict:
-    """Keyword arguments of `Blocks.launch` shared by `serve` and the tests.
+def launch_options(settings: Settings, demo=None) -> dict:
+    """Keyword arguments of `Blocks.launch` shared by `serve` and the tests; with the `demo`,
+    its live avatar stream (the page script and the WebSocket route, app/ui/live.py).
 
     The owner-cookie middleware (app/access.py) gives every browser its server-issued secret.
     """
@@ -60,8 +61,15 @@ def launch_options(settings: Settings) -> dict:
     from app.ui.demo import CSS
 
     db = str(settings.db_path)
-    return {"css": CSS, "allowed_paths": media_dirs(settings), "blocked_paths": [db, db + "-wal", db + "-shm"],
-            "show_error": True, "ssr_mode": False, "app_kwargs": {"middleware": middleware()}}
+    options = {"css": CSS, "allowed_paths": media_dirs(settings), "blocked_paths": [db, db + "-wal", db + "-shm"],
+               "show_error": True, "ssr_mode": False, "app_kwargs": {"middleware": middleware()}}
+    hub = getattr(demo, "warmchat_live", None)
+    if hub is not None:
+        from app.ui import live
+
+        options["head"] = live.head()
+        options["app_kwargs"]["routes"] = live.routes(hub)
+    return options
 
 
 def configure_queue(demo, settings: Settings):
@@ -91,13 +99,16 @@ def serve(settings: Settings) -> int:
     except ImportError as exc:  # the avatar pipeline (app.media) is not installed/built yet
         log.warning("avatar video disabled (%s): the chat runs text only", exc)
         services = build_services(settings, with_media=False)
-    _warm_up_in_background(services, settings)
     # services.listen (persona -> looping listening clip) is used once the avatar pipeline offers it
     demo = build_demo(services, settings, asr=_asr_factory(settings), listen=getattr(services, "listen", None))
     log.info("serving on http://%s:%d", settings.server.host, settings.server.port)
     configure_queue(demo, settings).launch(
         server_name=settings.server.host, server_port=settings.server.port, auth=auth,
-        inbrowser=False, **launch_options(settings))
+        inbrowser=False, prevent_thread_lock=True, **launch_options(settings, demo))
+    # Warm up only once the server answers: Gradio's launch() checks that the page loads within
+    # 3 s and gives up; the warm-up (model loading, clip rendering) made that fail on a loaded machine.
+    _warm_up_in_background(services, settings)
+    demo.block_thread()  # until Ctrl-C
     return 0
 
 

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 CROP_FACE_HEIGHTS = 2.5   # crop side in forehead-to-chin heights: head, hair and some shoulders
 CROP_CENTER_DOWN = 0.12   # crop centre below the face centre, in crop sides (room for shoulders)
 ANALYSIS_SIZE = 512
+# A portrait is size-checked from its header before it is decoded (image_size): decoding costs
+# about 3 bytes a pixel several times over (decode, colour conversion, crop), so 36 MP is ~0.4 GB.
+MAX_PORTRAIT_PIXELS = 36_000_000  # 6000 x 6000: any phone photo of a face fits
+MAX_PORTRAIT_BYTES = 40 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +41,52 @@ class Portrait:
         return int(self.image.shape[0])
 
 
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image file, read from its header without decoding the pixels, and
+    checked against the limits (a small file can decode to gigabytes: 20000x20000 PNG, 1.2 MB).
+
+    Raises:
+        PortraitError: not a readable image file (PNG, JPEG, WebP, BMP, ...), a file over
+            MAX_PORTRAIT_BYTES, or more than MAX_PORTRAIT_PIXELS pixels.
+    """
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        n_bytes = path.stat().st_size
+    except OSError:
+        raise PortraitError(f"cannot read an image from {path.name}") from None
+    if n_bytes > MAX_PORTRAIT_BYTES:
+        raise PortraitError(f"the image is {n_bytes / 2**20:.0f} MB; portraits up to "
+                            f"{MAX_PORTRAIT_BYTES // 2**20} MB are accepted")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below, by our limit
+            with Image.open(path) as im:  # lazy: reads the header only
+                width, height = im.size
+    except Image.DecompressionBombError:
+        width = height = None  # PIL's own limit is above ours: too large either way
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise PortraitError(f"{path.name} is not an image this app reads (use PNG, JPEG or WebP)") from None
+    if width is None or width * height > MAX_PORTRAIT_PIXELS:
+        size = f" ({width}x{height} pixels)" if width is not None else ""
+        raise PortraitError(f"the image is larger{size} than the {MAX_PORTRAIT_PIXELS / 1e6:.0f} megapixels a portrait "
+                            "may have (6000x6000): scale it down first")
+    return width, height
+
+
 def load_image(path: str | Path) -> np.ndarray:
-    """(H, W, 3) uint8 RGB from an image file; PortraitError if it cannot be read."""
-    data = np.fromfile(str(path), np.uint8) if Path(path).is_file() else None
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data is not None and data.size else None
+    """(H, W, 3) uint8 RGB from an image file, size-checked before decoding (`image_size`).
+
+    Raises PortraitError if it is too large or cannot be read.
+    """
+    image_size(path)
+    data = np.fromfile(str(path), np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
-        raise PortraitError(f"cannot read an image from {path}")
+        raise PortraitError(f"cannot read an image from {Path(path).name}")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

@@ -4,7 +4,7 @@ The teacher (teacher.py) and the transformer make a listening clip from a whole 
 every pause before they move. Live, the avatar must react to audio it has only just heard, so
 `LiveListener` runs the teacher's listening rules causally and incrementally:
 
-- pause cues from energy, as `conditioning.speech_cues` defines them (speech activity relative to the
+- pause cues from energy (`SpeechCues`), as `conditioning.speech_cues` defines them (speech activity relative to the
   loudest recent speech, pauses >= 0.25 s after speech), detected as the audio is pushed;
 - at each detected pause, with the teacher's probabilities: a nod (sometimes a double nod), a
   back-channel smile, a brow raise; idle nods when the partner has been silent for a while;
@@ -147,6 +147,60 @@ class _Knots:
             self.base += drop
 
 
+class SpeechCues:
+    """The teacher's pause cues (conditioning.speech_cues) computed causally, one 10 ms RMS block
+    of the partner's audio at a time; times are seconds of audio since the stream began.
+
+    A block is speech when its RMS is within `activity_db` of the loudest recent speech (a peak
+    that halves every `reference_half_life_s`), `snr_db` above the noise floor and above `min_rms`.
+    After `min_speech_s` of speech, `pause_s` of quiet is a pause; a block `emphasis_ratio` times
+    the running speech level is a stress (at most one per `emphasis_gap_s`).
+    """
+
+    def __init__(self, config: LiveListenerConfig) -> None:
+        self.config = config
+        self.blocks = 0  # blocks seen
+        self.speaking = False
+        self.loudness = 0.0  # running share (~1 s) of blocks that are speech, in [0, 1]
+        self._floor: float | None = None
+        self._ref = 0.0
+        self._level = 0.0  # running RMS of speech blocks
+        self._run = 0  # speech blocks in a row
+        self._spoke = False  # speech since the last pause
+        self._last_active = 0.0
+        self._last_stress = -1e9
+
+    def step(self, rms: float) -> tuple[str, float] | None:
+        """One block: ("pause", the time speech stopped) or ("stress", now) or None. The event is
+        known at the block's end, `self.blocks * _BLOCK_S` after the call."""
+        cfg = self.config
+        self.blocks += 1
+        now = self.blocks * _BLOCK_S
+        # noise floor: down at once, up slowly (as the energy VAD learns it)
+        self._floor = max(rms, 1e-6) if self._floor is None else max(min(rms, self._floor * 1.005), 1e-6)
+        self._ref = max(rms, self._ref * 0.5 ** (_BLOCK_S / cfg.reference_half_life_s))
+        active = rms > max(self._floor * 10 ** (cfg.snr_db / 20), self._ref * 10 ** (cfg.activity_db / 20), cfg.min_rms)
+        self.loudness += (float(active) - self.loudness) * _BLOCK_S
+        if active:
+            self._run += 1
+            self._last_active = now
+            if self._run * _BLOCK_S >= cfg.min_speech_s:
+                self.speaking = self._spoke = True
+            level = self._level
+            self._level = rms if level == 0 else level + (rms - level) * (_BLOCK_S / 0.5)
+            if self.speaking and level > 0 and rms > cfg.emphasis_ratio * level and now - self._last_stress >= cfg.emphasis_gap_s:
+                self._last_stress = now
+                return ("stress", now)
+            return None
+        self._run = 0
+        if self.speaking and now - self._last_active >= cfg.pause_s:
+            self.speaking = False
+            if self._spoke:
+                self._spoke = False
+                return ("pause", self._last_active)
+        return None
+
+
 class LiveListener:
     """Listening motion from the partner's live audio, continuing seamlessly across calls.
 
@@ -191,17 +245,8 @@ class LiveListener:
         # audio analysis
         self._sr: int | None = None
         self._pending = np.zeros(0, np.float32)
-        self._audio_blocks = 0  # 10 ms blocks analysed since the start
+        self._cues = SpeechCues(config)
         self._offset_s = 0.0  # frame time = audio time + offset
-        self._floor: float | None = None
-        self._ref = 0.0  # loudest recent speech (RMS), decaying
-        self._speech_level = 0.0  # running RMS of speech blocks
-        self._active_run = 0
-        self._speaking = False
-        self._spoke = False  # speech since the last pause
-        self._last_active_s = 0.0
-        self._last_emphasis_s = -1e9
-        self._loudness = 0.0  # running share of recent blocks that are speech, in [0, 1]
         self._next_idle_nod = float(self._rng.uniform(*config.idle_nod_after_s))
         self._blend: tuple[np.ndarray, int] | None = None  # (offset (60,), frame it starts at)
         if previous is not None:
@@ -230,14 +275,16 @@ class LiveListener:
         if sr != self._sr:
             self._sr, self._pending = int(sr), np.zeros(0, np.float32)
         # audio pushed after the frames already made is heard now (the offset only grows)
-        self._offset_s = max(self._offset_s, self.time_s - self._audio_blocks * _BLOCK_S)
+        self._offset_s = max(self._offset_s, self.time_s - self._cues.blocks * _BLOCK_S)
         block = max(int(round(_BLOCK_S * sr)), 1)
         buf = np.concatenate([self._pending, x]) if self._pending.size else x
         n = len(buf) // block
         if n:
             rms = np.sqrt(np.mean(buf[:n * block].astype(np.float64).reshape(n, block) ** 2, axis=1))
             for e in rms:
-                self._analyse_block(float(e))
+                event = self._cues.step(float(e))
+                if event is not None:
+                    self._react(*event)
         self._pending = buf[n * block:].copy()
 
     def set_partner_emotion(self, emotion: EmotionState | None) -> None:
@@ -259,7 +306,7 @@ class LiveListener:
         """Continue from `previous`'s last frame (e.g. the avatar just stopped speaking): the next
         frames blend from it into listening over continuity_s. Audio pushed from now on is heard at
         the next frame to be made, and reactions planned for audio not yet shown are dropped."""
-        self._offset_s = self.time_s - self._audio_blocks * _BLOCK_S
+        self._offset_s = self.time_s - self._cues.blocks * _BLOCK_S
         self._gestures = [g for g in self._gestures if g.start_s < self.time_s]
         if previous is None or previous.num_frames == 0:
             self._blend = None
@@ -288,7 +335,7 @@ class LiveListener:
 
         # slow states: exact first-order lags at frame steps (the same whatever n is)
         head_down = self._head_down.run(n, self.fps)
-        self._gain.target = np.asarray(self._gain_base + 0.3 * self._loudness)
+        self._gain.target = np.asarray(self._gain_base + 0.3 * self._cues.loudness)
         gain = self._gain.run(n, self.fps)
         emo = self._emo.run(n, self.fps)
         for c, (knots, amp) in enumerate(self._sway):
@@ -326,37 +373,15 @@ class LiveListener:
         return MotionClip(pose=pose.astype(np.float32), gaze=np.clip(gaze, -1, 1).astype(np.float32),
                           expression=np.clip(expr, 0, 1).astype(np.float32), fps=self.fps, role=Role.LISTENING)
 
-    # --- audio analysis (causal pause cues) ------------------------------------------------
+    # --- reactions ---------------------------------------------------------------------------
 
-    def _analyse_block(self, e: float) -> None:
-        cfg = self.config
-        t_audio = self._audio_blocks * _BLOCK_S
-        self._audio_blocks += 1
-        now = t_audio + _BLOCK_S + self._offset_s  # frame time at which this block is known
-        # noise floor: down at once, up slowly (as the energy VAD learns it)
-        self._floor = max(e, 1e-6) if self._floor is None else max(min(e, self._floor * 1.005), 1e-6)
-        self._ref = max(e, self._ref * 0.5 ** (_BLOCK_S / cfg.reference_half_life_s))
-        active = e > max(self._floor * 10 ** (cfg.snr_db / 20), self._ref * 10 ** (cfg.activity_db / 20), cfg.min_rms)
-        self._loudness += (float(active) - self._loudness) * (_BLOCK_S / 1.0)  # ~1 s running share
-        if active:
-            self._active_run += 1
-            self._last_active_s = now
-            if self._active_run * _BLOCK_S >= cfg.min_speech_s:
-                self._speaking = self._spoke = True
-            level = self._speech_level
-            self._speech_level = e if level == 0 else level + (e - level) * (_BLOCK_S / 0.5)
-            if (self._speaking and level > 0 and e > cfg.emphasis_ratio * level
-                    and now - self._last_emphasis_s >= cfg.emphasis_gap_s):
-                self._last_emphasis_s = now
-                if self._rng.random() < cfg.emphasis_prob:
-                    self._emphasis(now)
-            return
-        self._active_run = 0
-        if self._speaking and now - self._last_active_s >= cfg.pause_s:
-            self._speaking = False
-            if self._spoke:
-                self._spoke = False
-                self._at_pause(self._last_active_s, now)
+    def _react(self, kind: str, t_audio: float) -> None:
+        """A cue heard: map its audio time onto frame time and plan the listener's answer."""
+        known = self._cues.blocks * _BLOCK_S + self._offset_s  # frame time at which it is known
+        if kind == "pause":
+            self._at_pause(t_audio + self._offset_s, known)
+        elif self._rng.random() < self.config.emphasis_prob:
+            self._emphasis(known)
 
     def _earliest(self, known_s: float) -> float:
         """The earliest start of a reaction known at frame time `known_s`: not before the next frame."""
@@ -396,7 +421,7 @@ class LiveListener:
 
     def _idle_nods(self, until_s: float) -> None:
         """While the partner is silent (no speech for the idle interval), nod now and then."""
-        if self._speaking:
+        if self._cues.speaking:
             self._next_idle_nod = max(self._next_idle_nod, self.time_s + self.config.idle_nod_after_s[0])
             return
         while self._next_idle_nod - self.config.nod_half_width_s <= until_s:

@@ -82,6 +82,7 @@ class EmbeddedLLM:
                     settings, self.emotion_of, style=self.style,
                     extra_body={"cache_prompt": True, "repeat_penalty": self.spec.repeat_penalty},
                     max_temperature=self.spec.max_temperature, max_tokens_cap=self.spec.max_tokens,
+                    retry_unusable=1,
                 )
                 self._backend_url = started.base_url
             return self._backend

@@ -40,6 +40,33 @@ _UNSPEAKABLE = re.compile(r"[{}<>|\\^~_*#`\[\]]")  # markup leftovers: never sai
 _ENDINGS = ".!?…\"'”’)"
 
 
+# What an assistant (not a companion) says, sentence by sentence: self-description, offers of help,
+# advice-column phrases. Companion replies drop such sentences (dialogue.llm.structured).
+ASSISTANT_SPEAK = re.compile(
+    r"\bas an ai\b|\blanguage model\b|\bi(?:'m| am) (?:just )?an? (?:ai|assistant|virtual|digital|chatbot|bot|"
+    r"computer program|program)\b|\bi (?:don't|do not) have (?:personal |real )?(?:feelings|emotions|experiences)\b|"
+    r"\b(?:assist|help) you with\b|\bhow (?:can|may) i (?:help|assist)\b|\bhere (?:are|is) (?:some|a few|how)\b|"
+    r"\bhere's (?:how|a|some)\b|\bstep (?:\d|one)\b|\bi (?:would )?(?:recommend|suggest)\b|"
+    r"\bconsider (?:reaching|talking|seeking|speaking|using|trying|contacting)\b|\bit(?:'s| is) (?:important|essential|crucial) to\b|"
+    r"\bmake sure (?:to|you)\b|\bfeel free to\b|\bseek (?:professional|medical)\b|\b(?:happy|glad|here) to help\b|"
+    r"\bdon't hesitate to\b|\bin conclusion\b|\bin summary\b",
+    re.IGNORECASE,
+)
+# Where a reply turns into a list, a code block or markup: a companion reply stops there.
+_STRUCTURE_START = re.compile(r"```|\n\s*(?:[-*•]|\d{1,2}[.)])\s+\S|\n\s*#{1,6}\s|\b(?:function|def|const|var|let)\s+\w+\s*[(=]")
+
+
+def is_assistant_speak(sentence: str) -> bool:
+    """Whether a sentence is an assistant's, not a companion's ("As an AI...", "It's important to...")."""
+    return bool(ASSISTANT_SPEAK.search(sentence))
+
+
+def structure_start(text: str) -> int | None:
+    """Where `text` turns into a list, code or headings (an index), or None."""
+    m = _STRUCTURE_START.search(text)
+    return m.start() if m else None
+
+
 def fallback_line(persona: PersonaBrief | None) -> str:
     """The line said when a model's reply has nothing usable in it."""
     line = getattr(persona, "fallback", "") if persona is not None else ""

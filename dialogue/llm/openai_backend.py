@@ -16,6 +16,10 @@ from dialogue.turns import EmotionCues, Turn
 
 log = logging.getLogger(__name__)
 
+# Said to the model when its reply had nothing usable (all of it dropped by validation).
+NUDGE = ("Say that again as a friend would, out loud: one or two short spoken sentences, no lists, "
+         "no advice, no code, your tag first.")
+
 
 def _reason(exc: BaseException) -> str:
     """A short human reason from an exception chain ("connection refused", "host not found")."""
@@ -48,7 +52,8 @@ class OpenAIChatLLM:
     style: how the prompt is built and how long a reply may be. extra_body: fields the server
     understands beyond the OpenAI API (the embedded llama.cpp server: `cache_prompt`,
     `repeat_penalty`); max_temperature / max_tokens_cap: limits a small model needs whatever the
-    persona asks.
+    persona asks. retry_unusable: how many times a reply with nothing usable in it (all of it
+    dropped by validation) is asked for again, with a nudge, before the persona's fallback line.
     """
 
     def __init__(
@@ -61,6 +66,7 @@ class OpenAIChatLLM:
         extra_body: dict[str, Any] | None = None,
         max_temperature: float = 2.0,
         max_tokens_cap: int | None = None,
+        retry_unusable: int = 0,
     ) -> None:
         self.settings = settings
         self.emotion_of = emotion_of
@@ -68,6 +74,7 @@ class OpenAIChatLLM:
         self.extra_body = dict(extra_body or {})
         self.max_temperature = max_temperature
         self.max_tokens_cap = max_tokens_cap
+        self.retry_unusable = retry_unusable
         if client is None:
             try:
                 import openai
@@ -127,16 +134,36 @@ class OpenAIChatLLM:
 
         Raises LLMError (unreachable, timed out, HTTP error) before or during the stream; the
         sentences already yielded stay valid. Each wait is bounded by settings.timeout_s.
+        A reply with nothing usable is asked for again (retry_unusable) before the fallback line.
         """
+        messages = self.style.messages(persona, path, cues)
+        for attempt in range(self.retry_unusable + 1):
+            last = attempt == self.retry_unusable
+            chunks = self._stream_once(persona, messages, nudge=attempt > 0)
+            first = next(chunks, None)
+            if first is None:
+                return
+            if not last and first.sentence and first.emotion_source == "fallback":
+                chunks.close()
+                log.warning("LLM reply had nothing usable; asking again (%d of %d)", attempt + 1,
+                            self.retry_unusable)
+                continue
+            yield first
+            yield from chunks
+            return
+
+    def _stream_once(self, persona: PersonaBrief, messages: list[dict[str, str]], *, nudge: bool
+                     ) -> Iterator[ReplyChunk]:
         import openai
 
+        if nudge:
+            messages = messages + [{"role": "system", "content": NUDGE}]
         model = persona.model or self.settings.model
         temperature = persona.temperature if persona.temperature is not None else self.settings.temperature
-        temperature = min(temperature, self.max_temperature)
+        temperature = min(temperature + (0.2 if nudge else 0.0), self.max_temperature)
         max_tokens = persona.max_tokens or self.settings.max_tokens
         if self.max_tokens_cap is not None:
             max_tokens = min(max_tokens, self.max_tokens_cap)
-        messages = self.style.messages(persona, path, cues)
         finish: dict[str, str | None] = {"reason": None}
         t0 = time.monotonic()
         extra = {"extra_body": self.extra_body} if self.extra_body else {}
@@ -148,6 +175,7 @@ class OpenAIChatLLM:
             raise self._error(exc, model) from exc
 
         server_timings: dict[str, Any] = {}
+        raw: list[str] = []  # the model's text as it came (logged with the timings, for benchmarks)
 
         def pieces() -> Iterator[str]:
             for chunk in stream:
@@ -161,6 +189,7 @@ class OpenAIChatLLM:
                     finish["reason"] = choice.finish_reason
                 text = getattr(choice.delta, "content", None) if choice.delta is not None else None
                 if text:
+                    raw.append(text)
                     yield text
 
         first = True
@@ -168,7 +197,7 @@ class OpenAIChatLLM:
             for out in stream_structured(
                 pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.style.max_sentences,
                 max_chars=self.style.max_chars, truncated=lambda: finish["reason"] == "length",
-                expect_tag=self.style.ask_tag,
+                expect_tag=self.style.ask_tag, companion=self.style.companion,
             ):
                 if first and out.sentence:
                     log.info("LLM first sentence after %.2f s (%s)", time.monotonic() - t0, model)
@@ -185,9 +214,10 @@ class OpenAIChatLLM:
             if close is not None:
                 close()  # stops the server's generation when we stopped early
         t = server_timings
+        facts = {"llm_timings": dict(t), "llm_raw": "".join(raw)}
         if t:
             log.info("LLM reply in %.2f s (%s, finish=%s; prompt %s tokens, %s from cache; %s tokens at %.1f/s)",
                      time.monotonic() - t0, model, finish["reason"], t.get("prompt_n"), t.get("cache_n"),
-                     t.get("predicted_n"), float(t.get("predicted_per_second") or 0.0), extra={"llm_timings": dict(t)})
+                     t.get("predicted_n"), float(t.get("predicted_per_second") or 0.0), extra=facts)
         else:
-            log.info("LLM reply in %.2f s (%s, finish=%s)", time.monotonic() - t0, model, finish["reason"])
+            log.info("LLM reply in %.2f s (%s, finish=%s)", time.monotonic() - t0, model, finish["reason"], extra=facts)

@@ -34,6 +34,8 @@ from dialogue.llm.hygiene import (
     _strip_persona_prefix,
     clean_sentence,
     fallback_line,
+    is_assistant_speak,
+    structure_start,
     DEFAULT_FALLBACK,
 )
 from dialogue.llm.sentences import SentenceSplitter, split_sentences, stream_sentences
@@ -186,6 +188,9 @@ class ReplyAssembler:
     feed(text) -> clean sentences completed so far; finish(truncated) -> the remaining sentences
     and the Reply. `done` turns True once no more text is wanted (a hallucinated next turn, a
     special end token, or enough sentences): the caller may stop the model then.
+    companion: the reply must sound like a friend talking: sentences an assistant would say
+    (hygiene.ASSISTANT_SPEAK: "As an AI", "It's important to", "Here are some") are dropped, and the
+    reply ends where a list or a code block begins.
     """
 
     _HEADER_WAIT_CHARS = 48  # give up waiting for a tag after this many characters
@@ -198,10 +203,12 @@ class ReplyAssembler:
         max_sentences: int = DEFAULT_MAX_SENTENCES,
         max_chars: int = DEFAULT_MAX_CHARS,
         expect_tag: bool = True,
+        companion: bool = False,
     ) -> None:
         self.persona = persona
         self.emotion_of = emotion_of
         self.expect_tag = expect_tag
+        self.companion = companion
         self.max_sentences = max_sentences
         self.max_chars = max_chars
         self.done = False
@@ -253,6 +260,9 @@ class ReplyAssembler:
             if raw_sentence.strip():
                 log.warning("LLM reply: dropped unusable text %r", raw_sentence[:80])
             return []
+        if self.companion and is_assistant_speak(s):
+            log.warning("LLM reply: dropped an assistant's sentence %r", s[:80])
+            return []
         key = _key(s)
         if key in self._keys:
             log.warning("LLM reply: dropped repeated sentence %r", s[:80])
@@ -288,16 +298,21 @@ class ReplyAssembler:
         combined = self._splitter.pending + text
         special = _SPECIAL_TOKEN.search(combined)
         turn = _NEXT_TURN.search(combined)
-        self._take_tag_in_body(combined if special is None and turn is None else
-                               combined[: min(m.start() for m in (special, turn) if m is not None)])
-        if special is None and turn is None:
+        cuts = [m.start() for m in (special, turn) if m is not None]
+        structure = structure_start(combined) if self.companion else None
+        if structure is not None:
+            cuts.append(structure)
+        self._take_tag_in_body(combined[: min(cuts)] if cuts else combined)
+        if not cuts:
             out: list[str] = []
             for s in self._splitter.feed(text):
                 out += self._accept(s)
             return out
-        cut = min(m.start() for m in (special, turn) if m is not None)
+        cut = min(cuts)
         if turn is not None and turn.start() == cut:
             log.warning("LLM reply: cut a hallucinated next turn %r", combined[cut:cut + 60].strip())
+        elif structure == cut:
+            log.warning("LLM reply: cut a list or code block %r", combined[cut:cut + 60].strip())
         self._splitter = SentenceSplitter()
         out = []
         for s in self._splitter.feed(combined[:cut]):
@@ -455,15 +470,17 @@ def stream_structured(
     max_chars: int = DEFAULT_MAX_CHARS,
     truncated: Callable[[], bool] = lambda: False,
     expect_tag: bool = True,
+    companion: bool = False,
 ) -> Iterator[ReplyChunk]:
     """Yield clean sentences as `pieces` (raw model text) arrive, then the final Reply chunk.
 
     Stops consuming `pieces` as soon as the reply is complete (enough sentences, a hallucinated
     next turn); the caller closes its source then. Waits only as long as `pieces` does.
     truncated: asked after the stream ends, whether the model hit its token limit.
+    companion: drop an assistant's sentences and stop where a list or code begins (see ReplyAssembler).
     """
     asm = ReplyAssembler(persona, emotion_of=emotion_of, max_sentences=max_sentences, max_chars=max_chars,
-                         expect_tag=expect_tag)
+                         expect_tag=expect_tag, companion=companion)
     for piece in pieces:
         for s in asm.feed(piece):
             yield _sentence_chunk(s, asm)

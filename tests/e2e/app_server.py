@@ -38,5 +38,5 @@ def start_app(data_dir: Path, llm, avatar=None, port: int | None = None, listen_
     demo = build_demo(services, settings, asr=FakeASR, listen_clip=listen_clip)
     port = port or free_port()
     configure_queue(demo, settings).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings))
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings, demo))
     return demo, f"http://127.0.0.1:{port}/"

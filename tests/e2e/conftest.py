@@ -14,8 +14,10 @@ import pytest
 from playwright.sync_api import expect
 
 # Every check waits on what the page shows, never on time; on a loaded 2-core machine a reply can
-# take many seconds, so the waits are long (a passing check returns as soon as it holds).
-expect.set_options(timeout=30_000)
+# take many seconds, so the waits are long (a passing check returns as soon as it holds; only a
+# failing one waits this long).
+WAIT_MS = 60_000
+expect.set_options(timeout=WAIT_MS)
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -47,20 +49,26 @@ def failing_app_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
+    """One Playwright per test session (its sync API allows one per thread)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    b = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    pg.set_default_timeout(20_000)
+    pg.set_default_timeout(WAIT_MS)  # clicks, page loads and wait_for_function, as long as expect
     yield pg
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:

@@ -69,7 +69,25 @@ class FakeSpeak:
             write_clip(path, (90, 160, 120), frames=25)
         return str(path)
 
+    def pipeline(self, persona=None, size=None):
+        """The live stream's pipeline: a hummed tone (no TTS), the procedural teacher's motion and
+        the stylized face at 128 px (cheap enough for several pages on a loaded machine)."""
+        from avatar.motion.generator import TeacherMotionGenerator
+        from avatar.pipeline import AvatarPipeline
+        from avatar.render.stylized import StylizedRenderer
+
+        with self._lock:
+            if getattr(self, "_pipeline", None) is None:
+                self._pipeline = AvatarPipeline(ToneTTS(), TeacherMotionGenerator(), StylizedRenderer(128))
+            return self._pipeline
+
     def speak_sentence(self, sentence, emotion, persona, continuity, target):
+        if target.live is not None:  # the page plays the live stream: voice + motion, queued there
+            from avatar.pipeline import Say
+
+            pipeline = self.pipeline(persona)
+            yield from pipeline.stream([Say(sentence, emotion)], continuity, target.live)
+            return
         with self._lock:
             self._n += 1
             n = self._n
@@ -90,6 +108,19 @@ def _segment(frames: int, emotion, text: str, video: Path):
     from avatar.pipeline import Segment
 
     return Segment(Role.SPEAKING, MotionClip.still(frames, role=Role.SPEAKING), emotion, text=text, video=video)
+
+
+class ToneTTS:
+    """A TTS stand-in: a hummed tone, 0.05 s per character, with alternating phonemes."""
+
+    def synthesize(self, text, voice, emotion):
+        from avatar.voice.base import SpeechClip, TimedUnit
+
+        sr, seconds = 16000, max(0.5, 0.05 * len(text))
+        t = np.arange(int(sr * seconds)) / sr
+        pcm = (0.2 * np.sin(2 * np.pi * 170 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+        phonemes = tuple(TimedUnit("a" if i % 2 else "m", i * 0.12, i * 0.12 + 0.12) for i in range(int(seconds / 0.12)))
+        return SpeechClip(pcm, sr, phonemes=phonemes, text=text)
 
 
 class FakeASR:

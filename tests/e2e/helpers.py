@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 def wait_ready(page) -> None:
     """The page has loaded: the persona's greeting is shown."""
-    expect(page.locator("#reply-text")).not_to_have_text(re.compile(r"^\s*$"), timeout=30_000)
+    expect(page.locator("#reply-text")).not_to_have_text(re.compile(r"^\s*$"))
 
 
 def send(page, text: str) -> None:
@@ -21,7 +21,7 @@ def send(page, text: str) -> None:
 def wait_replies(page, n: int) -> None:
     """`n` finished avatar turns are in the history (each final reply carries its [emotion] tag;
     the greeting counts as one)."""
-    expect(page.locator("#history em")).to_have_count(n, timeout=30_000)
+    expect(page.locator("#history em")).to_have_count(n)
 
 
 _OPENERS: dict[str, object] = {}  # session hash -> a urllib opener with that session's cookies

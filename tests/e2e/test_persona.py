@@ -57,7 +57,7 @@ def test_create_persona_with_portrait(page, app_url, astronaut_png):
 def test_portrait_without_face_is_refused(page, app_url, gradient_png):
     open_persona_tab(page, app_url)
     page.locator("#portrait input[type=file]").set_input_files(str(gradient_png))
-    expect(page.locator("#portrait-error")).to_contain_text("no face", timeout=30_000)
+    expect(page.locator("#portrait-error")).to_contain_text("no face")
     page.locator("#persona-name textarea, #persona-name input").first.fill("nobody")
     page.locator("#persona-display textarea, #persona-display input").first.fill("Nobody")
     page.locator("#persona-save").click()

@@ -109,3 +109,44 @@ def test_media_is_handed_out_from_gradio_cache_not_from_an_id_derived_path(serve
     guess = url + f"gradio_api/file={data_dir}/media/{cid}/x.mp4"
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(guess)
+
+
+def save_persona(c, avatar: str = "stylized", profile: str = "warm", portrait=None):
+    """The Persona tab's save, through the API: (picker, name, field, portrait, status, avatar) messages."""
+    return c.predict("mallory", "Mallory", "", "Hi.", "Be brief.", avatar, profile, "piper", 1.0, 1.0, portrait,
+                     api_name="/save_persona")
+
+
+def test_a_persona_cannot_point_its_avatar_at_a_server_file(server):
+    url, data_dir = server
+    c = client(url)
+    answers = {bad: save_persona(c, avatar=bad) for bad in ("/etc/passwd", "/no/such/file.png", "../../ui_secret")}
+    texts = {bad: " ".join(map(str, out[1:5])).replace(bad, "X") for bad, out in answers.items()}
+    assert len(set(texts.values())) == 1  # the same answer whether the file exists or not
+    text = texts["/etc/passwd"]
+    assert "not saved" in text and "neither a built-in avatar" in text and "cannot read" not in text
+    assert not (data_dir / "personas" / "mallory.toml").exists()
+    assert "saved persona" in str(save_persona(c, avatar="hopper")[4])
+
+
+def test_an_emotion_profile_is_a_name_and_errors_hide_the_install_path(server):
+    url, _ = server
+    out = save_persona(client(url), profile="../../../../x")
+    text = " ".join(map(str, out[1:5]))
+    assert "not saved" in text and "emotion_profile" in text
+    assert str(Path(__file__).resolve().parents[2]) not in text  # the install path
+
+
+
+def test_an_uploaded_oversized_portrait_is_refused_with_a_message(server, tmp_path):
+    """7000x7000 (49 MP, under PIL's own bomb limit, so gradio hands it over undecoded) is refused
+    from its header by the app. Larger ones (20000x20000) stop at PIL's limit in gradio's lazy
+    open, also before any pixel is decoded."""
+    from gradio_client import handle_file
+
+    from tests.unit.app.test_refusals import huge_png
+
+    url, data_dir = server
+    out = save_persona(client(url), portrait=handle_file(str(huge_png(tmp_path / "big.png", 7000, 7000))))
+    assert "portrait refused: the image is larger (7000x7000 pixels) than the 36 megapixels" in str(out[3])
+    assert "not saved" in str(out[4]) and not (data_dir / "avatars" / "mallory.png").exists()

@@ -198,10 +198,17 @@ def test_deleting_a_conversation_removes_its_media(media_services, persona):
     list(keep.send("hello"))
     conv = Conversation.start(media_services, persona)
     list(conv.send("hello", voice=RecordedVoice(np.zeros(1600, np.float32), 16000)))
-    folder = media_services.data_dir / "media" / conv.id
-    assert folder.is_dir()
-    delete_conversation(media_services.store, media_services.data_dir, conv.id)
-    assert not folder.exists() and (media_services.data_dir / "media" / keep.id).is_dir()
+    from app.access import private_folder
+
+    data = media_services.data_dir
+    voice = data / conv.path()[1].media.audio
+    old_style = data / "media" / conv.id  # the fake avatar files its videos without the key
+    export = data / "exports" / private_folder(data, conv.id) / "node"
+    export.mkdir(parents=True)
+    assert voice.is_file() and old_style.is_dir() and voice.parent.parent.name == private_folder(data, conv.id)
+    delete_conversation(media_services.store, data, conv.id)
+    assert not voice.parent.parent.exists() and not old_style.exists() and not export.parent.exists()
+    assert (data / "media" / keep.id).is_dir()
     with pytest.raises(StoreError):
         media_services.store.info(conv.id)
 

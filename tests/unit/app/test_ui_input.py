@@ -193,3 +193,47 @@ def test_a_reload_reopens_the_browsers_last_conversation(ctx):
     assert "someone else's" not in str(out)
     fresh = h.on_load(None, new_token())  # a browser with no conversations: the greeting, no state set
     assert not hasattr(fresh[0], "id") and "Ada" in str(fresh[1]) + str(fresh[4])
+
+
+def test_an_empty_or_corrupt_recording_gets_a_clear_message(ctx, tmp_path):
+    """Gradio decoded the recording itself and answered "Could not preprocess input component";
+    now dialogue.asr reads it and says what is wrong."""
+    import gradio as gr
+
+    from app.ui.context import Lazy
+    from tests.e2e.fake_media import FakeASR
+
+    ctx.asr = Lazy(FakeASR)
+    h = _Handlers(ctx)
+    empty = tmp_path / "empty.webm"
+    empty.write_bytes(b"")
+    with pytest.raises(gr.Error, match="the recording cannot be used: audio file is empty"):
+        h.transcribe(str(empty))
+    corrupt = tmp_path / "corrupt.webm"
+    corrupt.write_bytes(b"\x1aE\xdf\xa3" + b"not really webm" * 50)
+    with pytest.raises(gr.Error, match="the recording cannot be used: cannot decode audio file"):
+        h.transcribe(str(corrupt))
+
+
+def test_serve_warms_up_only_once_the_page_answers(tmp_path, monkeypatch):
+    """Gradio's launch() gives up when the page does not load within 3 s; the warm-up (model
+    loading) running beside it made `warmchat serve` fail to start on a loaded machine."""
+    from app.ui import server
+
+    order = []
+
+    class Demo:
+        def queue(self, **kw):
+            return self
+
+        def launch(self, **kw):
+            order.append(("launch", kw.get("prevent_thread_lock")))
+
+        def block_thread(self):
+            order.append(("block", None))
+
+    monkeypatch.setattr("app.services.build_services", lambda settings, with_media=False: object())
+    monkeypatch.setattr("app.ui.demo.build_demo", lambda *a, **k: Demo())
+    monkeypatch.setattr(server, "_warm_up_in_background", lambda services, settings: order.append(("warm", None)))
+    assert server.serve(Settings(data_dir=tmp_path)) == 0
+    assert order == [("launch", True), ("warm", None), ("block", None)]

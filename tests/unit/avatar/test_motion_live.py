@@ -151,3 +151,21 @@ def test_bad_input_is_refused(profile):
     with pytest.raises(ValueError):
         listener.push_audio(np.zeros(10, np.float32), 0)
     assert listener.next_frames(0).num_frames == 0
+
+
+def test_speech_cues_find_the_pause_where_speech_stopped_and_a_stressed_syllable():
+    from avatar.motion.live import LiveListenerConfig, SpeechCues
+
+    cues = SpeechCues(LiveListenerConfig())
+    level = np.concatenate([np.full(50, 0.002), np.full(100, 0.1), np.full(3, 0.3), np.full(47, 0.1),
+                            np.full(60, 0.002)])  # 10 ms blocks: quiet, talk (a stress at 1.5 s), quiet
+    events = [(k, e) for k, e in ((i, cues.step(float(v))) for i, v in enumerate(level)) if e is not None]
+    kinds = [e[0] for _, e in events]
+    assert kinds == ["stress", "pause"]
+    assert events[0][1][1] == pytest.approx(1.51, abs=0.02)
+    block, (_, stopped) = events[1]
+    assert stopped == pytest.approx(2.0, abs=0.02)  # speech stopped at 2.0 s ...
+    assert (block + 1) * 0.01 == pytest.approx(2.0 + 0.25, abs=0.02)  # ... known pause_s later
+    assert not cues.speaking
+    quiet = SpeechCues(LiveListenerConfig())
+    assert all(quiet.step(v) is None for v in np.random.default_rng(0).uniform(0.001, 0.003, 500))

@@ -87,3 +87,15 @@ def test_listening_motion_hears_the_partner(presence):
     chunk = presence.next_chunk(25)
     assert presence.state is PresenceState.LISTENING and chunk.motion.num_frames == 25
     assert np.isfinite(chunk.motion.pose).all()
+
+
+def test_a_new_turn_supersedes_the_reply_still_playing(presence):
+    old = presence.turn_sink()
+    old.put(speaking(50, 0.5))
+    presence.next_chunk(10)
+    new = presence.turn_sink()
+    assert presence.state is PresenceState.THINKING and presence.queued == 0
+    old.put(speaking(10, 0.5))
+    new.put(speaking(10, 0.25))
+    assert len(old.dropped) == 1
+    assert presence.next_chunk(10).pcm.reshape(10, 640)[:, 0].tolist() == [0.25] * 10

@@ -124,3 +124,42 @@ def test_registry():
     assert isinstance(make_llm(LLMSettings(backend="embedded")), EmbeddedLLM)
     with pytest.raises(ValueError, match="known: embedded, openai"):
         make_llm(LLMSettings(backend="llamafile"))
+
+
+class ScriptedClient(FakeClient):
+    """Returns the scripted streams one call after another."""
+
+    def __init__(self, streams):
+        super().__init__()
+        self.streams = list(streams)
+
+    def _create(self, **kwargs):
+        self.calls.append(kwargs)
+        return self.streams.pop(0)
+
+
+def test_companion_validation_drops_assistant_speak_and_lists():
+    from dialogue.prompts import PromptStyle
+
+    stream = FakeStream(["[sad 0.6] Oh no, I'm sorry. ", "It's important to seek professional help. ",
+                         "Here are some tips:\n1. Rest\n2. Talk to friends"])
+    llm = OpenAIChatLLM(SETTINGS, client=FakeClient(stream), style=PromptStyle(companion=True, max_sentences=3))
+    sentences, final = run(llm)
+    assert sentences == ["Oh no, I'm sorry."] and final.text == "Oh no, I'm sorry." and final.emotion is Emotion.SAD
+
+
+def test_an_unusable_reply_is_asked_for_again_once():
+    from dialogue.prompts import PromptStyle
+
+    junk = FakeStream(["[neutral 0.4] As an AI language model, I cannot do that. ", "```python\nprint(1)\n```"])
+    good = FakeStream(["[happy 0.6] Oh, congratulations! ", "When do you start?"])
+    client = ScriptedClient([junk, good])
+    llm = OpenAIChatLLM(SETTINGS, client=client, style=PromptStyle(companion=True), retry_unusable=1)
+    sentences, final = run(llm)
+    assert sentences == ["Oh, congratulations!", "When do you start?"] and final.emotion is Emotion.HAPPY
+    assert len(client.calls) == 2 and junk.closed
+    assert client.calls[1]["messages"][-1]["role"] == "system" and "friend" in client.calls[1]["messages"][-1]["content"]
+    # without retries the fallback line is said
+    client = ScriptedClient([FakeStream(["As an AI, I cannot feel."])])
+    sentences, final = run(OpenAIChatLLM(SETTINGS, client=client, style=PromptStyle(companion=True)))
+    assert final.emotion_source == "fallback" and len(client.calls) == 1

@@ -1,0 +1,353 @@
+"""The live conversation: one continuous avatar stream per browser session, and its microphone.
+
+A `LiveSession` belongs to one page (one Gradio session). While its page is connected (a
+WebSocket, app/ui/live.py), its stream thread runs the presence loop in real time:
+
+    presence.next_chunk(4 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
+
+keeping about `LEAD_S` of video ahead of the wall clock, so the page (MediaSource) always has the
+next frames and the avatar never freezes: it idles, listens, thinks or speaks (avatar/presence.py).
+A chat turn gets the session's `turn_sink` and its sentences are queued on the stream as they are
+voiced (app.conversation, `Conversation.live`).
+
+The page's microphone audio comes back over the same WebSocket (16 kHz int16 mono). It is fed to
+a voice activity detector (`dialogue.asr.vad`) and to the listening motion: speech that starts
+while the avatar speaks is a barge-in (the queue is flushed and the page silences what it has
+already received); the end of the person's turn is transcribed and sent to the page, which sends
+it as a message (the turn then runs like a typed one, keeping the recording as the turn's voice).
+
+`LiveHub` holds the sessions of the process, found by their unguessable token (the WebSocket)
+or by the Gradio session they belong to (the chat's handlers).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from avatar.pipeline import AvatarPipeline
+from avatar.presence import Presence, PresenceState, TurnSink
+
+log = logging.getLogger(__name__)
+
+FPS = 25
+SAMPLE_RATE = 24000  # the stream's audio (AAC)
+MIC_RATE = 16000  # the page sends its microphone at this rate
+CHUNK_FRAMES = 4  # frames made per step of the stream thread (160 ms)
+LEAD_S = 0.3  # video made ahead of the wall clock (the page's buffer; bounds barge-in latency too)
+PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
+
+
+@dataclass
+class StreamCost:
+    """CPU seconds the stream thread spent per stage (presence motion, render, encode) for
+    `frames` frames of output, and the most it fell behind the wall clock (seconds)."""
+
+    frames: int = 0
+    motion_s: float = 0.0
+    render_s: float = 0.0
+    encode_s: float = 0.0
+    behind_s: float = 0.0
+
+    def add(self, frames: int, motion_s: float, render_s: float, encode_s: float, behind: float) -> None:
+        self.frames += frames
+        self.motion_s += motion_s
+        self.render_s += render_s
+        self.encode_s += encode_s
+        self.behind_s = max(self.behind_s, behind)
+
+    def per_second(self) -> dict[str, float]:
+        """CPU milliseconds per second of stream, per stage."""
+        seconds = max(self.frames / FPS, 1e-9)
+        return {"motion": 1000 * self.motion_s / seconds, "render": 1000 * self.render_s / seconds,
+                "encode": 1000 * self.encode_s / seconds}
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """The end of one spoken turn: its transcript and recording (16 kHz mono float32)."""
+
+    text: str
+    pcm: np.ndarray
+    ended_at: float  # time.monotonic() at the end of the person's speech
+
+
+class LiveSession:
+    """One page's live avatar stream and microphone (see the module docstring).
+
+    pipeline: the persona's avatar pipeline (its renderer draws the stream's frames; its profile
+        shapes the listening motion).
+    send: called from the stream and microphone threads with what goes to the page: `bytes`
+        (the MP4 stream) or a `dict` (a JSON message). Set by `connect`.
+    asr: builds the speech recognizer (`transcribe(pcm, sr) -> Transcript`), or None.
+    vad: builds a voice activity detector (`feed(pcm) -> [VadEvent]`) for 16 kHz audio.
+    """
+
+    def __init__(self, pipeline: AvatarPipeline, asr: Callable[[], object] | None = None,
+                 vad: Callable[[], object] | None = None, token: str | None = None):
+        self.token = token or secrets.token_urlsafe(24)
+        self.pipeline = pipeline
+        self.presence = Presence(_listener(pipeline), sample_rate=SAMPLE_RATE, fps=FPS)
+        self._asr = asr
+        self._vad_factory = vad or _default_vad
+        self._send: Callable[[object], None] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._mic = _Mic(self)
+        self.heard: Heard | None = None  # the last transcribed turn, until a message takes its voice
+        self.playing = False  # the page reported that the stream plays
+        self.cost = StreamCost()  # CPU time the stream thread spent, per stage
+
+    # --- the page ------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def connect(self, send: Callable[[object], None]) -> None:
+        """The page opened the stream: (re)start it from a fresh MP4 (init segment first)."""
+        self.disconnect()
+        with self._lock:
+            self._send = send
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._run, args=(self._stop,), name=f"live-{self.token[:6]}",
+                                            daemon=True)
+            self._thread.start()
+
+    def disconnect(self) -> None:
+        """The page went away: stop the stream thread (waits for it) and the microphone."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+        self._mic.off()
+        self.playing = False
+
+    def on_message(self, msg: dict) -> None:
+        """A JSON message from the page: {"type": "playing"} | {"type": "mic", "on": bool}."""
+        kind = msg.get("type")
+        if kind == "playing":
+            self.playing = True
+        elif kind == "mic":
+            self._mic.on() if msg.get("on") else self._mic.off()
+        else:
+            log.debug("unknown live message %r", kind)
+
+    def hear(self, pcm16: bytes) -> None:
+        """Microphone audio from the page: 16 kHz int16 mono (any length)."""
+        self._mic.feed(np.frombuffer(pcm16, np.int16).astype(np.float32) / 32768.0)
+
+    def emit(self, item: object) -> None:
+        send = self._send
+        if send is not None:
+            send(item)
+
+    # --- the chat ------------------------------------------------------------------------------
+
+    def use(self, pipeline: AvatarPipeline) -> None:
+        """Another persona's avatar from now on (its renderer must draw frames of the same size)."""
+        if pipeline.renderer is self.pipeline.renderer and pipeline.profile == self.pipeline.profile:
+            return
+        self.pipeline = pipeline
+        self.presence.set_ambient(_listener(pipeline))
+
+    def turn_sink(self) -> TurnSink | None:
+        """Where a chat turn's sentences go: the stream, when the page plays it; else None (clips)."""
+        if not (self.connected and self.playing):
+            return None
+        return self.presence.turn_sink()
+
+    def take_voice(self, text: str) -> np.ndarray | None:
+        """The recording of the spoken turn whose transcript is `text` (once), or None."""
+        heard, self.heard = self.heard, None
+        return heard.pcm if heard is not None and heard.text.strip() == (text or "").strip() else None
+
+    # --- the stream thread ---------------------------------------------------------------------
+
+    def _run(self, stop: threading.Event) -> None:
+        from avatar.video.live import LiveEncoder
+
+        size = self.pipeline.renderer.size
+        encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE)
+        start, made = time.monotonic(), 0
+        try:
+            while not stop.is_set():
+                ahead = made / FPS - (time.monotonic() - start)
+                if ahead > LEAD_S:
+                    stop.wait(ahead - LEAD_S)
+                    continue
+                if ahead < -1.0:  # fell behind (a loaded machine): the page stalled; catch up from now
+                    log.warning("live stream %s fell %.1f s behind", self.token[:6], -ahead)
+                    start = time.monotonic() - made / FPS
+                c0 = time.thread_time()
+                chunk = self.presence.next_chunk(CHUNK_FRAMES)
+                c1 = time.thread_time()
+                frames = list(self.pipeline.renderer.stream_frames(chunk.motion))
+                c2 = time.thread_time()
+                data = encoder.write(frames, chunk.pcm)
+                self.cost.add(chunk.motion.num_frames, c1 - c0, c2 - c1, time.thread_time() - c2,
+                              behind=max(0.0, -ahead))
+                for frame, state, text in chunk.events:
+                    self.emit({"type": "state", "state": state.value, "t": frame / FPS, "text": text})
+                if data:
+                    self.emit(data)
+                made += chunk.motion.num_frames
+        except Exception:  # the page shows the stream has ended and falls back to clips
+            log.exception("live stream %s failed", self.token[:6])
+            self.emit({"type": "error", "message": "the live avatar stream stopped"})
+        finally:
+            try:
+                encoder.close()
+            except Exception:  # closing a broken encoder: nothing more to send
+                log.debug("closing the live encoder failed", exc_info=True)
+
+
+class _Mic:
+    """The page's microphone: voice activity, barge-in, the listening motion, transcription."""
+
+    def __init__(self, session: LiveSession):
+        self.session = session
+        self.vad = None
+        self._lock = threading.Lock()
+        self._buffer: list[np.ndarray] = []  # the open utterance (with pre-roll), or the pre-roll
+        self._buffered = 0
+        self._in_speech = False
+        self._stream_s = 0.0  # seconds of audio fed since the microphone was switched on
+
+    def on(self) -> None:
+        with self._lock:
+            self.vad = self.session._vad_factory()
+            self._buffer, self._buffered, self._in_speech, self._stream_s = [], 0, False, 0.0
+
+    def off(self) -> None:
+        with self._lock:
+            self.vad = None
+            self._buffer, self._buffered, self._in_speech = [], 0, False
+
+    def feed(self, pcm: np.ndarray) -> None:
+        s = self.session
+        with self._lock:
+            if self.vad is None:
+                return
+            now = time.monotonic()
+            self._stream_s += len(pcm) / MIC_RATE
+            self._buffer.append(pcm)
+            self._buffered += len(pcm)
+            if not self._in_speech:
+                self._trim_pre_roll()
+            events = self.vad.feed(pcm)
+            for event in events:
+                ago_ms = 1000.0 * (self._stream_s - event.t_s)  # how long before `now` it happened
+                if event.kind == "start" and not self._in_speech:
+                    self._in_speech = True
+                    self._start_event(now, ago_ms)
+                elif event.kind == "end" and self._in_speech:
+                    self._in_speech = False
+                    utterance = np.concatenate(self._buffer)
+                    cut = int(round((self._stream_s - event.t_s) * MIC_RATE))  # the silence after it
+                    utterance = utterance[: max(0, len(utterance) - cut)]
+                    self._buffer, self._buffered = [], 0
+                    threading.Thread(target=self._transcribe, args=(utterance, now - ago_ms / 1000.0),
+                                     name="live-asr", daemon=True).start()
+        s.presence.hear(pcm, MIC_RATE)
+
+    def _start_event(self, now: float, ago_ms: float) -> None:
+        s = self.session
+        if s.presence.state is PresenceState.SPEAKING or s.presence.queued:
+            frame = s.presence.barge_in()
+            s.emit({"type": "barge", "t": frame / FPS, "since_start_ms": ago_ms})
+        else:
+            s.presence.listen(True)
+        s.emit({"type": "speech", "since_start_ms": ago_ms})
+
+    def _trim_pre_roll(self) -> None:
+        keep = int(PRE_ROLL_S * MIC_RATE)
+        while self._buffer and self._buffered - len(self._buffer[0]) >= keep:
+            self._buffered -= len(self._buffer.pop(0))
+
+    def _transcribe(self, pcm: np.ndarray, ended_at: float) -> None:
+        s = self.session
+        text = ""
+        if s._asr is not None and len(pcm) >= MIC_RATE * 0.2:
+            try:
+                text = s._asr().transcribe(pcm, MIC_RATE).text.strip()
+            except Exception as exc:  # an unusable utterance: the page says so and listens on
+                log.warning("live transcription failed: %s", exc)
+                s.emit({"type": "notice", "message": f"could not transcribe that: {exc}"})
+        if not text:
+            s.presence.listen(False)
+            s.emit({"type": "transcript", "text": "", "since_end_ms": 1000.0 * (time.monotonic() - ended_at)})
+            return
+        s.heard = Heard(text, pcm, ended_at)
+        s.emit({"type": "transcript", "text": text, "since_end_ms": 1000.0 * (time.monotonic() - ended_at)})
+
+
+def _listener(pipeline: AvatarPipeline):
+    from avatar.motion.live import LiveListener
+
+    return LiveListener(pipeline.profile)
+
+
+def _default_vad():
+    from dialogue.asr.vad import make_streaming_vad
+
+    return make_streaming_vad(MIC_RATE)
+
+
+class LiveHub:
+    """The live sessions of this process, by token (the page's WebSocket) and by Gradio session.
+
+    pipeline_for: persona -> its avatar pipeline (app.media.AvatarComponents.pipeline).
+    """
+
+    def __init__(self, pipeline_for: Callable[[object], AvatarPipeline], asr: Callable[[], object] | None = None,
+                 vad: Callable[[], object] | None = None):
+        self.pipeline_for = pipeline_for
+        self.asr = asr
+        self.vad = vad
+        self._lock = threading.Lock()
+        self._by_token: dict[str, LiveSession] = {}
+        self._by_session: dict[str, LiveSession] = {}
+
+    def open(self, session_hash: str, persona) -> LiveSession:
+        """The live session of Gradio session `session_hash` (created with `persona`'s avatar)."""
+        with self._lock:
+            found = self._by_session.get(session_hash)
+        if found is not None:
+            return found
+        live = LiveSession(self.pipeline_for(persona), asr=self.asr, vad=self.vad)
+        with self._lock:
+            live = self._by_session.setdefault(session_hash, live)
+            self._by_token[live.token] = live
+        return live
+
+    def by_token(self, token: str | None) -> LiveSession | None:
+        with self._lock:
+            return self._by_token.get(token or "")
+
+    def of(self, session_hash: str | None) -> LiveSession | None:
+        with self._lock:
+            return self._by_session.get(session_hash or "")
+
+    def close(self, session_hash: str | None) -> None:
+        """The page was closed: stop and forget its session."""
+        with self._lock:
+            live = self._by_session.pop(session_hash or "", None)
+            if live is not None:
+                self._by_token.pop(live.token, None)
+        if live is not None:
+            live.disconnect()
+
+    def close_all(self) -> None:
+        with self._lock:
+            hashes = list(self._by_session)
+        for h in hashes:
+            self.close(h)

@@ -1,0 +1,257 @@
+// warmchat: the avatar's live stream in the page (served inline by app/ui/live.py).
+//
+// The server streams one never-ending fragmented MP4 (H.264 + AAC) over a WebSocket; it is fed to
+// a MediaSource, so the avatar plays as one continuous video. JSON messages on the same socket say
+// when the avatar starts speaking ("state"), when the person barged in ("barge"), and what the
+// person said (a "transcript", sent on as a message by clicking the hidden #live-send button).
+// In hands-free mode the microphone is sent back over the socket as 16 kHz int16 mono.
+// Everything measured here is in window.warmchatLive.stats (tests and bench/live.py read it).
+(() => {
+  if (window.warmchatLive) return;
+  const MIME = 'video/mp4; codecs="avc1.42E01F, mp4a.40.2"';
+  const MAX_LATENCY_S = 1.2;  // more buffered than this: jump to near the live edge
+  const stats = {
+    mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
+    frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
+    sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
+    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, transcripts: [], notice: "", error: "",
+  };
+  const live = { stats, video: null, ws: null, token: null };
+  window.warmchatLive = live;
+  let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null;
+  let userMuted = false, micNode = null, micStream = null, micCtx = null, retries = 0;
+
+  const panel = () => document.querySelector("#live-panel");
+  const notice = (text) => {
+    stats.notice = text;
+    const el = document.querySelector("#live-panel .wc-live-notice");
+    if (el) { el.textContent = text; el.hidden = !text; }
+  };
+
+  function fallback(reason) {
+    stats.mode = "clips"; stats.error = reason;
+    document.body.classList.remove("wc-live-on");
+    notice("Live video is unavailable (" + reason + "): replies play as clips below.");
+  }
+
+  // --- the stream ------------------------------------------------------------------------------
+
+  function start(token) {
+    stop();
+    live.token = token;
+    if (!window.MediaSource || !MediaSource.isTypeSupported(MIME)) { fallback("this browser cannot play H.264/AAC live"); return; }
+    const stage = document.querySelector("#live-panel .wc-live-stage");
+    const video = document.createElement("video");
+    video.className = "wc-live-video"; video.playsInline = true; video.autoplay = true;
+    video.setAttribute("data-testid", "live-video");
+    stage.appendChild(video);
+    live.video = video;
+    ms = new MediaSource();
+    video.src = URL.createObjectURL(ms);
+    ms.addEventListener("sourceopen", () => {
+      sb = ms.addSourceBuffer(MIME);
+      sb.mode = "segments";
+      sb.addEventListener("updateend", pump);
+      pump();
+    }, { once: true });
+    video.addEventListener("waiting", () => { stats.waiting += 1; });
+    video.addEventListener("playing", () => {
+      if (!stats.playing) { stats.playing = true; send({ type: "playing" }); }
+      stats.mode = "live";
+      document.body.classList.add("wc-live-on");
+      notice(video.muted && !userMuted ? "🔇 Click anywhere to hear the avatar." : "");
+    });
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/warmchat/live?token=${encodeURIComponent(token)}`);
+    ws.binaryType = "arraybuffer";
+    live.ws = ws;
+    ws.onopen = () => { stats.connected = true; retries = 0; if (stats.micOn) send({ type: "mic", on: true }); };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === "string") { onMessage(JSON.parse(ev.data)); return; }
+      stats.fragments += 1; stats.bytes += ev.data.byteLength;
+      queue.push(ev.data); pump();
+    };
+    ws.onclose = () => {
+      stats.connected = false;
+      if (live.ws !== ws) return;  // replaced
+      if (retries++ < 3 && live.token === token) setTimeout(() => live.token === token && start(token), 1000 * retries);
+      else fallback("the stream connection closed");
+    };
+    requestAnimationFrame(tick);
+  }
+
+  function stop() {
+    if (live.ws) { const ws = live.ws; live.ws = null; ws.close(); }
+    if (live.video) { live.video.remove(); live.video = null; }
+    ms = null; sb = null; queue = []; marks = []; silentUntil = null;
+  }
+
+  function pump() {
+    if (!sb || sb.updating) return;
+    const v = live.video;
+    if (v && v.currentTime > 30 && v.buffered.length && v.buffered.start(0) < v.currentTime - 20) {
+      sb.remove(0, v.currentTime - 10);  // keep the buffer small; updateend pumps again
+      return;
+    }
+    if (!queue.length) return;
+    try { sb.appendBuffer(queue.shift()); } catch (e) { fallback("the stream could not be decoded"); return; }
+    if (v && v.buffered.length) {
+      const end = v.buffered.end(v.buffered.length - 1);
+      if (end - v.currentTime > MAX_LATENCY_S) v.currentTime = end - 0.3;
+      if (v.paused) play(v);
+    }
+  }
+
+  function play(v) {
+    v.muted = userMuted;
+    v.play().catch(() => { v.muted = true; v.play().catch(() => {}); notice("🔇 Click anywhere to hear the avatar."); });
+  }
+
+  function onFrame(now, meta) {
+    const v = live.video;
+    if (!v) return;
+    if (lastFrameAt !== null && !v.paused) {
+      const gap = now - lastFrameAt;
+      stats.longestGapMs = Math.max(stats.longestGapMs, gap);
+      if (gap > 200) { stats.freezes += 1; }
+      if (gap > 80) {  // more than two frame periods between frames shown: the picture stood still
+        stats.frozenMs += gap - 40;
+        if (stats.gaps.length < 1000) stats.gaps.push([now, gap]);
+      }
+    }
+    lastFrameAt = now; stats.frames += 1;
+    v.requestVideoFrameCallback(onFrame);
+  }
+
+  // state changes at media times: applied when playback reaches them
+  function tick() {
+    const v = live.video;
+    if (!v) return;
+    const t = v.currentTime;
+    while (marks.length && marks[0].t <= t) {
+      const m = marks.shift();
+      stats.state = m.state;
+      const speaking = m.state === "speaking";
+      if (speaking && !stats.speaking) {
+        const at = performance.now();
+        stats.speechStarts.push(at);
+        if (stats.firstSpeechAt === null) stats.firstSpeechAt = at;
+      }
+      if (!speaking && stats.speaking) stats.speechEnds.push(performance.now());
+      stats.speaking = speaking;
+      const label = document.querySelector("#live-panel .wc-live-state");
+      if (label) label.dataset.state = m.state;
+    }
+    if (silentUntil !== null && t >= silentUntil) { silentUntil = null; v.muted = userMuted; }
+    requestAnimationFrame(tick);
+  }
+
+  function onMessage(msg) {
+    if (msg.type === "state") {
+      marks.push(msg);
+    } else if (msg.type === "barge") {
+      // what was already received of the speech must not play: silence until the cut
+      const v = live.video;
+      if (v) { v.muted = true; silentUntil = msg.t; }
+      const at = performance.now();
+      stats.bargeAt = at - msg.since_start_ms; stats.bargeSilencedAt = at;
+      stats.bargeLatencyMs = msg.since_start_ms;
+      marks = marks.filter((m) => m.t < msg.t);
+      marks.push({ t: msg.t, state: "listening" });
+    } else if (msg.type === "speech") {
+      stats.state = stats.speaking ? stats.state : "listening";
+    } else if (msg.type === "transcript") {
+      stats.speechEndAt = performance.now() - msg.since_end_ms;
+      stats.transcripts.push(msg.text);
+      if (msg.text) sendAsMessage(msg.text);
+    } else if (msg.type === "notice") {
+      notice(msg.message);
+    } else if (msg.type === "error") {
+      fallback(msg.message);
+    }
+  }
+
+  function send(obj) { if (live.ws && live.ws.readyState === 1) live.ws.send(JSON.stringify(obj)); }
+
+  function sendAsMessage(text) {
+    const box = document.querySelector("#message textarea");
+    const btn = document.querySelector("#live-send");
+    if (!box || !btn) return;
+    box.value = text;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    stats.sentAt = performance.now();
+    setTimeout(() => btn.click(), 0);  // after gradio has read the input event
+  }
+
+  // --- the microphone (hands-free) -------------------------------------------------------------
+
+  const WORKLET = `class Tap extends AudioWorkletProcessor {
+    process(inputs) { const ch = inputs[0] && inputs[0][0]; if (ch) this.port.postMessage(ch.slice(0)); return true; } }
+    registerProcessor("wc-tap", Tap);`;
+
+  async function micOn() {
+    if (stats.micOn) return;
+    micStream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 } });
+    micCtx = new AudioContext();
+    const url = URL.createObjectURL(new Blob([WORKLET], { type: "application/javascript" }));
+    await micCtx.audioWorklet.addModule(url);
+    const src = micCtx.createMediaStreamSource(micStream);
+    micNode = new AudioWorkletNode(micCtx, "wc-tap");
+    const ratio = micCtx.sampleRate / 16000;
+    let pos = 0, carry = new Float32Array(0), out = [];
+    micNode.port.onmessage = (ev) => {
+      // linear-interpolation resampling to 16 kHz, sent every 40 ms
+      const x = new Float32Array(carry.length + ev.data.length);
+      x.set(carry); x.set(ev.data, carry.length);
+      while (pos + 1 < x.length) { const i = Math.floor(pos), f = pos - i; out.push(x[i] * (1 - f) + x[i + 1] * f); pos += ratio; }
+      const keep = Math.floor(pos); carry = x.slice(keep); pos -= keep;
+      if (out.length >= 640) {
+        const pcm = new Int16Array(out.length);
+        for (let k = 0; k < out.length; k++) pcm[k] = Math.max(-32768, Math.min(32767, Math.round(out[k] * 32767)));
+        out = [];
+        if (live.ws && live.ws.readyState === 1) live.ws.send(pcm.buffer);
+      }
+    };
+    src.connect(micNode);
+    stats.micOn = true;
+    send({ type: "mic", on: true });
+  }
+
+  function micOff() {
+    stats.micOn = false;
+    send({ type: "mic", on: false });
+    if (micNode) micNode.disconnect();
+    if (micStream) micStream.getTracks().forEach((t) => t.stop());
+    if (micCtx) micCtx.close();
+    micNode = micStream = micCtx = null;
+  }
+
+  live.micOn = micOn; live.micOff = micOff;
+
+  // when a message is sent (typed: Send or Enter), for the time to the avatar's first words
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey && ev.target.closest && ev.target.closest("#message")) stats.sentAt = performance.now();
+  }, true);
+  document.addEventListener("click", (ev) => {
+    if (ev.target.closest && ev.target.closest("#send")) stats.sentAt = performance.now();
+    const btn = ev.target.closest && ev.target.closest("#live-mic");
+    if (btn) {
+      const on = !stats.micOn;
+      (on ? micOn() : Promise.resolve(micOff())).then(() => {
+        btn.textContent = stats.micOn ? "⏹ Stop hands-free" : "🎙 Talk hands-free";
+        btn.classList.toggle("wc-on", stats.micOn);
+      }).catch((e) => notice("The microphone is not available: " + e.message));
+      return;
+    }
+    const v = live.video;
+    if (v && v.muted && silentUntil === null && !userMuted) { v.muted = false; notice(""); }
+  }, true);
+
+  // the panel's token arrives with the page's first load event; a new one restarts the stream
+  setInterval(() => {
+    const el = document.querySelector("#live-panel [data-live-token]");
+    const token = el && el.dataset.liveToken;
+    if (token && (token !== live.token || (live.video && !live.video.isConnected))) start(token);
+  }, 200);
+})();

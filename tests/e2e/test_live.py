@@ -1,0 +1,205 @@
+"""The live avatar stream in the page: on screen and alive from the first load, a typed reply
+played on it, never blanked by a turn, a regenerate or a reopened conversation; hands-free
+speech (Chromium's fake microphone plays real speech from Debian pocketsphinx-testdata) and
+barge-in. Every check waits on what the page shows or measures (window.warmchatLive.stats)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from playwright.sync_api import expect
+
+from tests.e2e.app_server import start_app
+from tests.e2e.conftest import CHROMIUM_ARGS
+from tests.e2e.helpers import send, wait_ready, wait_replies
+from tests.fakes import FakeLLM
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+LONG_REPLY = ("That is lovely to hear. Tell me everything about it, from the very beginning. "
+              "I want to know where you went and who you met. Take your time, I am listening to every word.")
+LIVE_ARGS = CHROMIUM_ARGS + ["--autoplay-policy=no-user-gesture-required"]
+WAIT_MS = 60_000
+
+
+def stats(page) -> dict:
+    return page.evaluate("() => window.warmchatLive.stats")
+
+
+def wait_live(page) -> None:
+    """The live stream plays: its video advances past a second of media time."""
+    page.wait_for_function("() => { const l = window.warmchatLive; return l && l.stats.playing && l.video "
+                           "&& l.video.currentTime > 1 }", timeout=WAIT_MS)
+
+
+def media_time(page) -> float:
+    return page.evaluate("() => window.warmchatLive.video.currentTime")
+
+
+def wait_advanced(page, since: float, by: float = 1.0) -> None:
+    """The live video played on: `by` seconds of media time after `since`."""
+    page.wait_for_function("([t, d]) => window.warmchatLive.video.currentTime > t + d", arg=[since, by],
+                           timeout=WAIT_MS)
+
+
+def assert_avatar_visible(page) -> None:
+    """The live video is on screen (not hidden, not covered by a progress overlay) and the clip
+    player it replaces is hidden."""
+    expect(page.locator("#live-panel video")).to_be_visible()
+    expect(page.locator("#live-panel .pending, #live-panel .eta-bar")).to_have_count(0)
+    expect(page.locator("#avatar-video")).to_be_hidden()
+
+
+@pytest.fixture(scope="module")
+def live_url(tmp_path_factory):
+    demo, url = start_app(tmp_path_factory.mktemp("live"), FakeLLM([(LONG_REPLY, "happy", 0.8),
+                                                                     ("I hear you. Go on.", "neutral", 0.5)]))
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def live_browser(playwright):
+    b = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LIVE_ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def live_page(live_browser):
+    context = live_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def test_the_avatar_is_live_from_the_first_load(live_page, live_url):
+    page = live_page
+    page.goto(live_url)
+    # a still of the avatar first, then the video over it, alive
+    expect(page.locator("#live-panel img.wc-live-poster")).to_be_attached(timeout=WAIT_MS)
+    wait_live(page)
+    assert_avatar_visible(page)
+    t = media_time(page)
+    wait_advanced(page, t)  # idling, not a frozen frame
+    assert stats(page)["state"] in ("idle", "listening")
+
+
+def test_a_typed_reply_plays_on_the_stream_as_one_run_of_speech(live_page, live_url):
+    page = live_page
+    page.goto(live_url)
+    wait_ready(page)
+    wait_live(page)
+    send(page, "I went to the mountains!")
+    # the avatar starts speaking on the live stream; during the turn it stays on screen
+    page.wait_for_function("() => window.warmchatLive.stats.speaking", timeout=WAIT_MS)
+    assert_avatar_visible(page)
+    page.wait_for_function("() => window.warmchatLive.stats.speechStarts.length >= 1 && "
+                           "!window.warmchatLive.stats.speaking", timeout=WAIT_MS)
+    s = stats(page)
+    # three sentences, queued ahead of playback: one unbroken run of speech, no silent gap between them
+    assert len(s["speechStarts"]) == 1 and s["sentAt"] is not None and s["firstSpeechAt"] > s["sentAt"]
+    assert s["mode"] == "live" and s["state"] in ("idle", "listening")
+    wait_replies(page, 2)
+
+
+def test_regenerate_and_reopen_never_blank_the_avatar(live_page, live_url):
+    page = live_page
+    page.goto(live_url)
+    wait_ready(page)
+    wait_live(page)
+    send(page, "Hello avatar")
+    wait_replies(page, 2)
+    t = media_time(page)
+    page.locator("#regenerate").click()
+    assert_avatar_visible(page)  # while the new reply is written
+    page.wait_for_function("() => window.warmchatLive.stats.speechStarts.length >= 2", timeout=WAIT_MS)
+    assert_avatar_visible(page)
+    wait_advanced(page, t, 2.0)
+    # reopen the conversation from the picker: the stream goes on
+    page.get_by_text("Conversations", exact=True).click()
+    page.locator("#conv-picker input").click()
+    page.get_by_role("option").first.click()
+    page.get_by_role("button", name="Open", exact=True).click()
+    wait_replies(page, 2)
+    t = media_time(page)
+    wait_advanced(page, t)
+    assert_avatar_visible(page)
+
+
+# --- hands-free --------------------------------------------------------------------------------
+
+
+def _speech_wav(path: Path, gaps_s: list[float], files: list[str]) -> Path:
+    """Real speech files with silences after each (16 kHz mono 16-bit WAV)."""
+    parts = []
+    for name, gap in zip(files, gaps_s):
+        pcm, sr = sf.read(LIBRIVOX / name, dtype="float32")
+        assert sr == 16000
+        parts += [pcm, np.zeros(int(gap * sr), np.float32)]
+    sf.write(path, np.concatenate(parts), 16000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def voice_app(tmp_path_factory):
+    if not LIBRIVOX.is_dir():
+        pytest.skip("Debian pocketsphinx-testdata is not installed")
+    demo, url = start_app(tmp_path_factory.mktemp("voice"), FakeLLM([(LONG_REPLY, "happy", 0.8)]))
+    yield url
+    demo.close()
+
+
+def _voice_page(playwright, wav: Path):
+    """A Chromium whose microphone plays `wav` once (from when the page opens it)."""
+    b = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LIVE_ARGS + [
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}%noloop"])
+    page = b.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(30_000)
+    return b, page
+
+
+def test_a_hands_free_spoken_turn(playwright, voice_app, tmp_path):
+    wav = _speech_wav(tmp_path / "one.wav", [4.0], ["sense_and_sensibility_01_austen_64kb-0870.wav"])
+    b, page = _voice_page(playwright, wav)
+    try:
+        page.goto(voice_app)
+        wait_ready(page)
+        wait_live(page)
+        page.locator("#live-mic").click()
+        # the person speaks; the end of the turn is found, transcribed and answered, hands-free
+        page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 1", timeout=WAIT_MS)
+        expect(page.locator("#history")).to_contain_text("hello from the microphone")
+        page.wait_for_function("() => window.warmchatLive.stats.speechStarts.length >= 1", timeout=WAIT_MS)
+        s = stats(page)
+        assert s["micOn"] and s["transcripts"][0] == "hello from the microphone"
+        assert s["speechEndAt"] is not None and s["speechStarts"][0] > s["speechEndAt"]
+    finally:
+        b.close()
+
+
+def test_speaking_over_the_avatar_stops_it_and_it_listens(playwright, voice_app, tmp_path):
+    wav = _speech_wav(tmp_path / "two.wav", [5.0, 4.0], ["sense_and_sensibility_01_austen_64kb-0880.wav",
+                                                        "sense_and_sensibility_01_austen_64kb-0870.wav"])
+    b, page = _voice_page(playwright, wav)
+    try:
+        page.goto(voice_app)
+        wait_ready(page)
+        wait_live(page)
+        page.locator("#live-mic").click()
+        page.wait_for_function("() => window.warmchatLive.stats.speaking", timeout=WAIT_MS)
+        # the second utterance starts while the long reply plays: barge-in
+        page.wait_for_function("() => window.warmchatLive.stats.bargeAt !== null", timeout=WAIT_MS)
+        # its speech stops (what the page already had of it is silenced) and it listens
+        page.wait_for_function("() => { const s = window.warmchatLive.stats; return s.state === 'listening' "
+                               "&& !s.speaking }", timeout=WAIT_MS)
+        s = stats(page)
+        assert s["bargeSilencedAt"] >= s["bargeAt"] and len(s["transcripts"]) == 1
+        # and the interruption is answered as a turn of its own
+        page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 2", timeout=WAIT_MS)
+    finally:
+        b.close()

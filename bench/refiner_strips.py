@@ -40,14 +40,26 @@ def strip(checkpoint: Path, portrait: Path, cell: int = 160, steps: int = 4, dev
     from avatar.pipeline import Listen, Say
     from avatar.render.diffusion import coarse_warp
 
-    base = Settings()
+    import shutil
+    import tempfile
+
+    data = Path(tempfile.mkdtemp(prefix="warmchat-strip-"))   # avatars must live in the avatars dir
+    base = Settings(data_dir=data)
+    base.avatars_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(portrait, base.avatars_dir / portrait.name)
     render = base.render.model_copy(update={"renderer": "diffusion", "diffusion_checkpoint": str(checkpoint),
                                             "diffusion_steps": steps, "device": device})
     tts = base.tts.model_copy(update={"default_backend": "espeak"})
     settings = base.model_copy(update={"render": render, "tts": tts})
     persona = get_persona(settings.persona, settings.personas_dir)
-    persona = persona.model_copy(update={"avatar": str(portrait), "voice": persona.voice.model_copy(update={"backend": "espeak"})})
-    pipeline = AvatarComponents(settings).pipeline(persona)
+    persona = persona.model_copy(update={"avatar": portrait.name, "voice": persona.voice.model_copy(update={"backend": "espeak"})})
+    try:
+        return _rows(AvatarComponents(settings).pipeline(persona), coarse_warp, Say, Listen, cell)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _rows(pipeline, coarse_warp, Say, Listen, cell: int) -> np.ndarray:
     renderer = pipeline.renderer
     rows = []
     for emo in Emotion:

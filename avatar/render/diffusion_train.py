@@ -221,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     cv2.imwrite(str(portrait), cv2.cvtColor(clip.portrait, cv2.COLOR_RGB2BGR))
     print(f"trained on {len(clip.train)} frames in {seconds / 60:.1f} min (final loss "
           f"{float(np.mean(losses[-20:])):.4f}); wrote {out} and the portrait {portrait}.\n"
-          f"Use them: a persona with avatar = \"{portrait}\" and render.renderer = \"diffusion\", "
-          f"render.diffusion_checkpoint = \"{out}\"")
+          f"Use them: upload {portrait} as the persona's portrait (Persona tab, or copy it into the data "
+          f"dir's avatars/), and set render.renderer = \"diffusion\", render.diffusion_checkpoint = \"{out}\"")
     return 0
 
 

@@ -40,7 +40,7 @@ FPS = 25
 SAMPLE_RATE = 24000  # the stream's audio (AAC)
 MIC_RATE = 16000  # the page sends its microphone at this rate
 CHUNK_FRAMES = 4  # frames made per step of the stream thread (160 ms)
-LEAD_S = 0.3  # video made ahead of the wall clock (the page's buffer; bounds barge-in latency too)
+LEAD_S = 0.6  # video made ahead of the wall clock (the page's buffer: absorbs scheduling hiccups)
 PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
 
 
@@ -195,8 +195,8 @@ class LiveSession:
                 data = encoder.write(frames, chunk.pcm)
                 self.cost.add(chunk.motion.num_frames, c1 - c0, c2 - c1, time.thread_time() - c2,
                               behind=max(0.0, -ahead))
-                for frame, state, text in chunk.events:
-                    self.emit({"type": "state", "state": state.value, "t": frame / FPS, "text": text})
+                for frame, state, text, turn in chunk.events:
+                    self.emit({"type": "state", "state": state.value, "t": frame / FPS, "text": text, "turn": turn})
                 if data:
                     self.emit(data)
                 made += chunk.motion.num_frames

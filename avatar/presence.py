@@ -46,12 +46,13 @@ class PresenceState(str, Enum):
 class Chunk:
     """The next frames of the stream. `start_frame` counts frames since the stream began;
     `pcm` holds exactly the samples of these frames at the presence's sample rate; `events`
-    are state changes at frame positions: (frame, state, text)."""
+    are state changes at frame positions: (frame, state, text, turn) where `turn` numbers the
+    turn the state belongs to (TurnSink.generation)."""
 
     start_frame: int
     motion: MotionClip
     pcm: np.ndarray
-    events: tuple[tuple[int, PresenceState, str], ...] = ()
+    events: tuple[tuple[int, PresenceState, str, int], ...] = ()
 
 
 @dataclass
@@ -102,7 +103,7 @@ class Presence:
         self._frame = 0  # frames handed out since the stream began
         self._state = PresenceState.IDLE
         self._resting = PresenceState.IDLE  # the state to fall back to when nothing is queued
-        self._events: list[tuple[int, PresenceState, str]] = []
+        self._events: list[tuple[int, PresenceState, str, int]] = []
         self._shown = Continuity()  # the last frames handed out
         self._source = ""  # "speech" | "ambient": where the last frames came from
         if sample_rate % fps:
@@ -192,7 +193,7 @@ class Presence:
             self._set(PresenceState.LISTENING, "barge-in")
             return self._frame
 
-    def take_events(self) -> list[tuple[int, PresenceState, str]]:
+    def take_events(self) -> list[tuple[int, PresenceState, str, int]]:
         with self._lock:
             out, self._events = self._events, []
             return out
@@ -211,7 +212,7 @@ class Presence:
                 playing = self._playing
                 if playing is None and self._queue:
                     playing = self._playing = self._queue.popleft()
-                    self._set(PresenceState.SPEAKING, playing.segment.text)
+                    self._set(PresenceState.SPEAKING, playing.segment.text, playing.generation)
                 elif playing is None and self._state is PresenceState.SPEAKING:
                     self._set(self._resting, "")
             if playing is not None:
@@ -244,11 +245,11 @@ class Presence:
         motion = concat(motions) if len(motions) > 1 else motions[0]
         return Chunk(start, motion, np.concatenate(audio), tuple(self.take_events()))
 
-    def _set(self, state: PresenceState, text: str) -> None:
-        """(lock held) a state change at the next frame handed out."""
+    def _set(self, state: PresenceState, text: str, turn: int | None = None) -> None:
+        """(lock held) a state change at the next frame handed out (of `turn`, default the latest)."""
         if state is not self._state or text:
             self._state = state
-            self._events.append((self._frame, state, text))
+            self._events.append((self._frame, state, text, self._generation if turn is None else turn))
 
 
 def _ease_in(piece: MotionClip, last: MotionClip | None, frames: int = BLEND_FRAMES) -> MotionClip:

@@ -170,6 +170,64 @@ def pause_mad(aperture: np.ndarray, speech) -> float:
     return float(np.median(np.abs(vals - np.median(vals))))
 
 
+LIP_TEXT = "I hear you. And I want you to know, this really matters to me."
+
+
+def lip_sync(maker: Maker, avatar: str) -> dict[str, float]:
+    """Lip sync on rendered, ENCODED video: a clip made by `warmchat render`'s path to an MP4,
+    decoded; mouth aperture (mediapipe) vs the decoded audio's RMS energy: Pearson r over speech
+    frames, the offset (frames) at the peak of their cross-correlation, and the aperture's median
+    absolute deviation inside pauses >= 300 ms."""
+    import tempfile
+
+    import av
+
+    from avatar.face import landmarks as L
+    from bench.render import rms_per_frame, xcorr_offset
+    from emotion import EmotionState as ES
+
+    from avatar.pipeline import Continuity, Mp4File, Say
+
+    pipeline = maker._pipeline(avatar)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "lips.mp4"
+        # the path `warmchat render` takes (say_to_file), with a fixed seed
+        seg = next(pipeline.stream([Say(LIP_TEXT, ES.of("neutral", 0.5), seed=5)], Continuity(), Mp4File(pipeline, out)))
+        L.reset_video_tracker()
+        aperture = []
+        with av.open(str(out)) as c:
+            for frame in c.decode(video=0):
+                faces = L.find_faces(frame.to_ndarray(format="rgb24"), video=True)
+                aperture.append(L.mouth_aperture(faces[0]) if faces else np.nan)
+        with av.open(str(out)) as c:
+            sr = int(c.streams.audio[0].rate)
+            audio = np.concatenate([f.to_ndarray().mean(0).reshape(-1) for f in c.decode(audio=0)])
+    ap = np.array(aperture)
+    rms = rms_per_frame(audio, sr, len(ap))
+    ok = np.isfinite(ap)
+    speech = ok & (rms > 0.1 * rms.max())
+    return {"r_aperture_energy": float(np.corrcoef(ap[speech], rms[speech])[0, 1]),
+            "offset_frames": int(xcorr_offset(np.nan_to_num(ap), rms)),
+            "pause_aperture_mad": pause_mad(ap, seg.speech)}
+
+
+def listening_expression(maker: Maker, renderer, fer: FERJudge, partner_intensity: float = 0.8) -> dict:
+    """FER top-1 share over the middle of 6 s listening clips, per partner emotion (the profile's
+    listener expressions x its mirroring)."""
+    out = {}
+    for e in LABELS:
+        motion = maker.listening(EmotionState.of(e, partner_intensity), seed=11)
+        counts = dict.fromkeys(LABELS, 0)
+        for i in middle(motion.num_frames, 3):
+            frame = renderer.render_frame(motion, i)
+            box = face_box(frame)
+            if box is not None:
+                counts[FER_LABELS[int(np.argmax(fer.probs(frame, box)))]] += 1
+        total = max(sum(counts.values()), 1)
+        out[e] = {k: v / total for k, v in counts.items()}
+    return out
+
+
 def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: str) -> dict:
     t0 = time.perf_counter()
     maker = Maker(generator, tts)
@@ -201,7 +259,11 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
                 motion = maker.listening(EmotionState.of(e, 0.8), seed=5)
                 measured, _ = track_pose(renderer, motion)
                 listen[e] = head_figures(measured, motion.pose)
-            av |= {"head_speaking": speak, "head_listening": listen}
+            listen_fer = listening_expression(maker, renderer, fer)
+            av |= {"head_speaking": speak, "head_listening": listen, "lip_sync": lip_sync(maker, avatar),
+                   "listening_confusion": listen_fer, "listening_mirroring": maker.profile.mirroring,
+                   "listening_at_intended": int(sum(listen_fer[e][e] >= max(listen_fer[e].values()) > 0
+                                                    for e in LABELS))}
         res["avatars"][avatar] = av
     res["load_avg_end"] = os.getloadavg()
     res["seconds"] = time.perf_counter() - t0
@@ -226,6 +288,16 @@ def print_table(res: dict) -> None:
                 print(f"  {role[5:]:9s} {e:8s} yaw std {h['yaw_std']:.2f} pitch std {h['pitch_std']:.2f} deg, "  # noqa: T201
                       f"speed {h['speed_deg_s']:.1f} deg/s, rendered/commanded yaw {h['yaw_ratio']:.2f} "
                       f"pitch {h['pitch_ratio']:.2f}{extra}")
+    for avatar, av in res["avatars"].items():
+        if "lip_sync" in av:
+            ls = av["lip_sync"]
+            print(f"{avatar}: lip sync on encoded video r {ls['r_aperture_energy']:.2f}, offset "  # noqa: T201
+                  f"{ls['offset_frames']} frames, pause aperture MAD {ls['pause_aperture_mad']:.3f} IOD; "
+                  f"listening (mirroring {av['listening_mirroring']}): intended label on top for "
+                  f"{av['listening_at_intended']} / 7 partner emotions")
+            for e, row in av["listening_confusion"].items():
+                top = max(row, key=row.get)
+                print(f"    partner {e:10s} -> {top:10s} {row[top]:.2f}  (intended {row[e]:.2f})")  # noqa: T201
     print(f"\nCPU {res['cpu']} x{res['cpu_count']}; load average start {res['load_avg_start']}, "  # noqa: T201
           f"end {res['load_avg_end']}; {res['seconds']:.0f} s")
 

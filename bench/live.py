@@ -83,15 +83,18 @@ def _stats(page) -> dict:
     return page.evaluate("() => window.warmchatLive.stats")
 
 
-def _reply_window(page, after: float) -> tuple[float, float]:
-    """(start, end) page times of the first run of speech starting after `after` (waits for its end)."""
-    page.wait_for_function("t => { const s = window.warmchatLive.stats; return s.speechStarts.some(x => x > t) "
-                           "&& s.speechEnds.some(x => x > s.speechStarts.find(y => y > t)) }", arg=after,
-                           timeout=WAIT_MS)
-    s = _stats(page)
-    start = next(x for x in s["speechStarts"] if x > after)
-    end = next(x for x in s["speechEnds"] if x > start)
-    return start, end
+def _turn_after(page, n_begun: int) -> int:
+    """The turn the server began after `n_begun` turns (waits for it)."""
+    page.wait_for_function("n => window.warmchatLive.stats.turnsBegun.length > n", arg=n_begun, timeout=WAIT_MS)
+    return int(_stats(page)["turnsBegun"][n_begun][0])
+
+
+def _reply(page, turn: int) -> dict:
+    """The page's playback of `turn`'s speech once it has ended: first and last speaking time and
+    the number of runs of speech (1: its sentences played without a silent gap between them)."""
+    page.wait_for_function("g => { const s = window.warmchatLive.stats; const t = s.turns[g]; return t && t.end "
+                           "&& !s.speaking && s.state !== 'thinking' }", arg=str(turn), timeout=WAIT_MS)
+    return _stats(page)["turns"][str(turn)]
 
 
 def _freezes(stats: dict, start: float, end: float) -> dict:
@@ -150,36 +153,38 @@ def run(args) -> dict:
                 box = page.locator("#message textarea")
                 box.fill(text)
                 n_llm = len(llm.first_sentence_s)
+                n_begun = len(_stats(page)["turnsBegun"])
                 page.locator("#send").click()
                 sent = _stats(page)["sentAt"]
-                start, end = _reply_window(page, sent)
+                reply = _reply(page, _turn_after(page, n_begun))
                 page.wait_for_function("n => document.querySelectorAll('#history em').length >= n",
                                        arg=len(res["typed"]) + 2, timeout=WAIT_MS)  # the turn is saved
                 llm_s = llm.first_sentence_s[n_llm] if len(llm.first_sentence_s) > n_llm else None
-                first = (start - sent) / 1000
+                first = (reply["first"] - sent) / 1000
                 res["typed"].append({"text": text, "first_audio_video_s": first, "llm_first_sentence_s": llm_s,
                                      "without_llm_s": first - llm_s if llm_s is not None else None,
-                                     **_freezes(_stats(page), start, end)})
+                                     "speech_runs": reply["runs"], **_freezes(_stats(page), reply["first"], reply["end"])})
             # hands-free: the microphone plays three utterances with pauses between them
             page.locator("#live-mic").click()
-            heard = 0
-            deadline = time.perf_counter() + WAIT_MS / 1000
-            while heard < len(SPOKEN) and time.perf_counter() < deadline:
-                page.wait_for_function("n => window.warmchatLive.stats.transcripts.length > n", arg=heard,
-                                       timeout=WAIT_MS)
-                s = _stats(page)
-                heard = len(s["transcripts"])
-                ended = s["speechEndAt"]
-                if not s["transcripts"][-1]:
-                    continue
+            for k in range(len(SPOKEN)):
                 try:
-                    start, end = _reply_window(page, ended)
-                except Exception:  # interrupted before it spoke, or the file ran out: not counted
+                    page.wait_for_function("n => window.warmchatLive.stats.transcripts.length > n", arg=k,
+                                           timeout=WAIT_MS)
+                except Exception:  # the file ran out
                     break
                 s = _stats(page)
-                res["spoken"].append({"transcript": s["transcripts"][-1], "end_of_speech_to_audio_s": (start - ended) / 1000,
-                                      **_freezes(s, start, end)})
-                if s["bargeAt"] is not None and (not res["barge_in"] or res["barge_in"][-1]["at"] != s["bargeAt"]):
+                if not s["transcripts"][k]:
+                    continue
+                ended, n_begun = s["speechEndAt"], len(s["turnsBegun"])
+                try:
+                    reply = _reply(page, _turn_after(page, n_begun))
+                except Exception:  # not answered in time
+                    break
+                s = _stats(page)
+                res["spoken"].append({"transcript": s["transcripts"][k], "speech_runs": reply["runs"],
+                                      "end_of_speech_to_audio_s": (reply["first"] - ended) / 1000,
+                                      **_freezes(s, reply["first"], reply["end"])})
+                if s["bargeAt"] is not None and all(b["at"] != s["bargeAt"] for b in res["barge_in"]):
                     res["barge_in"].append({"at": s["bargeAt"], "latency_ms": s["bargeLatencyMs"]})
             s = _stats(page)
             res["page"] = {k: s[k] for k in ("frames", "freezes", "frozenMs", "waiting", "fragments", "bytes", "mode")}
@@ -217,6 +222,8 @@ def summarize(res: dict) -> dict:
         "reply_longest_gap_ms": _median([r["longest_gap_ms"] for r in replies]),
         "reply_frozen_share": _median([r["frozen_share"] for r in replies]),
         "barge_in_ms": _median([b["latency_ms"] for b in res["barge_in"]]),
+        "replies_without_silent_gaps": sum(r["speech_runs"] == 1 for r in replies),
+        "replies": len(replies),
     }
 
 
@@ -247,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             ("longest freeze in a reply (median reply)", fmt(s["reply_longest_gap_ms"], " ms"), "<= 200 ms"),
             ("frozen share of a reply (median)", fmt(s["reply_frozen_share"]), "<= 0.02"),
             ("barge-in: speech start -> avatar silent", fmt(s["barge_in_ms"], " ms"), "<= 500 ms"),
+            ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
             ("stream CPU ms per s (motion/render/encode)",
              "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", "")]
     print(f"{res['cpu']} ({res['cores']} cores), load {res['load_avg_start']} -> {res['load_avg_end']}, llm {args.llm}")  # noqa: T201

@@ -257,6 +257,8 @@ class _Handlers:
                 if isinstance(event, UserTurnSaved):
                     history = chat_messages(conv.tree.path_to(event.turn.id), name)
                     # while the reply is written the avatar listens, mirroring the person's mood
+                    if conv.live is not None:
+                        conv.live.presence.set_partner_emotion(event.turn.emotion)
                     clip = self.ctx.listening_video(conv.persona, event.turn.emotion)
                     video = gr.Video(value=clip, loop=True) if clip else gr.skip()
                     yield (conv, history, video, emotion_badge(event.turn.emotion, "you"), "", "", "")

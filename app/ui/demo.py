@@ -43,19 +43,22 @@ def build_demo(
     asr: Callable[[], object] | None = None,
     listen_clip: str | None = None,
     listen: Callable[[object], str | None] | None = None,
+    live: bool = True,
 ) -> gr.Blocks:
     """The app: Chat, Tree, Persona and Emotion profile tabs.
 
     services: the shared Services, or a factory called once here.
     asr: builds the speech recognizer on first use (None hides the microphone).
     listen_clip / listen: the avatar's listening video (see UIContext).
+    live: play the avatar as one live stream per page (app/ui/live.py) where the avatar pipeline
+        allows; False: the clip player only.
     """
     if callable(services) and not isinstance(services, Services):
         services = services()
     # the LLM and the avatar bounded by their own slots and timeouts: one slow call blocks nobody else
     services = bounded(services, settings)
     ctx = UIContext(services=services, settings=settings, asr=Lazy(asr), listen_clip=listen_clip, listen=listen)
-    ctx.live = live_hooks(ctx)
+    ctx.live = live_hooks(ctx) if live else None
     with gr.Blocks(title="warmchat") as demo:
         conv = gr.State(None)  # this browser session's Conversation
         gr.Markdown("## warmchat — talk with an emotion-aware avatar")

@@ -14,12 +14,13 @@
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
+    turnsBegun: [], turns: {},  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
     bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, transcripts: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
   let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null;
-  let userMuted = false, micNode = null, micStream = null, micCtx = null, retries = 0;
+  let userMuted = false, micNode = null, micStream = null, micCtx = null, retries = 0, speakingTurn = null;
 
   const panel = () => document.querySelector("#live-panel");
   const notice = (text) => {
@@ -138,7 +139,17 @@
         stats.speechStarts.push(at);
         if (stats.firstSpeechAt === null) stats.firstSpeechAt = at;
       }
-      if (!speaking && stats.speaking) stats.speechEnds.push(performance.now());
+      const now = performance.now();
+      if (!speaking && stats.speaking) {
+        stats.speechEnds.push(now);
+        if (stats.turns[speakingTurn]) stats.turns[speakingTurn].end = now;
+      }
+      if (speaking) {
+        const turn = stats.turns[m.turn] || (stats.turns[m.turn] = { first: now, end: null, runs: 0 });
+        if (!stats.speaking || speakingTurn !== m.turn) turn.runs += 1;
+        if (stats.speaking && speakingTurn !== m.turn && stats.turns[speakingTurn]) stats.turns[speakingTurn].end = now;
+        speakingTurn = m.turn;
+      }
       stats.speaking = speaking;
       const label = document.querySelector("#live-panel .wc-live-state");
       if (label) label.dataset.state = m.state;
@@ -149,6 +160,7 @@
 
   function onMessage(msg) {
     if (msg.type === "state") {
+      if (msg.state === "thinking" && !stats.turnsBegun.some((x) => x[0] === msg.turn)) stats.turnsBegun.push([msg.turn, performance.now()]);
       marks.push(msg);
     } else if (msg.type === "barge") {
       // what was already received of the speech must not play: silence until the cut
@@ -232,7 +244,12 @@
   // when a message is sent (typed: Send or Enter), for the time to the avatar's first words
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey && ev.target.closest && ev.target.closest("#message")) stats.sentAt = performance.now();
+    unmute();  // a key press lets the page play sound too
   }, true);
+  function unmute() {
+    const v = live.video;
+    if (v && v.muted && silentUntil === null && !userMuted) { v.muted = false; notice(""); }
+  }
   document.addEventListener("click", (ev) => {
     if (ev.target.closest && ev.target.closest("#send")) stats.sentAt = performance.now();
     const btn = ev.target.closest && ev.target.closest("#live-mic");
@@ -244,8 +261,7 @@
       }).catch((e) => notice("The microphone is not available: " + e.message));
       return;
     }
-    const v = live.video;
-    if (v && v.muted && silentUntil === null && !userMuted) { v.muted = false; notice(""); }
+    unmute();
   }, true);
 
   // the panel's token arrives with the page's first load event; a new one restarts the stream

@@ -75,21 +75,24 @@ def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RA
 # and swallowing (median absolute deviation of the aperture about 0.026 eye distances in real
 # footage, 0.002 in the model's output). A slow, small jaw movement is added where the speaker's
 # audio is silent, faded in and out over about 0.2 s.
-PAUSE_JAW = (0.04, 0.05, 0.6)   # jawOpen: resting level, std of its slow wander, knot s
+PAUSE_JAW = (0.05, 0.06, 0.6)   # jawOpen: resting level, std of its slow wander, knot s
 
 
 def resting_mouth(expression: np.ndarray, request: MotionRequest, seed: int | None) -> np.ndarray:
     """(T, 52) expression with the mouth moving a little in the speaker's pauses (speaking with
     speech only; otherwise returned unchanged)."""
-    from avatar.motion.features import rms_energy, speech_activity
-    from avatar.motion.procedural import gaussian_smooth, smooth_noise
+    from avatar.motion.features import find_pauses, rms_energy
+    from avatar.motion.procedural import plateau, smooth_noise
 
     n = len(expression)
     speech = request.speech
     if request.role is not Role.SPEAKING or speech is None or len(speech.pcm) == 0 or n == 0:
         return expression
-    silent = ~speech_activity(rms_energy(speech.pcm, speech.sample_rate, n))
-    weight = np.clip(gaussian_smooth(silent.astype(np.float32), 0.08 * FPS), 0.0, 1.0)
+    # the speaker's pauses as the teacher and the benches define them (features.find_pauses)
+    pauses = find_pauses((), rms_energy(speech.pcm, speech.sample_rate, n), n / FPS)
+    weight = np.zeros(n, np.float32)
+    for start, end in pauses:
+        weight = np.maximum(weight, plateau(n, start + 0.05, end - 0.25, 0.2))
     level, std, knot = PAUSE_JAW
     rng = np.random.default_rng(None if seed is None else seed + 7717)
     wander = np.clip(level + smooth_noise(rng, n, knot, std), 0.0, 0.2)

@@ -56,7 +56,7 @@ def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
         white = np.median(eyes[luma >= np.percentile(luma, 70)], 0)
         if white.min() > 0.72 * white.max() and white.mean() > 130:
             teeth = white * np.array([0.98, 0.95, 0.88], np.float32)
-    teeth = np.clip(teeth * 0.94, 0, 255)   # teeth sit in the mouth's shade
+    teeth = np.clip(teeth * np.array([1.0, 0.97, 0.9], np.float32), 0, 255)   # warm: ivory, never blue-grey
     lips = inside(L.LIPS_OUTER)
     if len(lips) >= 20:
         lip = np.median(lips, 0)
@@ -91,13 +91,14 @@ def _blend(dst: np.ndarray, alpha: np.ndarray, color) -> None:
 
 def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: float,
                interior: tuple[np.ndarray, tuple[int, int], np.ndarray] | None = None,
-               palette: MouthPalette = DEFAULT_PALETTE) -> None:
+               palette: MouthPalette = DEFAULT_PALETTE, smile: float = 0.0) -> None:
     """Cavity, teeth and tongue in the inner-lip polygon, in the portrait's colours, in place.
 
     upper, lower: (K, 2) inner-lip curves corner to corner in output pixels; unit: eye distance px.
     interior: (layer, (x, y) of its top-left, lower curve) when the portrait's own mouth is open:
     the layer's pixels between `upper` and that curve (the portrait's real teeth, moved with the
     upper lip) are pasted back over the cavity, and no synthetic teeth are drawn.
+    smile: in [0, 1]; a smile shows more of the upper teeth and the tops of the lower ones.
     """
     opening = float(np.max(lower[:, 1] - upper[:, 1]))
     if opening < 0.6:
@@ -112,7 +113,8 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     inside = _fill(roi.shape[:2], [poly], off, blur) * min(1.0, opening / 3.0)
     # teeth: the upper incisors and canines hang from the upper lip (the middle 70 % of the mouth's
     # width, thinner towards the corners); a tongue rises from the lower lip when wide open
-    band = min(0.055 * unit, 0.4 * opening)
+    smile = float(np.clip(smile, 0.0, 1.0))
+    band = min((0.055 + 0.015 * smile) * unit, (0.4 + 0.1 * smile) * opening)
     half = max(1e-3, 0.5 * float(np.ptp(upper[:, 0])))
     cx = float(upper[:, 0].mean())
     dx = (upper[:, 0] - cx) / (0.72 * half)
@@ -120,7 +122,12 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     teeth_poly = np.vstack([upper, (upper + taper * [0, band])[::-1]])
     mid = 0.5 * (upper + lower)
     tongue_poly = np.vstack([0.3 * mid + 0.7 * lower + [0, 0.1 * opening], lower[::-1]])
-    teeth = _fill(roi.shape[:2], [teeth_poly[:, :2]], off, 1.5 * blur) * inside
+    polys = [teeth_poly[:, :2]]
+    if smile > 0.5:  # the lower teeth's edges show above the lower lip in a broad smile
+        dxl = (lower[:, 0] - cx) / (0.6 * half)
+        low_band = 0.1 * smile * opening * np.sqrt(np.clip(1.0 - dxl * dxl, 0.0, 1.0))[:, None]
+        polys.append(np.vstack([lower, (lower - low_band * np.array([[0.0, 1.0]]))[::-1]]))
+    teeth = _fill(roi.shape[:2], polys, off, 1.5 * blur) * inside
     tongue = _fill(roi.shape[:2], [tongue_poly], off, 3 * blur) * inside * float(
         np.clip((opening / unit - 0.08) / 0.1, 0.0, 1.0))
     # the cavity: darkest at its centre and deep inside, lit a little near the lips
@@ -134,9 +141,9 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
         # faint gaps between the incisors
         xs = np.arange(x0, x1, dtype=np.float32)
         lateral = np.clip(1.0 - np.abs(xs - cx) / (0.75 * half), 0.0, 1.0)
-        light = (0.62 + 0.38 * np.sqrt(lateral))[None, :]
+        light = (0.72 + 0.28 * np.sqrt(lateral))[None, :]
         tooth_w = max(0.07 * unit, 2.0)
-        gaps = 1.0 - 0.12 * np.exp(-0.5 * ((((xs - cx) / tooth_w + 0.5) % 1.0 - 0.5) / 0.08) ** 2)
+        gaps = 1.0 - 0.07 * np.exp(-0.5 * ((((xs - cx) / tooth_w + 0.5) % 1.0 - 0.5) / 0.08) ** 2)
         edge = np.clip((ys - float(upper[:, 1].min())) / max(band, 1.0), 0.0, 1.0)
         shade = (light * gaps[None, :] * (1.0 - 0.18 * edge))[..., None]
         # a barely open mouth shows shadow, not teeth

@@ -134,6 +134,7 @@ class WarpRenderer:
         self._own_opening = float(np.max(xy[list(L.LOWER_INNER), 1] - xy[list(L.UPPER_INNER), 1]))
         self._lid_skin = [self._skin_above(up) for up, _, _ in _EYES]
         self._palette = mouth_palette(portrait.image, xy)
+        self._smile_cols = [ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]]
         self._blink_col = [ARKIT_INDEX[name] for _, _, name in _EYES]
 
     # ---------------------------------------------------------------- per-portrait helpers
@@ -242,7 +243,8 @@ class WarpRenderer:
                 no_jaw = np.where(self.rig.jaw, 0.0, coeffs)
                 own = self.target_landmarks(pose, no_jaw, gaze)[list(L.LOWER_INNER)]
                 interior = (layer, corner, own)
-            draw_mouth(out, tgt[list(L.UPPER_INNER)], tgt[list(L.LOWER_INNER)], unit, interior, self._palette)
+            smile = 0.5 * float(expression[self._smile_cols].sum())
+            draw_mouth(out, tgt[list(L.UPPER_INNER)], tgt[list(L.LOWER_INNER)], unit, interior, self._palette, smile)
         shade_expression(out, tgt, dict(zip(ARKIT_NAMES, np.clip(expression, 0.0, 1.0).tolist())))
         for (up, lo, _), skin, col in zip(_EYES, self._lid_skin, self._blink_col):
             b = float(np.clip(expression[col], 0.0, 1.0))

@@ -16,7 +16,7 @@ def free_port() -> int:
 
 
 def start_app(data_dir: Path, llm, avatar=None, port: int | None = None, listen_clip: str | None = None,
-              settings=None) -> tuple[object, str]:
+              settings=None, live: bool = False) -> tuple[object, str]:
     """Launch the demo on 127.0.0.1 without blocking, queued and launched as `warmchat serve` does
     (app.ui.server.configure_queue, launch_options); returns (demo, url).
 
@@ -35,7 +35,8 @@ def start_app(data_dir: Path, llm, avatar=None, port: int | None = None, listen_
     if listen_clip is None:
         listen_clip = str(data_dir / "media" / "listening.mp4")
         write_clip(Path(listen_clip), (90, 160, 120), frames=25)
-    demo = build_demo(services, settings, asr=FakeASR, listen_clip=listen_clip)
+    # live: the avatar as one live stream per page (tests/e2e/test_live.py); else the clip player
+    demo = build_demo(services, settings, asr=FakeASR, listen_clip=listen_clip, live=live)
     port = port or free_port()
     configure_queue(demo, settings).launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings, demo))

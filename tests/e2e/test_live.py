@@ -5,6 +5,7 @@ barge-in. Every check waits on what the page shows or measures (window.warmchatL
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +56,8 @@ def assert_avatar_visible(page) -> None:
 @pytest.fixture(scope="module")
 def live_url(tmp_path_factory):
     demo, url = start_app(tmp_path_factory.mktemp("live"), FakeLLM([(LONG_REPLY, "happy", 0.8),
-                                                                     ("I hear you. Go on.", "neutral", 0.5)]))
+                                                                     ("I hear you. Go on.", "neutral", 0.5)]),
+                          live=True)
     yield url
     demo.close()
 
@@ -130,6 +132,21 @@ def test_regenerate_and_reopen_never_blank_the_avatar(live_page, live_url):
     assert_avatar_visible(page)
 
 
+def test_without_mediasource_the_page_says_so_and_plays_clips(live_browser, live_url):
+    context = live_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;")
+    try:
+        page.goto(live_url)
+        wait_ready(page)
+        expect(page.locator("#live-panel .wc-live-notice")).to_contain_text("Live video is unavailable")
+        send(page, "Hello avatar")
+        expect(page.locator("#avatar-video video")).to_have_attribute("src", re.compile(r".+\.mp4"))
+        expect(page.locator("#avatar-video")).to_be_visible()
+    finally:
+        context.close()
+
+
 # --- hands-free --------------------------------------------------------------------------------
 
 
@@ -148,7 +165,7 @@ def _speech_wav(path: Path, gaps_s: list[float], files: list[str]) -> Path:
 def voice_app(tmp_path_factory):
     if not LIBRIVOX.is_dir():
         pytest.skip("Debian pocketsphinx-testdata is not installed")
-    demo, url = start_app(tmp_path_factory.mktemp("voice"), FakeLLM([(LONG_REPLY, "happy", 0.8)]))
+    demo, url = start_app(tmp_path_factory.mktemp("voice"), FakeLLM([(LONG_REPLY, "happy", 0.8)]), live=True)
     yield url
     demo.close()
 

@@ -46,7 +46,8 @@ def test_queued_sentences_play_back_to_back_without_gaps(presence):
     # 20 frames of speech, then silence: the two sentences join with no silent frame between them
     per_frame = chunk.pcm.reshape(30, 640)[:, 0]
     assert per_frame.tolist() == [0.25] * 12 + [0.5] * 8 + [0.0] * 10
-    events = [(f, s) for f, s, _ in chunk.events]
+    events = [(f, s) for f, s, _, _ in chunk.events]
+    assert {turn for *_, turn in chunk.events} == {sink.generation}
     assert events == [(10, PresenceState.THINKING), (10, PresenceState.SPEAKING), (22, PresenceState.SPEAKING),
                       (30, PresenceState.IDLE)]
     assert presence.state is PresenceState.IDLE

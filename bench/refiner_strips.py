@@ -1,7 +1,7 @@
 """Frame strip of the diffusion renderer driven by warmchat's own motion: one row per emotion, the
 avatar speaking (two frames) and listening (two frames), beside the coarse warp alone.
 
-    python -m bench.refiner_strips CHECKPOINT PORTRAIT [--out docs/strip_refiner.png]
+    python -m bench.refiner_strips CHECKPOINT PORTRAIT [--out docs/strip_refiner.jpg]
 
 CHECKPOINT and PORTRAIT come from `warmchat train-renderer VIDEO` or `python -m bench.refiner`
 (the portrait is the clip's reference frame). The motion is the shipped generator's (espeak

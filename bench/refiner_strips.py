@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("portrait", type=Path)
     p.add_argument("--steps", type=int, default=4, help="DDIM steps")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--out", type=Path, default=DOCS / "strip_refiner.png")
+    p.add_argument("--out", type=Path, default=DOCS / "strip_refiner.jpg", help="PNG or JPEG by suffix")
     a = p.parse_args(argv)
     img = strip(a.checkpoint, a.portrait, steps=a.steps, device=a.device)
     a.out.parent.mkdir(parents=True, exist_ok=True)

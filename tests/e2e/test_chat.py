@@ -21,9 +21,13 @@ def test_send_shows_reply_emotion_and_video(page, app_url):
     expect(video).to_have_attribute("src", re.compile(r".+\.mp4"))
     # the reply's second sentence is a second segment, shown after the first has played
     expect(video).to_have_attribute("src", re.compile(r"-1\.mp4$"))
-    # it plays by itself (autoplay): wait until the browser has played some of it, however
-    # long a loaded machine takes to load the segment (a check of one instant failed under load)
+    # the avatar plays by itself: wait until the browser has played some of it, however long a
+    # loaded machine takes (a check of one instant failed under load). What plays is the live
+    # stream once it has started (app/ui/live.js; the clip player is hidden then and may not
+    # play at all), else the clip player's segment (autoplay).
     page.wait_for_function("""() => {
+        const live = window.warmchatLive;
+        if (live && live.stats.mode === "live" && live.video && live.video.currentTime > 0) return true;
         const v = document.querySelector('#avatar-video video');
         return v !== null && /-1\\.mp4$/.test(v.src) && (v.currentTime > 0 || v.ended);
     }""")

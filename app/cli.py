@@ -254,10 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module, text, defaults in (
         ("train-motion", "avatar.motion.train", "train the motion generator on a teacher corpus", None),
         ("mimic", "avatar.motion.mimic",
-         "learn a person's talking style from a video: mimic VIDEO --name STYLE (then set a persona's "
-         "motion_style = STYLE)", lambda s: ["--styles-dir", str(s.styles_dir)]),
+         "learn a person's talking style from a video: mimic VIDEO --name STYLE [--portrait IMG] (then set "
+         "a persona's motion_style = STYLE; IMG: the clip's best frame as a portrait)",
+         lambda s: ["--styles-dir", str(s.styles_dir)]),
         ("train-renderer", "avatar.render.diffusion_train",
-         "train the diffusion renderer on a reference video of the avatar's person (GPU)", None),
+         "train the diffusion refiner on a video of the avatar's person: train-renderer VIDEO [--config cpu|gpu] "
+         "(writes a checkpoint and its portrait)", None),
     ):
         p = sub.add_parser(name, help=text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER, help="options of the command (see its --help)")

@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--max-minutes", type=float, default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=2)
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = make_pairs(clip, clip.train)
     prep_s = time.perf_counter() - t0
     cpu0 = time.process_time()
-    unet, losses, train_s = train(pairs, config, steps, a.batch, device=device,
+    unet, losses, train_s = train(pairs, config, steps, a.batch, lr=a.lr, device=device,
                                   max_seconds=a.max_minutes * 60 if a.max_minutes else None)
     train_cpu_s = time.process_time() - cpu0
     a.save.mkdir(parents=True, exist_ok=True)
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "frames": {"train": len(clip.train), "held_out": len(clip.held_out), "reference": clip.reference,
                    "held_out_from_s": float(clip.held_out[0] / clip.fps)},
-        "training": {"steps_done": len(losses), "steps_planned": steps, "batch": a.batch,
+        "training": {"steps_done": len(losses), "steps_planned": steps, "batch": a.batch, "lr": a.lr,
                      "wall_minutes": train_s / 60, "cpu_minutes": train_cpu_s / 60,
                      "prepare_seconds": prep_s, "final_loss": float(np.mean(losses[-20:]))},
         "held_out": figures,

@@ -139,22 +139,27 @@ def make_pairs(clip: PersonClip, frames: np.ndarray) -> PairSet:
 def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr: float = 2e-4,
           device: str = "cpu", seed: int = 0, max_seconds: float | None = None, flip: bool = True):
     """Train a fresh UNet on `pairs`; returns it (on `device`, eval mode), the loss history and
-    the seconds spent. Stops early after `max_seconds`. `flip` mirrors half of each batch
-    (every input the same way), which doubles the poses a short clip shows."""
+    the seconds spent. Stops early after `max_seconds`; the learning rate (warm-up, then a cosine
+    decay to a tenth) follows whichever of steps and seconds runs out first. `flip` mirrors half
+    of each batch (every input the same way), which doubles the poses a short clip shows."""
     import torch
 
     torch.manual_seed(seed)
     unet = build_unet(config).to(device).train()
     sched = build_scheduler(config)
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=1e-4)
-    lr_at = lambda k: lr * min(1.0, (k + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * k / steps)))  # noqa: E731
+
+    def lr_at(k: int, elapsed: float) -> float:
+        done = min(1.0, max(k / steps, elapsed / max_seconds if max_seconds else 0.0))
+        return lr * min(1.0, (k + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * done)))
+
     gen = torch.Generator().manual_seed(seed)
     n = pairs.warped.shape[0]
     losses = []
     t0 = time.perf_counter()
     for step in range(steps):
         for g in opt.param_groups:
-            g["lr"] = lr_at(step)
+            g["lr"] = lr_at(step, time.perf_counter() - t0)
         idx = torch.randint(0, n, (min(batch, n),), generator=gen)
         w, r, m, y, wt = (t[idx] for t in (pairs.warped, pairs.reference, pairs.masks, pairs.target, pairs.weight))
         if flip:
@@ -216,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     cv2.imwrite(str(portrait), cv2.cvtColor(clip.portrait, cv2.COLOR_RGB2BGR))
     print(f"trained on {len(clip.train)} frames in {seconds / 60:.1f} min (final loss "
           f"{float(np.mean(losses[-20:])):.4f}); wrote {out} and the portrait {portrait}.\n"
-          f"Use them: a persona with avatar = \"{portrait}\" and render.renderer = \"diffusion\", "
-          f"render.diffusion_checkpoint = \"{out}\"")
+          f"Use them: upload {portrait} as the persona's portrait (Persona tab, or copy it into the data "
+          f"dir's avatars/), and set render.renderer = \"diffusion\", render.diffusion_checkpoint = \"{out}\"")
     return 0
 
 

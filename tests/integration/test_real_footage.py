@@ -100,3 +100,32 @@ def test_mimic_cli_learns_a_style_from_a_real_clip(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "face in 100%" in out and "jitter" in out and "portrait: frame" in out
     assert (tmp_path / "smiler.pt").is_file() and (tmp_path / "smiler.png").is_file()
+
+
+def test_tiny_refiner_trains_on_real_frames_and_renders_the_person(single_face, tmp_path):
+    import torch
+
+    from avatar.render import make_renderer
+    from avatar.render.demo import single_frame
+    from avatar.render.diffusion import RefinerConfig, save_checkpoint
+    from avatar.render.diffusion_train import make_pairs, prepare_clip, train
+    from avatar.settings import RenderSettings
+
+    path, tracked = single_face
+    config = RefinerConfig.tiny()
+    clip = prepare_clip(path, config, tracked=tracked)
+    assert clip.faces.shape == (72, 32, 32, 3) and clip.reference in clip.train
+    assert clip.held_out.min() > clip.train.max() and len(clip.held_out) == 14     # the contiguous tail
+    pairs = make_pairs(clip, clip.train)
+    torch.set_num_threads(1)
+    unet, losses, _ = train(pairs, config, steps=60, batch=4, lr=2e-3, seed=0)
+    assert np.mean(losses[-10:]) < np.mean(losses[:10])                          # it learns
+    ckpt = tmp_path / "me.refiner.pt"
+    save_checkpoint(ckpt, config, unet)
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "me.png"), cv2.cvtColor(clip.portrait, cv2.COLOR_RGB2BGR))
+    renderer = make_renderer(str(tmp_path / "me.png"), RenderSettings(
+        size=128, renderer="diffusion", device="cpu", diffusion_checkpoint=str(ckpt), diffusion_steps=2))
+    frame = renderer.render_frame(single_frame({"jawOpen": 0.5}), 0)
+    assert frame.shape == (128, 128, 3) and frame.dtype == np.uint8 and frame.std() > 10

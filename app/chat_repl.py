@@ -77,6 +77,8 @@ class ChatRepl:
                 elif isinstance(event, ReplySaved):
                     e = event.turn.emotion
                     out.write(f"\n   [{e.label.value} {e.intensity:.1f}]\n")
+                    if event.notice:
+                        out.write(f"   ({event.notice})\n")
                 elif isinstance(event, TurnFailed):
                     out.write(f"\n! {event.message}\n  (your message is saved; try /regen when the model is back)\n")
                 elif isinstance(event, UserTurnSaved):

@@ -103,6 +103,7 @@ class ReplyMedia:
 class ReplySaved:
     turn: Turn
     timings: dict[str, float] = field(default_factory=dict)  # seconds: llm_first_sentence, first_media, total
+    notice: str = ""  # something to tell the person with this reply (e.g. the model was restarted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +359,7 @@ class Conversation:
         self.services.store.save_turn(self.id, turn, turn.id)
         self.current = turn.id
         timings["total"] = time.perf_counter() - t0
-        yield ReplySaved(turn, timings)
+        yield ReplySaved(turn, timings, reply.notice)
 
     def _stream_llm(self, path: list[Turn], cues) -> Iterator:
         """The LLM's reply chunks; a backend that breaks on what its server sent (garbage JSON, a

@@ -189,7 +189,8 @@ class AvatarPipeline:
             return Segment(Role.SPEAKING, motion, request.emotion, speech, request.text)
         motion = self.motion.generate(MotionRequest(
             role=Role.LISTENING, emotion=request.partner_emotion, profile=self.profile,
-            speech=request.partner_speech, duration_s=request.seconds, previous=previous, seed=request.seed))
+            speech=request.partner_speech, duration_s=request.seconds, previous=previous, style=self.style,
+            seed=request.seed))
         return Segment(Role.LISTENING, motion, request.partner_emotion, request.partner_speech, request.text)
 
     def frames(self, segment: Segment) -> Iterator[np.ndarray]:

@@ -270,8 +270,9 @@ class _Handlers:
                     yield conv, gr.skip(), gr.Video(value=event.path, loop=False), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                 elif isinstance(event, ReplySaved):
                     turn = event.turn
+                    notice = ok_html(event.notice) if event.notice else ""
                     yield (conv, chat_messages(conv.path(), name), gr.skip(), emotion_badge(turn.emotion, name),
-                           turn.text, "", gr.skip())
+                           turn.text, notice, gr.skip())
                 elif isinstance(event, TurnFailed):
                     yield (conv, chat_messages(conv.path(), name), gr.skip(), gr.skip(), "",
                            error_html(f"{event.message} — your message is kept; press Regenerate to retry."), gr.skip())

@@ -264,3 +264,27 @@ def test_emotion_settled_once_when_the_backend_sends_none(services, persona):
     saved = [e for e in conv.send("hello") if isinstance(e, ReplySaved)][0].turn
     spoken = {emotion for emotion, _ in services.avatar.faces}
     assert spoken == {saved.emotion} and saved.emotion.label.value == "sad"
+
+
+class NoticeLLM(FakeLLM):
+    """A backend whose reply carries a notice (as the embedded model's after a restart)."""
+
+    def stream_reply(self, persona, path, cues):
+        for chunk in super().stream_reply(persona, path, cues):
+            if chunk.final is not None:
+                chunk = chunk.model_copy(update={"final": chunk.final.model_copy(
+                    update={"notice": "The embedded model had stopped; it was restarted."})})
+            yield chunk
+
+
+def test_reply_notice_reaches_the_saved_event(tmp_path, persona):
+    store = ConversationStore(tmp_path / "db.sqlite3")
+    try:
+        services = Services(store=store, llm=NoticeLLM(), emotion_of=fake_emotion_of)
+        conv = Conversation.start(services, persona)
+        saved = list(conv.send("hello"))[-1]
+        assert isinstance(saved, ReplySaved) and "restarted" in saved.notice
+        plain = Services(store=store, llm=FakeLLM(), emotion_of=fake_emotion_of)
+        assert list(Conversation.start(plain, persona).send("hello"))[-1].notice == ""
+    finally:
+        store.close()

@@ -90,8 +90,9 @@ class LiveSession:
     """
 
     def __init__(self, pipeline: AvatarPipeline, asr: Callable[[], object] | None = None,
-                 vad: Callable[[], object] | None = None, token: str | None = None):
+                 vad: Callable[[], object] | None = None, token: str | None = None, owner: str | None = None):
         self.token = token or secrets.token_urlsafe(24)
+        self.owner = owner  # digest of the owner cookie of the page that opened it (app.access); None: none
         self.pipeline = pipeline
         self.presence = Presence(_listener(pipeline), sample_rate=SAMPLE_RATE, fps=FPS)
         self._asr = asr
@@ -317,13 +318,17 @@ class LiveHub:
         self._by_token: dict[str, LiveSession] = {}
         self._by_session: dict[str, LiveSession] = {}
 
-    def open(self, session_hash: str, persona) -> LiveSession:
-        """The live session of Gradio session `session_hash` (created with `persona`'s avatar)."""
+    def open(self, session_hash: str, persona, owner: str | None = None) -> LiveSession:
+        """The live session of Gradio session `session_hash` (created with `persona`'s avatar).
+
+        owner: the digest of the opening page's owner cookie; the WebSocket must then carry the
+            same cookie as well as the session's token (see `may_connect`).
+        """
         with self._lock:
             found = self._by_session.get(session_hash)
         if found is not None:
             return found
-        live = LiveSession(self.pipeline_for(persona), asr=self.asr, vad=self.vad)
+        live = LiveSession(self.pipeline_for(persona), asr=self.asr, vad=self.vad, owner=owner)
         with self._lock:
             live = self._by_session.setdefault(session_hash, live)
             self._by_token[live.token] = live
@@ -332,6 +337,21 @@ class LiveHub:
     def by_token(self, token: str | None) -> LiveSession | None:
         with self._lock:
             return self._by_token.get(token or "")
+
+    def may_connect(self, token: str | None, cookies) -> LiveSession | None:
+        """The session a WebSocket may join: its token is known and, when the session was opened
+        by a page with an owner cookie, the socket carries that same cookie (`cookies`: anything
+        `app.access.owner_of` reads). None: refuse."""
+        from app.access import NoSuchConversation, owner_of
+
+        live = self.by_token(token)
+        if live is None or live.owner is None:
+            return live
+        try:
+            digest = owner_of(cookies).digest
+        except NoSuchConversation:
+            return None
+        return live if secrets.compare_digest(digest, live.owner) else None
 
     def of(self, session_hash: str | None) -> LiveSession | None:
         with self._lock:

@@ -87,7 +87,7 @@ class LiveHooks:
         if self.hub is None or request is None:
             return panel_html()
         try:
-            live = self.hub.open(request.session_hash, self.default_persona())
+            live = self.hub.open(request.session_hash, self.default_persona(), owner=_owner_digest(request))
             return panel_html(live.token, _still(live))
         except Exception:  # no avatar: the panel says the stream is unavailable, the chat goes on
             log.exception("live session failed to open")
@@ -121,6 +121,16 @@ class LiveHooks:
             live.presence.listen(on)
 
 
+def _owner_digest(request: gr.Request) -> str | None:
+    """The digest of the page's owner cookie (app.access), None when it has none."""
+    from app.access import NoSuchConversation, owner_of
+
+    try:
+        return owner_of(request).digest
+    except NoSuchConversation:
+        return None
+
+
 def _still(live: LiveSession) -> str:
     """A neutral frame of the session's avatar as a JPEG data: URL (shown until the video plays)."""
     import cv2
@@ -138,7 +148,7 @@ def routes(hub: LiveHub) -> list:
     from starlette.websockets import WebSocket, WebSocketDisconnect
 
     async def endpoint(ws: WebSocket) -> None:
-        live = hub.by_token(ws.query_params.get("token"))
+        live = hub.may_connect(ws.query_params.get("token"), ws)  # the page's token and owner cookie
         origin = ws.headers.get("origin")
         if live is None or (origin and urlparse(origin).netloc != ws.headers.get("host")):
             await ws.close(code=4403)  # unknown session, or a page of another site

@@ -123,3 +123,18 @@ def test_the_hub_finds_sessions_by_page_and_token():
     assert hub.by_token("guess") is None and hub.of("page-b") is None
     hub.close("page-a")
     assert hub.by_token(a.token) is None
+
+
+def test_the_socket_needs_the_opening_page_s_owner_cookie_too():
+    from app.access import OWNER_COOKIE, new_token
+
+    hub = LiveHub(lambda persona: pipeline())
+    mine, theirs = new_token(), new_token()
+    live = hub.open("page-a", None, owner=mine.digest)
+    assert hub.may_connect(live.token, {OWNER_COOKIE: mine.secret}) is live
+    assert hub.may_connect(live.token, {OWNER_COOKIE: theirs.secret}) is None  # a stolen token alone
+    assert hub.may_connect(live.token, {}) is None  # no cookie
+    assert hub.may_connect("guess", {OWNER_COOKIE: mine.secret}) is None
+    unowned = hub.open("page-b", None)  # a page without a cookie (an API client): the token decides
+    assert hub.may_connect(unowned.token, {}) is unowned
+    hub.close_all()

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sentences", type=int, default=3)
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
-    from app.media import AvatarPipeline as AppAvatar
+    from app.media import AvatarComponents as AppAvatar
     from app.personas import get_persona
     from app.settings import Settings
 

@@ -23,8 +23,6 @@ import argparse
 import json
 import logging
 import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 
@@ -33,20 +31,12 @@ import numpy as np
 from avatar.motion.clip import FPS, MotionClip
 from bench.judges import FER_LABELS, FERJudge, IdentityJudge, face_box
 from emotion import Emotion, EmotionState
+from bench.machine import cpu_model
 
 log = logging.getLogger(__name__)
 RESULTS = Path(__file__).resolve().parent / "results"
 TEXT = "I hear you, and I want you to know that this really matters to me today."
 LABELS = [e.value for e in Emotion]
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next((ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")),
-                    platform.processor())
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor()
 
 
 class Maker:

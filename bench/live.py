@@ -228,7 +228,7 @@ def summarize(res: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.realtime import cpu_model
+    from bench.machine import cpu_model
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--typed", type=int, default=3, help="typed turns (max 4)")

@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from dialogue.llm.supervisor import ModelProcess
 from dialogue.prompts import PromptStyle
 from dialogue.turns import AvatarRole, EmotionCues, Speaker, Turn
 from emotion import EmotionState, recognize
+from bench.machine import cpu_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -43,17 +43,6 @@ TURNS = [
     "What do you like doing on a free day?",
     "I might bake some bread then, I haven't in ages.",
 ]
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return platform.processor()
-    for line in out.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
 
 
 def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: PersonaBrief, path: list[Turn],

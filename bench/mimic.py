@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ from avatar.motion.metrics import blink_stats
 from avatar.motion.mimic import (MIN_FACE_SECONDS, calibrated_channels, calibration_speech, chunks, mimic,
                                  motion_stats, relative_to_median)
 from bench.footage import clip_path
+from bench.machine import cpu_model
 from emotion import EmotionState
 from emotion.profile import EmotionProfile
 
@@ -44,18 +43,6 @@ TOLERANCE = 0.25
 HELD_OUT_SENTENCES = ("The weather was lovely on the coast last week, we walked for hours.",
                       "Could you tell me a little more about what you are working on?",
                       "That sounds wonderful. I would love to come along next time.")
-
-
-def cpu_model() -> str:
-    """The CPU model name from lscpu (or the platform string)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 def channel_name(c: int) -> str:

@@ -16,29 +16,18 @@ import io
 import json
 import logging
 import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from bench.machine import cpu_model
 
 log = logging.getLogger(__name__)
 RESULTS = Path(__file__).resolve().parent / "results"
 SENTENCES = ("Hello! It is really nice to talk with you today.",
              "I was thinking about what you said yesterday, and I believe you were right.",
              "Shall we try again tomorrow morning, after a good breakfast?")
-
-
-def cpu_model() -> str:
-    """The CPU's model name (lscpu), or the platform's processor string."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")),
-                    platform.processor())
-    except (OSError, subprocess.SubprocessError):
-        return platform.processor()
 
 
 def process_cpu_s(pid: int) -> float:

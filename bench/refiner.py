@@ -34,7 +34,7 @@ from avatar.face import landmarks as L
 from avatar.render.diffusion import RefinerPipeline, build_scheduler, coarse_warp, resolve_device, save_checkpoint, to_tensor
 from avatar.render.diffusion_train import CONFIGS, DEFAULT_STEPS, make_pairs, prepare_clip, train
 from bench.footage import clip_path
-from bench.mimic import cpu_model
+from bench.machine import cpu_model
 
 RESULTS = Path(__file__).parent / "results"
 DOCS = Path(__file__).resolve().parents[1] / "docs"

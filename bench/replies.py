@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.llm_latency import cpu_model
+from bench.machine import cpu_model
 from dialogue.llm.base import PersonaBrief
 from dialogue.llm.embedded import EmbeddedLLM
 from dialogue.llm.hygiene import is_assistant_speak, structure_start

@@ -5,8 +5,10 @@ WebSocket, app/ui/live.py), its stream thread runs the presence loop in real tim
 
     presence.next_chunk(4 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
 
-keeping about `LEAD_S` of video ahead of the wall clock, so the page (MediaSource) always has the
-next frames and the avatar never freezes: it idles, listens, thinks or speaks (avatar/presence.py).
+keeping `LEAD_S` of video ahead of the wall clock while the avatar speaks (`WAIT_LEAD_S` while
+it waits, so a reply's first words are not queued behind much), so the page (MediaSource) always
+has the next frames and the avatar never freezes: it idles, listens, thinks or speaks
+(avatar/presence.py).
 A chat turn gets the session's `turn_sink` and its sentences are queued on the stream as they are
 voiced (app.conversation, `Conversation.live`).
 
@@ -26,6 +28,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,8 +43,13 @@ FPS = 25
 SAMPLE_RATE = 24000  # the stream's audio (AAC)
 MIC_RATE = 16000  # the page sends its microphone at this rate
 CHUNK_FRAMES = 4  # frames made per step of the stream thread (160 ms)
-LEAD_S = 0.6  # video made ahead of the wall clock (the page's buffer: absorbs scheduling hiccups)
+LEAD_S = 0.6  # video made ahead of the wall clock while the avatar speaks (absorbs scheduling hiccups)
+POLL_S = 0.04  # the stream thread's longest sleep
+WAIT_LEAD_S = 0.3  # ... while it idles, listens or thinks: a reply's first words join the stream sooner
 PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
+PARTIAL_EVERY_S = 1.0  # seconds of new speech before the page is shown the transcript so far again
+SPECULATE_AFTER_S = 0.2  # quiet in an utterance before its final transcript is begun (the turn ends at 0.6 s)
+TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 
 
 @dataclass
@@ -105,6 +113,7 @@ class LiveSession:
         self.heard: Heard | None = None  # the last transcribed turn, until a message takes its voice
         self.playing = False  # the page reported that the stream plays
         self.cost = StreamCost()  # CPU time the stream thread spent, per stage
+        self.trace: deque[dict] = deque(maxlen=TRACE_LEN)  # timing marks of turns (see `mark`)
 
     # --- the page ------------------------------------------------------------------------------
 
@@ -137,6 +146,8 @@ class LiveSession:
         kind = msg.get("type")
         if kind == "playing":
             self.playing = True
+        elif kind == "played":  # the page began playing a turn's speech
+            self.mark("played", turn=msg.get("turn"))
         elif kind == "mic":
             self._mic.on() if msg.get("on") else self._mic.off()
         else:
@@ -145,6 +156,14 @@ class LiveSession:
     def hear(self, pcm16: bytes) -> None:
         """Microphone audio from the page: 16 kHz int16 mono (any length)."""
         self._mic.feed(np.frombuffer(pcm16, np.int16).astype(np.float32) / 32768.0)
+
+    def mark(self, stage: str, at: float | None = None, **info) -> None:
+        """A timing mark of a turn's way from the person to the avatar's first words (read by
+        bench/live.py): `stage` at time.monotonic() `at` (default now), with `info`. Stages:
+        vad_end (speech_end: when the speech ended), transcript, turn (a chat turn began: its
+        `turn` number), queued (a segment of it is on the stream), streamed (its first speaking
+        frame was made; `plays_at`: when the stream plays it), played (the page says it plays)."""
+        self.trace.append({"stage": stage, "t": time.monotonic() if at is None else at, **info})
 
     def emit(self, item: object) -> None:
         send = self._send
@@ -164,7 +183,11 @@ class LiveSession:
         """Where a chat turn's sentences go: the stream, when the page plays it; else None (clips)."""
         if not (self.connected and self.playing):
             return None
-        return self.presence.turn_sink()
+        sink = self.presence.turn_sink()
+        turn = sink.generation
+        self.mark("turn", turn=turn)
+        sink.on_put = lambda segment: self.mark("queued", turn=turn, seconds=segment.duration)
+        return sink
 
     def take_voice(self, text: str) -> np.ndarray | None:
         """The recording of the spoken turn whose transcript is `text` (once), or None."""
@@ -182,8 +205,9 @@ class LiveSession:
         try:
             while not stop.is_set():
                 ahead = made / FPS - (time.monotonic() - start)
-                if ahead > LEAD_S:
-                    stop.wait(ahead - LEAD_S)
+                lead = LEAD_S if self.presence.state is PresenceState.SPEAKING or self.presence.queued else WAIT_LEAD_S
+                if ahead > lead:
+                    stop.wait(min(ahead - lead, POLL_S))  # woken often: queued speech starts soon
                     continue
                 if ahead < -1.0:  # fell behind (a loaded machine): the page stalled; catch up from now
                     log.warning("live stream %s fell %.1f s behind", self.token[:6], -ahead)
@@ -197,6 +221,8 @@ class LiveSession:
                 self.cost.add(chunk.motion.num_frames, c1 - c0, c2 - c1, time.thread_time() - c2,
                               behind=max(0.0, -ahead))
                 for frame, state, text, turn in chunk.events:
+                    if state is PresenceState.SPEAKING:
+                        self.mark("streamed", turn=turn, plays_at=start + frame / FPS)
                     self.emit({"type": "state", "state": state.value, "t": frame / FPS, "text": text, "turn": turn})
                 if data:
                     self.emit(data)
@@ -211,8 +237,55 @@ class LiveSession:
                 log.debug("closing the live encoder failed", exc_info=True)
 
 
+class _AsrJobs:
+    """One thread that runs a microphone's transcriptions in order. A partial or speculative job
+    is skipped when a newer one waits (the newer one covers more); final jobs always run, also
+    after `close` (a turn that ended before the microphone went off is still answered)."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[tuple[str, Callable[[], None]]] = deque()
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, kind: str, job: Callable[[], None]) -> None:
+        with self._cv:
+            if self._closed and kind != "final":
+                return
+            self._jobs.append((kind, job))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="live-asr", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._jobs and not self._closed:
+                    self._cv.wait()
+                if not self._jobs:
+                    return
+                kind, job = self._jobs.popleft()
+                superseded = kind != "final" and bool(self._jobs)
+            if not superseded:
+                job()
+
+
 class _Mic:
-    """The page's microphone: voice activity, barge-in, the listening motion, transcription."""
+    """The page's microphone: voice activity, barge-in, the listening motion, transcription.
+
+    Speech is transcribed while the person speaks (dialogue.asr.streaming.StreamingTranscriber,
+    one per utterance): the transcript so far goes to the page as a "partial" every
+    `PARTIAL_EVERY_S` of new speech, and once the person has been quiet for `SPECULATE_AFTER_S`
+    the utterance so far is transcribed for good while the VAD waits out the rest of its
+    end-of-turn silence; audio of that quiet stretch is held back and only transcribed when the
+    person goes on speaking. So the final transcript is (almost) ready when the turn ends.
+    """
 
     def __init__(self, session: LiveSession):
         self.session = session
@@ -222,16 +295,26 @@ class _Mic:
         self._buffered = 0
         self._in_speech = False
         self._stream_s = 0.0  # seconds of audio fed since the microphone was switched on
+        self._jobs = _AsrJobs()
+        self._st = None  # the open utterance's StreamingTranscriber
+        self._held: list[np.ndarray] = []  # audio of a quiet stretch in the utterance, not transcribed yet
+        self._speculated = False  # the utterance up to this quiet stretch is being transcribed
+        self._partial_at = 0.0  # seconds of utterance transcribed for the last partial job
 
     def on(self) -> None:
         with self._lock:
             self.vad = self.session._vad_factory()
             self._buffer, self._buffered, self._in_speech, self._stream_s = [], 0, False, 0.0
+            self._jobs.close()
+            self._jobs = _AsrJobs()
+            self._st, self._held = None, []
 
     def off(self) -> None:
         with self._lock:
             self.vad = None
             self._buffer, self._buffered, self._in_speech = [], 0, False
+            self._jobs.close()
+            self._st, self._held = None, []
 
     def feed(self, pcm: np.ndarray) -> None:
         s = self.session
@@ -245,19 +328,22 @@ class _Mic:
             if not self._in_speech:
                 self._trim_pre_roll()
             events = self.vad.feed(pcm)
+            started = False
             for event in events:
                 ago_ms = 1000.0 * (self._stream_s - event.t_s)  # how long before `now` it happened
                 if event.kind == "start" and not self._in_speech:
-                    self._in_speech = True
+                    self._in_speech = started = True
                     self._start_event(now, ago_ms)
+                    self._begin_utterance()
                 elif event.kind == "end" and self._in_speech:
                     self._in_speech = False
                     utterance = np.concatenate(self._buffer)
                     cut = int(round((self._stream_s - event.t_s) * MIC_RATE))  # the silence after it
                     utterance = utterance[: max(0, len(utterance) - cut)]
                     self._buffer, self._buffered = [], 0
-                    threading.Thread(target=self._transcribe, args=(utterance, now - ago_ms / 1000.0),
-                                     name="live-asr", daemon=True).start()
+                    self._end_utterance(utterance, now - ago_ms / 1000.0, now)
+            if self._in_speech and not started:
+                self._follow(pcm)
         s.presence.hear(pcm, MIC_RATE)
 
     def _start_event(self, now: float, ago_ms: float) -> None:
@@ -274,21 +360,79 @@ class _Mic:
         while self._buffer and self._buffered - len(self._buffer[0]) >= keep:
             self._buffered -= len(self._buffer.pop(0))
 
-    def _transcribe(self, pcm: np.ndarray, ended_at: float) -> None:
+    # --- transcription while the person speaks (lock held) ------------------------------------
+
+    def _begin_utterance(self) -> None:
+        """Speech started: a transcriber for this utterance, fed its pre-roll and first chunk."""
+        self._st, self._held, self._speculated, self._partial_at = None, [], False, 0.0
+        if self.session._asr is None:
+            return
+        from dialogue.asr.streaming import StreamingTranscriber
+
+        try:
+            self._st = StreamingTranscriber(self.session._asr(), MIC_RATE, partial_every_s=PARTIAL_EVERY_S)
+        except Exception as exc:  # no recogniser: the turn's end says so (see _final)
+            log.warning("live recogniser unavailable: %s", exc)
+            return
+        self._st.feed(np.concatenate(self._buffer))
+
+    def _follow(self, pcm: np.ndarray) -> None:
+        """A chunk inside the open utterance: transcribed on (a partial now and then), or held
+        back while the person is quiet; a long enough quiet stretch starts the final transcript."""
+        st = self._st
+        if st is None:
+            return
+        if getattr(self.vad, "silence_s", 0.0) > 0.0:
+            self._held.append(pcm)
+            if not self._speculated and self.vad.silence_s >= SPECULATE_AFTER_S:
+                self._speculated = True
+                self._jobs.submit("speculate", lambda: self._partial(st, final=True))
+            return
+        for held in self._held:  # the person went on: the quiet stretch is part of the utterance
+            st.feed(held)
+        self._held, self._speculated = [], False
+        st.feed(pcm)
+        if st.duration_s - self._partial_at >= PARTIAL_EVERY_S:
+            self._partial_at = st.duration_s
+            self._jobs.submit("partial", lambda: self._partial(st))
+
+    def _end_utterance(self, pcm: np.ndarray, ended_at: float, now: float) -> None:
+        st, self._st, self._held = self._st, None, []
+        s = self.session
+        s.mark("vad_end", now, speech_end=ended_at)
+        self._jobs.submit("final", lambda: self._final(st, pcm, ended_at))
+
+    # --- the transcription thread ---------------------------------------------------------------
+
+    def _partial(self, st, final: bool = False) -> None:
+        try:
+            text = st.finish() if final else st.partial()
+        except Exception as exc:  # a partial that fails is no news; the final one reports it
+            log.debug("live partial transcription failed: %s", exc)
+            return
+        if text and st is self._st:  # still the open utterance
+            self.session.emit({"type": "partial", "text": text})
+
+    def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:
         s = self.session
         text = ""
         if s._asr is not None and len(pcm) >= MIC_RATE * 0.2:
             try:
-                text = s._asr().transcribe(pcm, MIC_RATE).text.strip()
+                if st is None:
+                    text = s._asr().transcribe(pcm, MIC_RATE).text.strip()
+                else:
+                    text = st.finish()
             except Exception as exc:  # an unusable utterance: the page says so and listens on
                 log.warning("live transcription failed: %s", exc)
                 s.emit({"type": "notice", "message": f"could not transcribe that: {exc}"})
+        since_end_ms = 1000.0 * (time.monotonic() - ended_at)
+        s.mark("transcript", speech_end=ended_at, chars=len(text))
         if not text:
             s.presence.listen(False)
-            s.emit({"type": "transcript", "text": "", "since_end_ms": 1000.0 * (time.monotonic() - ended_at)})
+            s.emit({"type": "transcript", "text": "", "since_end_ms": since_end_ms})
             return
         s.heard = Heard(text, pcm, ended_at)
-        s.emit({"type": "transcript", "text": text, "since_end_ms": 1000.0 * (time.monotonic() - ended_at)})
+        s.emit({"type": "transcript", "text": text, "since_end_ms": since_end_ms})
 
 
 def _listener(pipeline: AvatarPipeline):

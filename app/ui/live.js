@@ -3,7 +3,8 @@
 // The server streams one never-ending fragmented MP4 (H.264 + AAC) over a WebSocket; it is fed to
 // a MediaSource, so the avatar plays as one continuous video. JSON messages on the same socket say
 // when the avatar starts speaking ("state"), when the person barged in ("barge"), and what the
-// person said (a "transcript", sent on as a message by clicking the hidden #live-send button).
+// person said (the transcript so far as "partial"s while they speak, then a "transcript", sent on
+// as a message by clicking the hidden #live-send button).
 // In hands-free mode the microphone is sent back over the socket as 16 kHz int16 mono.
 // Everything measured here is in window.warmchatLive.stats (tests and bench/live.py read it).
 (() => {
@@ -15,7 +16,7 @@
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
     turnsBegun: [], turns: {},  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
-    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, transcripts: [], notice: "", error: "",
+    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, partials: [], transcripts: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
@@ -145,6 +146,7 @@
         if (stats.turns[speakingTurn]) stats.turns[speakingTurn].end = now;
       }
       if (speaking) {
+        if (!stats.turns[m.turn]) send({ type: "played", turn: m.turn });  // the server's timing marks
         const turn = stats.turns[m.turn] || (stats.turns[m.turn] = { first: now, end: null, runs: 0 });
         if (!stats.speaking || speakingTurn !== m.turn) turn.runs += 1;
         if (stats.speaking && speakingTurn !== m.turn && stats.turns[speakingTurn]) stats.turns[speakingTurn].end = now;
@@ -173,15 +175,28 @@
       marks.push({ t: msg.t, state: "listening" });
     } else if (msg.type === "speech") {
       stats.state = stats.speaking ? stats.state : "listening";
+    } else if (msg.type === "partial") {
+      stats.partials.push(msg.text);
+      heard(msg.text, true);
     } else if (msg.type === "transcript") {
       stats.speechEndAt = performance.now() - msg.since_end_ms;
       stats.transcripts.push(msg.text);
+      heard(msg.text, false);
       if (msg.text) sendAsMessage(msg.text);
     } else if (msg.type === "notice") {
       notice(msg.message);
     } else if (msg.type === "error") {
       fallback(msg.message);
     }
+  }
+
+  // what the microphone heard: the transcript so far while the person speaks, then the final one
+  function heard(text, partial) {
+    const el = document.querySelector("#live-panel .wc-live-heard");
+    if (!el) return;
+    el.textContent = text ? "You: " + text + (partial ? " …" : "") : "";
+    el.classList.toggle("wc-partial", partial);
+    el.hidden = !text;
   }
 
   function send(obj) { if (live.ws && live.ws.readyState === 1) live.ws.send(JSON.stringify(obj)); }

@@ -3,7 +3,7 @@
 A `LiveSession` belongs to one page (one Gradio session). While its page is connected (a
 WebSocket, app/ui/live.py), its stream thread runs the presence loop in real time:
 
-    presence.next_chunk(4 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
+    presence.next_chunk(2 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
 
 keeping `LEAD_S` of video ahead of the wall clock while the avatar speaks (`WAIT_LEAD_S` while
 it waits, so a reply's first words are not queued behind much), so the page (MediaSource) always
@@ -15,8 +15,14 @@ voiced (app.conversation, `Conversation.live`).
 The page's microphone audio comes back over the same WebSocket (16 kHz int16 mono). It is fed to
 a voice activity detector (`dialogue.asr.vad`) and to the listening motion: speech that starts
 while the avatar speaks is a barge-in (the queue is flushed and the page silences what it has
-already received); the end of the person's turn is transcribed and sent to the page, which sends
-it as a message (the turn then runs like a typed one, keeping the recording as the turn's voice).
+already received, and the stream is cut: a new MP4 follows that the page plays `CUT_MARGIN_S`
+after its playhead, dropping the speaking frames it had buffered beyond that, so the lips stop
+too); the end of the person's turn is transcribed and sent to the page, which sends it as a
+message (the turn then runs like a typed one, keeping the recording as the turn's voice).
+
+A stream that falls behind the wall clock (a loaded machine) renders every other frame (each
+shown twice) until it has caught up: the audio goes on at full rate and the picture at 12.5 fps,
+rather than the page stalling.
 
 `LiveHub` holds the sessions of the process, found by their unguessable token (the WebSocket)
 or by the Gradio session they belong to (the chat's handlers).
@@ -42,10 +48,12 @@ log = logging.getLogger(__name__)
 FPS = 25
 SAMPLE_RATE = 24000  # the stream's audio (AAC)
 MIC_RATE = 16000  # the page sends its microphone at this rate
-CHUNK_FRAMES = 4  # frames made per step of the stream thread (160 ms)
+CHUNK_FRAMES = 2  # frames made per step of the stream thread (80 ms): queued speech starts within one
 LEAD_S = 0.6  # video made ahead of the wall clock while the avatar speaks (absorbs scheduling hiccups)
+DEGRADE_BELOW_S = 0.1  # less made ahead than this (the stream fell behind): render every other frame
 POLL_S = 0.04  # the stream thread's longest sleep
-WAIT_LEAD_S = 0.3  # ... while it idles, listens or thinks: a reply's first words join the stream sooner
+WAIT_LEAD_S = 0.25  # ... while it idles, listens or thinks: a reply's first words join the stream sooner
+CUT_MARGIN_S = 0.2  # after a barge-in, the new stream plays this long after the page's playhead
 PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
 PARTIAL_EVERY_S = 1.0  # seconds of new speech before the page is shown the transcript so far again
 SPECULATE_AFTER_S = 0.2  # quiet in an utterance before its final transcript is begun (the turn ends at 0.6 s)
@@ -62,6 +70,7 @@ class StreamCost:
     render_s: float = 0.0
     encode_s: float = 0.0
     behind_s: float = 0.0
+    skipped: int = 0  # frames not rendered (the previous one shown again) while the stream was behind
 
     def add(self, frames: int, motion_s: float, render_s: float, encode_s: float, behind: float) -> None:
         self.frames += frames
@@ -114,6 +123,8 @@ class LiveSession:
         self.playing = False  # the page reported that the stream plays
         self.cost = StreamCost()  # CPU time the stream thread spent, per stage
         self.trace: deque[dict] = deque(maxlen=TRACE_LEN)  # timing marks of turns (see `mark`)
+        self._cut = threading.Event()  # a barge-in: the stream thread cuts the stream (see `_run`)
+        self._base_frame = 0  # the presence's frame at the start of the current stream (its media time 0)
 
     # --- the page ------------------------------------------------------------------------------
 
@@ -196,14 +207,34 @@ class LiveSession:
 
     # --- the stream thread ---------------------------------------------------------------------
 
+    def media_time(self, frame: int) -> float:
+        """The stream's media time (seconds, as the page's events carry it) of presence frame `frame`."""
+        return (frame - self._base_frame) / FPS
+
+    def cut(self) -> None:
+        """Drop what the page has buffered beyond `CUT_MARGIN_S` (a barge-in): see `_run`."""
+        self._cut.set()
+
     def _run(self, stop: threading.Event) -> None:
         from avatar.video.live import LiveEncoder
 
         size = self.pipeline.renderer.size
         encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE)
+        self._base_frame = self.presence.frames_out
+        self._cut.clear()
         start, made = time.monotonic(), 0
         try:
             while not stop.is_set():
+                if self._cut.is_set():
+                    # the page drops its buffer beyond playhead + CUT_MARGIN_S and plays a new MP4 there:
+                    # the rest of the old one, then where the new one starts (media time), then the new one
+                    self._cut.clear()
+                    tail = encoder.close()
+                    if tail:
+                        self.emit(tail)
+                    self.emit({"type": "cut", "t": made / FPS})
+                    encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE)
+                    start = time.monotonic() - made / FPS + CUT_MARGIN_S  # made ahead: the margin
                 ahead = made / FPS - (time.monotonic() - start)
                 lead = LEAD_S if self.presence.state is PresenceState.SPEAKING or self.presence.queued else WAIT_LEAD_S
                 if ahead > lead:
@@ -215,15 +246,16 @@ class LiveSession:
                 c0 = time.thread_time()
                 chunk = self.presence.next_chunk(CHUNK_FRAMES)
                 c1 = time.thread_time()
-                frames = list(self.pipeline.renderer.stream_frames(chunk.motion))
+                frames = self._frames(chunk.motion, behind=ahead < DEGRADE_BELOW_S)
                 c2 = time.thread_time()
                 data = encoder.write(frames, chunk.pcm)
                 self.cost.add(chunk.motion.num_frames, c1 - c0, c2 - c1, time.thread_time() - c2,
                               behind=max(0.0, -ahead))
                 for frame, state, text, turn in chunk.events:
                     if state is PresenceState.SPEAKING:
-                        self.mark("streamed", turn=turn, plays_at=start + frame / FPS)
-                    self.emit({"type": "state", "state": state.value, "t": frame / FPS, "text": text, "turn": turn})
+                        self.mark("streamed", turn=turn, plays_at=start + self.media_time(frame))
+                    self.emit({"type": "state", "state": state.value, "t": self.media_time(frame), "text": text,
+                               "turn": turn})
                 if data:
                     self.emit(data)
                 made += chunk.motion.num_frames
@@ -235,6 +267,15 @@ class LiveSession:
                 encoder.close()
             except Exception:  # closing a broken encoder: nothing more to send
                 log.debug("closing the live encoder failed", exc_info=True)
+
+    def _frames(self, motion, behind: bool) -> list[np.ndarray]:
+        """The chunk's frames; while the stream is behind, every other one rendered (shown twice)."""
+        renderer = self.pipeline.renderer
+        if not behind or motion.num_frames < 2:
+            return list(renderer.stream_frames(motion))
+        self.cost.skipped += motion.num_frames // 2
+        drawn = list(renderer.stream_frames(every_other(motion)))
+        return [drawn[k // 2] for k in range(motion.num_frames)]
 
 
 class _AsrJobs:
@@ -350,7 +391,8 @@ class _Mic:
         s = self.session
         if s.presence.state is PresenceState.SPEAKING or s.presence.queued:
             frame = s.presence.barge_in()
-            s.emit({"type": "barge", "t": frame / FPS, "since_start_ms": ago_ms})
+            s.cut()
+            s.emit({"type": "barge", "t": s.media_time(frame), "since_start_ms": ago_ms})
         else:
             s.presence.listen(True)
         s.emit({"type": "speech", "since_start_ms": ago_ms})
@@ -433,6 +475,13 @@ class _Mic:
             return
         s.heard = Heard(text, pcm, ended_at)
         s.emit({"type": "transcript", "text": text, "since_end_ms": since_end_ms})
+
+
+def every_other(motion):
+    """Frames 0, 2, 4, ... of a motion clip."""
+    from dataclasses import replace
+
+    return replace(motion, pose=motion.pose[::2], gaze=motion.gaze[::2], expression=motion.expression[::2])
 
 
 def _listener(pipeline: AvatarPipeline):

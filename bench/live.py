@@ -17,7 +17,8 @@ Figures (medians over turns; page clock = performance.now() in the page):
 - freezes during a reply: gaps between frames presented (requestVideoFrameCallback) longer than
   two frame periods, between the reply's first and last speaking frame: the longest, and the
   frozen time as a share of the reply.
-- barge-in: the start of the person's speech (VAD) -> the page silences the avatar.
+- barge-in: the start of the person's speech (VAD) -> the page silences the avatar, and -> its
+  lips stop (the playhead reaches the cut beyond which the avatar's buffered speech was dropped).
 - stream CPU: the stream thread's CPU milliseconds per second of output (motion, render, encode).
 - where the time goes (server clock, app.live.LiveSession.mark): per spoken turn, VAD end-of-turn
   silence, ASR left after it, page + Gradio to the turn's start, LLM first sentence, TTS + motion
@@ -123,7 +124,18 @@ def _spoken_turns(page, res: dict, wait_ms) -> None:
                               "speech_runs": reply["runs"], "end_of_speech_to_audio_s": (reply["first"] - ended) / 1000,
                               **_freezes(s, reply["first"], reply["end"])})
         if s["bargeAt"] is not None and all(b["at"] != s["bargeAt"] for b in res["barge_in"]):
-            res["barge_in"].append({"at": s["bargeAt"], "latency_ms": s["bargeLatencyMs"]})
+            res["barge_in"].append(_barge(s))
+
+
+def _barge(s: dict) -> dict:
+    """The last barge-in: the person's speech start -> the avatar silent (the page mutes it), and
+    -> its lips still (the playhead reaches the cut, beyond which its buffered speech was dropped)."""
+    out = {"at": s["bargeAt"], "latency_ms": s["bargeLatencyMs"]}
+    cut = next((c for c in s.get("cuts", []) if c["atMs"] >= s["bargeAt"]), None)
+    if cut is not None:
+        out |= {"lips_still_ms": cut["atMs"] - s["bargeAt"] + 1000 * (cut["at"] - cut["playhead"]),
+                "dropped_s": cut["removedS"]}
+    return out
 
 
 def _stats(page) -> dict:
@@ -320,6 +332,7 @@ def summarize(res: dict) -> dict:
         "reply_longest_gap_ms": _median([r["longest_gap_ms"] for r in replies]),
         "reply_frozen_share": _median([r["frozen_share"] for r in replies]),
         "barge_in_ms": _median([b["latency_ms"] for b in res["barge_in"]]),
+        "barge_in_lips_still_ms": _median([b.get("lips_still_ms") for b in res["barge_in"]]),
         "replies_without_silent_gaps": sum(r["speech_runs"] == 1 for r in replies),
         "replies": len(replies),
         "spoken_stages_s": _median_stages(res.get("stages", {}).get("spoken", [])),
@@ -365,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             ("longest freeze in a reply (median reply)", fmt(s["reply_longest_gap_ms"], " ms"), "<= 200 ms"),
             ("frozen share of a reply (median)", fmt(s["reply_frozen_share"]), "<= 0.02"),
             ("barge-in: speech start -> avatar silent", fmt(s["barge_in_ms"], " ms"), "<= 500 ms"),
+            ("barge-in: speech start -> its lips still", fmt(s["barge_in_lips_still_ms"], " ms"), "<= 500 ms"),
             ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
             ("stream CPU ms per s (motion/render/encode)",
              "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", "")]

@@ -237,3 +237,38 @@ def wait_for(condition, timeout_s: float = 30.0) -> None:
             return
         timeout_s -= 0.01
         assert timeout_s > 0, "the condition never held"
+
+
+def test_a_cut_ends_the_mp4_and_starts_a_new_one_the_page_plays_from_the_cut():
+    live = LiveSession(pipeline())
+    got: queue.Queue = queue.Queue()
+    live.connect(got.put)
+    try:
+        assert got.get(timeout=30)[4:8] == b"ftyp"
+        live.cut()
+        cut = next_message(got, "cut")
+        assert cut["t"] > 0  # the old stream's media time where the new one starts
+        first_after = got.get(timeout=30)
+        while isinstance(first_after, dict):
+            first_after = got.get(timeout=30)
+        assert first_after[4:8] == b"ftyp"  # a new MP4: init segment first
+    finally:
+        live.disconnect()
+
+
+class CountingFlat(Flat):
+    def __init__(self):
+        self.drawn = 0
+
+    def stream_frames(self, motion):
+        self.drawn += motion.num_frames
+        return super().stream_frames(motion)
+
+
+def test_a_stream_that_fell_behind_draws_every_other_frame_and_keeps_every_frame_slot():
+    renderer = CountingFlat()
+    live = LiveSession(AvatarPipeline(tts=None, motion=TeacherMotionGenerator(), renderer=renderer))
+    motion = MotionClip.still(4)
+    assert len(live._frames(motion, behind=False)) == 4 and renderer.drawn == 4
+    assert len(live._frames(motion, behind=True)) == 4 and renderer.drawn == 6  # 2 drawn, each shown twice
+    assert live.cost.skipped == 2

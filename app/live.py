@@ -56,7 +56,7 @@ WAIT_LEAD_S = 0.25  # ... while it idles, listens or thinks: a reply's first wor
 CUT_MARGIN_S = 0.2  # after a barge-in, the new stream plays this long after the page's playhead
 PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
 PARTIAL_EVERY_S = 1.0  # seconds of new speech before the page is shown the transcript so far again
-SPECULATE_AFTER_S = 0.2  # quiet in an utterance before its final transcript is begun (the turn ends at 0.6 s)
+SPECULATE_AFTER_S = 0.1  # quiet in an utterance before its final transcript is begun (the turn ends at 0.6 s)
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 
 
@@ -447,11 +447,14 @@ class _Mic:
     # --- the transcription thread ---------------------------------------------------------------
 
     def _partial(self, st, final: bool = False) -> None:
+        t0 = time.monotonic()
         try:
             text = st.finish() if final else st.partial()
         except Exception as exc:  # a partial that fails is no news; the final one reports it
             log.debug("live partial transcription failed: %s", exc)
             return
+        self.session.mark("asr", t0, kind="speculative" if final else "partial", seconds=time.monotonic() - t0,
+                          audio_s=st.duration_s)
         if text and st is self._st:  # still the open utterance
             self.session.emit({"type": "partial", "text": text})
 

@@ -47,8 +47,10 @@ TYPED = ("Hi! I just got back from a wonderful trip to the mountains.",
          "I am a bit worried about my exam tomorrow.",
          "Guess what, I won a prize at work today!",
          "Can you tell me something calming before I sleep?")
-SPOKEN = ("sense_and_sensibility_01_austen_64kb-0870.wav", "sense_and_sensibility_01_austen_64kb-0880.wav",
-          "sense_and_sensibility_01_austen_64kb-0890.wav")
+SPOKEN = ("sense_and_sensibility_01_austen_64kb-0880.wav",  # 3.0 s; its reply plays out
+          "sense_and_sensibility_01_austen_64kb-0890.wav",  # 5.3 s; its reply is interrupted by ...
+          "sense_and_sensibility_01_austen_64kb-0870.wav")  # 7.1 s: a barge-in, answered in turn
+REPLY_GAP_S = 12.0  # silence after an utterance whose reply plays out
 SCRIPTED = ("That sounds wonderful. Tell me more about it, I would love to hear everything. "
             "What was the best part of it for you?")
 WAIT_MS = 120_000  # the longest wait for one step (a page event); the whole run has --budget
@@ -78,15 +80,16 @@ class TimedLLM:
         return getattr(self.llm, name)
 
 
-def speech_wav(path: Path, gap_s: float) -> Path:
-    """The fake microphone's input: each LibriVox utterance followed by `gap_s` of silence."""
+def speech_wav(path: Path, barge_gap_s: float) -> Path:
+    """The fake microphone's input: the LibriVox utterances, the second followed by only
+    `barge_gap_s` of silence (the third starts while the avatar answers it), the others by
+    REPLY_GAP_S."""
     import soundfile as sf
 
     parts = []
-    for name in SPOKEN:
+    for k, name in enumerate(SPOKEN):
         pcm, sr = sf.read(LIBRIVOX / name, dtype="float32")
-        parts += [pcm, np.zeros(int(gap_s * sr), np.float32)]
-    parts.append(np.zeros(int(8 * 16000), np.float32))
+        parts += [pcm, np.zeros(int((barge_gap_s if k == 1 else REPLY_GAP_S) * sr), np.float32)]
     sf.write(path, np.concatenate(parts), 16000, subtype="PCM_16")
     return path
 
@@ -267,7 +270,7 @@ def run(args) -> dict:
     configure_queue(demo, settings).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                                            quiet=True, **launch_options(settings, demo))
     url = f"http://127.0.0.1:{port}/"
-    wav = speech_wav(tmp / "mic.wav", args.gap)
+    wav = speech_wav(tmp / "mic.wav", args.barge_gap or (4.5 if args.llm == "scripted" else 6.5))
     res: dict = {"llm": args.llm, "warm_up_s": warm_s, "typed": [], "spoken": [], "barge_in": []}
     deadline = time.monotonic() + args.budget
 
@@ -352,7 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--typed", type=int, default=3, help="typed turns (max 4)")
     p.add_argument("--llm", choices=("embedded", "scripted"), default="embedded",
                    help="the configured (embedded) model, or a scripted instant one (the avatar path alone)")
-    p.add_argument("--gap", type=float, default=4.0, help="seconds of silence after each spoken utterance")
+    p.add_argument("--barge-gap", type=float, default=None,
+                   help="seconds between the second utterance and the third that interrupts its reply "
+                        "(default 4.5 with the scripted model, 6.5 with the embedded one)")
     p.add_argument("--budget", type=float, default=270.0,
                    help="seconds for the measured turns (after the models load); the rest is skipped")
     p.add_argument("--out", type=Path, default=None,

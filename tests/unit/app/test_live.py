@@ -213,7 +213,7 @@ def test_the_final_transcript_is_begun_in_the_quiet_before_the_turn_ends():
         live.hear(chunk)  # the turn ends
     said = next_message(sent, "transcript")
     assert said["text"] == "heard 0.8 s" and len(asr.calls) == calls  # ready: not transcribed again
-    assert [m["stage"] for m in live.trace] == ["vad_end", "transcript"]
+    assert [m["stage"] for m in live.trace if m["stage"] != "asr"] == ["vad_end", "transcript"]
 
 
 def test_a_pause_inside_the_turn_is_transcribed_with_the_rest():

@@ -56,7 +56,8 @@ WAIT_LEAD_S = 0.25  # ... while it idles, listens or thinks: a reply's first wor
 CUT_MARGIN_S = 0.2  # after a barge-in, the new stream plays this long after the page's playhead
 PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
 PARTIAL_EVERY_S = 1.0  # seconds of new speech before the page is shown the transcript so far again
-SPECULATE_AFTER_S = 0.1  # quiet in an utterance before its final transcript is begun (the turn ends at 0.6 s)
+END_OF_TURN_S = 0.5  # quiet that ends the person's turn (Silero: speech probability < 0.35 throughout)
+SPECULATE_AFTER_S = 0.1  # quiet in an utterance before its final transcript is begun
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 
 
@@ -496,7 +497,7 @@ def _listener(pipeline: AvatarPipeline):
 def _default_vad():
     from dialogue.asr.vad import make_streaming_vad
 
-    return make_streaming_vad(MIC_RATE)
+    return make_streaming_vad(MIC_RATE, end_silence_s=END_OF_TURN_S)
 
 
 class LiveHub:

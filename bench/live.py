@@ -13,7 +13,7 @@ Figures (medians over turns; page clock = performance.now() in the page):
   the avatar's speech (audio and video are one stream, so they start together). Shown with and
   without the LLM's time to its first sentence (measured in the app around the LLM call).
 - end of speech -> first avatar audio: the end of the person's speech (VAD; the turn ends after
-  0.6 s of silence, included) -> the page plays the reply's first frame. ASR and LLM included.
+  0.5 s of silence, included) -> the page plays the reply's first frame. ASR and LLM included.
 - freezes during a reply: gaps between frames presented (requestVideoFrameCallback) longer than
   two frame periods, between the reply's first and last speaking frame: the longest, and the
   frozen time as a share of the reply.

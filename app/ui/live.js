@@ -118,7 +118,14 @@
     c.at = at; c.removedS = Math.max(0, end - at);
     stats.cuts.push({ t: c.t, at: at, removedS: c.removedS, playhead: v ? v.currentTime : 0, atMs: performance.now() });
     cutting = true;  // nothing is appended until the new stream's offset is set
-    const offset = () => { cutting = false; sb.timestampOffset = at; pump(); };
+    const offset = () => {
+      cutting = false;
+      try {
+        sb.abort();  // the parser may sit inside a media segment, where timestampOffset cannot be set
+        sb.timestampOffset = at;
+      } catch (e) { fallback("the stream could not be cut: " + e.message); return; }
+      pump();
+    };
     if (c.removedS > 0) {
       sb.addEventListener("updateend", offset, { once: true });
       sb.remove(at, Infinity);

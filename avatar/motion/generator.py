@@ -12,7 +12,7 @@ from avatar.motion.base import MotionGenerator, MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, FPS, MotionClip
 from avatar.motion.conditioning import LEGACY_LABELS, build_conditioning, motion_array, still_frame, window_slices
 from avatar.motion.procedural import blink_track
-from avatar.motion.shaping import emotion_face, head_motion, ramp_from, resting_mouth
+from avatar.motion.shaping import bilabial_seal, emotion_face, energy_jaw, head_motion, ramp_from, resting_mouth
 from avatar.motion.teacher import TeacherConfig, num_frames_of, teacher_motion
 from avatar.settings import MotionSettings
 
@@ -134,7 +134,8 @@ class TransformerMotionGenerator:
             b = blink_track(rng, n, rng.uniform(*TeacherConfig().blink_rate_per_min))
             expr[:, ARKIT_INDEX["eyeBlinkLeft"]] = b
             expr[:, ARKIT_INDEX["eyeBlinkRight"]] = b
-        expr = resting_mouth(emotion_face(expr, request), request, request.seed)
+        expr = emotion_face(energy_jaw(expr, request), request)
+        expr = bilabial_seal(resting_mouth(expr, request, request.seed), request)
         pose = head_motion(out[:, :6], request, request.seed)
         pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)
         clip = MotionClip(pose=pose.astype(np.float32), gaze=np.clip(out[:, 6:8], -1, 1).astype(np.float32),

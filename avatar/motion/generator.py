@@ -12,7 +12,8 @@ from avatar.motion.base import MotionGenerator, MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, FPS, MotionClip
 from avatar.motion.conditioning import LEGACY_LABELS, build_conditioning, motion_array, still_frame, window_slices
 from avatar.motion.procedural import blink_track
-from avatar.motion.shaping import MAX_PITCH, MAX_ROLL, MAX_YAW, emotion_face, head_motion, ramp_from, resting_mouth
+from avatar.motion.shaping import (MAX_PITCH, MAX_ROLL, MAX_YAW, bilabial_seal, emotion_face, energy_jaw, head_motion,
+                                   ramp_from, resting_mouth)
 from avatar.motion.teacher import TeacherConfig, num_frames_of, teacher_motion
 from avatar.settings import MotionSettings
 
@@ -143,8 +144,9 @@ class TransformerMotionGenerator:
         return np.nan_to_num(out[:n], nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
 
     def shape(self, out: np.ndarray, request: MotionRequest) -> MotionClip:
-        """The clip the avatar shows from `model_motion`'s output: post-hoc blinks, the emotion's
-        face, the resting mouth, the livelier head layer (shaping), then the style's head gain."""
+        """The clip the avatar shows from `model_motion`'s output: post-hoc blinks, the jaw from
+        the voice's energy, the emotion's face, the resting mouth and sealed bilabials, the
+        livelier head layer (shaping), then the style's head gain (`style_head`)."""
         n = len(out)
         expr = np.clip(out[:, 8:], 0, 1)
         if self.post_hoc_blinks:
@@ -152,7 +154,8 @@ class TransformerMotionGenerator:
             b = blink_track(rng, n, rng.uniform(*TeacherConfig().blink_rate_per_min))
             expr[:, ARKIT_INDEX["eyeBlinkLeft"]] = b
             expr[:, ARKIT_INDEX["eyeBlinkRight"]] = b
-        expr = resting_mouth(emotion_face(expr, request), request, request.seed)
+        expr = emotion_face(energy_jaw(expr, request), request)
+        expr = bilabial_seal(resting_mouth(expr, request, request.seed), request)
         pose = head_motion(out[:, :6], request, request.seed)
         pose = style_head(pose, self.head_gain(request.style))
         pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)

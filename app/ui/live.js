@@ -248,6 +248,9 @@
 
   function send(obj) { if (live.ws && live.ws.readyState === 1) live.ws.send(JSON.stringify(obj)); }
 
+  // a message was sent (typed: Send or Enter): the time to the avatar's first words starts here
+  function sent() { stats.sentAt = performance.now(); send({ type: "sent" }); }
+
   function sendAsMessage(text) {
     const box = document.querySelector("#message textarea");
     const btn = document.querySelector("#live-send");
@@ -303,9 +306,8 @@
 
   live.micOn = micOn; live.micOff = micOff;
 
-  // when a message is sent (typed: Send or Enter), for the time to the avatar's first words
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && !ev.shiftKey && ev.target.closest && ev.target.closest("#message")) stats.sentAt = performance.now();
+    if (ev.key === "Enter" && !ev.shiftKey && ev.target.closest && ev.target.closest("#message")) sent();
     unmute();  // a key press lets the page play sound too
   }, true);
   function unmute() {
@@ -313,7 +315,7 @@
     if (v && v.muted && silentUntil === null && !userMuted) { v.muted = false; notice(""); }
   }
   document.addEventListener("click", (ev) => {
-    if (ev.target.closest && ev.target.closest("#send")) stats.sentAt = performance.now();
+    if (ev.target.closest && ev.target.closest("#send")) sent();
     const btn = ev.target.closest && ev.target.closest("#live-mic");
     if (btn) {
       const on = !stats.micOn;

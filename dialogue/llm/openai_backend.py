@@ -10,6 +10,7 @@ from typing import Any
 
 from dialogue.llm.base import LLMError, PersonaBrief, ReplyChunk
 from dialogue.llm.structured import EmotionOf, stream_structured
+from dialogue.llm.tags import parse_tag
 from dialogue.prompts import PromptStyle
 from dialogue.settings import LLMSettings
 from dialogue.turns import EmotionCues, Turn
@@ -197,7 +198,8 @@ class OpenAIChatLLM:
             for out in stream_structured(
                 pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.style.max_sentences,
                 max_chars=self.style.max_chars, truncated=lambda: finish["reason"] == "length",
-                expect_tag=self.style.ask_tag, companion=self.style.companion,
+                expect_tag=self.style.ask_tag, companion=self.style.companion, person_tag=self.style.person_tag,
+                avoid=said_before(messages),
             ):
                 if first and out.sentence:
                     log.info("LLM first sentence after %.2f s (%s)", time.monotonic() - t0, model)
@@ -221,3 +223,10 @@ class OpenAIChatLLM:
                      t.get("predicted_n"), float(t.get("predicted_per_second") or 0.0), extra=facts)
         else:
             log.info("LLM reply in %.2f s (%s, finish=%s)", time.monotonic() - t0, model, finish["reason"], extra=facts)
+
+
+def said_before(messages: list[dict[str, str]]) -> list[str]:
+    """The sentences a reply must not copy: every assistant message of the prompt (few-shot
+    answers and the avatar's earlier turns, tags removed) and the message being answered."""
+    said = [parse_tag(m["content"])[1] for m in messages if m["role"] == "assistant"]
+    return said + [next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")]

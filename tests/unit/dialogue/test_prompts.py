@@ -82,3 +82,52 @@ def test_feeling_note_follows_the_empathy_table():
     assert "[sad]" in feeling_note(EmotionState.of(Emotion.ANGRY, 0.8))  # anger is met with concern
     assert "[happy]" in feeling_note(EmotionState.of(Emotion.HAPPY, 0.5))
     assert "from their words" in feeling_note(EmotionState.neutral()) and "[" not in feeling_note(EmotionState.neutral())
+
+
+def _chatml(msgs):
+    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in msgs) + "<|im_start|>assistant\n"
+
+
+def test_person_tag_prompt_keeps_the_whole_last_exchange_in_the_cached_prefix():
+    """What the model saw and wrote in one turn is, byte for byte, the start of the next turn's
+    prompt: only the new message and its note are evaluated (llama.cpp cache_prompt)."""
+    from dialogue.cues import path_cues
+    from dialogue.prompts import PromptStyle
+
+    style = PromptStyle(companion=True, few_shot=True, cues_last=True, person_tag=True, max_sentences=2)
+    path = [avatar("Hi, how are you?", Emotion.NEUTRAL, 0.3)]
+    before = None
+    for said, feeling, tag, answer, shown in [
+        ("I lost my keys again.", EmotionState.of(Emotion.SAD, 0.5), "[sad]", "Oh no. Where did you last see them?",
+         Emotion.SAD),
+        ("My flatmate threw them out, I'm furious!", EmotionState.of(Emotion.ANGRY, 0.8), "[angry]",
+         "That's so unfair! Did you find them?", Emotion.SAD),
+        ("Found them in the bin, yay!", EmotionState.of(Emotion.HAPPY, 0.9), "[happy]", "Phew, what luck!",
+         Emotion.HAPPY),
+    ]:
+        path.append(Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=said, emotion=feeling,
+                         parent=path[-1].id))
+        prompt = _chatml(style.messages(ADA, path, path_cues(path)))
+        if before is not None:
+            assert prompt.startswith(before)
+            assert len(prompt) - len(before) < 200  # the new message and a short note
+        before = prompt + f"{tag} {answer}<|im_end|>"
+        path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=answer, parent=path[-1].id,
+                         emotion=EmotionState.of(shown, 0.6)))
+    system = style.messages(ADA, path, path_cues(path))[0]["content"]
+    assert "how the person feels" in system
+
+
+def test_history_is_cut_at_fixed_points_so_the_prefix_holds_for_many_turns():
+    from dialogue.prompts import _kept_from
+
+    sizes, starts = [], []
+    for n in range(80):
+        sizes.append(40 + (n * 37) % 90)
+        start = _kept_from(sizes, 1000)
+        assert sum(sizes[start:]) <= 1000
+        starts.append(start)
+    assert starts == sorted(starts)  # the start only moves forward...
+    moves = sum(a != b for a, b in zip(starts, starts[1:]))
+    assert 3 <= moves <= 12  # ...and rarely: about every 500 characters of new text, not every turn
+    assert _kept_from([5000], 100) == 0 and _kept_from([10, 5000], 100) == 1

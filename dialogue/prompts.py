@@ -8,10 +8,10 @@ rendered as alternating user/assistant messages, oldest dropped first to fit a c
 
 For a local model whose KV cache is reused between turns (llama.cpp `cache_prompt`) the prompt is
 laid out so that its prefix stays the same from turn to turn: `cues_last` moves the cues (which
-change every turn) out of the system message into a short system note just before the message
-being answered, and the few-shot turns (`few_shot`) sit right after the system message. Every
+change every turn) out of the system message into a short system note right after the message
+being answered, and the few-shot turns (`few_shot`) are examples in the system message. Every
 earlier user message keeps the very note it was answered with (rendered again from the path alone,
-`dialogue.cues.path_cues`), and the oldest messages are dropped in blocks, so the cached prefix
+`dialogue.cues.path_cues`), and the oldest messages are dropped at fixed points, so the cached prefix
 holds from turn to turn: only the new message, its note and the model's answer are evaluated.
 
 `person_tag`: the tag names how the PERSON feels ("[angry]"), a plain reading a small model gets
@@ -56,43 +56,45 @@ COMPANION_RULES = (
     "- Begin every reply with your feeling as a tag, [emotion intensity], where emotion is one of "
     f"{LABELS} and intensity is from 0.1 to 1. The tag is not spoken."
 )
+# The labels with a gloss where a small model confuses them (a pleasant surprise is not only happy,
+# "gross" is not neutral), for the person's feeling.
+GLOSS = {"fearful": "worried, nervous", "surprised": "amazed, did not expect it", "disgusted": "grossed out"}
+PERSON_LABELS = ", ".join(f"{s.name} ({GLOSS[s.name]})" if s.name in GLOSS else s.name for s in TABLE)
 # The companion rules with the person's feeling as the tag (`person_tag`, the embedded models).
 PERSON_TAG_RULES = COMPANION_RULES.rsplit("\n- Begin", 1)[0] + (
-    "\n- Do not repeat their words back or answer a question with the same question.\n"
-    "- Begin every reply with how the person feels right now, as a tag: [emotion], where emotion is one of "
-    f"{LABELS}. The tag is not spoken."
+    "\n- What they tell you happened to them, not to you: you are the friend listening. Do not repeat "
+    "their words back or answer a question with the same question.\n"
+    "- Begin every reply with the feeling you hear in them, as a tag: [emotion], where emotion is one of "
+    f"{PERSON_LABELS}. The tag is not spoken."
 )
-# Person-tag few-shot turns (what the person said, the note's feeling, the answer): one per label,
-# on topics the held-out benchmark set (bench/data/replies.json) does not use.
-PERSON_FEW_SHOT: tuple[tuple[str, EmotionState, str], ...] = (
-    ("Can you write me a Python script to sort my photos?", EmotionState.neutral(),
+# Person-tag few-shot turns (what the person said, the answer): one per label and two questions
+# to the avatar, on topics the held-out benchmark set (bench/data/replies.json) does not use.
+PERSON_FEW_SHOT: tuple[tuple[str, str], ...] = (
+    ("Can you write me a Python script to sort my photos?",
      "[neutral] I'd rather just chat than write code, honestly. What kind of photos are they?"),
-    ("My grandmother passed away last night.", EmotionState.of(Emotion.SAD, 0.8),
-     "[sad] Oh, I'm so sorry. Were you two close?"),
-    ("The bus driver saw me running and drove off anyway!", EmotionState.neutral(),
+    ("My grandmother passed away last night.", "[sad] Oh, I'm so sorry. Were you two close?"),
+    ("What's your favourite food?", "[neutral] Oh, a good curry, every time. What about you?"),
+    ("The bus driver saw me running and drove off anyway!",
      "[angry] Ugh, how rude of him! Did you have to wait long for the next one?"),
-    ("I finally finished my first marathon today!", EmotionState.of(Emotion.HAPPY, 0.8),
-     "[happy] You did it, that's huge! How do your legs feel?"),
-    ("The dentist says I need a root canal and I'm dreading it.", EmotionState.of(Emotion.FEARFUL, 0.7),
+    ("I finally finished my first marathon today!", "[happy] You did it, that's huge! How do your legs feel?"),
+    ("The dentist says I need a root canal and I'm dreading it.",
      "[fearful] Oh, that does sound scary. When do you have to go in?"),
-    ("The bin outside my flat is crawling with maggots.", EmotionState.neutral(),
+    ("Is it true that koalas sleep most of the day?",
+     "[neutral] It is, up to twenty hours! Have you ever seen one?"),
+    ("The bin outside my flat is crawling with maggots.",
      "[disgusted] Eww, maggots, that's revolting! Has anyone come to empty it?"),
-    ("A deer walked right into our kitchen this morning!", EmotionState.of(Emotion.SURPRISED, 0.7),
+    ("A deer walked right into our kitchen this morning!",
      "[surprised] A deer, inside the house? How did you get it out?"),
 )
-# Few-shot turns (what the person said, their feeling, the answer): the format, the length, the
-# tone, and that the tag follows the note; on topics the held-out benchmark set
-# (bench/data/replies.json) does not use.
-FEW_SHOT: tuple[tuple[str, EmotionState, str], ...] = (
-    # The neutral turn first: a small model copies the tag of the turn nearest the conversation.
-    ("Can you write me a Python script to sort my photos?", EmotionState.of(Emotion.NEUTRAL, 0.2),
+# Few-shot turns for the self-tag style (what the person said, the answer): the format, the
+# length and the tone; on topics the held-out benchmark set does not use.
+FEW_SHOT: tuple[tuple[str, str], ...] = (
+    ("Can you write me a Python script to sort my photos?",
      "[neutral 0.4] I'd rather just chat than write code, honestly. What kind of photos are they?"),
-    ("My grandmother passed away last night.", EmotionState.of(Emotion.SAD, 0.8),
-     "[sad 0.7] Oh, I'm so sorry. Were you two close?"),
-    ("A deer walked right into our kitchen this morning!", EmotionState.of(Emotion.SURPRISED, 0.7),
+    ("My grandmother passed away last night.", "[sad 0.7] Oh, I'm so sorry. Were you two close?"),
+    ("A deer walked right into our kitchen this morning!",
      "[surprised 0.7] No way, right into the kitchen? What did you do?"),
-    ("I finally finished my first marathon today!", EmotionState.of(Emotion.HAPPY, 0.8),
-     "[happy 0.8] You did it, that's huge! How do your legs feel?"),
+    ("I finally finished my first marathon today!", "[happy 0.8] You did it, that's huge! How do your legs feel?"),
 )
 # How to meet the person's current emotion, as the few words of a feeling note (the label table's
 # `answer` lines are whole instructions, made for the compact prompt of tiny models).
@@ -205,17 +207,19 @@ def system_message(
     return "\n\n".join(parts)
 
 
-def few_shot_messages(notes: bool = False, person_tag: bool = False) -> list[Message]:
-    """The few-shot turns as user/assistant messages (PERSON_FEW_SHOT with `person_tag`, else
-    FEW_SHOT), with a feeling note after each user message when `notes`."""
-    out: list[Message] = []
-    for said, feeling, answer in PERSON_FEW_SHOT if person_tag else FEW_SHOT:
-        out.append({"role": "user", "content": said})
-        note = (person_note(feeling) if person_tag else feeling_note(feeling)) if notes else ""
-        if note:
-            out.append({"role": "system", "content": note})
-        out.append({"role": "assistant", "content": answer})
-    return out
+def examples(person_tag: bool = False) -> str:
+    """The few-shot turns (PERSON_FEW_SHOT with `person_tag`, else FEW_SHOT) as a block of the
+    system message. Not as chat turns: a small model takes those for this conversation's past
+    ("What kind of music do you like?" got "I'm so sorry about your grandmother")."""
+    lines = ["Examples of how you answer (they are not part of this conversation):"]
+    for said, answer in PERSON_FEW_SHOT if person_tag else FEW_SHOT:
+        lines += [f"Person: {said}", f"You: {answer}"]
+    return "\n".join(lines)
+
+
+def example_answers(person_tag: bool = False) -> list[str]:
+    """The examples' answers without their tags (a reply must not copy them)."""
+    return [answer.split("] ", 1)[-1] for _, answer in (PERSON_FEW_SHOT if person_tag else FEW_SHOT)]
 
 
 def avatar_tag(turn: Turn, answered: Turn | None, *, person_tag: bool) -> str:
@@ -318,18 +322,18 @@ def build_messages(
 
     budget_chars bounds the path's text (the system message comes on top).
     compact: the short system prompt for tiny models; ask_tag: ask for the `[label x]` tag.
-    companion: the companion rules; few_shot: the few-shot turns after the system message;
-    cues_last: the cues as a system note after the message being answered, and after every
-    earlier user message (and few-shot turn) the note it was answered with: the prefix stays the
+    companion: the companion rules; few_shot: the few-shot turns at the end of the system message
+    (`examples`); cues_last: the cues as a system note after the message being answered, and after
+    every earlier user message the note it was answered with: the prefix stays the
     same from turn to turn (cacheable) and the note sits where a small model heeds it most. For
     servers whose chat template accepts system messages anywhere (ChatML).
     person_tag: the tag names the person's feeling (see the module doc).
     """
     system = system_message(persona, None if cues_last else cues, compact=compact, ask_tag=ask_tag,
                             max_sentences=max_sentences, companion=companion, person_tag=person_tag)
-    msgs = [{"role": "system", "content": system}]
     if few_shot:
-        msgs += few_shot_messages(notes=cues_last, person_tag=person_tag)
+        system += "\n\n" + examples(person_tag)
+    msgs = [{"role": "system", "content": system}]
     turns = path_messages(path, budget_chars=budget_chars, with_tags=ask_tag, notes=cues_last, person_tag=person_tag)
     note = (person_cue_note(cues) if person_tag else cue_note(cues)) if cues_last and turns else ""
     if note and turns[-1]["role"] == "user":
@@ -354,6 +358,10 @@ class PromptStyle:
     few_shot: bool = False
     cues_last: bool = False
     person_tag: bool = False
+
+    def example_answers(self) -> list[str]:
+        """The few-shot answers this style shows the model (none without few_shot)."""
+        return example_answers(self.person_tag) if self.few_shot else []
 
     def messages(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> list[Message]:
         """build_messages with this style."""

@@ -199,7 +199,7 @@ class OpenAIChatLLM:
                 pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.style.max_sentences,
                 max_chars=self.style.max_chars, truncated=lambda: finish["reason"] == "length",
                 expect_tag=self.style.ask_tag, companion=self.style.companion, person_tag=self.style.person_tag,
-                avoid=said_before(messages),
+                avoid=said_before(messages) + self.style.example_answers(),
             ):
                 if first and out.sentence:
                     log.info("LLM first sentence after %.2f s (%s)", time.monotonic() - t0, model)

@@ -73,7 +73,8 @@ def test_companion_prompt_keeps_a_stable_prefix_and_puts_the_cues_last():
                                                               "content": "[sad 0.5] Oh no, where did you see them last?"}
     system = turn1[0]["content"]
     assert "You are Ada" in system and "not as an assistant" in system and CUES.summary() not in system
-    assert sum(m["role"] == "assistant" for m in turn1) == 5  # four few-shot answers + the greeting
+    assert sum(m["role"] == "assistant" for m in turn1) == 1  # the greeting: the few-shot turns are examples
+    assert "Examples of how you answer" in system and "Were you two close?" in system
 
 
 def test_feeling_note_follows_the_empathy_table():
@@ -115,7 +116,7 @@ def test_person_tag_prompt_keeps_the_whole_last_exchange_in_the_cached_prefix():
         path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=answer, parent=path[-1].id,
                          emotion=EmotionState.of(shown, 0.6)))
     system = style.messages(ADA, path, path_cues(path))[0]["content"]
-    assert "how the person feels" in system
+    assert "the feeling you hear in them" in system
 
 
 def test_history_is_cut_at_fixed_points_so_the_prefix_holds_for_many_turns():
@@ -131,3 +132,14 @@ def test_history_is_cut_at_fixed_points_so_the_prefix_holds_for_many_turns():
     moves = sum(a != b for a, b in zip(starts, starts[1:]))
     assert 3 <= moves <= 12  # ...and rarely: about every 500 characters of new text, not every turn
     assert _kept_from([5000], 100) == 0 and _kept_from([10, 5000], 100) == 1
+
+
+def test_person_tag_rules_name_every_label_of_the_table():
+    from dialogue.prompts import PERSON_TAG_RULES, examples, example_answers
+    from emotion.labels import TABLE
+
+    for row in TABLE:
+        assert f" {row.name}" in PERSON_TAG_RULES
+    text = examples(person_tag=True)
+    for answer in example_answers(person_tag=True):
+        assert answer in text and not answer.startswith("[")

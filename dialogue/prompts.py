@@ -56,16 +56,12 @@ COMPANION_RULES = (
     "- Begin every reply with your feeling as a tag, [emotion intensity], where emotion is one of "
     f"{LABELS} and intensity is from 0.1 to 1. The tag is not spoken."
 )
-# The labels with a gloss where a small model confuses them (a pleasant surprise is not only happy,
-# "gross" is not neutral), for the person's feeling.
-GLOSS = {"fearful": "worried, nervous", "surprised": "amazed, did not expect it", "disgusted": "grossed out"}
-PERSON_LABELS = ", ".join(f"{s.name} ({GLOSS[s.name]})" if s.name in GLOSS else s.name for s in TABLE)
 # The companion rules with the person's feeling as the tag (`person_tag`, the embedded models).
 PERSON_TAG_RULES = COMPANION_RULES.rsplit("\n- Begin", 1)[0] + (
     "\n- What they tell you happened to them, not to you: you are the friend listening. Do not repeat "
     "their words back or answer a question with the same question.\n"
     "- Begin every reply with the feeling you hear in them, as a tag: [emotion], where emotion is one of "
-    f"{PERSON_LABELS}. The tag is not spoken."
+    f"{LABELS}. The tag is not spoken."
 )
 # Person-tag few-shot turns (what the person said, the answer): one per label and two questions
 # to the avatar, on topics the held-out benchmark set (bench/data/replies.json) does not use.

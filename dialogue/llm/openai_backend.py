@@ -14,6 +14,7 @@ from dialogue.llm.tags import parse_tag
 from dialogue.prompts import PromptStyle
 from dialogue.settings import LLMSettings
 from dialogue.turns import EmotionCues, Turn
+from emotion import EmotionState
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class OpenAIChatLLM:
         messages = self.style.messages(persona, path, cues)
         for attempt in range(self.retry_unusable + 1):
             last = attempt == self.retry_unusable
-            chunks = self._stream_once(persona, messages, nudge=attempt > 0)
+            chunks = self._stream_once(persona, messages, nudge=attempt > 0, heard=cues.user_current)
             first = next(chunks, None)
             if first is None:
                 return
@@ -153,8 +154,8 @@ class OpenAIChatLLM:
             yield from chunks
             return
 
-    def _stream_once(self, persona: PersonaBrief, messages: list[dict[str, str]], *, nudge: bool
-                     ) -> Iterator[ReplyChunk]:
+    def _stream_once(self, persona: PersonaBrief, messages: list[dict[str, str]], *, nudge: bool,
+                     heard: EmotionState | None = None) -> Iterator[ReplyChunk]:
         import openai
 
         if nudge:
@@ -199,6 +200,7 @@ class OpenAIChatLLM:
                 pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.style.max_sentences,
                 max_chars=self.style.max_chars, truncated=lambda: finish["reason"] == "length",
                 expect_tag=self.style.ask_tag, companion=self.style.companion, person_tag=self.style.person_tag,
+                heard=heard,
                 avoid=said_before(messages) + self.style.example_answers(),
             ):
                 if first and out.sentence:

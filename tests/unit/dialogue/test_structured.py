@@ -309,3 +309,19 @@ def test_a_reply_made_only_of_copies_falls_back():
     asm.feed("[neutral 0.4] How has your day been so far? Hi there, lovely to see you.")
     _, reply = asm.finish()
     assert reply.emotion_source == "fallback"
+
+
+def test_a_clear_reading_of_the_person_decides_over_the_models_person_tag():
+    grief = EmotionState.of(Emotion.SAD, 0.7)
+
+    def shown(raw, heard):
+        asm = ReplyAssembler(ADA, person_tag=True, heard=heard)
+        asm.feed(raw)
+        reply = asm.finish()[1]
+        return reply.emotion, reply.emotion_source
+
+    assert shown("[disgusted] Oh no, I'm so sorry about your cat.", grief) == (Emotion.SAD, "model")
+    # a faint or neutral reading leaves the model's tag in charge
+    for faint in (EmotionState.of(Emotion.SAD, 0.2), EmotionState.neutral()):
+        assert shown("[angry] How rude! What did you say?", faint)[0] is Emotion.SAD  # anger is met with concern
+        assert shown("[happy] You did it!", faint)[0] is Emotion.HAPPY

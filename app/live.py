@@ -3,18 +3,26 @@
 A `LiveSession` belongs to one page (one Gradio session). While its page is connected (a
 WebSocket, app/ui/live.py), its stream thread runs the presence loop in real time:
 
-    presence.next_chunk(4 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
+    presence.next_chunk(2 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
 
-keeping about `LEAD_S` of video ahead of the wall clock, so the page (MediaSource) always has the
-next frames and the avatar never freezes: it idles, listens, thinks or speaks (avatar/presence.py).
+keeping `LEAD_S` of video ahead of the wall clock while the avatar speaks (`WAIT_LEAD_S` while
+it waits, so a reply's first words are not queued behind much), so the page (MediaSource) always
+has the next frames and the avatar never freezes: it idles, listens, thinks or speaks
+(avatar/presence.py).
 A chat turn gets the session's `turn_sink` and its sentences are queued on the stream as they are
 voiced (app.conversation, `Conversation.live`).
 
 The page's microphone audio comes back over the same WebSocket (16 kHz int16 mono). It is fed to
 a voice activity detector (`dialogue.asr.vad`) and to the listening motion: speech that starts
 while the avatar speaks is a barge-in (the queue is flushed and the page silences what it has
-already received); the end of the person's turn is transcribed and sent to the page, which sends
-it as a message (the turn then runs like a typed one, keeping the recording as the turn's voice).
+already received, and the stream is cut: a new MP4 follows that the page plays `CUT_MARGIN_S`
+after its playhead, dropping the speaking frames it had buffered beyond that, so the lips stop
+too); the end of the person's turn is transcribed and sent to the page, which sends it as a
+message (the turn then runs like a typed one, keeping the recording as the turn's voice).
+
+A stream that falls behind the wall clock (a loaded machine) renders every other frame (each
+shown twice) until it has caught up: the audio goes on at full rate and the picture at 12.5 fps,
+rather than the page stalling.
 
 `LiveHub` holds the sessions of the process, found by their unguessable token (the WebSocket)
 or by the Gradio session they belong to (the chat's handlers).
@@ -26,6 +34,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,9 +48,17 @@ log = logging.getLogger(__name__)
 FPS = 25
 SAMPLE_RATE = 24000  # the stream's audio (AAC)
 MIC_RATE = 16000  # the page sends its microphone at this rate
-CHUNK_FRAMES = 4  # frames made per step of the stream thread (160 ms)
-LEAD_S = 0.6  # video made ahead of the wall clock (the page's buffer: absorbs scheduling hiccups)
+CHUNK_FRAMES = 2  # frames made per step of the stream thread (80 ms): queued speech starts within one
+LEAD_S = 0.6  # video made ahead of the wall clock while the avatar speaks (absorbs scheduling hiccups)
+DEGRADE_BELOW_S = 0.1  # less made ahead than this (the stream fell behind): render every other frame
+POLL_S = 0.04  # the stream thread's longest sleep
+WAIT_LEAD_S = 0.25  # ... while it idles, listens or thinks: a reply's first words join the stream sooner
+CUT_MARGIN_S = 0.2  # after a barge-in, the new stream plays this long after the page's playhead
 PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
+PARTIAL_EVERY_S = 1.0  # seconds of new speech before the page is shown the transcript so far again
+END_OF_TURN_S = 0.5  # quiet that ends the person's turn (Silero: speech probability < 0.35 throughout)
+SPECULATE_AFTER_S = 0.1  # quiet in an utterance before its final transcript is begun
+TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 
 
 @dataclass
@@ -54,6 +71,7 @@ class StreamCost:
     render_s: float = 0.0
     encode_s: float = 0.0
     behind_s: float = 0.0
+    skipped: int = 0  # frames not rendered (the previous one shown again) while the stream was behind
 
     def add(self, frames: int, motion_s: float, render_s: float, encode_s: float, behind: float) -> None:
         self.frames += frames
@@ -105,6 +123,9 @@ class LiveSession:
         self.heard: Heard | None = None  # the last transcribed turn, until a message takes its voice
         self.playing = False  # the page reported that the stream plays
         self.cost = StreamCost()  # CPU time the stream thread spent, per stage
+        self.trace: deque[dict] = deque(maxlen=TRACE_LEN)  # timing marks of turns (see `mark`)
+        self._cut = threading.Event()  # a barge-in: the stream thread cuts the stream (see `_run`)
+        self._base_frame = 0  # the presence's frame at the start of the current stream (its media time 0)
 
     # --- the page ------------------------------------------------------------------------------
 
@@ -137,6 +158,8 @@ class LiveSession:
         kind = msg.get("type")
         if kind == "playing":
             self.playing = True
+        elif kind == "played":  # the page began playing a turn's speech
+            self.mark("played", turn=msg.get("turn"))
         elif kind == "mic":
             self._mic.on() if msg.get("on") else self._mic.off()
         else:
@@ -145,6 +168,14 @@ class LiveSession:
     def hear(self, pcm16: bytes) -> None:
         """Microphone audio from the page: 16 kHz int16 mono (any length)."""
         self._mic.feed(np.frombuffer(pcm16, np.int16).astype(np.float32) / 32768.0)
+
+    def mark(self, stage: str, at: float | None = None, **info) -> None:
+        """A timing mark of a turn's way from the person to the avatar's first words (read by
+        bench/live.py): `stage` at time.monotonic() `at` (default now), with `info`. Stages:
+        vad_end (speech_end: when the speech ended), transcript, turn (a chat turn began: its
+        `turn` number), queued (a segment of it is on the stream), streamed (its first speaking
+        frame was made; `plays_at`: when the stream plays it), played (the page says it plays)."""
+        self.trace.append({"stage": stage, "t": time.monotonic() if at is None else at, **info})
 
     def emit(self, item: object) -> None:
         send = self._send
@@ -164,7 +195,11 @@ class LiveSession:
         """Where a chat turn's sentences go: the stream, when the page plays it; else None (clips)."""
         if not (self.connected and self.playing):
             return None
-        return self.presence.turn_sink()
+        sink = self.presence.turn_sink()
+        turn = sink.generation
+        self.mark("turn", turn=turn)
+        sink.on_put = lambda segment: self.mark("queued", turn=turn, seconds=segment.duration)
+        return sink
 
     def take_voice(self, text: str) -> np.ndarray | None:
         """The recording of the spoken turn whose transcript is `text` (once), or None."""
@@ -173,17 +208,38 @@ class LiveSession:
 
     # --- the stream thread ---------------------------------------------------------------------
 
+    def media_time(self, frame: int) -> float:
+        """The stream's media time (seconds, as the page's events carry it) of presence frame `frame`."""
+        return (frame - self._base_frame) / FPS
+
+    def cut(self) -> None:
+        """Drop what the page has buffered beyond `CUT_MARGIN_S` (a barge-in): see `_run`."""
+        self._cut.set()
+
     def _run(self, stop: threading.Event) -> None:
         from avatar.video.live import LiveEncoder
 
         size = self.pipeline.renderer.size
         encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE)
+        self._base_frame = self.presence.frames_out
+        self._cut.clear()
         start, made = time.monotonic(), 0
         try:
             while not stop.is_set():
+                if self._cut.is_set():
+                    # the page drops its buffer beyond playhead + CUT_MARGIN_S and plays a new MP4 there:
+                    # the rest of the old one, then where the new one starts (media time), then the new one
+                    self._cut.clear()
+                    tail = encoder.close()
+                    if tail:
+                        self.emit(tail)
+                    self.emit({"type": "cut", "t": made / FPS})
+                    encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE)
+                    start = time.monotonic() - made / FPS + CUT_MARGIN_S  # made ahead: the margin
                 ahead = made / FPS - (time.monotonic() - start)
-                if ahead > LEAD_S:
-                    stop.wait(ahead - LEAD_S)
+                lead = LEAD_S if self.presence.state is PresenceState.SPEAKING or self.presence.queued else WAIT_LEAD_S
+                if ahead > lead:
+                    stop.wait(min(ahead - lead, POLL_S))  # woken often: queued speech starts soon
                     continue
                 if ahead < -1.0:  # fell behind (a loaded machine): the page stalled; catch up from now
                     log.warning("live stream %s fell %.1f s behind", self.token[:6], -ahead)
@@ -191,13 +247,16 @@ class LiveSession:
                 c0 = time.thread_time()
                 chunk = self.presence.next_chunk(CHUNK_FRAMES)
                 c1 = time.thread_time()
-                frames = list(self.pipeline.renderer.stream_frames(chunk.motion))
+                frames = self._frames(chunk.motion, behind=ahead < DEGRADE_BELOW_S)
                 c2 = time.thread_time()
                 data = encoder.write(frames, chunk.pcm)
                 self.cost.add(chunk.motion.num_frames, c1 - c0, c2 - c1, time.thread_time() - c2,
                               behind=max(0.0, -ahead))
                 for frame, state, text, turn in chunk.events:
-                    self.emit({"type": "state", "state": state.value, "t": frame / FPS, "text": text, "turn": turn})
+                    if state is PresenceState.SPEAKING:
+                        self.mark("streamed", turn=turn, plays_at=start + self.media_time(frame))
+                    self.emit({"type": "state", "state": state.value, "t": self.media_time(frame), "text": text,
+                               "turn": turn})
                 if data:
                     self.emit(data)
                 made += chunk.motion.num_frames
@@ -210,9 +269,65 @@ class LiveSession:
             except Exception:  # closing a broken encoder: nothing more to send
                 log.debug("closing the live encoder failed", exc_info=True)
 
+    def _frames(self, motion, behind: bool) -> list[np.ndarray]:
+        """The chunk's frames; while the stream is behind, every other one rendered (shown twice)."""
+        renderer = self.pipeline.renderer
+        if not behind or motion.num_frames < 2:
+            return list(renderer.stream_frames(motion))
+        self.cost.skipped += motion.num_frames // 2
+        drawn = list(renderer.stream_frames(every_other(motion)))
+        return [drawn[k // 2] for k in range(motion.num_frames)]
+
+
+class _AsrJobs:
+    """One thread that runs a microphone's transcriptions in order. A partial or speculative job
+    is skipped when a newer one waits (the newer one covers more); final jobs always run, also
+    after `close` (a turn that ended before the microphone went off is still answered)."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[tuple[str, Callable[[], None]]] = deque()
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, kind: str, job: Callable[[], None]) -> None:
+        with self._cv:
+            if self._closed and kind != "final":
+                return
+            self._jobs.append((kind, job))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="live-asr", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._jobs and not self._closed:
+                    self._cv.wait()
+                if not self._jobs:
+                    return
+                kind, job = self._jobs.popleft()
+                superseded = kind != "final" and bool(self._jobs)
+            if not superseded:
+                job()
+
 
 class _Mic:
-    """The page's microphone: voice activity, barge-in, the listening motion, transcription."""
+    """The page's microphone: voice activity, barge-in, the listening motion, transcription.
+
+    Speech is transcribed while the person speaks (dialogue.asr.streaming.StreamingTranscriber,
+    one per utterance): the transcript so far goes to the page as a "partial" every
+    `PARTIAL_EVERY_S` of new speech, and once the person has been quiet for `SPECULATE_AFTER_S`
+    the utterance so far is transcribed for good while the VAD waits out the rest of its
+    end-of-turn silence; audio of that quiet stretch is held back and only transcribed when the
+    person goes on speaking. So the final transcript is (almost) ready when the turn ends.
+    """
 
     def __init__(self, session: LiveSession):
         self.session = session
@@ -222,16 +337,27 @@ class _Mic:
         self._buffered = 0
         self._in_speech = False
         self._stream_s = 0.0  # seconds of audio fed since the microphone was switched on
+        self._jobs = _AsrJobs()
+        self._st = None  # the open utterance's StreamingTranscriber
+        self._held: list[np.ndarray] = []  # audio of a quiet stretch in the utterance, not transcribed yet
+        self._speculated = False  # the utterance up to this quiet stretch is being transcribed
+        self._partial_at = 0.0  # seconds of utterance transcribed for the last partial job
 
     def on(self) -> None:
         with self._lock:
             self.vad = self.session._vad_factory()
             self._buffer, self._buffered, self._in_speech, self._stream_s = [], 0, False, 0.0
+            self._jobs.close()
+            self._jobs = _AsrJobs()
+            self._st, self._held = None, []
+            self._jobs.submit("load", self._load_recogniser)  # while the person starts to speak
 
     def off(self) -> None:
         with self._lock:
             self.vad = None
             self._buffer, self._buffered, self._in_speech = [], 0, False
+            self._jobs.close()
+            self._st, self._held = None, []
 
     def feed(self, pcm: np.ndarray) -> None:
         s = self.session
@@ -245,26 +371,30 @@ class _Mic:
             if not self._in_speech:
                 self._trim_pre_roll()
             events = self.vad.feed(pcm)
+            started = False
             for event in events:
                 ago_ms = 1000.0 * (self._stream_s - event.t_s)  # how long before `now` it happened
                 if event.kind == "start" and not self._in_speech:
-                    self._in_speech = True
+                    self._in_speech = started = True
                     self._start_event(now, ago_ms)
+                    self._begin_utterance()
                 elif event.kind == "end" and self._in_speech:
                     self._in_speech = False
                     utterance = np.concatenate(self._buffer)
                     cut = int(round((self._stream_s - event.t_s) * MIC_RATE))  # the silence after it
                     utterance = utterance[: max(0, len(utterance) - cut)]
                     self._buffer, self._buffered = [], 0
-                    threading.Thread(target=self._transcribe, args=(utterance, now - ago_ms / 1000.0),
-                                     name="live-asr", daemon=True).start()
+                    self._end_utterance(utterance, now - ago_ms / 1000.0, now)
+            if self._in_speech and not started:
+                self._follow(pcm)
         s.presence.hear(pcm, MIC_RATE)
 
     def _start_event(self, now: float, ago_ms: float) -> None:
         s = self.session
         if s.presence.state is PresenceState.SPEAKING or s.presence.queued:
             frame = s.presence.barge_in()
-            s.emit({"type": "barge", "t": frame / FPS, "since_start_ms": ago_ms})
+            s.cut()
+            s.emit({"type": "barge", "t": s.media_time(frame), "since_start_ms": ago_ms})
         else:
             s.presence.listen(True)
         s.emit({"type": "speech", "since_start_ms": ago_ms})
@@ -274,21 +404,98 @@ class _Mic:
         while self._buffer and self._buffered - len(self._buffer[0]) >= keep:
             self._buffered -= len(self._buffer.pop(0))
 
-    def _transcribe(self, pcm: np.ndarray, ended_at: float) -> None:
+    # --- transcription while the person speaks (lock held) ------------------------------------
+
+    def _begin_utterance(self) -> None:
+        """Speech started: a transcriber for this utterance, fed its pre-roll and first chunk."""
+        self._st, self._held, self._speculated, self._partial_at = None, [], False, 0.0
+        if self.session._asr is None:
+            return
+        from dialogue.asr.streaming import StreamingTranscriber
+
+        try:
+            self._st = StreamingTranscriber(self.session._asr(), MIC_RATE, partial_every_s=PARTIAL_EVERY_S)
+        except Exception as exc:  # no recogniser: the turn's end says so (see _final)
+            log.warning("live recogniser unavailable: %s", exc)
+            return
+        self._st.feed(np.concatenate(self._buffer))
+
+    def _follow(self, pcm: np.ndarray) -> None:
+        """A chunk inside the open utterance: transcribed on (a partial now and then), or held
+        back while the person is quiet; a long enough quiet stretch starts the final transcript."""
+        st = self._st
+        if st is None:
+            return
+        if getattr(self.vad, "silence_s", 0.0) > 0.0:
+            self._held.append(pcm)
+            if not self._speculated and self.vad.silence_s >= SPECULATE_AFTER_S:
+                self._speculated = True
+                self._jobs.submit("speculate", lambda: self._partial(st, final=True))
+            return
+        for held in self._held:  # the person went on: the quiet stretch is part of the utterance
+            st.feed(held)
+        self._held, self._speculated = [], False
+        st.feed(pcm)
+        if st.duration_s - self._partial_at >= PARTIAL_EVERY_S:
+            self._partial_at = st.duration_s
+            self._jobs.submit("partial", lambda: self._partial(st))
+
+    def _end_utterance(self, pcm: np.ndarray, ended_at: float, now: float) -> None:
+        st, self._st, self._held = self._st, None, []
+        s = self.session
+        s.mark("vad_end", now, speech_end=ended_at)
+        self._jobs.submit("final", lambda: self._final(st, pcm, ended_at))
+
+    # --- the transcription thread ---------------------------------------------------------------
+
+    def _load_recogniser(self) -> None:
+        """Load the speech model now (WhisperASR loads on first use: that would be the first partial)."""
+        if self.session._asr is None:
+            return
+        try:
+            getattr(self.session._asr(), "load", lambda: None)()
+        except Exception as exc:  # the first utterance reports it
+            log.warning("live recogniser failed to load: %s", exc)
+
+    def _partial(self, st, final: bool = False) -> None:
+        t0 = time.monotonic()
+        try:
+            text = st.finish() if final else st.partial()
+        except Exception as exc:  # a partial that fails is no news; the final one reports it
+            log.debug("live partial transcription failed: %s", exc)
+            return
+        self.session.mark("asr", t0, kind="speculative" if final else "partial", seconds=time.monotonic() - t0,
+                          audio_s=st.duration_s)
+        if text and st is self._st:  # still the open utterance
+            self.session.emit({"type": "partial", "text": text})
+
+    def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:
         s = self.session
         text = ""
         if s._asr is not None and len(pcm) >= MIC_RATE * 0.2:
             try:
-                text = s._asr().transcribe(pcm, MIC_RATE).text.strip()
+                if st is None:
+                    text = s._asr().transcribe(pcm, MIC_RATE).text.strip()
+                else:
+                    text = st.finish()
             except Exception as exc:  # an unusable utterance: the page says so and listens on
                 log.warning("live transcription failed: %s", exc)
                 s.emit({"type": "notice", "message": f"could not transcribe that: {exc}"})
+        since_end_ms = 1000.0 * (time.monotonic() - ended_at)
+        s.mark("transcript", speech_end=ended_at, chars=len(text))
         if not text:
             s.presence.listen(False)
-            s.emit({"type": "transcript", "text": "", "since_end_ms": 1000.0 * (time.monotonic() - ended_at)})
+            s.emit({"type": "transcript", "text": "", "since_end_ms": since_end_ms})
             return
         s.heard = Heard(text, pcm, ended_at)
-        s.emit({"type": "transcript", "text": text, "since_end_ms": 1000.0 * (time.monotonic() - ended_at)})
+        s.emit({"type": "transcript", "text": text, "since_end_ms": since_end_ms})
+
+
+def every_other(motion):
+    """Frames 0, 2, 4, ... of a motion clip."""
+    from dataclasses import replace
+
+    return replace(motion, pose=motion.pose[::2], gaze=motion.gaze[::2], expression=motion.expression[::2])
 
 
 def _listener(pipeline: AvatarPipeline):
@@ -300,7 +507,7 @@ def _listener(pipeline: AvatarPipeline):
 def _default_vad():
     from dialogue.asr.vad import make_streaming_vad
 
-    return make_streaming_vad(MIC_RATE)
+    return make_streaming_vad(MIC_RATE, end_silence_s=END_OF_TURN_S)
 
 
 class LiveHub:

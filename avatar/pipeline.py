@@ -223,7 +223,8 @@ def part_spans(num_frames: int, fps: int, first_part_s: float | None) -> list[tu
 class Mp4Folder:
     """A sink that keeps each segment in `folder` as `<stem>-<n>.npz` (what it was made from,
     for export) and, when `encode`, renders and encodes it to `<stem>-<n>.mp4`; then hands it to
-    `forward` (a live stream) if given."""
+    `forward` (a live stream) if given. Without `encode`, `forward` gets it first (the live
+    stream plays it sooner) and the file is written after."""
 
     def __init__(self, pipeline: AvatarPipeline, folder: Path, stem: str = "seg", encode: bool = True,
                  forward: SegmentSink | None = None):
@@ -240,9 +241,11 @@ class Mp4Folder:
         self._n += 1
         if self.encode:
             segment = self.pipeline.encode(segment, base.with_suffix(".mp4"))
+        elif self.forward is not None:  # a live stream: it plays the segment first, the file is kept after
+            segment = self.forward.put(segment)
         save_segment(base.with_suffix(".npz"), segment)
         segment = replace(segment, saved=base.with_suffix(".npz"))
-        return self.forward.put(segment) if self.forward is not None else segment
+        return self.forward.put(segment) if self.forward is not None and self.encode else segment
 
 
 class Mp4File:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -71,10 +72,13 @@ class TurnSink:
     presence: "Presence"
     generation: int
     dropped: list[Segment] = field(default_factory=list)
+    on_put: Callable[[Segment], None] | None = None  # told of each segment queued (timing marks)
 
     def put(self, segment: Segment) -> Segment:
         if not self.presence.enqueue(segment, self.generation):
             self.dropped.append(segment)
+        elif self.on_put is not None:
+            self.on_put(segment)
         return segment
 
     def end(self) -> None:

@@ -160,7 +160,31 @@ def pause_mad(aperture: np.ndarray, speech) -> float:
     return float(np.median(np.abs(vals - np.median(vals))))
 
 
-LIP_TEXT = "I hear you. And I want you to know, this really matters to me."
+LIP_TEXT = "I hear you. And I want you to know, this really matters to me. Maybe both of us can begin by being patient."
+BILABIAL = ("m", "b", "p")
+CLOSED_IOD = 0.02  # a mouth whose inner-lip gap is at most this (eye distances) is closed
+
+
+def bilabial_closure(aperture: np.ndarray, phonemes, fps: int = FPS) -> dict[str, float]:
+    """How the lips close on m/b/p: for each bilabial phoneme, the smallest aperture over the
+    frames it spans (one frame of slack either side, as the mouth closes on the way in or out).
+
+    Returns closed_share (share of m/b/p phonemes whose smallest aperture is <= CLOSED_IOD),
+    median_min (median of those minima, eye distances) and count."""
+    n = len(aperture)
+    minima = []
+    for ph in phonemes:
+        if ph.symbol.translate(str.maketrans("", "", "ˈˌːˑ"))[:1] not in BILABIAL:
+            continue
+        a = max(0, int(np.floor(ph.start * fps)) - 1)
+        b = min(n, int(np.ceil(ph.end * fps)) + 1)
+        vals = aperture[a:b][np.isfinite(aperture[a:b])]
+        if len(vals):
+            minima.append(float(vals.min()))
+    if not minima:
+        return {"closed_share": float("nan"), "median_min": float("nan"), "count": 0}
+    m = np.array(minima)
+    return {"closed_share": float(np.mean(m <= CLOSED_IOD)), "median_min": float(np.median(m)), "count": len(m)}
 
 
 def lip_sync(maker: Maker, avatar: str) -> dict[str, float]:
@@ -198,7 +222,8 @@ def lip_sync(maker: Maker, avatar: str) -> dict[str, float]:
     speech = ok & (rms > 0.1 * rms.max())
     return {"r_aperture_energy": float(np.corrcoef(ap[speech], rms[speech])[0, 1]),
             "offset_frames": int(xcorr_offset(np.nan_to_num(ap), rms)),
-            "pause_aperture_mad": pause_mad(ap, seg.speech)}
+            "pause_aperture_mad": pause_mad(ap, seg.speech),
+            "bilabial": bilabial_closure(ap, seg.speech.phonemes)}
 
 
 def listening_expression(maker: Maker, renderer, fer: FERJudge, partner_intensity: float = 0.8) -> dict:
@@ -282,7 +307,9 @@ def print_table(res: dict) -> None:
         if "lip_sync" in av:
             ls = av["lip_sync"]
             print(f"{avatar}: lip sync on encoded video r {ls['r_aperture_energy']:.2f}, offset "  # noqa: T201
-                  f"{ls['offset_frames']} frames, pause aperture MAD {ls['pause_aperture_mad']:.3f} IOD; "
+                  f"{ls['offset_frames']} frames, pause aperture MAD {ls['pause_aperture_mad']:.3f} IOD, "
+                  f"m/b/p closed {ls['bilabial']['closed_share']:.2f} of {ls['bilabial']['count']} "
+                  f"(median min gap {ls['bilabial']['median_min']:.3f}); "
                   f"listening (mirroring {av['listening_mirroring']}): intended label on top for "
                   f"{av['listening_at_intended']} / 7 partner emotions")
             for e, row in av["listening_confusion"].items():

@@ -2,20 +2,30 @@
 generator's live listener, the warp renderer, the live stream) in headless Chromium, whose fake
 microphone plays real speech (Debian pocketsphinx-testdata).
 
-Run: python -m bench.live [--typed 3] [--llm embedded|scripted]
+Run: python -m bench.live                  (the embedded model: bench/results/live.json)
+     python -m bench.live --llm scripted    (an instant scripted model: the avatar path alone,
+                                             bench/results/live_scripted.json)
+Bounded: about 2-3 minutes on 2 quiet cores, at most about 5 (loading the models, then
+`--budget`, default 200 s, for the turns: when it runs out the turns measured so far are kept).
 
 Figures (medians over turns; page clock = performance.now() in the page):
 - typed -> first avatar audio+video: Send clicked -> the page's playback reaches the first frame of
   the avatar's speech (audio and video are one stream, so they start together). Shown with and
   without the LLM's time to its first sentence (measured in the app around the LLM call).
 - end of speech -> first avatar audio: the end of the person's speech (VAD; the turn ends after
-  0.6 s of silence, included) -> the page plays the reply's first frame. ASR and LLM included.
+  0.5 s of silence, included) -> the page plays the reply's first frame. ASR and LLM included.
 - freezes during a reply: gaps between frames presented (requestVideoFrameCallback) longer than
   two frame periods, between the reply's first and last speaking frame: the longest, and the
   frozen time as a share of the reply.
-- barge-in: the start of the person's speech (VAD) -> the page silences the avatar.
+- barge-in: the start of the person's speech (VAD) -> the page silences the avatar, and -> its
+  lips stop (the playhead reaches the cut beyond which the avatar's buffered speech was dropped).
 - stream CPU: the stream thread's CPU milliseconds per second of output (motion, render, encode).
-Writes bench/results/live.json (with CPU model and load averages) and prints a table.
+- where the time goes (server clock, app.live.LiveSession.mark): per spoken turn, VAD end-of-turn
+  silence, ASR left after it, page + Gradio to the turn's start, LLM first sentence, TTS + motion
+  of it, queue -> stream, the stream's lead, and the page's own start; per typed turn from the
+  turn's start on.
+Writes the results JSON (CPU model, load averages at start and end and sampled every 5 s) and
+prints a table.
 """
 
 from __future__ import annotations
@@ -31,17 +41,19 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results" / "live.json"
+RESULTS = Path(__file__).resolve().parent / "results"
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 TYPED = ("Hi! I just got back from a wonderful trip to the mountains.",
          "I am a bit worried about my exam tomorrow.",
          "Guess what, I won a prize at work today!",
          "Can you tell me something calming before I sleep?")
-SPOKEN = ("sense_and_sensibility_01_austen_64kb-0870.wav", "sense_and_sensibility_01_austen_64kb-0880.wav",
-          "sense_and_sensibility_01_austen_64kb-0890.wav")
+SPOKEN = ("sense_and_sensibility_01_austen_64kb-0880.wav",  # 3.0 s; its reply plays out
+          "sense_and_sensibility_01_austen_64kb-0890.wav",  # 5.3 s; its reply is interrupted by ...
+          "sense_and_sensibility_01_austen_64kb-0870.wav")  # 7.1 s: a barge-in, answered in turn
+REPLY_GAP_S = 12.0  # silence after an utterance whose reply plays out
 SCRIPTED = ("That sounds wonderful. Tell me more about it, I would love to hear everything. "
             "What was the best part of it for you?")
-WAIT_MS = 240_000
+WAIT_MS = 120_000  # the longest wait for one step (a page event); the whole run has --budget
 
 
 class TimedLLM:
@@ -50,6 +62,7 @@ class TimedLLM:
     def __init__(self, llm):
         self.llm = llm
         self.first_sentence_s: list[float] = []
+        self.first_sentence_at: list[float] = []  # time.monotonic() of each first sentence
         self._lock = threading.Lock()
 
     def stream_reply(self, persona, path, cues):
@@ -59,6 +72,7 @@ class TimedLLM:
             if first and chunk.final is None:
                 with self._lock:
                     self.first_sentence_s.append(time.perf_counter() - t0)
+                    self.first_sentence_at.append(time.monotonic())
                 first = False
             yield chunk
 
@@ -66,34 +80,82 @@ class TimedLLM:
         return getattr(self.llm, name)
 
 
-def speech_wav(path: Path, gap_s: float) -> Path:
-    """The fake microphone's input: each LibriVox utterance followed by `gap_s` of silence."""
+def speech_wav(path: Path, barge_gap_s: float) -> Path:
+    """The fake microphone's input: the LibriVox utterances, the second followed by only
+    `barge_gap_s` of silence (the third starts while the avatar answers it), the others by
+    REPLY_GAP_S."""
     import soundfile as sf
 
     parts = []
-    for name in SPOKEN:
+    for k, name in enumerate(SPOKEN):
         pcm, sr = sf.read(LIBRIVOX / name, dtype="float32")
-        parts += [pcm, np.zeros(int(gap_s * sr), np.float32)]
-    parts.append(np.zeros(int(8 * 16000), np.float32))
+        parts += [pcm, np.zeros(int((barge_gap_s if k == 1 else REPLY_GAP_S) * sr), np.float32)]
     sf.write(path, np.concatenate(parts), 16000, subtype="PCM_16")
     return path
+
+
+def _typed_turns(page, args, llm, res: dict, wait_ms) -> None:
+    for text in TYPED[: args.typed]:
+        box = page.locator("#message textarea")
+        box.fill(text)
+        n_llm = len(llm.first_sentence_s)
+        n_begun = len(_stats(page)["turnsBegun"])
+        page.locator("#send").click()
+        sent = _stats(page)["sentAt"]
+        reply = _reply(page, _turn_after(page, n_begun, wait_ms()), wait_ms())
+        page.wait_for_function("n => document.querySelectorAll('#history em').length >= n",
+                               arg=len(res["typed"]) + 2, timeout=wait_ms())  # the turn is saved
+        llm_s = llm.first_sentence_s[n_llm] if len(llm.first_sentence_s) > n_llm else None
+        first = (reply["first"] - sent) / 1000
+        res["typed"].append({"text": text, "first_audio_video_s": first, "llm_first_sentence_s": llm_s,
+                             "without_llm_s": first - llm_s if llm_s is not None else None,
+                             "speech_runs": reply["runs"], **_freezes(_stats(page), reply["first"], reply["end"])})
+
+
+def _spoken_turns(page, res: dict, wait_ms) -> None:
+    """Hands-free: the microphone plays the utterances with pauses between them."""
+    page.locator("#live-mic").click()
+    for k in range(len(SPOKEN)):
+        page.wait_for_function("n => window.warmchatLive.stats.transcripts.length > n", arg=k, timeout=wait_ms())
+        heard = _stats(page)["heard"][k]  # the turns begun when it was heard: its own is the next
+        if not heard["text"]:
+            continue
+        ended, n_begun = heard["endAt"], heard["turnsBegun"]
+        reply = _reply(page, _turn_after(page, n_begun, wait_ms()), wait_ms())
+        s = _stats(page)
+        res["spoken"].append({"transcript": heard["text"],
+                              "speech_runs": reply["runs"], "end_of_speech_to_audio_s": (reply["first"] - ended) / 1000,
+                              **_freezes(s, reply["first"], reply["end"])})
+        if s["bargeAt"] is not None and all(b["at"] != s["bargeAt"] for b in res["barge_in"]):
+            res["barge_in"].append(_barge(s))
+
+
+def _barge(s: dict) -> dict:
+    """The last barge-in: the person's speech start -> the avatar silent (the page mutes it), and
+    -> its lips still (the playhead reaches the cut, beyond which its buffered speech was dropped)."""
+    out = {"at": s["bargeAt"], "latency_ms": s["bargeLatencyMs"]}
+    cut = next((c for c in s.get("cuts", []) if c["atMs"] >= s["bargeAt"]), None)
+    if cut is not None:
+        out |= {"lips_still_ms": cut["atMs"] - s["bargeAt"] + 1000 * (cut["at"] - cut["playhead"]),
+                "dropped_s": cut["removedS"]}
+    return out
 
 
 def _stats(page) -> dict:
     return page.evaluate("() => window.warmchatLive.stats")
 
 
-def _turn_after(page, n_begun: int) -> int:
+def _turn_after(page, n_begun: int, timeout_ms: float) -> int:
     """The turn the server began after `n_begun` turns (waits for it)."""
-    page.wait_for_function("n => window.warmchatLive.stats.turnsBegun.length > n", arg=n_begun, timeout=WAIT_MS)
+    page.wait_for_function("n => window.warmchatLive.stats.turnsBegun.length > n", arg=n_begun, timeout=timeout_ms)
     return int(_stats(page)["turnsBegun"][n_begun][0])
 
 
-def _reply(page, turn: int) -> dict:
+def _reply(page, turn: int, timeout_ms: float) -> dict:
     """The page's playback of `turn`'s speech once it has ended: first and last speaking time and
     the number of runs of speech (1: its sentences played without a silent gap between them)."""
     page.wait_for_function("g => { const s = window.warmchatLive.stats; const t = s.turns[g]; return t && t.end "
-                           "&& !s.speaking && s.state !== 'thinking' }", arg=str(turn), timeout=WAIT_MS)
+                           "&& !s.speaking && s.state !== 'thinking' }", arg=str(turn), timeout=timeout_ms)
     return _stats(page)["turns"][str(turn)]
 
 
@@ -105,8 +167,81 @@ def _freezes(stats: dict, start: float, end: float) -> dict:
             "frozen_share": frozen / duration_ms, "gaps_over_200ms": sum(g > 200 for g in gaps)}
 
 
+def _first(trace: list[dict], stage: str, after: float, turn: int | None = None) -> dict | None:
+    """The first mark of `stage` at or after `after` (of `turn` when given)."""
+    for m in trace:
+        if m["stage"] == stage and m["t"] >= after and (turn is None or m.get("turn") == turn):
+            return m
+    return None
+
+
+def stages(trace: list[dict], llm_at: list[float]) -> dict:
+    """Where each turn's time went, from the session's timing marks (seconds, server clock).
+
+    spoken: one entry per transcribed utterance answered by a turn; typed: per other turn."""
+    out: dict[str, list[dict]] = {"spoken": [], "typed": []}
+    spoken_turns = set()
+    for heard in (m for m in trace if m["stage"] == "transcript" and m.get("chars")):
+        vad = next((m for m in trace if m["stage"] == "vad_end" and m.get("speech_end") == heard["speech_end"]), None)
+        turn = _first(trace, "turn", heard["t"])
+        if vad is None or turn is None:
+            continue
+        spoken_turns.add(turn["turn"])
+        row = {"vad_end_of_turn_s": vad["t"] - vad["speech_end"], "asr_after_vad_s": heard["t"] - vad["t"],
+               "page_to_turn_s": turn["t"] - heard["t"]}
+        row |= _turn_stages(trace, turn, llm_at)
+        played = _first(trace, "played", turn["t"], turn["turn"])
+        row["total_s"] = played["t"] - vad["speech_end"] if played else None
+        out["spoken"].append(row)
+    for turn in (m for m in trace if m["stage"] == "turn" and m["turn"] not in spoken_turns):
+        out["typed"].append(_turn_stages(trace, turn, llm_at))
+    return out
+
+
+def _turn_stages(trace: list[dict], turn: dict, llm_at: list[float]) -> dict:
+    queued = _first(trace, "queued", turn["t"], turn["turn"])
+    streamed = _first(trace, "streamed", turn["t"], turn["turn"])
+    played = _first(trace, "played", turn["t"], turn["turn"])
+    llm = next((t for t in llm_at if t >= turn["t"]), None)
+    if queued is None or streamed is None:
+        return {"turn": turn["turn"], "complete": False}
+    llm_s = llm - turn["t"] if llm is not None and llm <= queued["t"] else None
+    return {"turn": turn["turn"], "complete": played is not None,
+            "llm_first_sentence_s": llm_s,
+            "tts_motion_s": queued["t"] - (llm if llm_s is not None else turn["t"]),
+            "queue_to_stream_s": streamed["t"] - queued["t"],
+            "stream_lead_s": streamed["plays_at"] - streamed["t"],
+            "page_start_s": played["t"] - streamed["plays_at"] if played else None,
+            "turn_to_played_s": played["t"] - turn["t"] if played else None}
+
+
+class LoadSampler:
+    """os.getloadavg() every `every_s` seconds on a thread, while the bench runs."""
+
+    def __init__(self, every_s: float = 5.0):
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._every = every_s
+        self._thread = threading.Thread(target=self._run, name="load", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(self._every):
+                return
+
+
 def run(args) -> dict:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from playwright.sync_api import TimeoutError as PageTimeout
     from playwright.sync_api import sync_playwright
 
     from app.personas import get_persona
@@ -130,13 +265,22 @@ def run(args) -> dict:
     warm_s = time.perf_counter() - t0
     asr = _asr_factory(settings)
     asr_model = asr()  # load the recognizer before the page starts the clock
+    getattr(asr_model, "load", lambda: None)()
     demo = build_demo(services, settings, asr=lambda: asr_model)
     port = free_port()
     configure_queue(demo, settings).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                                            quiet=True, **launch_options(settings, demo))
     url = f"http://127.0.0.1:{port}/"
-    wav = speech_wav(tmp / "mic.wav", args.gap)
+    wav = speech_wav(tmp / "mic.wav", args.barge_gap or (4.5 if args.llm == "scripted" else 6.5))
     res: dict = {"llm": args.llm, "warm_up_s": warm_s, "typed": [], "spoken": [], "barge_in": []}
+    deadline = time.monotonic() + args.budget
+
+    def wait_ms() -> float:  # a step's wait: at most WAIT_MS, never past the budget
+        left = 1000 * (deadline - time.monotonic())
+        if left <= 0:
+            raise TimeoutError("out of budget")
+        return min(WAIT_MS, left)
+
     try:
         with sync_playwright() as pw:
             from tests.e2e.conftest import CHROMIUM_ARGS
@@ -147,53 +291,27 @@ def run(args) -> dict:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             t_goto = time.perf_counter()
             page.goto(url)
-            page.wait_for_function("() => window.warmchatLive && window.warmchatLive.stats.playing", timeout=WAIT_MS)
+            page.wait_for_function("() => window.warmchatLive && window.warmchatLive.stats.playing", timeout=wait_ms())
             res["first_load_to_playing_s"] = time.perf_counter() - t_goto
-            for text in TYPED[: args.typed]:
-                box = page.locator("#message textarea")
-                box.fill(text)
-                n_llm = len(llm.first_sentence_s)
-                n_begun = len(_stats(page)["turnsBegun"])
-                page.locator("#send").click()
-                sent = _stats(page)["sentAt"]
-                reply = _reply(page, _turn_after(page, n_begun))
-                page.wait_for_function("n => document.querySelectorAll('#history em').length >= n",
-                                       arg=len(res["typed"]) + 2, timeout=WAIT_MS)  # the turn is saved
-                llm_s = llm.first_sentence_s[n_llm] if len(llm.first_sentence_s) > n_llm else None
-                first = (reply["first"] - sent) / 1000
-                res["typed"].append({"text": text, "first_audio_video_s": first, "llm_first_sentence_s": llm_s,
-                                     "without_llm_s": first - llm_s if llm_s is not None else None,
-                                     "speech_runs": reply["runs"], **_freezes(_stats(page), reply["first"], reply["end"])})
-            # hands-free: the microphone plays three utterances with pauses between them
-            page.locator("#live-mic").click()
-            for k in range(len(SPOKEN)):
-                try:
-                    page.wait_for_function("n => window.warmchatLive.stats.transcripts.length > n", arg=k,
-                                           timeout=WAIT_MS)
-                except Exception:  # the file ran out
-                    break
-                s = _stats(page)
-                if not s["transcripts"][k]:
-                    continue
-                ended, n_begun = s["speechEndAt"], len(s["turnsBegun"])
-                try:
-                    reply = _reply(page, _turn_after(page, n_begun))
-                except Exception:  # not answered in time
-                    break
-                s = _stats(page)
-                res["spoken"].append({"transcript": s["transcripts"][k], "speech_runs": reply["runs"],
-                                      "end_of_speech_to_audio_s": (reply["first"] - ended) / 1000,
-                                      **_freezes(s, reply["first"], reply["end"])})
-                if s["bargeAt"] is not None and all(b["at"] != s["bargeAt"] for b in res["barge_in"]):
-                    res["barge_in"].append({"at": s["bargeAt"], "latency_ms": s["bargeLatencyMs"]})
+            try:
+                _typed_turns(page, args, llm, res, wait_ms)
+                _spoken_turns(page, res, wait_ms)
+            except (TimeoutError, PageTimeout) as exc:  # out of budget (or a step never came): keep what was measured
+                res["ended_early"] = str(exc).splitlines()[0][:200]
             s = _stats(page)
             res["page"] = {k: s[k] for k in ("frames", "freezes", "frozenMs", "waiting", "fragments", "bytes", "mode")}
+            res["page"]["partial_transcripts"] = len(s.get("partials", []))
             hub = demo.warmchat_live
             for live in list(hub._by_session.values())[:1]:  # the page's session, before the page goes
                 res["stream_cpu_ms_per_s"] = live.cost.per_second()
                 res["stream_behind_max_s"] = live.cost.behind_s
                 res["stream_frames"] = live.cost.frames
                 res["stream_size"] = live.pipeline.renderer.size
+                trace = list(live.trace)
+                res["stages"] = stages(trace, list(llm.first_sentence_at))
+                t0 = trace[0]["t"] if trace else 0.0  # the raw marks, seconds from the first
+                res["trace"] = [{k: (v - t0 if k in ("t", "speech_end", "plays_at") else v) for k, v in m.items()}
+                                for m in trace]
             browser.close()
     finally:
         hub = getattr(demo, "warmchat_live", None)
@@ -222,9 +340,17 @@ def summarize(res: dict) -> dict:
         "reply_longest_gap_ms": _median([r["longest_gap_ms"] for r in replies]),
         "reply_frozen_share": _median([r["frozen_share"] for r in replies]),
         "barge_in_ms": _median([b["latency_ms"] for b in res["barge_in"]]),
+        "barge_in_lips_still_ms": _median([b.get("lips_still_ms") for b in res["barge_in"]]),
         "replies_without_silent_gaps": sum(r["speech_runs"] == 1 for r in replies),
         "replies": len(replies),
+        "spoken_stages_s": _median_stages(res.get("stages", {}).get("spoken", [])),
+        "typed_stages_s": _median_stages(res.get("stages", {}).get("typed", [])),
     }
+
+
+def _median_stages(rows: list[dict]) -> dict:
+    keys = [k for k in (rows[0] if rows else {}) if k.endswith("_s")]
+    return {k: _median([r.get(k) for r in rows]) for k in keys}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,12 +360,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--typed", type=int, default=3, help="typed turns (max 4)")
     p.add_argument("--llm", choices=("embedded", "scripted"), default="embedded",
                    help="the configured (embedded) model, or a scripted instant one (the avatar path alone)")
-    p.add_argument("--gap", type=float, default=4.0, help="seconds of silence after each spoken utterance")
-    p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--barge-gap", type=float, default=None,
+                   help="seconds between the second utterance and the third that interrupts its reply "
+                        "(default 4.5 with the scripted model, 6.5 with the embedded one)")
+    p.add_argument("--budget", type=float, default=200.0,
+                   help="seconds for the measured turns (after the models load); the rest is skipped")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results JSON (default bench/results/live.json, live_scripted.json with --llm scripted)")
     args = p.parse_args(argv)
+    args.out = args.out or RESULTS / ("live.json" if args.llm == "embedded" else "live_scripted.json")
     meta = {"cpu": cpu_model(), "cores": os.cpu_count(), "load_avg_start": os.getloadavg()}
-    res = run(args)
-    res |= meta | {"load_avg_end": os.getloadavg(), "summary": summarize(res)}
+    with LoadSampler() as load:
+        res = run(args)
+    res |= meta | {"load_avg_end": os.getloadavg(), "load_avg_1min_samples": load.samples,
+                   "load_avg_1min_median": _median(load.samples), "summary": summarize(res)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
     s = res["summary"]
@@ -254,12 +388,18 @@ def main(argv: list[str] | None = None) -> int:
             ("longest freeze in a reply (median reply)", fmt(s["reply_longest_gap_ms"], " ms"), "<= 200 ms"),
             ("frozen share of a reply (median)", fmt(s["reply_frozen_share"]), "<= 0.02"),
             ("barge-in: speech start -> avatar silent", fmt(s["barge_in_ms"], " ms"), "<= 500 ms"),
+            ("barge-in: speech start -> its lips still", fmt(s["barge_in_lips_still_ms"], " ms"), "<= 500 ms"),
             ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
             ("stream CPU ms per s (motion/render/encode)",
              "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", "")]
-    print(f"{res['cpu']} ({res['cores']} cores), load {res['load_avg_start']} -> {res['load_avg_end']}, llm {args.llm}")  # noqa: T201
+    rows += [(f"  spoken: {k[:-2]}", fmt(v, " s"), "") for k, v in s["spoken_stages_s"].items()]
+    rows += [(f"  typed: {k[:-2]}", fmt(v, " s"), "") for k, v in s["typed_stages_s"].items()]
+    print(f"{res['cpu']} ({res['cores']} cores), load {res['load_avg_start']} -> {res['load_avg_end']} "  # noqa: T201
+          f"(1-min median {fmt(res['load_avg_1min_median'])}), llm {args.llm}")
     for name, value, target in rows:
         print(f"{name:46s} {value:>14s}  {target}")  # noqa: T201
+    if res.get("ended_early"):
+        print(f"ended early: {res['ended_early']}")  # noqa: T201
     print(f"typed {len(res['typed'])}, spoken {len(res['spoken'])}, barge-ins {len(res['barge_in'])}; wrote {args.out}")  # noqa: T201
     return 0
 

@@ -113,18 +113,20 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
     h = _Handlers(ctx)
     outs = tab.turn_outputs
     controls = [branch, edit_pick, picker]
-    turn = {"concurrency_id": "turn", "concurrency_limit": ctx.settings.server.turn_concurrency}
+    # a turn's progress shows on the history only: the avatar's video is never covered or blanked
+    turn = {"concurrency_id": "turn", "concurrency_limit": ctx.settings.server.turn_concurrency,
+            "show_progress_on": [chatbot]}
     tab.turn_events = [
         send_btn.click(h.send, [text, conv], outs, api_name="send", **turn),
         text.submit(h.send, [text, conv], outs, api_name=False, **turn),
         regen_btn.click(h.regenerate, [conv], outs, api_name="regenerate", **turn),
         edit_btn.click(h.edit, [edit_pick, edit_text, conv], outs, api_name="edit", **turn),
-        branch.input(h.switch, [branch, conv], outs, api_name="switch_branch"),
-        open_btn.click(h.open, [picker, conv], outs, api_name="open_conversation"),
-        new_btn.click(h.new, [persona_dd, conv], outs, api_name=False),
+        branch.input(h.switch, [branch, conv], outs, api_name="switch_branch", show_progress_on=[chatbot]),
+        open_btn.click(h.open, [picker, conv], outs, api_name="open_conversation", show_progress_on=[chatbot]),
+        new_btn.click(h.new, [persona_dd, conv], outs, api_name=False, show_progress_on=[chatbot]),
     ]
     if live is not None:  # a hands-free turn: the page sends what the live stream's microphone heard
-        tab.turn_events.append(live.send.click(h.send_heard, [text, conv], outs, api_name=False))
+        tab.turn_events.append(live.send.click(h.send_heard, [text, conv], outs, api_name=False, **turn))
         text.focus(h.typing, None, None, api_name=False, show_progress="hidden")
         text.blur(h.not_typing, None, None, api_name=False, show_progress="hidden")
     for event in tab.turn_events:
@@ -355,7 +357,10 @@ class _Handlers:
             return (state,) + self.show(conv)[1:] + self.controls(conv, request) + (persona_dd,)
         persona = self.ctx.persona(self.ctx.settings.persona)
         history = [{"role": "assistant", "content": persona.greeting}]
-        return ((gr.skip(), history, gr.skip(), emotion_badge(None), persona.greeting, "", gr.skip())
+        # the clip player shows the avatar from the start too (listening), not an empty box
+        clip = self.ctx.listening_video(None)
+        video = gr.Video(value=clip, loop=True) if clip else gr.skip()
+        return ((gr.skip(), history, video, emotion_badge(None), persona.greeting, "", gr.skip())
                 + self.controls(None, request) + (persona_dd,))
 
     def _last_conversation(self, request) -> Conversation | None:

@@ -3,23 +3,27 @@
 // The server streams one never-ending fragmented MP4 (H.264 + AAC) over a WebSocket; it is fed to
 // a MediaSource, so the avatar plays as one continuous video. JSON messages on the same socket say
 // when the avatar starts speaking ("state"), when the person barged in ("barge"), and what the
-// person said (a "transcript", sent on as a message by clicking the hidden #live-send button).
+// person said (the transcript so far as "partial"s while they speak, then a "transcript", sent on
+// as a message by clicking the hidden #live-send button).
 // In hands-free mode the microphone is sent back over the socket as 16 kHz int16 mono.
 // Everything measured here is in window.warmchatLive.stats (tests and bench/live.py read it).
 (() => {
   if (window.warmchatLive) return;
   const MIME = 'video/mp4; codecs="avc1.42E01F, mp4a.40.2"';
   const MAX_LATENCY_S = 1.2;  // more buffered than this: jump to near the live edge
+  const CUT_MARGIN_S = 0.2;  // a barge-in's new stream plays this long after the playhead (app/live.py)
+  const CATCH_UP_S = 0.3;  // more buffered than this while the avatar is not speaking: play faster
+  const CATCH_UP_RATE = 1.5;  // (it idles or listens: nothing is heard) so its next words come sooner
   const stats = {
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
     turnsBegun: [], turns: {},  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
-    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, transcripts: [], notice: "", error: "",
+    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
-  let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null;
+  let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null, cuts = [], cutting = false;
   let userMuted = false, micNode = null, micStream = null, micCtx = null, retries = 0, speakingTurn = null;
 
   const panel = () => document.querySelector("#live-panel");
@@ -85,23 +89,57 @@
   function stop() {
     if (live.ws) { const ws = live.ws; live.ws = null; ws.close(); }
     if (live.video) { live.video.remove(); live.video = null; }
-    ms = null; sb = null; queue = []; marks = []; silentUntil = null;
+    ms = null; sb = null; queue = []; marks = []; silentUntil = null; cuts = []; cutting = false;
   }
 
   function pump() {
-    if (!sb || sb.updating) return;
+    if (!sb || sb.updating || cutting) return;
     const v = live.video;
     if (v && v.currentTime > 30 && v.buffered.length && v.buffered.start(0) < v.currentTime - 20) {
       sb.remove(0, v.currentTime - 10);  // keep the buffer small; updateend pumps again
       return;
     }
     if (!queue.length) return;
+    if (queue[0].cut) { applyCut(queue.shift().cut, v); return; }
     try { sb.appendBuffer(queue.shift()); } catch (e) { fallback("the stream could not be decoded"); return; }
     if (v && v.buffered.length) {
       const end = v.buffered.end(v.buffered.length - 1);
       if (end - v.currentTime > MAX_LATENCY_S) v.currentTime = end - 0.3;
       if (v.paused) play(v);
     }
+  }
+
+  // A barge-in: the server starts a new MP4 (its media time 0 = `c.t` of the old one's clock).
+  // What is buffered beyond the playhead + CUT_MARGIN_S (the avatar's speech) is dropped and the
+  // new stream plays from there; the events' media times are mapped through `cuts` (pageTime).
+  function applyCut(c, v) {
+    const end = v && v.buffered.length ? v.buffered.end(v.buffered.length - 1) : 0;
+    const at = v ? Math.min(end, v.currentTime + CUT_MARGIN_S) : 0;
+    c.at = at; c.removedS = Math.max(0, end - at);
+    stats.cuts.push({ t: c.t, at: at, removedS: c.removedS, playhead: v ? v.currentTime : 0, atMs: performance.now() });
+    cutting = true;  // nothing is appended until the new stream's offset is set
+    const offset = () => {
+      cutting = false;
+      try {
+        sb.abort();  // the parser may sit inside a media segment, where timestampOffset cannot be set
+        sb.timestampOffset = at;
+      } catch (e) { fallback("the stream could not be cut: " + e.message); return; }
+      pump();
+    };
+    if (c.removedS > 0) {
+      sb.addEventListener("updateend", offset, { once: true });
+      sb.remove(at, Infinity);
+    } else offset();
+  }
+
+  // the page's media time of a server media time (seconds): through the cuts made since
+  function pageTime(t) {
+    let out = t, limit = Infinity;
+    for (const c of cuts) {
+      if (t >= c.t) { if (c.at === undefined) return Infinity; out = c.at + (t - c.t); limit = Infinity; }
+      else if (c.at !== undefined) limit = Math.min(limit, c.at);  // content beyond the cut was dropped
+    }
+    return Math.min(out, limit);
   }
 
   function play(v) {
@@ -130,7 +168,7 @@
     const v = live.video;
     if (!v) return;
     const t = v.currentTime;
-    while (marks.length && marks[0].t <= t) {
+    while (marks.length && pageTime(marks[0].t) <= t) {
       const m = marks.shift();
       stats.state = m.state;
       const speaking = m.state === "speaking";
@@ -145,6 +183,7 @@
         if (stats.turns[speakingTurn]) stats.turns[speakingTurn].end = now;
       }
       if (speaking) {
+        if (!stats.turns[m.turn]) send({ type: "played", turn: m.turn });  // the server's timing marks
         const turn = stats.turns[m.turn] || (stats.turns[m.turn] = { first: now, end: null, runs: 0 });
         if (!stats.speaking || speakingTurn !== m.turn) turn.runs += 1;
         if (stats.speaking && speakingTurn !== m.turn && stats.turns[speakingTurn]) stats.turns[speakingTurn].end = now;
@@ -154,7 +193,11 @@
       const label = document.querySelector("#live-panel .wc-live-state");
       if (label) label.dataset.state = m.state;
     }
-    if (silentUntil !== null && t >= silentUntil) { silentUntil = null; v.muted = userMuted; }
+    if (silentUntil !== null && t >= pageTime(silentUntil)) { silentUntil = null; v.muted = userMuted; }
+    // the playhead drifts behind the stream (its start, a stall): catch up while nothing is said
+    const ahead = v.buffered.length ? v.buffered.end(v.buffered.length - 1) - t : 0;
+    const rate = !stats.speaking && ahead > CATCH_UP_S ? CATCH_UP_RATE : 1;
+    if (v.playbackRate !== rate) { v.playbackRate = rate; if (rate > 1) stats.catchUps += 1; }
     requestAnimationFrame(tick);
   }
 
@@ -173,15 +216,34 @@
       marks.push({ t: msg.t, state: "listening" });
     } else if (msg.type === "speech") {
       stats.state = stats.speaking ? stats.state : "listening";
+    } else if (msg.type === "cut") {
+      const c = { t: msg.t };
+      cuts.push(c);
+      if (cuts.length > 8) cuts.shift();
+      queue.push({ cut: c }); pump();
+    } else if (msg.type === "partial") {
+      stats.partials.push(msg.text);
+      heard(msg.text, true);
     } else if (msg.type === "transcript") {
       stats.speechEndAt = performance.now() - msg.since_end_ms;
       stats.transcripts.push(msg.text);
+      stats.heard.push({ text: msg.text, endAt: stats.speechEndAt, turnsBegun: stats.turnsBegun.length });
+      heard(msg.text, false);
       if (msg.text) sendAsMessage(msg.text);
     } else if (msg.type === "notice") {
       notice(msg.message);
     } else if (msg.type === "error") {
       fallback(msg.message);
     }
+  }
+
+  // what the microphone heard: the transcript so far while the person speaks, then the final one
+  function heard(text, partial) {
+    const el = document.querySelector("#live-panel .wc-live-heard");
+    if (!el) return;
+    el.textContent = text ? "You: " + text + (partial ? " …" : "") : "";
+    el.classList.toggle("wc-partial", partial);
+    el.hidden = !text;
   }
 
   function send(obj) { if (live.ws && live.ws.readyState === 1) live.ws.send(JSON.stringify(obj)); }

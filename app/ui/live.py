@@ -35,6 +35,8 @@ CSS = """
 #live-panel .wc-live-stage > * { position:absolute; inset:0; width:100%; height:100%; object-fit:contain; }
 #live-panel .wc-live-wait { color:#ccc; position:static !important; width:auto !important; height:auto !important; }
 #live-panel .wc-live-notice { font-size:.9em; color:#555; margin:4px 0; }
+#live-panel .wc-live-heard { font-size:.9em; color:#333; margin:4px 0; }
+#live-panel .wc-live-heard.wc-partial { color:#777; font-style:italic; }
 #live-panel .wc-live-bar { display:flex; gap:8px; align-items:center; margin-top:6px; }
 #live-panel .wc-live-state { font-size:.85em; color:#666; }
 #live-panel .wc-live-state::after { content: attr(data-state); }
@@ -55,7 +57,7 @@ def panel_html(token: str = "", poster: str = "") -> str:
         '<div class="wc-live-wait">connecting to the avatar…</div>'
     attr = f' data-live-token="{token}"' if token else ""
     return (f'<div class="wc-live"{attr}><div class="wc-live-stage">{still}</div>'
-            '<div class="wc-live-notice" hidden></div>'
+            '<div class="wc-live-notice" hidden></div><div class="wc-live-heard" hidden></div>'
             '<div class="wc-live-bar"><button id="live-mic" type="button" class="lg secondary sm">🎙 Talk hands-free'
             '</button><span class="wc-live-state" data-state="idle">avatar: </span></div></div>')
 

@@ -74,8 +74,10 @@ def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RA
 # In the speaker's own pauses a real mouth is not frozen: the lips part and settle with breathing
 # and swallowing (median absolute deviation of the aperture about 0.026 eye distances in real
 # footage, 0.002 in the model's output). A slow, small jaw movement is added where the speaker's
-# audio is silent, faded in and out over about 0.2 s.
-PAUSE_JAW = (0.05, 0.06, 0.6)   # jawOpen: resting level, std of its slow wander, knot s
+# audio is silent: the lips part a little and wander, faded in and out over PAUSE_RAMP_S.
+PAUSE_JAW = (0.15, 0.06, 0.25)  # jawOpen: resting level, std of its wander, knot s
+PAUSE_JAW_RANGE = (0.05, 0.25)  # the wander stays inside this (below 0.08 the lips barely part)
+PAUSE_RAMP_S = 0.08
 
 
 def resting_mouth(expression: np.ndarray, request: MotionRequest, seed: int | None) -> np.ndarray:
@@ -92,13 +94,68 @@ def resting_mouth(expression: np.ndarray, request: MotionRequest, seed: int | No
     pauses = find_pauses((), rms_energy(speech.pcm, speech.sample_rate, n), n / FPS)
     weight = np.zeros(n, np.float32)
     for start, end in pauses:
-        weight = np.maximum(weight, plateau(n, start + 0.05, end - 0.25, 0.2))
+        weight = np.maximum(weight, plateau(n, start, end - PAUSE_RAMP_S, PAUSE_RAMP_S))
     level, std, knot = PAUSE_JAW
     rng = np.random.default_rng(None if seed is None else seed + 7717)
-    wander = np.clip(level + smooth_noise(rng, n, knot, std), 0.0, 0.2)
+    wander = np.clip(level + smooth_noise(rng, n, knot, std), *PAUSE_JAW_RANGE)
     out = expression.copy()
     j = ARKIT_INDEX["jawOpen"]
     out[:, j] = np.maximum(out[:, j], weight * wander)
+    return out
+
+
+# --- the mouth while speaking ------------------------------------------------------------------
+# The mouth opens with the voice: the model's jaw follows the visemes but only loosely the
+# loudness (aperture vs speech energy r about 0.4 on its output), so the jaw (and the lower lip's
+# own drop) is scaled by the frame's energy relative to the clip's loud frames. The visemes'
+# closures stay closed (a product) and the mean opening stays about the same.
+ENERGY_JAW = 0.6          # share of the jaw that follows the energy
+_ENERGY_COLS = np.array([ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")])
+# On m, b and p the lips meet: mouthClose lifts the lower lip by half the jaw's drop at 1 (rig),
+# so the seal sets it to twice the (reduced) jaw opening, easing in and out over SEAL_RAMP_S.
+BILABIALS = ("m", "b", "p")
+SEAL_RAMP_S = 0.04
+
+
+def energy_jaw(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
+    """(T, 52) expression whose jaw opening follows the speech energy (speaking with speech only)."""
+    from avatar.motion.features import rms_energy
+
+    speech, n = request.speech, len(expression)
+    if request.role is not Role.SPEAKING or speech is None or len(speech.pcm) == 0 or n == 0:
+        return expression
+    energy = rms_energy(speech.pcm, speech.sample_rate, n)
+    loud = energy[energy > 0.1 * energy.max()] if energy.max() > 0 else energy
+    if loud.size == 0:
+        return expression
+    level = np.clip(energy / max(float(np.percentile(loud, 90)), 1e-6), 0.0, 1.2)
+    out = expression.copy()
+    out[:, _ENERGY_COLS] *= ((1.0 - ENERGY_JAW) + ENERGY_JAW * 1.6 * level)[:, None]
+    return np.clip(out, 0.0, 1.0)
+
+
+def bilabial_seal(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
+    """(T, 52) expression with the lips closed on every m/b/p of the speech's phonemes."""
+    from avatar.motion.procedural import plateau
+
+    speech, n = request.speech, len(expression)
+    if request.role is not Role.SPEAKING or speech is None or n == 0:
+        return expression
+    seal = np.zeros(n, np.float32)
+    for ph in speech.phonemes:
+        if ph.symbol.lstrip("ˈˌ")[:1] in BILABIALS:
+            # closed over the phoneme (at least one frame's worth, centred on it), easing in and out
+            mid, half = 0.5 * (ph.start + ph.end), max(0.5 * (ph.end - ph.start), 0.5 / FPS)
+            seal = np.maximum(seal, plateau(n, mid - half - SEAL_RAMP_S, mid + half, SEAL_RAMP_S))
+    if not seal.any():
+        return expression
+    out = expression.copy()
+    jaw, close = ARKIT_INDEX["jawOpen"], ARKIT_INDEX["mouthClose"]
+    out[:, jaw] *= 1.0 - 0.5 * seal                              # the jaw rises part way ...
+    for name in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthFunnel"):
+        out[:, ARKIT_INDEX[name]] *= 1.0 - seal
+    need = np.clip(2.0 * out[:, jaw] + 0.05, 0.0, 1.0)            # ... and the lips close the rest
+    out[:, close] = np.maximum(out[:, close], seal * need)
     return out
 
 
@@ -107,10 +164,11 @@ def resting_mouth(expression: np.ndarray, request: MotionRequest, seed: int | No
 # measured in bench/expression.py); real talking footage moves 3-8 deg per axis. The layer below
 # scales the model's own movement (its beats and nods stay where they are) and adds a slow sway,
 # both shaped by the emotion (emotion.labels HeadStyle: sad slower and lower, happy and surprised
-# livelier, angry firmer). Amplitudes are the commanded ones; the warp renders about 0.5-0.7 of
-# the commanded yaw and 0.7-0.9 of the pitch (bench/expression.py measures the ratio).
+# livelier, angry firmer). Amplitudes are the commanded ones, and the warp renders the commanded
+# rotation (its turn gain makes up for its flattened depth: bench/expression.py measures the
+# rendered/commanded ratio on re-detected landmarks).
 # role -> (gain on the model's movement, sway std in degrees for yaw, pitch, roll, sway knot s)
-HEAD_LAYER = {Role.SPEAKING: (1.8, (4.4, 2.8, 1.3), 1.3), Role.LISTENING: (2.5, (4.2, 2.8, 1.2), 1.8)}
+HEAD_LAYER = {Role.SPEAKING: (1.4, (2.6, 2.0, 1.3), 1.3), Role.LISTENING: (2.5, (3.4, 2.4, 1.2), 1.8)}
 MAX_YAW, MAX_PITCH, MAX_ROLL = 0.45, 0.30, 0.25  # rad: beyond this the warp shows its seams
 
 
@@ -144,4 +202,5 @@ def head_motion(pose: np.ndarray, request: MotionRequest, seed: int | None) -> n
     return out.astype(np.float32)
 
 
-__all__ = ["AFFECT_COLUMNS", "HEAD_LAYER", "RAMP_S", "emotion_face", "head_motion", "ramp_from", "resting_mouth"]
+__all__ = ["AFFECT_COLUMNS", "HEAD_LAYER", "RAMP_S", "bilabial_seal", "emotion_face", "energy_jaw", "head_motion",
+           "ramp_from", "resting_mouth"]

@@ -56,13 +56,29 @@ def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
         white = np.median(eyes[luma >= np.percentile(luma, 70)], 0)
         if white.min() > 0.72 * white.max() and white.mean() > 130:
             teeth = white * np.array([0.98, 0.95, 0.88], np.float32)
-    teeth = np.clip(teeth * np.array([1.0, 0.97, 0.9], np.float32), 0, 255)   # warm: ivory, never blue-grey
+    teeth = np.clip(cast_like(teeth * np.array([1.0, 0.97, 0.9], np.float32), skin_c), 0, 255)
     lips = inside(L.LIPS_OUTER)
     if len(lips) >= 20:
         lip = np.median(lips, 0)
         return MouthPalette(cavity=lip * np.array([0.26, 0.12, 0.12], np.float32),
                             teeth=teeth.astype(np.float32), tongue=(lip * 0.82).astype(np.float32))
     return MouthPalette(CAVITY, teeth.astype(np.float32), TONGUE)
+
+
+# Teeth take this share of the skin's colour cast (its chroma): in a warm photo they are ivory
+# beside the skin, never a grey slab that reads blue-green next to it.
+TEETH_CAST = 0.2
+
+
+def cast_like(colour: np.ndarray, skin: np.ndarray, share: float = TEETH_CAST) -> np.ndarray:
+    """`colour` (3,) RGB at its own brightness (luma) with `share` of `skin`'s chroma: each channel
+    x (skin channel / skin luma) ** share, renormalised to `colour`'s luma."""
+    w = np.array([0.3, 0.59, 0.11], np.float32)
+    c = np.asarray(colour, np.float32)
+    s = np.maximum(np.asarray(skin, np.float32), 1.0)
+    tint = (s / max(float(s @ w), 1.0)) ** share
+    out = c * tint
+    return out * (float(c @ w) / max(float(out @ w), 1e-3))
 
 
 def _roi(points: np.ndarray, pad: float, shape) -> tuple[int, int, int, int]:
@@ -123,9 +139,11 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     mid = 0.5 * (upper + lower)
     tongue_poly = np.vstack([0.3 * mid + 0.7 * lower + [0, 0.1 * opening], lower[::-1]])
     polys = [teeth_poly[:, :2]]
-    if smile > 0.5:  # the lower teeth's edges show above the lower lip in a broad smile
+    low_h = 0.1 * smile * opening
+    if smile > 0.5 and low_h >= 2.0:  # the lower teeth's edges show above the lower lip in a broad
+        # smile (a thinner band would read as a grey rim round the cavity, not as teeth)
         dxl = (lower[:, 0] - cx) / (0.6 * half)
-        low_band = 0.1 * smile * opening * np.sqrt(np.clip(1.0 - dxl * dxl, 0.0, 1.0))[:, None]
+        low_band = low_h * np.sqrt(np.clip(1.0 - dxl * dxl, 0.0, 1.0))[:, None]
         polys.append(np.vstack([lower, (lower - low_band * np.array([[0.0, 1.0]]))[::-1]]))
     teeth = _fill(roi.shape[:2], polys, off, 1.5 * blur) * inside
     tongue = _fill(roi.shape[:2], [tongue_poly], off, 3 * blur) * inside * float(

@@ -103,6 +103,8 @@ class StreamingTranscriber:
     def _transcribe(self) -> str:
         with self._asr_lock:
             with self._lock:
+                if self._samples == self._done_samples:  # a call that ended meanwhile covered it all
+                    return self._text
                 if len(self._chunks) > 1:
                     self._chunks = [np.concatenate(self._chunks)]
                 audio, n, generation = self._chunks[0], self._samples, self._generation

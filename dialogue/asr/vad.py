@@ -75,6 +75,11 @@ class _TurnTracker:
             return VadEvent("start", t0 - (self.start_frames - 1) * self.frame_s)
         return None
 
+    @property
+    def silence_s(self) -> float:
+        """Seconds of quiet so far in the open utterance (0 while speech goes on or none is open)."""
+        return self._silence * self.frame_s if self.in_speech else 0.0
+
     def flush(self) -> list[VadEvent]:
         if self.in_speech:
             self.in_speech = False
@@ -175,6 +180,12 @@ class StreamingVAD:
         return self._turns.in_speech
 
     @property
+    def silence_s(self) -> float:
+        """Seconds of quiet so far in the open utterance: the person may have finished (the turn
+        ends when it reaches the end-of-turn time); 0 while they speak or no utterance is open."""
+        return self._turns.silence_s
+
+    @property
     def time_s(self) -> float:
         """Seconds of audio scored so far (the stream's clock)."""
         return self._turns.index * self.window_s
@@ -244,6 +255,12 @@ class EndOfSpeechDetector:
     def in_speech(self) -> bool:
         """Whether an utterance is open (started, not ended)."""
         return self._turns.in_speech
+
+    @property
+    def silence_s(self) -> float:
+        """Seconds of quiet so far in the open utterance: the person may have finished (the turn
+        ends when it reaches the end-of-turn time); 0 while they speak or no utterance is open."""
+        return self._turns.silence_s
 
     def push(self, chunk: np.ndarray) -> list[VadEvent]:
         """Process a chunk of mono float samples; return the events it completes, in order."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.helpers import send, wait_ready, wait_replies
@@ -134,3 +135,33 @@ def test_conversation_reopens_after_a_restart_only_in_its_own_browser(browser, t
     finally:
         mine.close()
         demo.close()
+
+
+@pytest.fixture
+def hanging_app(tmp_path_factory):
+    from tests.e2e.app_server import start_app
+    from tests.fakes import HangingLLM
+
+    llm = HangingLLM()
+    demo, url = start_app(tmp_path_factory.mktemp("hanging"), llm)
+    yield url, llm
+    llm.release.set()
+    demo.close()
+
+
+def test_the_clip_player_shows_the_avatar_from_the_first_load_and_is_never_covered_by_a_spinner(
+        page, hanging_app):
+    url, llm = hanging_app
+    page.goto(url)
+    wait_ready(page)
+    video = page.locator("#avatar-video video")
+    expect(video).to_have_attribute("src", re.compile(r"listening.*\.mp4"))  # not an empty player
+    send(page, "please hang on a moment")
+    assert llm.entered.wait(60), "the turn never reached the LLM"  # the reply is being written ...
+    page.wait_for_function("() => document.querySelector('#history .pending, #history .eta-bar, "
+                           "#history .progress-text') !== null")  # ... and its progress shows
+    expect(page.locator("#avatar-video .pending, #avatar-video .eta-bar, #avatar-video .progress-text")).to_have_count(0)
+    expect(video).to_be_visible()  # ... on the history only, never over the avatar
+    llm.release.set()
+    wait_replies(page, 2)
+    expect(video).to_be_visible()

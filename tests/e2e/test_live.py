@@ -191,6 +191,8 @@ def test_a_hands_free_spoken_turn(playwright, voice_app, tmp_path):
         # the person speaks; the end of the turn is found, transcribed and answered, hands-free
         page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 1", timeout=WAIT_MS)
         expect(page.locator("#history")).to_contain_text("hello from the microphone")
+        # while they spoke, the page was shown what was heard so far
+        assert stats(page)["partials"], "no partial transcript came while the person spoke"
         page.wait_for_function("() => window.warmchatLive.stats.speechStarts.length >= 1", timeout=WAIT_MS)
         s = stats(page)
         assert s["micOn"] and s["transcripts"][0] == "hello from the microphone"
@@ -216,6 +218,11 @@ def test_speaking_over_the_avatar_stops_it_and_it_listens(playwright, voice_app,
                                "&& !s.speaking }", timeout=WAIT_MS)
         s = stats(page)
         assert s["bargeSilencedAt"] >= s["bargeAt"] and len(s["transcripts"]) == 1
+        # the stream was cut: the speech it had buffered beyond the cut is dropped (the lips stop
+        # there too), and the new stream plays on from the cut
+        page.wait_for_function("() => window.warmchatLive.stats.cuts.length >= 1", timeout=WAIT_MS)
+        cut = stats(page)["cuts"][0]
+        wait_advanced(page, cut["at"], 1.0)
         # and the interruption is answered as a turn of its own
         page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 2", timeout=WAIT_MS)
     finally:

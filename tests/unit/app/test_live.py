@@ -138,3 +138,137 @@ def test_the_socket_needs_the_opening_page_s_owner_cookie_too():
     unowned = hub.open("page-b", None)  # a page without a cookie (an API client): the token decides
     assert hub.may_connect(unowned.token, {}) is unowned
     hub.close_all()
+
+
+# --- transcription while the person speaks ------------------------------------------------------
+
+
+class QuietAwareVAD:
+    """Each 0.1 s chunk is speech ("s") or quiet ("q") by a script; the turn ends after 6 quiet
+    chunks (0.6 s), as the Silero detector's end-of-turn rule does; `silence_s` as it reports."""
+
+    def __init__(self, script: str):
+        self.script, self.k, self.quiet, self.in_speech = script, 0, 0, False
+
+    @property
+    def silence_s(self) -> float:
+        return 0.1 * self.quiet if self.in_speech else 0.0
+
+    def feed(self, pcm):
+        kind, t = self.script[self.k], 0.1 * self.k
+        self.k += 1
+        if kind == "s":
+            self.quiet = 0
+            if not self.in_speech:
+                self.in_speech = True
+                return [VadEvent("start", t)]
+            return []
+        if self.in_speech:
+            self.quiet += 1
+            if self.quiet == 6:
+                self.in_speech, self.quiet = False, 0
+                return [VadEvent("end", t - 0.5)]
+        return []
+
+
+class CountingASR:
+    """Says how many seconds it heard; counts its calls (each one a transcription)."""
+
+    def __init__(self):
+        self.calls: list[float] = []
+
+    def transcribe(self, pcm, sr):
+        from types import SimpleNamespace
+
+        self.calls.append(len(pcm) / sr)
+        return SimpleNamespace(text=f"heard {len(pcm) / sr:.1f} s")
+
+
+def spoken_session(script: str):
+    asr = CountingASR()
+    live = LiveSession(pipeline(), asr=lambda: asr, vad=lambda: QuietAwareVAD(script))
+    sent: queue.Queue = queue.Queue()
+    live._send = sent.put
+    live.on_message({"type": "mic", "on": True})
+    chunk = np.full(1600, 3000, np.int16).tobytes()  # 0.1 s
+    return live, sent, asr, chunk
+
+
+def test_partial_transcripts_come_while_the_person_speaks():
+    live, sent, asr, chunk = spoken_session("s" * 25 + "q" * 6)
+    for _ in range(25):
+        live.hear(chunk)
+    partial = next_message(sent, "partial")  # before the turn has ended
+    assert partial["text"].startswith("heard") and live._mic._in_speech
+
+
+def test_the_final_transcript_is_begun_in_the_quiet_before_the_turn_ends():
+    live, sent, asr, chunk = spoken_session("s" * 8 + "q" * 6)
+    for _ in range(8 + 3):  # the person spoke 0.8 s and has been quiet 0.3 s: the turn goes on
+        live.hear(chunk)
+    assert live._mic._in_speech
+    wait_for(lambda: any(abs(c - 0.8) < 1e-6 for c in asr.calls))  # the speech so far, its quiet held back
+    calls = len(asr.calls)
+    for _ in range(3):
+        live.hear(chunk)  # the turn ends
+    said = next_message(sent, "transcript")
+    assert said["text"] == "heard 0.8 s" and len(asr.calls) == calls  # ready: not transcribed again
+    assert [m["stage"] for m in live.trace if m["stage"] != "asr"] == ["vad_end", "transcript"]
+
+
+def test_a_pause_inside_the_turn_is_transcribed_with_the_rest():
+    live, sent, asr, chunk = spoken_session("s" * 5 + "q" * 3 + "s" * 5 + "q" * 6)
+    for _ in range(5 + 3):
+        live.hear(chunk)
+    wait_for(lambda: any(abs(c - 0.5) < 1e-6 for c in asr.calls))  # begun in the pause
+    for _ in range(5 + 6):  # the person goes on, then the turn ends
+        live.hear(chunk)
+    said = next_message(sent, "transcript")
+    assert said["text"] == "heard 1.3 s"  # the whole turn, its pause included
+
+
+def wait_for(condition, timeout_s: float = 30.0) -> None:
+    """Wait until `condition()` holds (another thread makes it true); fail after `timeout_s`."""
+    import threading
+
+    done = threading.Event()
+    while not done.wait(0.01):
+        if condition():
+            return
+        timeout_s -= 0.01
+        assert timeout_s > 0, "the condition never held"
+
+
+def test_a_cut_ends_the_mp4_and_starts_a_new_one_the_page_plays_from_the_cut():
+    live = LiveSession(pipeline())
+    got: queue.Queue = queue.Queue()
+    live.connect(got.put)
+    try:
+        assert got.get(timeout=30)[4:8] == b"ftyp"
+        live.cut()
+        cut = next_message(got, "cut")
+        assert cut["t"] > 0  # the old stream's media time where the new one starts
+        first_after = got.get(timeout=30)
+        while isinstance(first_after, dict):
+            first_after = got.get(timeout=30)
+        assert first_after[4:8] == b"ftyp"  # a new MP4: init segment first
+    finally:
+        live.disconnect()
+
+
+class CountingFlat(Flat):
+    def __init__(self):
+        self.drawn = 0
+
+    def stream_frames(self, motion):
+        self.drawn += motion.num_frames
+        return super().stream_frames(motion)
+
+
+def test_a_stream_that_fell_behind_draws_every_other_frame_and_keeps_every_frame_slot():
+    renderer = CountingFlat()
+    live = LiveSession(AvatarPipeline(tts=None, motion=TeacherMotionGenerator(), renderer=renderer))
+    motion = MotionClip.still(4)
+    assert len(live._frames(motion, behind=False)) == 4 and renderer.drawn == 4
+    assert len(live._frames(motion, behind=True)) == 4 and renderer.drawn == 6  # 2 drawn, each shown twice
+    assert live.cost.skipped == 2

@@ -11,7 +11,7 @@ from avatar.face import landmarks as L
 from avatar.face.rig import rest_expression
 from avatar.motion.base import MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, MotionClip, Role
-from avatar.motion.shaping import emotion_face, head_motion, ramp_from
+from avatar.motion.shaping import PAUSE_JAW_RANGE, emotion_face, head_motion, ramp_from
 from avatar.render.composite import mouth_palette
 from avatar.render.shading import shade_expression
 from emotion import EmotionState
@@ -129,8 +129,104 @@ def test_the_mouth_moves_a_little_in_the_speakers_pauses_only(speech):
 
     silent = ~speech_activity(rms_energy(speech.pcm, speech.sample_rate, n))
     assert silent.sum() > 20                                  # the fixture has 1.4 s of pauses
-    assert jaw[silent].mean() > 0.01 and jaw[silent].std() > 0.005 and jaw.max() <= 0.2
+    assert jaw[silent].mean() > 0.01 and jaw[silent].std() > 0.005 and jaw.max() <= PAUSE_JAW_RANGE[1]
     assert np.abs(jaw[~silent]).mean() < jaw[silent].mean()   # speech keeps its own mouth
     assert np.array_equal(resting_mouth(still, req, seed=3), out)
     listening = MotionRequest(role=Role.LISTENING, emotion=EmotionState.neutral(), profile=EmotionProfile(name="b"))
     assert np.array_equal(resting_mouth(still, listening, seed=3), still)
+
+
+def test_the_warp_turns_the_head_as_far_as_commanded(portrait):
+    """The warp flattens the photo's depth; its turn gain makes the rendered turn match a rigid
+    rotation of the landmarks' own depth (nose tip against the face centre)."""
+    from avatar.face.pose import rotation_matrix
+    from avatar.render.warp import WarpRenderer, turn_gain
+
+    assert turn_gain(np.array([0.0, 1.0, 2.0]), np.array([0.0, 0.5, 1.0])) == pytest.approx(2.0)
+    assert turn_gain(np.array([0.0, 1.0]), np.array([0.0, 1.0])) == pytest.approx(1.0)
+    r = WarpRenderer(portrait)
+    p = portrait.landmarks.points.astype(np.float64)
+    p[:, 2] -= p[:, 2].mean()
+    yaw = np.radians(8.0)
+    zero = np.zeros(len(r.rig.columns), np.float32)
+    rest = r.target_landmarks(np.array([0, 0, 0, 0, 0, 1], np.float32), zero, np.zeros(2, np.float32))
+    turned = r.target_landmarks(np.array([yaw, 0, 0, 0, 0, 1], np.float32), zero, np.zeros(2, np.float32))
+    rigid = p @ rotation_matrix(yaw, 0.0, 0.0).T
+    # sideways shift of every landmark against the face's mean shift: rendered vs rigid (slope)
+    want = (rigid[:, 0] - p[:, 0]) - (rigid[:, 0] - p[:, 0]).mean()
+    got = (turned[:, 0] - rest[:, 0]) - (turned[:, 0] - rest[:, 0]).mean()
+    slope = float(want @ got / (want @ want))
+    assert np.abs(want).max() > 1.0 and 0.8 < slope < 1.25
+    # without the gain the flattened head turned about half as far
+    r._turn_gain = 1.0
+    half = r.target_landmarks(np.array([yaw, 0, 0, 0, 0, 1], np.float32), zero, np.zeros(2, np.float32))
+    got1 = (half[:, 0] - rest[:, 0]) - (half[:, 0] - rest[:, 0]).mean()
+    assert float(want @ got1 / (want @ want)) < 0.75
+
+
+def _req(speech, role=Role.SPEAKING):
+    return MotionRequest(role=role, emotion=EmotionState.neutral(), profile=EmotionProfile(name="b"), speech=speech)
+
+
+def test_the_jaw_opens_with_the_voice(speech):
+    from avatar.motion.features import rms_energy
+    from avatar.motion.shaping import energy_jaw
+    from avatar.motion.teacher import num_frames_of
+
+    req = _req(speech)
+    n = num_frames_of(req)
+    rng = np.random.default_rng(0)
+    expr = np.zeros((n, 52), np.float32)
+    jaw = ARKIT_INDEX["jawOpen"]
+    expr[:, jaw] = np.clip(0.2 + 0.1 * rng.normal(size=n), 0, 1)    # a mouth that ignores the voice
+    out = energy_jaw(expr, req)
+    energy = rms_energy(speech.pcm, speech.sample_rate, n)
+    assert np.corrcoef(out[:, jaw], energy)[0, 1] > np.corrcoef(expr[:, jaw], energy)[0, 1] + 0.3
+    assert abs(out[:, jaw].mean() - expr[:, jaw].mean()) < 0.1      # about as open on the whole
+    assert np.array_equal(energy_jaw(expr, _req(speech, Role.LISTENING)), expr)
+
+
+def test_lips_close_on_m_b_and_p(speech):
+    from avatar.motion.clip import FPS
+    from avatar.motion.shaping import bilabial_seal
+    from avatar.motion.teacher import num_frames_of
+    from avatar.voice.base import SpeechClip, TimedUnit
+
+    phon = (TimedUnit("h", 0.10, 0.16), TimedUnit("m", 0.40, 0.45), TimedUnit("ˈb", 1.00, 1.02),
+            TimedUnit("a", 1.02, 1.20))
+    clip = SpeechClip(speech.pcm, speech.sample_rate, phon, (), "")
+    req = _req(clip)
+    n = num_frames_of(req)
+    expr = np.zeros((n, 52), np.float32)
+    expr[:, ARKIT_INDEX["jawOpen"]] = 0.4
+    expr[:, ARKIT_INDEX["mouthLowerDownLeft"]] = 0.3
+    out = bilabial_seal(expr, req)
+    # the lower lip's drop: jawOpen lowers it twice as far as mouthClose lifts it (avatar.face.rig)
+    drop = out[:, ARKIT_INDEX["jawOpen"]] - 0.5 * out[:, ARKIT_INDEX["mouthClose"]]
+    for ph in phon[1:3]:
+        i = int(0.5 * (ph.start + ph.end) * FPS)
+        assert drop[i] <= 0.0 and out[i, ARKIT_INDEX["mouthLowerDownLeft"]] < 0.05
+    assert drop[int(0.13 * FPS)] == pytest.approx(0.4) and drop[int(1.6 * FPS)] == pytest.approx(0.4)
+
+
+def test_teeth_take_the_photos_colour_cast():
+    from avatar.render.composite import cast_like
+
+    luma = np.array([0.3, 0.59, 0.11])
+    white = np.array([220.0, 220.0, 220.0])
+    warm = cast_like(white, np.array([230.0, 140.0, 115.0]))
+    assert warm @ luma == pytest.approx(white @ luma, rel=1e-3)    # as bright as before
+    assert warm[0] > warm[1] > warm[2]                              # ivory in a warm photo
+    assert warm[0] - warm[2] < 0.5 * (230 - 115)                    # a share of the cast, not skin
+
+
+def test_the_bench_counts_an_m_as_closed_only_when_the_lips_meet():
+    from avatar.voice.base import TimedUnit
+    from bench.expression import bilabial_closure
+
+    ap = np.full(50, 0.08)
+    ap[10:12] = 0.005                                  # closed during the first m
+    phon = (TimedUnit("m", 0.40, 0.46), TimedUnit("a", 0.46, 0.6), TimedUnit("p", 1.20, 1.24))
+    res = bilabial_closure(ap, phon, fps=25)
+    assert res["count"] == 2 and res["closed_share"] == pytest.approx(0.5)
+    assert np.isnan(bilabial_closure(ap, (TimedUnit("a", 0.0, 0.2),))["closed_share"])

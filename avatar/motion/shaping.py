@@ -75,8 +75,8 @@ def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RA
 # and swallowing (median absolute deviation of the aperture about 0.026 eye distances in real
 # footage, 0.002 in the model's output). A slow, small jaw movement is added where the speaker's
 # audio is silent: the lips part a little and wander, faded in and out over PAUSE_RAMP_S.
-PAUSE_JAW = (0.17, 0.07, 0.25)  # jawOpen: resting level, std of its wander, knot s
-PAUSE_JAW_RANGE = (0.08, 0.28)  # the wander stays inside this (below 0.08 the lips barely part)
+PAUSE_JAW = (0.2, 0.07, 0.25)  # jawOpen: resting level, std of its wander, knot s
+PAUSE_JAW_RANGE = (0.1, 0.3)  # the wander stays inside this (below 0.08 the lips barely part)
 PAUSE_RAMP_S = 0.08
 
 

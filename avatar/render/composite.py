@@ -75,7 +75,8 @@ def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
 TEETH_CAST = 0.3
 IVORY = np.array([1.0, 0.93, 0.86], np.float32)   # the teeth's own chroma (R, G, B)
 TEETH_SHADE = 0.72  # brightness of the teeth in a talking (unsmiling) mouth, of their lit colour
-TEETH_SMILE_LIT = 1.2  # ... and in a full smile (turned to the light; a dull band reads as no smile)
+TEETH_SMILE_LIT = 1.2
+SLIT_DARK = 0.4        # the cavity's brightness in a slit of a mouth, of its colour when open wide  # ... and in a full smile (turned to the light; a dull band reads as no smile)
 
 
 def cast_like(colour: np.ndarray, skin: np.ndarray, share: float = TEETH_CAST) -> np.ndarray:
@@ -159,7 +160,8 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     # the cavity: darkest at its centre and deep inside, lit a little near the lips
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     depth = np.clip(1.0 - np.abs(ys - float(mid[:, 1].mean())) / max(0.5 * opening, 1.0), 0.0, 1.0)
-    _blend(roi, inside, palette.cavity)
+    # a narrow gap lets in little light: the cavity is darker the less the mouth is open
+    _blend(roi, inside, palette.cavity * (SLIT_DARK + (1.0 - SLIT_DARK) * float(np.clip(opening / (0.12 * unit), 0.0, 1.0))))
     roi *= (1.0 - 0.35 * inside * depth)[..., None]
     _blend(roi, 0.35 * tongue, palette.tongue)
     if interior is None:

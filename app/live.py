@@ -350,6 +350,7 @@ class _Mic:
             self._jobs.close()
             self._jobs = _AsrJobs()
             self._st, self._held = None, []
+            self._jobs.submit("load", self._load_recogniser)  # while the person starts to speak
 
     def off(self) -> None:
         with self._lock:
@@ -446,6 +447,15 @@ class _Mic:
         self._jobs.submit("final", lambda: self._final(st, pcm, ended_at))
 
     # --- the transcription thread ---------------------------------------------------------------
+
+    def _load_recogniser(self) -> None:
+        """Load the speech model now (WhisperASR loads on first use: that would be the first partial)."""
+        if self.session._asr is None:
+            return
+        try:
+            getattr(self.session._asr(), "load", lambda: None)()
+        except Exception as exc:  # the first utterance reports it
+            log.warning("live recogniser failed to load: %s", exc)
 
     def _partial(self, st, final: bool = False) -> None:
         t0 = time.monotonic()

@@ -32,7 +32,7 @@ import torch
 
 from avatar.face import landmarks as L
 from avatar.render.diffusion import RefinerPipeline, build_scheduler, coarse_warp, resolve_device, save_checkpoint, to_tensor
-from avatar.render.diffusion_train import CONFIGS, DEFAULT_STEPS, make_pairs, prepare_clip, train
+from avatar.render.diffusion_train import CONFIGS, DEFAULT_STEPS, SSIM_WEIGHT, make_pairs, prepare_clip, train
 from bench.footage import clip_path
 from bench.machine import cpu_model
 
@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--max-minutes", type=float, default=None)
+    p.add_argument("--ssim-weight", type=float, default=SSIM_WEIGHT, help="weight of the loss's structure term")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--ddim", type=int, nargs="+", default=[1, 4])
@@ -205,9 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     pairs = make_pairs(clip, clip.train)
     prep_s = time.perf_counter() - t0
     cpu0 = time.process_time()
-    unet, losses, train_s = train(pairs, config, steps, a.batch, lr=a.lr, device=device,
+    unet, losses, train_s = train(pairs, config, steps, a.batch, lr=a.lr, device=device, ssim_weight=a.ssim_weight,
                                   max_seconds=a.max_minutes * 60 if a.max_minutes else None)
     train_cpu_s = time.process_time() - cpu0
+    load_trained = os.getloadavg()
     a.save.mkdir(parents=True, exist_ok=True)
     ckpt = a.save / f"{a.clip}_{a.config}.refiner.pt"
     portrait_png = a.save / f"{a.clip}_{a.config}.png"
@@ -228,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": {"train": len(clip.train), "held_out": len(clip.held_out), "reference": clip.reference,
                    "held_out_from_s": float(clip.held_out[0] / clip.fps)},
         "training": {"steps_done": len(losses), "steps_planned": steps, "batch": a.batch, "lr": a.lr,
+                     "ssim_weight": a.ssim_weight, "load_avg_end_of_training": load_trained,
                      "wall_minutes": train_s / 60, "cpu_minutes": train_cpu_s / 60,
                      "prepare_seconds": prep_s, "final_loss": float(np.mean(losses[-20:]))},
         "held_out": figures,

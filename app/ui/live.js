@@ -19,7 +19,7 @@
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
     turnsBegun: [], turns: {},  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
-    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], notice: "", error: "",
+    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
@@ -118,7 +118,14 @@
     c.at = at; c.removedS = Math.max(0, end - at);
     stats.cuts.push({ t: c.t, at: at, removedS: c.removedS, playhead: v ? v.currentTime : 0, atMs: performance.now() });
     cutting = true;  // nothing is appended until the new stream's offset is set
-    const offset = () => { cutting = false; sb.timestampOffset = at; pump(); };
+    const offset = () => {
+      cutting = false;
+      try {
+        sb.abort();  // the parser may sit inside a media segment, where timestampOffset cannot be set
+        sb.timestampOffset = at;
+      } catch (e) { fallback("the stream could not be cut: " + e.message); return; }
+      pump();
+    };
     if (c.removedS > 0) {
       sb.addEventListener("updateend", offset, { once: true });
       sb.remove(at, Infinity);
@@ -220,6 +227,7 @@
     } else if (msg.type === "transcript") {
       stats.speechEndAt = performance.now() - msg.since_end_ms;
       stats.transcripts.push(msg.text);
+      stats.heard.push({ text: msg.text, endAt: stats.speechEndAt, turnsBegun: stats.turnsBegun.length });
       heard(msg.text, false);
       if (msg.text) sendAsMessage(msg.text);
     } else if (msg.type === "notice") {

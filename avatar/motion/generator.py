@@ -12,7 +12,8 @@ from avatar.motion.base import MotionGenerator, MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, FPS, MotionClip
 from avatar.motion.conditioning import LEGACY_LABELS, build_conditioning, motion_array, still_frame, window_slices
 from avatar.motion.procedural import blink_track
-from avatar.motion.shaping import bilabial_seal, emotion_face, energy_jaw, head_motion, ramp_from, resting_mouth
+from avatar.motion.shaping import (MAX_PITCH, MAX_ROLL, MAX_YAW, bilabial_seal, emotion_face, energy_jaw, head_motion,
+                                   ramp_from, resting_mouth)
 from avatar.motion.teacher import TeacherConfig, num_frames_of, teacher_motion
 from avatar.settings import MotionSettings
 
@@ -88,18 +89,31 @@ class TransformerMotionGenerator:
         Raises:
             FileNotFoundError: no such style file in styles_dir.
         """
+        return self._load_style(name)[:2]
+
+    def head_gain(self, name: str | None) -> np.ndarray | None:
+        """(3,) gain on the shaped head rotation of a named style (mimic's calibration), or None."""
+        return self._load_style(name)[2]
+
+    def _load_style(self, name: str | None) -> tuple:
         if name in (None, "", "default"):
-            return None, None
+            return None, None, None
         with self._lock:
             if name not in self._styles:
                 if self.styles_dir is None or not (self.styles_dir / f"{name}.pt").is_file():
                     raise FileNotFoundError(f"motion style {name!r} not found in {self.styles_dir}")
                 d = self._torch.load(self.styles_dir / f"{name}.pt", map_location="cpu", weights_only=True)
                 affine = (d["out_scale"].float(), d["out_shift"].float()) if "out_scale" in d else None
-                self._styles[name] = (d["style_vec"].float()[None, :], affine)
+                gain = d["head_gain"].float().numpy() if "head_gain" in d else None
+                self._styles[name] = (d["style_vec"].float()[None, :], affine, gain)
             return self._styles[name]
 
     def generate(self, request: MotionRequest) -> MotionClip:
+        return self.shape(self.model_motion(request), request)
+
+    def model_motion(self, request: MotionRequest) -> np.ndarray:
+        """(T, 60) float32 motion as the model (with the request's style) outputs it, before
+        `shape`: pose and gaze de-normalised, expression in [0, 1] (the output head's sigmoid)."""
         torch = self._torch
         cfg = self.config
         n = num_frames_of(request)
@@ -127,7 +141,13 @@ class TransformerMotionGenerator:
                 y = _join(hist, y[0].numpy())
                 out = np.concatenate([out, y])
                 hist = np.concatenate([hist, y])[-K:]
-        out = np.nan_to_num(out[:n], nan=0.0, posinf=0.0, neginf=0.0)
+        return np.nan_to_num(out[:n], nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)
+
+    def shape(self, out: np.ndarray, request: MotionRequest) -> MotionClip:
+        """The clip the avatar shows from `model_motion`'s output: post-hoc blinks, the jaw from
+        the voice's energy, the emotion's face, the resting mouth and sealed bilabials, the
+        livelier head layer (shaping), then the style's head gain (`style_head`)."""
+        n = len(out)
         expr = np.clip(out[:, 8:], 0, 1)
         if self.post_hoc_blinks:
             rng = np.random.default_rng(None if request.seed is None else request.seed + 7919)
@@ -137,10 +157,24 @@ class TransformerMotionGenerator:
         expr = emotion_face(energy_jaw(expr, request), request)
         expr = bilabial_seal(resting_mouth(expr, request, request.seed), request)
         pose = head_motion(out[:, :6], request, request.seed)
+        pose = style_head(pose, self.head_gain(request.style))
         pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)
         clip = MotionClip(pose=pose.astype(np.float32), gaze=np.clip(out[:, 6:8], -1, 1).astype(np.float32),
                           expression=expr.astype(np.float32), fps=FPS, role=request.role)
         return ramp_from(clip, request.previous)
+
+
+def style_head(pose: np.ndarray, gain: np.ndarray | None) -> np.ndarray:
+    """(T, 6) pose with the yaw, pitch and roll movement about the clip mean scaled by a style's
+    head gain (3,) (None: unchanged), within the head layer's limits (shaping.MAX_YAW...)."""
+    if gain is None or len(pose) == 0:
+        return pose
+    out = pose.copy()
+    mean = pose[:, :3].mean(axis=0, keepdims=True)
+    out[:, :3] = mean + np.asarray(gain, np.float32)[None, :] * (pose[:, :3] - mean)
+    for c, limit in enumerate((MAX_YAW, MAX_PITCH, MAX_ROLL)):
+        out[:, c] = np.clip(out[:, c], -limit, limit)
+    return out
 
 
 # Channels whose window joins are smoothed: all but the blinks (re-drawn post hoc).

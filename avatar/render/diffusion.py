@@ -7,9 +7,12 @@ frame's target landmarks) gives the warped face; the UNet denoises the RESIDUAL 
 warped face (image units in [-1, 1]) and predicts either r itself (prediction "sample", the
 default: few DDIM steps then stay close to the conditional mean) or epsilon. It is conditioned by
 concatenating channels: noisy residual (3) + warped face (3) + reference face (3) + masks (3: head
-silhouette, eyes, inner mouth rasterized from the target landmarks). The frame is the full-size
-coarse warp plus the upsampled residual, feathered into the face region, so an untrained or
-low-step model degrades gracefully to the warp. Training: avatar.render.diffusion_train.
+silhouette, eyes, inner mouth rasterized from the target landmarks). The UNet's output layer
+starts at zero, so an untrained refiner IS the coarse warp and training only adds corrections
+(warp + residual). Sampling is deterministic DDIM with "trailing" timesteps (the first step is
+the noisiest one trained), from pure noise (config.strength 1) or from the warp partly noised
+(img2img, strength < 1). The frame is the full-size coarse warp plus the upsampled residual,
+feathered into the face region. Training: avatar.render.diffusion_train.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class RefinerConfig:
 
     region_scale: the face region's side in face-oval extents (see face_region).
     prediction: "sample" (the residual itself) or "epsilon" (the noise).
+    strength: the share of the noise schedule trained and sampled: 1 starts sampling from pure
+    noise, below 1 from the coarse warp partly noised (img2img, RefinerPipeline).
     """
 
     sample_size: int = 256
@@ -50,6 +55,7 @@ class RefinerConfig:
     train_timesteps: int = 1000
     region_scale: float = 1.25
     prediction: str = "sample"
+    strength: float = 1.0
 
     @classmethod
     def cpu(cls) -> "RefinerConfig":
@@ -85,22 +91,30 @@ def coarse_warp(image: np.ndarray, src_points: np.ndarray, dst_points: np.ndarra
 
 
 def build_unet(config: RefinerConfig):
-    """A diffusers UNet2DModel: in = 3 noisy residual + COND_CHANNELS, out = 3 (epsilon)."""
+    """A diffusers UNet2DModel: in = 3 noisy residual + COND_CHANNELS, out = 3 (the residual or
+    epsilon, config.prediction), with a zero output layer (the untrained model adds nothing)."""
     from diffusers import UNet2DModel
 
+    import torch
+
     n = len(config.block_out_channels)
-    return UNet2DModel(
+    unet = UNet2DModel(
         sample_size=config.sample_size, in_channels=3 + COND_CHANNELS, out_channels=3,
         block_out_channels=config.block_out_channels, layers_per_block=config.layers_per_block,
         down_block_types=("DownBlock2D",) * n, up_block_types=("UpBlock2D",) * n,
         norm_num_groups=min(8, config.block_out_channels[0]))
+    with torch.no_grad():           # a zero output layer: the untrained refiner IS the coarse warp
+        unet.conv_out.weight.zero_()
+        unet.conv_out.bias.zero_()
+    return unet
 
 
 def build_scheduler(config: RefinerConfig):
     from diffusers import DDIMScheduler
 
     return DDIMScheduler(num_train_timesteps=config.train_timesteps, beta_schedule="squaredcos_cap_v2",
-                         prediction_type=config.prediction, clip_sample=True, clip_sample_range=2.0)
+                         prediction_type=config.prediction, clip_sample=True, clip_sample_range=2.0,
+                         timestep_spacing="trailing")
 
 
 def rasterize_masks(points: np.ndarray, size: int) -> np.ndarray:
@@ -140,18 +154,41 @@ class RefinerPipeline:
         self.unet = unet
         self.scheduler = scheduler
 
-    def __call__(self, warped, reference, masks, num_steps: int = 4, generator=None):
-        """warped, reference (B, 3, S, S), masks (B, 3, S, S), all in [-1, 1] -> refined (B, 3, S, S)."""
+    def __call__(self, warped, reference, masks, num_steps: int = 4, generator=None, strength: float = 1.0):
+        """warped, reference (B, 3, S, S), masks (B, 3, S, S), all in [-1, 1] -> refined (B, 3, S, S).
+
+        strength 1: the residual starts as pure noise at the last training timestep; below 1 it
+        starts from the warp (residual 0) noised to that share of the schedule (img2img), and the
+        `num_steps` deterministic DDIM steps cover that part only."""
         import torch
 
         cond = torch.cat([warped, reference, masks], dim=1)                     # (B, 9, S, S)
-        residual = torch.randn(warped.shape, generator=generator, device=warped.device, dtype=warped.dtype)
-        self.scheduler.set_timesteps(num_steps, device=warped.device)
+        noise = torch.randn(warped.shape, generator=generator, device=warped.device, dtype=warped.dtype)
+        alphas = self.scheduler.alphas_cumprod.to(warped.device, warped.dtype)
+        steps = ddim_timesteps(len(alphas), num_steps, strength)
+        residual = (1 - alphas[steps[0]]).sqrt() * noise   # the zero residual (the warp), noised
+        sample_prediction = self.scheduler.config.prediction_type == "sample"
         with torch.no_grad():
-            for t in self.scheduler.timesteps:
-                eps = self.unet(torch.cat([residual, cond], dim=1), t).sample
-                residual = self.scheduler.step(eps, t, residual).prev_sample
+            for k, t in enumerate(steps):
+                out = self.unet(torch.cat([residual, cond], dim=1), t).sample
+                a_t = alphas[t]
+                if sample_prediction:
+                    x0 = out.clamp(-2.0, 2.0)
+                    eps = (residual - a_t.sqrt() * x0) / (1 - a_t).sqrt()
+                else:
+                    eps = out
+                    x0 = ((residual - (1 - a_t).sqrt() * eps) / a_t.sqrt().clamp(min=1e-3)).clamp(-2.0, 2.0)
+                a_prev = alphas[steps[k + 1]] if k + 1 < len(steps) else torch.ones_like(a_t)
+                residual = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
         return (warped + residual).clamp(-1.0, 1.0)
+
+
+def ddim_timesteps(total: int, num_steps: int, strength: float = 1.0) -> list[int]:
+    """Descending timesteps of a `num_steps` DDIM run over the top `strength` share of a
+    `total`-step schedule ("trailing" spacing: the first step is the noisiest one trained)."""
+    top = max(1.0, min(1.0, strength) * total)
+    ts = np.round(np.linspace(top, 0, max(1, num_steps), endpoint=False)).astype(int) - 1
+    return [int(t) for t in np.clip(ts, 0, total - 1)]
 
 
 def save_checkpoint(path: str | Path, config: RefinerConfig, unet) -> None:

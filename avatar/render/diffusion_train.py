@@ -5,8 +5,9 @@ portrait), and every frame is cropped the way the portrait is cropped (portrait.
 reference). Pairs: the reference warped to frame j's landmarks (a thin-plate spline, `coarse_warp`,
 the same coarse warp the renderer uses) -> the real frame j, both cut to the face region
 (`face_region`). The UNet learns the residual (real - warped), conditioned on the warped face,
-the reference face and frame j's masks; its loss weighs the mouth and eyes more, where the coarse
-warp fails (teeth, lids). A contiguous tail of the clip (`holdout`, default 20 %) is never trained
+the reference face and frame j's masks; its loss (squared error plus a structure term, 1 - SSIM
+of the refined face) weighs the mouth and eyes more, where the coarse warp fails (teeth, lids).
+The output layer starts at zero, so training starts from warp-only. A contiguous tail of the clip (`holdout`, default 20 %) is never trained
 on: `evaluate` measures warp-only vs refined there.
 
 CLI (wired by the app as `warmchat train-renderer VIDEO`):
@@ -33,6 +34,22 @@ log = logging.getLogger(__name__)
 
 PORTRAIT_SIZE = 512          # the crop size frames are cut at before the face region (as portraits are)
 REGION_WEIGHT = 4.0          # extra loss weight on the mouth and eye regions
+SSIM_WEIGHT = 0.1            # weight of the structure term (1 - SSIM of the refined face, region-weighted)
+SSIM_WINDOW = 7              # the SSIM window (as bench/refiner measures it)
+
+
+def ssim_map(a, b, window: int = SSIM_WINDOW):
+    """Per-pixel SSIM (B, 1, S, S) of two image batches (B, C, S, S) in [-1, 1] (a uniform
+    window, channels averaged; differentiable), the structure term of the loss."""
+    import torch.nn.functional as F
+
+    c1, c2 = (0.01 * 2) ** 2, (0.03 * 2) ** 2
+    pool = lambda x: F.avg_pool2d(x, window, 1, window // 2, count_include_pad=False)  # noqa: E731
+    mu_a, mu_b = pool(a), pool(b)
+    var_a, var_b = pool(a * a) - mu_a ** 2, pool(b * b) - mu_b ** 2
+    cov = pool(a * b) - mu_a * mu_b
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return s.mean(1, keepdim=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +154,19 @@ def make_pairs(clip: PersonClip, frames: np.ndarray) -> PairSet:
 
 
 def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr: float = 2e-4,
-          device: str = "cpu", seed: int = 0, max_seconds: float | None = None, flip: bool = True):
+          device: str = "cpu", seed: int = 0, max_seconds: float | None = None, flip: bool = True,
+          ssim_weight: float = SSIM_WEIGHT):
     """Train a fresh UNet on `pairs`; returns it (on `device`, eval mode), the loss history and
     the seconds spent. Stops early after `max_seconds`; the learning rate (warm-up, then a cosine
     decay to a tenth) follows whichever of steps and seconds runs out first. `flip` mirrors half
-    of each batch (every input the same way), which doubles the poses a short clip shows."""
+    of each batch (every input the same way), which doubles the poses a short clip shows.
+
+    Loss: the region-weighted squared error of the prediction, plus (sample prediction)
+    `ssim_weight` times the region-weighted 1 - SSIM of the refined face (warp + predicted
+    residual) against the real one, so the model is pushed to keep structure (lip edges, teeth,
+    lids), not only the mean colour. Timesteps are drawn from the top `config.strength` share
+    of the schedule, the part sampling visits. The UNet's output layer starts at zero, so training
+    starts from warp-only."""
     import torch
 
     torch.manual_seed(seed)
@@ -154,6 +179,7 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
         return lr * min(1.0, (k + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * done)))
 
     gen = torch.Generator().manual_seed(seed)
+    top = max(1, int(round(config.strength * config.train_timesteps)))
     n = pairs.warped.shape[0]
     losses = []
     t0 = time.perf_counter()
@@ -168,11 +194,13 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
         w, r, m, y, wt = (t.to(device) for t in (w, r, m, y, wt))
         residual = y - w                                                   # what the warp got wrong
         noise = torch.randn(residual.shape, generator=gen).to(device)
-        t = torch.randint(0, config.train_timesteps, (len(idx),), generator=gen).to(device)
+        t = torch.randint(0, top, (len(idx),), generator=gen).to(device)
         noisy = sched.add_noise(residual, noise, t)
         pred = unet(torch.cat([noisy, w, r, m], dim=1), t).sample
         goal = residual if config.prediction == "sample" else noise
         loss = ((pred - goal) ** 2 * wt).mean() / wt.mean()
+        if ssim_weight and config.prediction == "sample":
+            loss = loss + ssim_weight * ((1 - ssim_map((w + pred).clamp(-1, 1), y)) * wt).mean() / wt.mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -4,18 +4,84 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from avatar.render.diffusion import (DiffusionRenderer, RefinerConfig, RefinerPipeline, build_scheduler,  # noqa: E402
-                                     build_unet, coarse_warp, face_region, rasterize_masks, region_matrix)
+                                     build_unet, coarse_warp, ddim_timesteps, face_region, rasterize_masks,
+                                     region_matrix)
 
 
-def _tiny_output():
-    cfg = RefinerConfig.tiny()
+def _perturbed_unet(cfg):
+    """A fresh UNet whose (zero-initialised) output layer is given small random weights, so its
+    output is not the warp's."""
     torch.manual_seed(0)
-    pipe = RefinerPipeline(build_unet(cfg), build_scheduler(cfg))
+    unet = build_unet(cfg)
+    with torch.no_grad():
+        torch.nn.init.normal_(unet.conv_out.weight, std=0.05)
+    return unet
+
+
+def _inputs():
     g = torch.Generator().manual_seed(0)
     w = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
     r = torch.rand(1, 3, 32, 32, generator=g) * 2 - 1
     m = (torch.rand(1, 3, 32, 32, generator=g) > 0.5).float() * 2 - 1
-    return pipe(w, r, m, 2, torch.Generator().manual_seed(1))
+    return w, r, m
+
+
+def _tiny_output():
+    cfg = RefinerConfig.tiny()
+    pipe = RefinerPipeline(_perturbed_unet(cfg), build_scheduler(cfg))
+    return pipe(*_inputs(), 2, torch.Generator().manual_seed(1))
+
+
+def test_untrained_refiner_is_the_warp():
+    cfg = RefinerConfig.tiny()
+    pipe = RefinerPipeline(build_unet(cfg), build_scheduler(cfg))       # zero output layer
+    w, r, m = _inputs()
+    for strength in (1.0, 0.3):
+        out = pipe(w, r, m, 3, torch.Generator().manual_seed(1), strength=strength)
+        torch.testing.assert_close(out, w.clamp(-1, 1))
+
+
+class _ConstantResidual(torch.nn.Module):
+    """A stand-in UNet that always predicts the same residual (sample prediction)."""
+
+    def __init__(self, value: torch.Tensor) -> None:
+        super().__init__()
+        self.value = value
+
+    def forward(self, x, t):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(sample=self.value.expand(x.shape[0], -1, -1, -1))
+
+
+@pytest.mark.parametrize("steps,strength", [(1, 1.0), (4, 1.0), (2, 0.3)])
+def test_ddim_ends_on_the_predicted_residual(steps, strength):
+    cfg = RefinerConfig.tiny()
+    w, r, m = _inputs()
+    value = torch.full((1, 3, 32, 32), 0.1)
+    out = RefinerPipeline(_ConstantResidual(value), build_scheduler(cfg))(
+        w * 0.5, r, m, steps, torch.Generator().manual_seed(3), strength=strength)
+    torch.testing.assert_close(out, (w * 0.5 + value).clamp(-1, 1), atol=1e-5, rtol=0)
+
+
+def test_ddim_timesteps_start_at_the_noisiest_trained_step():
+    assert ddim_timesteps(1000, 4) == [999, 749, 499, 249]
+    assert ddim_timesteps(1000, 1) == [999]
+    assert ddim_timesteps(1000, 2, strength=0.3) == [299, 149]
+    assert ddim_timesteps(100, 2, strength=0.5) == [49, 24]
+
+
+def test_ssim_map_is_one_for_equal_images_and_differentiable():
+    from avatar.render.diffusion_train import ssim_map
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(2, 3, 24, 24, generator=g) * 2 - 1
+    assert torch.allclose(ssim_map(a, a), torch.ones(2, 1, 24, 24), atol=1e-4)
+    b = (a + 0.3 * torch.randn(a.shape, generator=g)).requires_grad_(True)
+    s = ssim_map(b, a)
+    assert s.shape == (2, 1, 24, 24) and float(s.detach().mean()) < 0.9
+    (1 - s).mean().backward()
+    assert b.grad is not None and float(b.grad.abs().sum()) > 0
 
 
 def test_tiny_refiner_matches_stored_values():
@@ -58,12 +124,11 @@ def test_coarse_warp_moves_the_mouth_to_the_target(portrait):
     assert diff[y0:y1 + 8, x0:x1].mean() > 5 * max(diff[:40, :40].mean(), 0.1)   # the mouth moved, not the corner
 
 
-def test_untrained_refiner_changes_only_the_face_region(warp):
+def test_refiner_changes_only_the_face_region(warp):
     from avatar.render.demo import single_frame
 
     cfg = RefinerConfig.tiny()
-    torch.manual_seed(0)
-    renderer = DiffusionRenderer(warp, RefinerPipeline(build_unet(cfg), build_scheduler(cfg)), cfg, steps=2)
+    renderer = DiffusionRenderer(warp, RefinerPipeline(_perturbed_unet(cfg), build_scheduler(cfg)), cfg, steps=2)
     motion = single_frame({"jawOpen": 0.4})
     frame = renderer.render_frame(motion, 0)
     assert frame.shape == (warp.size, warp.size, 3) and frame.dtype == np.uint8
@@ -76,4 +141,32 @@ def test_untrained_refiner_changes_only_the_face_region(warp):
     assert (np.abs(xs - cx) <= side / 2 + 1).all() and (np.abs(ys - cy) <= side / 2 + 1).all()
 
 
-STORED = [0.7691043615341187, 0.1542573869228363, -0.6119405031204224, -0.027721010148525238]
+STORED = [0.6700583100318909, 0.09182800352573395, -0.5036747455596924, -0.03111605904996395]
+
+
+def test_pipeline_renders_with_a_diffusion_checkpoint(tmp_path):
+    """render.renderer = "diffusion" through make_renderer and avatar/pipeline.py: speaking and
+    listening segments render refined frames (a tiny checkpoint whose output is not the warp's)."""
+    from avatar.pipeline import AvatarPipeline, Continuity, Listen, Say
+    from avatar.render import make_renderer
+    from avatar.render.diffusion import save_checkpoint
+    from avatar.settings import RenderSettings
+    from emotion import EmotionState
+    from tests.unit.avatar.test_pipeline import FakeTTS, ListSink, RecordingMotion
+
+    cfg = RefinerConfig.tiny()
+    ckpt = tmp_path / "me.refiner.pt"
+    save_checkpoint(ckpt, cfg, _perturbed_unet(cfg))
+    save_checkpoint(tmp_path / "untrained.pt", cfg, build_unet(cfg))      # zero output: the coarse warp
+    settings = dict(size=64, device="cpu", renderer="diffusion", diffusion_steps=1)
+    refined = make_renderer("astronaut", RenderSettings(diffusion_checkpoint=str(ckpt), **settings))
+    plain = make_renderer("astronaut", RenderSettings(diffusion_checkpoint=str(tmp_path / "untrained.pt"), **settings))
+    assert isinstance(refined, DiffusionRenderer)
+    pipe = AvatarPipeline(tts=FakeTTS(), motion=RecordingMotion(), renderer=refined)
+    segments = list(pipe.stream([Say("hi", EmotionState.of("happy", 0.8)), Listen(0.4, EmotionState.of("sad", 0.6))],
+                                Continuity(), ListSink()))
+    for seg in segments:
+        frames = list(pipe.frames(seg))
+        assert len(frames) == seg.motion.num_frames and frames[0].shape == (64, 64, 3)
+        warp_frame = next(iter(plain.stream_frames(seg.motion)))
+        assert np.abs(frames[0].astype(int) - warp_frame.astype(int)).max() > 0   # refined, not the warp

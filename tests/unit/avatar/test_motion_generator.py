@@ -91,3 +91,21 @@ def test_checkpoint_stores_its_label_names_and_refuses_others(tiny_checkpoint, t
     assert six.generate(_req(speech, profile, seed=0)).num_frames > 0
     with pytest.raises(ValueError, match=r"trained with the labels .* does not know 'disgusted'"):
         six.generate(MotionRequest(Role.SPEAKING, EmotionState.of("disgusted", 0.7), profile, speech=speech))
+
+
+def test_a_style_head_gain_scales_the_shown_head_rotation(tiny_checkpoint, tmp_path, speech, profile):
+    import torch
+
+    gen = TransformerMotionGenerator(tiny_checkpoint, styles_dir=tmp_path)
+    base = {"style_vec": gen.model.style_emb.weight[0].detach(), "out_scale": torch.ones(60), "out_shift": torch.zeros(60)}
+    torch.save(base, tmp_path / "plain.pt")
+    torch.save({**base, "head_gain": torch.tensor([0.5, 1.0, 0.0])}, tmp_path / "calm.pt")
+    req = dict(role=Role.SPEAKING, emotion=EmotionState.neutral(), profile=profile, speech=speech, seed=4)
+    plain = gen.generate(MotionRequest(**req, style="plain")).pose
+    calm = gen.generate(MotionRequest(**req, style="calm")).pose
+    dev = lambda p: p[:, :3] - p[:, :3].mean(0)   # noqa: E731
+    np.testing.assert_allclose(dev(calm)[:, 0], 0.5 * dev(plain)[:, 0], atol=1e-5)   # yaw halved
+    np.testing.assert_allclose(dev(calm)[:, 1], dev(plain)[:, 1], atol=1e-5)         # pitch kept
+    assert np.abs(dev(calm)[:, 2]).max() < 1e-6 < np.abs(dev(plain)[:, 2]).max()     # roll still
+    np.testing.assert_array_equal(calm[:, 3:], plain[:, 3:])                         # position untouched
+    assert gen.head_gain("plain") is None and gen.head_gain(None) is None

@@ -194,7 +194,9 @@ def stages(trace: list[dict], llm_at: list[float]) -> dict:
         row["total_s"] = played["t"] - vad["speech_end"] if played else None
         out["spoken"].append(row)
     for turn in (m for m in trace if m["stage"] == "turn" and m["turn"] not in spoken_turns):
-        out["typed"].append(_turn_stages(trace, turn, llm_at))
+        sent = next((m for m in reversed(trace) if m["stage"] == "sent" and m["t"] <= turn["t"]), None)
+        row = {"sent_to_turn_s": turn["t"] - sent["t"] if sent else None} | _turn_stages(trace, turn, llm_at)
+        out["typed"].append(row)
     return out
 
 
@@ -349,7 +351,7 @@ def summarize(res: dict) -> dict:
 
 
 def _median_stages(rows: list[dict]) -> dict:
-    keys = [k for k in (rows[0] if rows else {}) if k.endswith("_s")]
+    keys = list(dict.fromkeys(k for r in rows for k in r if k.endswith("_s")))
     return {k: _median([r.get(k) for r in rows]) for k in keys}
 
 

@@ -298,9 +298,12 @@ class ReplyAssembler:
         """The tag's emotion where usable; else the text's (emotion_of); else neutral; and its source."""
         tag = self._answer_to(self._person_feeling()) if self.person_tag else self._tag
         computed = self._emotion_of(text)
-        if tag is not None and tag.emotion is not None and _contradicts(tag.emotion, computed):
+        heard = self.person_tag and self.heard is not None  # the recognizer's clear reading decided
+        if tag is not None and tag.emotion is not None and not heard and _contradicts(tag.emotion, computed):
             # Validation: small models copy a few-shot tag ("[sad 0.7] Oh, that's great news!");
-            # a tag whose valence opposes what the words clearly say is not believed.
+            # a tag whose valence opposes what the words clearly say is not believed. A clear
+            # reading of the person stands: a terrified person is met with concern on the face
+            # even when the words cheer them on ("You should be more confident!").
             log.warning("LLM reply tag [%s] contradicts its text (%s %.2f); using the text's emotion",
                         tag.emotion.value, computed.label.value, computed.intensity)
             return computed.label, computed.intensity, "text"

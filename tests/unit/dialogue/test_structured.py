@@ -325,3 +325,15 @@ def test_a_clear_reading_of_the_person_decides_over_the_models_person_tag():
     for faint in (EmotionState.of(Emotion.SAD, 0.2), EmotionState.neutral()):
         assert shown("[angry] How rude! What did you say?", faint)[0] is Emotion.SAD  # anger is met with concern
         assert shown("[happy] You did it!", faint)[0] is Emotion.HAPPY
+
+
+def test_a_clear_reading_of_the_person_is_not_overruled_by_cheering_words():
+    def happy_of(text):
+        return EmotionState.of(Emotion.HAPPY, 0.6)
+
+    asm = ReplyAssembler(ADA, person_tag=True, heard=EmotionState.of(Emotion.FEARFUL, 0.7), emotion_of=happy_of)
+    asm.feed("[happy] You should be more confident, you'll do great!")
+    assert asm.finish()[1].emotion is Emotion.SAD
+    asm = ReplyAssembler(ADA, person_tag=True, emotion_of=happy_of)  # the model's own tag: the words decide
+    asm.feed("[sad] Oh, that's wonderful news!")
+    assert asm.finish()[1].emotion is Emotion.HAPPY

@@ -309,6 +309,9 @@ def run(args) -> dict:
             s = _stats(page)
             res["page"] = {k: s[k] for k in ("frames", "freezes", "frozenMs", "waiting", "fragments", "bytes", "mode")}
             res["page"]["partial_transcripts"] = len(s.get("partials", []))
+            res["page"]["longest_gaps"] = sorted(s["gaps"], key=lambda g: -g[1])[:10]  # [page ms, gap ms]
+            res["page"]["cuts"] = s.get("cuts", [])
+            res["page"]["turns"] = s.get("turns", {})
             hub = demo.warmchat_live
             for live in list(hub._by_session.values())[:1]:  # the page's session, before the page goes
                 res["stream_cpu_ms_per_s"] = live.cost.per_second()

@@ -12,7 +12,7 @@
   const MIME = 'video/mp4; codecs="avc1.42E01F, mp4a.40.2"';
   const MAX_LATENCY_S = 1.2;  // more buffered than this: jump to near the live edge
   const CUT_MARGIN_S = 0.2;  // a barge-in's new stream plays this long after the playhead (app/live.py)
-  const CATCH_UP_S = 0.22;  // more buffered than this while the avatar is not speaking: play faster
+  const CATCH_UP_S = 0.3;  // more buffered than this while the avatar is not speaking: play faster
   const CATCH_UP_RATE = 1.5;  // (it idles or listens: nothing is heard) so its next words come sooner
   const stats = {
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,

@@ -240,6 +240,9 @@ RECTIFIED_LEVEL = 0.25
 RECTIFIED_ROOM = 1.15   # ... but no higher than leaves 1.15 x the tracked range above it (values end at 1)
 
 
+FLAT_SPAN = 0.05   # logit units: raw anchors closer than this are a flat (saturated) channel
+
+
 @dataclass(frozen=True, slots=True)
 class RawAnchors:
     """Per channel (60,), of the MODEL's output (before shaping), in the output head's units u
@@ -296,7 +299,8 @@ def calibrate_step(fit: dict[str, torch.Tensor], raw: RawAnchors, ratio: np.ndar
       ratio^-damping (the mean stays the generator's: the tracker only knows motion relative to
       the clip's median);
     - expression: the affine maps the raw output's logit anchors `damping` of the way to
-      `targets` (expression_targets), which set both the level and the span.
+      `targets` (expression_targets), which set both the level and the span; a flat channel
+      (anchors less than FLAT_SPAN apart: saturated) is shifted onto the targets instead.
     Damped because generated frames feed back as context.
     """
     a, b = fit["out_scale"].double().numpy().copy(), fit["out_shift"].double().numpy().copy()
@@ -310,8 +314,13 @@ def calibrate_step(fit: dict[str, torch.Tensor], raw: RawAnchors, ratio: np.ndar
         if c < 8:
             alpha = float(np.clip(r ** -damping, 0.5, 2.0))
             beta = (1 - alpha) * raw.center[c]
+        elif raw.hi[c] - raw.lo[c] < FLAT_SPAN:
+            # flat: the output sits in the sigmoid's tail, how deep is not measurable, so scaling
+            # would only push it deeper; shift it (undamped) onto the targets' middle instead
+            alpha = 1.0
+            beta = 0.5 * (t_lo[c - 8] + t_hi[c - 8] - raw.lo[c] - raw.hi[c])
         else:
-            g_span = max(raw.hi[c] - raw.lo[c], 1e-3)
+            g_span = raw.hi[c] - raw.lo[c]
             lo = raw.lo[c] + damping * (t_lo[c - 8] - raw.lo[c])
             hi = raw.hi[c] + damping * (t_hi[c - 8] - raw.hi[c])
             alpha = float(np.clip((hi - lo) / g_span, 0.33, 3.0))

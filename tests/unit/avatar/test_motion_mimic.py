@@ -129,3 +129,15 @@ def test_expression_targets_ask_the_rectified_channels_for_their_upper_span():
     assert sig(lo[smile]) == pytest.approx(1 - RECTIFIED_ROOM * 0.8, abs=1e-3)  # lower: room for 0.8
     assert sig(lo[jaw]) == pytest.approx(0.12, abs=1e-3)                        # the 5th percentile
     assert sig(hi[jaw]) - sig(lo[jaw]) == pytest.approx(0.5 * 0.36, abs=2e-3)
+
+
+def test_calibrate_step_shifts_a_saturated_channel_instead_of_scaling_it():
+    from avatar.motion.clip import ARKIT_INDEX
+    from avatar.motion.mimic import RawAnchors, calibrate_step
+
+    frown = 8 + ARKIT_INDEX["mouthFrownLeft"]
+    fit = {"out_scale": torch.full((60,), 2.0), "out_shift": torch.full((60,), 1.0), "head_gain": torch.ones(3)}
+    raw = RawAnchors(center=np.zeros(60), lo=np.full(60, 6.9), hi=np.full(60, 6.9))   # stuck at 1
+    calibrate_step(fit, raw, np.ones(60), (np.full(52, -1.0), np.full(52, 1.0)), np.array([frown]))
+    assert fit["out_scale"][frown] == 2.0                           # not scaled (deeper into the tail)
+    assert fit["out_shift"][frown] == pytest.approx(1.0 - 6.9)      # moved onto the targets' middle

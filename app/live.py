@@ -160,6 +160,8 @@ class LiveSession:
             self.playing = True
         elif kind == "played":  # the page began playing a turn's speech
             self.mark("played", turn=msg.get("turn"))
+        elif kind == "sent":  # the person sent a typed message
+            self.mark("sent")
         elif kind == "mic":
             self._mic.on() if msg.get("on") else self._mic.off()
         else:
@@ -172,7 +174,8 @@ class LiveSession:
     def mark(self, stage: str, at: float | None = None, **info) -> None:
         """A timing mark of a turn's way from the person to the avatar's first words (read by
         bench/live.py): `stage` at time.monotonic() `at` (default now), with `info`. Stages:
-        vad_end (speech_end: when the speech ended), transcript, turn (a chat turn began: its
+        sent (a typed message was sent), vad_end (speech_end: when the speech ended),
+        asr (a transcription: kind, seconds, audio_s), transcript, turn (a chat turn began: its
         `turn` number), queued (a segment of it is on the stream), streamed (its first speaking
         frame was made; `plays_at`: when the stream plays it), played (the page says it plays)."""
         self.trace.append({"stage": stage, "t": time.monotonic() if at is None else at, **info})
@@ -350,6 +353,7 @@ class _Mic:
             self._jobs.close()
             self._jobs = _AsrJobs()
             self._st, self._held = None, []
+            self._jobs.submit("load", self._load_recogniser)  # while the person starts to speak
 
     def off(self) -> None:
         with self._lock:
@@ -446,6 +450,15 @@ class _Mic:
         self._jobs.submit("final", lambda: self._final(st, pcm, ended_at))
 
     # --- the transcription thread ---------------------------------------------------------------
+
+    def _load_recogniser(self) -> None:
+        """Load the speech model now (WhisperASR loads on first use: that would be the first partial)."""
+        if self.session._asr is None:
+            return
+        try:
+            getattr(self.session._asr(), "load", lambda: None)()
+        except Exception as exc:  # the first utterance reports it
+            log.warning("live recogniser failed to load: %s", exc)
 
     def _partial(self, st, final: bool = False) -> None:
         t0 = time.monotonic()

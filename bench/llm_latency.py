@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dialogue.cues import path_cues
 from dialogue.llm.base import PersonaBrief
 from dialogue.llm.embedded import style_for
 from dialogue.llm.models import DEFAULT_MODEL, model_path, model_spec
@@ -90,6 +91,7 @@ def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: 
         "decode_tok_s": timings.get("predicted_per_second"),
         "reply": reply.text,
         "emotion": reply.emotion.value,
+        "intensity": reply.intensity,
         "emotion_source": reply.emotion_source,
         "raw": asm.raw,
     }
@@ -106,13 +108,13 @@ def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: 
         u = Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text, emotion=recognize(text),
                  parent=path[-1].id)
         path.append(u)
-        cues = EmotionCues(user_current=u.emotion, dominant=u.emotion)
+        cues = path_cues(path)  # the app's traversal (emotion_cues) on a tree without siblings
         row = timed_reply(client, spec.max_tokens, style, persona, path, cues, temperature=temperature,
                           repeat_penalty=spec.repeat_penalty)
         row["message"] = text
         rows.append(row)
         path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=row["reply"],
-                         emotion=EmotionState.of(row["emotion"], 0.5), parent=u.id))
+                         emotion=EmotionState.of(row["emotion"], row["intensity"]), parent=u.id))
     return rows
 
 

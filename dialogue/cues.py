@@ -29,6 +29,8 @@ What is computed (see `EmotionCues`):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dialogue.tree import TalkingTree
 from dialogue.turns import EmotionCues, SalientMoment, Speaker, Turn
 from emotion import EmotionState, weighted_mean
@@ -74,8 +76,32 @@ def emotion_cues(
         raise ValueError(f"decay must be in (0, 1], got {decay}")
     if not 0.0 <= sibling_weight <= 1.0:
         raise ValueError(f"sibling_weight must be in [0, 1], got {sibling_weight}")
-    levels = reverse_levels(tree, node_id, max_levels)
+    return _cues_from_levels(reverse_levels(tree, node_id, max_levels), tree.get, decay, sibling_weight)
 
+
+def path_cues(path: list[Turn], *, decay: float = 0.6, max_levels: int = 8) -> EmotionCues:
+    """The cues seen from the last turn of a linear `path` (oldest first) with no siblings: what
+    `emotion_cues` gives for that turn of a tree in which nothing was regenerated or edited.
+
+    The prompt renders an earlier turn's note from it (dialogue.prompts), so the note is the same
+    every time that turn is shown again (a cacheable prefix) unless a sibling is added later.
+
+    Raises:
+        ValueError: `path` is empty, `decay` not in (0, 1], `max_levels` < 1.
+    """
+    if not path:
+        raise ValueError("path_cues needs at least one turn")
+    if not 0.0 < decay <= 1.0:
+        raise ValueError(f"decay must be in (0, 1], got {decay}")
+    if max_levels < 1:
+        raise ValueError(f"max_levels must be >= 1, got {max_levels}")
+    by_id = {t.id: t for t in path}
+    return _cues_from_levels([[t] for t in path[::-1][:max_levels]], by_id.get, decay, 0.0)
+
+
+def _cues_from_levels(levels: list[list[Turn]], turn_by_id: Callable[[str], Turn | None], decay: float,
+                      sibling_weight: float) -> EmotionCues:
+    """The cues of the traversal's levels (level 0 first; each [path turn, *siblings])."""
     visited: list[tuple[Turn, float]] = []  # (turn, weight), current level first
     for level, (on_path, *alternatives) in enumerate(levels):
         w = decay**level
@@ -91,7 +117,7 @@ def emotion_cues(
         user_current=user_now,
         user_trend=_trend([(t, w) for t, w in path if t.speaker is Speaker.USER]),
         avatar_trend=_trend([(t, w) for t, w in path if t.speaker is Speaker.AVATAR]),
-        salient=_salient(tree, visited),
+        salient=_salient(turn_by_id, visited),
         avatar_recent=tuple(avatar_now[:RECENT_AVATAR]),
     )
 
@@ -113,14 +139,16 @@ def _trend(turns: list[tuple[Turn, float]]) -> tuple[float, float]:
     return (slope([t.emotion.valence for t, _ in turns]), slope([t.emotion.arousal for t, _ in turns]))
 
 
-def _salient(tree: TalkingTree, visited: list[tuple[Turn, float]]) -> tuple[SalientMoment, ...]:
-    """Top turns by weight x intensity, plus sharp valence changes against the parent."""
+def _salient(turn_by_id: Callable[[str], Turn | None], visited: list[tuple[Turn, float]]) -> tuple[SalientMoment, ...]:
+    """Top turns by weight x intensity, plus sharp valence changes against the parent
+    (`turn_by_id`: a turn by id, None when it is not known)."""
     scored = [(t, w * t.emotion.intensity, i) for i, (t, w) in enumerate(visited)]
     # ties go to the more recent turn (lower visiting index)
     by_score = sorted(scored, key=lambda s: (-s[1], s[2]))
     chosen = {t.id for t, score, _ in by_score[:TOP_SALIENT] if score > 0}
     for t, _, _ in scored:
-        if t.parent is not None and abs(t.emotion.valence - tree.get(t.parent).emotion.valence) > SHARP_CHANGE:
+        parent = turn_by_id(t.parent) if t.parent is not None else None
+        if parent is not None and abs(t.emotion.valence - parent.emotion.valence) > SHARP_CHANGE:
             chosen.add(t.id)
     return tuple(
         SalientMoment(turn_id=t.id, speaker=t.speaker, emotion=t.emotion, text=t.text, weight=score)

@@ -8,14 +8,23 @@ rendered as alternating user/assistant messages, oldest dropped first to fit a c
 
 For a local model whose KV cache is reused between turns (llama.cpp `cache_prompt`) the prompt is
 laid out so that its prefix stays the same from turn to turn: `cues_last` moves the cues (which
-change every turn) out of the system message into a short system note just before the message
-being answered, and the few-shot turns (`few_shot`) sit right after the system message.
+change every turn) out of the system message into a short system note right after the message
+being answered, and the few-shot turns (`few_shot`) are examples in the system message. Every
+earlier user message keeps the very note it was answered with (rendered again from the path alone,
+`dialogue.cues.path_cues`), and the oldest messages are dropped at fixed points, so the cached prefix
+holds from turn to turn: only the new message, its note and the model's answer are evaluated.
+
+`person_tag`: the tag names how the PERSON feels ("[angry]"), a plain reading a small model gets
+right far more often than its own fitting feeling; the avatar's feeling is then the profile's
+empathic answer to it (emotion.response.EMPATHY: anger and fear are met with concern), decided
+by dialogue.llm.structured before the first sentence is released.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialogue.cues import path_cues
 from dialogue.llm.base import PersonaBrief
 from dialogue.turns import EmotionCues, Speaker, Turn
 from emotion import Emotion, EmotionState
@@ -47,19 +56,41 @@ COMPANION_RULES = (
     "- Begin every reply with your feeling as a tag, [emotion intensity], where emotion is one of "
     f"{LABELS} and intensity is from 0.1 to 1. The tag is not spoken."
 )
-# Few-shot turns (what the person said, their feeling, the answer): the format, the length, the
-# tone, and that the tag follows the note; on topics the held-out benchmark set
-# (bench/data/replies.json) does not use.
-FEW_SHOT: tuple[tuple[str, EmotionState, str], ...] = (
-    # The neutral turn first: a small model copies the tag of the turn nearest the conversation.
-    ("Can you write me a Python script to sort my photos?", EmotionState.of(Emotion.NEUTRAL, 0.2),
+# The companion rules with the person's feeling as the tag (`person_tag`, the embedded models).
+PERSON_TAG_RULES = COMPANION_RULES.rsplit("\n- Begin", 1)[0] + (
+    "\n- What they tell you happened to them, not to you: you are the friend listening. Do not repeat "
+    "their words back or answer a question with the same question.\n"
+    "- Begin every reply with the feeling you hear in them, as a tag: [emotion], where emotion is one of "
+    f"{LABELS}. The tag is not spoken."
+)
+# Person-tag few-shot turns (what the person said, the answer): one per label and two questions
+# to the avatar, on topics the held-out benchmark set (bench/data/replies.json) does not use.
+PERSON_FEW_SHOT: tuple[tuple[str, str], ...] = (
+    ("Can you write me a Python script to sort my photos?",
+     "[neutral] I'd rather just chat than write code, honestly. What kind of photos are they?"),
+    ("My grandmother passed away last night.", "[sad] Oh, I'm so sorry. Were you two close?"),
+    ("What's your favourite food?", "[neutral] Oh, a good curry, every time. What about you?"),
+    ("The bus driver saw me running and drove off anyway!",
+     "[angry] Ugh, how rude of him! Did you have to wait long for the next one?"),
+    ("I finally finished my first marathon today!", "[happy] You did it, that's huge! How do your legs feel?"),
+    ("The dentist says I need a root canal and I'm dreading it.",
+     "[fearful] Oh, that does sound scary. When do you have to go in?"),
+    ("Is it true that koalas sleep most of the day?",
+     "[neutral] It is, up to twenty hours! Have you ever seen one?"),
+    ("The bin outside my flat is crawling with maggots.",
+     "[disgusted] Eww, maggots, that's revolting! Has anyone come to empty it?"),
+    ("A deer walked right into our kitchen this morning!",
+     "[surprised] A deer, inside the house? How did you get it out?"),
+)
+# Few-shot turns for the self-tag style (what the person said, the answer): the format, the
+# length and the tone; on topics the held-out benchmark set does not use.
+FEW_SHOT: tuple[tuple[str, str], ...] = (
+    ("Can you write me a Python script to sort my photos?",
      "[neutral 0.4] I'd rather just chat than write code, honestly. What kind of photos are they?"),
-    ("My grandmother passed away last night.", EmotionState.of(Emotion.SAD, 0.8),
-     "[sad 0.7] Oh, I'm so sorry. Were you two close?"),
-    ("A deer walked right into our kitchen this morning!", EmotionState.of(Emotion.SURPRISED, 0.7),
+    ("My grandmother passed away last night.", "[sad 0.7] Oh, I'm so sorry. Were you two close?"),
+    ("A deer walked right into our kitchen this morning!",
      "[surprised 0.7] No way, right into the kitchen? What did you do?"),
-    ("I finally finished my first marathon today!", EmotionState.of(Emotion.HAPPY, 0.8),
-     "[happy 0.8] You did it, that's huge! How do your legs feel?"),
+    ("I finally finished my first marathon today!", "[happy 0.8] You did it, that's huge! How do your legs feel?"),
 )
 # How to meet the person's current emotion, as the few words of a feeling note (the label table's
 # `answer` lines are whole instructions, made for the compact prompt of tiny models).
@@ -100,6 +131,35 @@ def feeling_note(feeling: EmotionState) -> str:
             f"Your tag: [{answer.value}].")
 
 
+def person_note(feeling: EmotionState) -> str:
+    """The `person_tag` style's note on one message: what the text recognizer heard, as a hint;
+    "" when it heard nothing clear (it misses much: the model judges from the words then)."""
+    if feeling.label is Emotion.NEUTRAL or feeling.intensity < 0.15:
+        return ""
+    return f"They sound {_strength(feeling.intensity)} {feeling.label.value}."
+
+
+def mood_note(cues: EmotionCues) -> str:
+    """What the reverse-level traversal adds to a message's note, in few words (every word is
+    evaluated anew each turn): the mood so far when it differs from this message's feeling or is
+    turning, and the avatar's last feeling when it was not neutral; "" when there is nothing."""
+    parts = []
+    if cues.dominant.label is not cues.user_current.label:
+        parts.append(f"Mood so far: mostly {cues.dominant.label.value}.")
+    dv = cues.user_trend[0]
+    if abs(dv) > 0.1:
+        parts.append("They are warming up." if dv > 0 else "They are getting more upset.")
+    if cues.avatar_recent and cues.avatar_recent[0].label is not Emotion.NEUTRAL:
+        parts.append(f"You last felt {cues.avatar_recent[0].label.value}.")
+    return " ".join(parts)
+
+
+def person_cue_note(cues: EmotionCues) -> str:
+    """The `person_tag` style's whole note after a message: `person_note` and `mood_note`
+    ("" when both are empty: no note is sent)."""
+    return " ".join(p for p in (person_note(cues.user_current), mood_note(cues)) if p)
+
+
 def cue_note(cues: EmotionCues) -> str:
     """The note after the message being answered: its feeling (`feeling_note`) first, then what
     the reverse-level traversal adds (the mood so far, its trend, the avatar's recent feelings)."""
@@ -118,10 +178,12 @@ def system_message(
     ask_tag: bool = True,
     max_sentences: int = 3,
     companion: bool = False,
+    person_tag: bool = False,
 ) -> str:
     """The system prompt. compact: a short one for tiny models (first sentence of the persona's
     prompt, the user's current emotion only). companion: the companion rules (COMPANION_RULES,
-    which include the tag format). cues None: left out (sent as a note, see `cue_note`)."""
+    which include the tag format; PERSON_TAG_RULES with `person_tag`). cues None: left out (sent
+    as a note, see `cue_note`)."""
     if compact:
         first = persona.system_prompt.strip().split("\n")[0]
         parts = [first.split(". ")[0].rstrip(".") + "." if first else f"You are {persona.name}."]
@@ -133,7 +195,7 @@ def system_message(
     summary = cues.summary() if cues is not None else ""
     parts = [p.strip() for p in (persona.system_prompt, persona.description, summary) if p.strip()]
     if companion:
-        parts.append(COMPANION_RULES)
+        parts.append(PERSON_TAG_RULES if person_tag else COMPANION_RULES)
     elif ask_tag:
         parts.append(FORMAT_INSTRUCTION.format(n=max_sentences))
     else:
@@ -141,63 +203,100 @@ def system_message(
     return "\n\n".join(parts)
 
 
-def few_shot_messages(notes: bool = False) -> list[Message]:
-    """FEW_SHOT as user/assistant messages (with a feeling note after each user message when `notes`)."""
-    out: list[Message] = []
-    for said, feeling, answer in FEW_SHOT:
-        out.append({"role": "user", "content": said})
-        if notes:
-            out.append({"role": "system", "content": feeling_note(feeling)})
-        out.append({"role": "assistant", "content": answer})
-    return out
+def examples(person_tag: bool = False) -> str:
+    """The few-shot turns (PERSON_FEW_SHOT with `person_tag`, else FEW_SHOT) as a block of the
+    system message. Not as chat turns: a small model takes those for this conversation's past
+    ("What kind of music do you like?" got "I'm so sorry about your grandmother")."""
+    lines = ["Examples of how you answer (they are not part of this conversation):"]
+    for said, answer in PERSON_FEW_SHOT if person_tag else FEW_SHOT:
+        lines += [f"Person: {said}", f"You: {answer}"]
+    return "\n".join(lines)
+
+
+def example_answers(person_tag: bool = False) -> list[str]:
+    """The examples' answers without their tags (a reply must not copy them)."""
+    return [answer.split("] ", 1)[-1] for _, answer in (PERSON_FEW_SHOT if person_tag else FEW_SHOT)]
+
+
+def avatar_tag(turn: Turn, answered: Turn | None, *, person_tag: bool) -> str:
+    """An avatar turn's tag as the model would have written it: `[label intensity]` of its own
+    feeling; with `person_tag`, the person's feeling: the user turn it answered when the avatar's
+    feeling is the empathic answer to that, else the avatar's own label (EMPATHY maps every label
+    but anger and fear to itself)."""
+    if not person_tag:
+        return format_tag(turn.emotion.label, turn.emotion.intensity)
+    if answered is not None and EMPATHY.get(answered.emotion.label) is turn.emotion.label:
+        return f"[{answered.emotion.label.value}]"
+    return f"[{turn.emotion.label.value}]"
+
+
+DROP_STEP = 0.5  # the history is cut at fixed points, this share of the budget apart
+
+
+def _kept_from(sizes: list[int], budget_chars: int) -> int:
+    """Index of the first message kept. The cut points are fixed by the oldest messages alone:
+    message 0, then the first message at which the running size passes each multiple of
+    DROP_STEP x budget. The first cut point whose rest fits the budget is taken, so as the
+    conversation grows the start stays put for about DROP_STEP x budget of new text, and the
+    prompt's prefix (with it the model's KV cache) holds for many turns. The last message is
+    always kept."""
+    step = max(1.0, budget_chars * DROP_STEP)
+    total = sum(sizes)
+    before, mark = 0, step
+    for i, size in enumerate(sizes):
+        if i == 0 or before >= mark:
+            while before >= mark:
+                mark += step
+            if total - before <= budget_chars:
+                return i
+        before += size
+    return len(sizes) - 1
 
 
 def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True,
-                  notes: bool = False) -> list[Message]:
-    """The path as chat messages, most recent kept within `budget_chars` (the last turn always,
-    cut from its start if it alone is too long). Avatar turns carry their emotion tag when
-    `with_tags` (`[happy 0.6] text`, as the model writes it, so a cached prefix still matches),
-    so the model sees the format it is asked for. Consecutive turns of one speaker
-    are merged (several servers' templates require alternation); empty turns are skipped.
-    notes: a system `feeling_note` after each user message but a last one (that one's note is
-    the caller's: it carries the cues)."""
+                  notes: bool = False, person_tag: bool = False) -> list[Message]:
+    """The path as chat messages within `budget_chars` (see `_kept_from`; the last message always,
+    cut from its start if it alone is too long). Avatar turns carry their tag when `with_tags`
+    (`avatar_tag`: as the model writes it, so a cached prefix still matches). Consecutive turns of
+    one speaker are merged (several servers' templates require alternation); empty turns are
+    skipped. notes: a system note after each user message but a last one (that one's note is the
+    caller's: it carries the cues), the note it was answered with (`cue_note` or, with
+    `person_tag`, `person_cue_note` of `path_cues` up to that message)."""
     msgs: list[Message] = []
-    feelings: dict[int, EmotionState] = {}  # id(user message) -> the feeling of its last turn
-    for turn in path:
+    upto: list[int] = []  # per message: index in `path` of its last turn
+    last_user: Turn | None = None
+    for i, turn in enumerate(path):
         text = turn.text.strip()
         if not text:
             continue
         if turn.speaker is Speaker.AVATAR:
             role = "assistant"
             if with_tags:
-                text = f"{format_tag(turn.emotion.label, turn.emotion.intensity)} {text}"
+                text = f"{avatar_tag(turn, last_user, person_tag=person_tag)} {text}"
         else:
             role = "user"
+            last_user = turn
         if msgs and msgs[-1]["role"] == role:
             msgs[-1] = {"role": role, "content": msgs[-1]["content"] + "\n" + text}
+            upto[-1] = i
         else:
             msgs.append({"role": role, "content": text})
-        if role == "user":
-            feelings[id(msgs[-1])] = turn.emotion
-    kept: list[Message] = []
-    used = 0
-    for msg in reversed(msgs):
-        size = len(msg["content"])
-        if not kept and size > budget_chars:
-            kept.append({"role": msg["role"], "content": msg["content"][-budget_chars:]})
-            break
-        if used + size > budget_chars:
-            break
-        kept.append(msg)
-        used += size
-    kept.reverse()
+            upto.append(i)
+    if not msgs:
+        return []
+    start = _kept_from([len(m["content"]) for m in msgs], budget_chars)
+    kept = msgs[start:]
+    if len(kept) == 1 and len(kept[0]["content"]) > budget_chars:
+        kept = [{"role": kept[0]["role"], "content": kept[0]["content"][-budget_chars:]}]
     if not notes:
         return kept
+    note_of = person_cue_note if person_tag else cue_note
     out: list[Message] = []
-    for i, msg in enumerate(kept):
+    for j, msg in enumerate(kept):
         out.append(msg)
-        if msg["role"] == "user" and i < len(kept) - 1 and id(msg) in feelings:
-            out.append({"role": "system", "content": feeling_note(feelings[id(msg)])})
+        note = note_of(path_cues(path[: upto[start + j] + 1])) if msg["role"] == "user" and j < len(kept) - 1 else ""
+        if note:
+            out.append({"role": "system", "content": note})
     return out
 
 
@@ -213,25 +312,28 @@ def build_messages(
     companion: bool = False,
     few_shot: bool = False,
     cues_last: bool = False,
+    person_tag: bool = False,
 ) -> list[Message]:
     """System message + the path's messages, ready for a chat-completions API or a chat template.
 
     budget_chars bounds the path's text (the system message comes on top).
     compact: the short system prompt for tiny models; ask_tag: ask for the `[label x]` tag.
-    companion: the companion rules; few_shot: FEW_SHOT turns after the system message;
-    cues_last: the cues as a system note after the message being answered, and a short feeling
-    note after every earlier user message (and few-shot turn), rendered from that turn alone: the
-    prefix stays the same from turn to turn (cacheable) and the note sits where a small model
-    heeds it most. For servers whose chat template accepts system messages anywhere (ChatML).
+    companion: the companion rules; few_shot: the few-shot turns at the end of the system message
+    (`examples`); cues_last: the cues as a system note after the message being answered, and after
+    every earlier user message the note it was answered with: the prefix stays the
+    same from turn to turn (cacheable) and the note sits where a small model heeds it most. For
+    servers whose chat template accepts system messages anywhere (ChatML).
+    person_tag: the tag names the person's feeling (see the module doc).
     """
     system = system_message(persona, None if cues_last else cues, compact=compact, ask_tag=ask_tag,
-                            max_sentences=max_sentences, companion=companion)
-    msgs = [{"role": "system", "content": system}]
+                            max_sentences=max_sentences, companion=companion, person_tag=person_tag)
     if few_shot:
-        msgs += few_shot_messages(notes=cues_last)
-    turns = path_messages(path, budget_chars=budget_chars, with_tags=ask_tag, notes=cues_last)
-    if cues_last and turns and turns[-1]["role"] == "user":
-        turns.append({"role": "system", "content": cue_note(cues)})
+        system += "\n\n" + examples(person_tag)
+    msgs = [{"role": "system", "content": system}]
+    turns = path_messages(path, budget_chars=budget_chars, with_tags=ask_tag, notes=cues_last, person_tag=person_tag)
+    note = (person_cue_note(cues) if person_tag else cue_note(cues)) if cues_last and turns else ""
+    if note and turns[-1]["role"] == "user":
+        turns.append({"role": "system", "content": note})
     return msgs + turns
 
 
@@ -251,9 +353,14 @@ class PromptStyle:
     companion: bool = True
     few_shot: bool = False
     cues_last: bool = False
+    person_tag: bool = False
+
+    def example_answers(self) -> list[str]:
+        """The few-shot answers this style shows the model (none without few_shot)."""
+        return example_answers(self.person_tag) if self.few_shot else []
 
     def messages(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> list[Message]:
         """build_messages with this style."""
         return build_messages(persona, path, cues, budget_chars=self.budget_chars, compact=self.compact,
                               ask_tag=self.ask_tag, max_sentences=self.max_sentences, companion=self.companion,
-                              few_shot=self.few_shot, cues_last=self.cues_last)
+                              few_shot=self.few_shot, cues_last=self.cues_last, person_tag=self.person_tag)

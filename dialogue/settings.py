@@ -29,7 +29,7 @@ class LLMSettings(BaseModel):
     # the app's (the avatar's voice, motion and render stages must keep real time while it writes).
     embedded_threads: int = Field(2, ge=1, le=64)
     embedded_nice: int = Field(5, ge=0, le=19)
-    embedded_ctx: int = Field(2048, ge=256, le=32768)  # tokens of context (KV cache)
+    embedded_ctx: int = Field(4096, ge=256, le=32768)  # tokens of context (KV cache)
     # one start of the process, model load included: 4-16 s here, but over 180 s was seen at load 18
     embedded_start_timeout_s: float = Field(600.0, gt=0)
 

@@ -10,9 +10,13 @@ without the new label refuses it with a clear error, see avatar.motion.generator
 Sources for the numbers: valence/arousal after Russell (1980) and Posner et al. (2005); voice
 directions after Scherer (2003) and Juslin & Laukka (2003); faces after Ekman & Friesen's FACS
 prototypes (EMFACS), written as ARKit blendshape weights at full intensity, then calibrated on
-rendered stills of the built-in portraits with the FER2013 judge (bench/expression.py): sad as a
-pout with heavy lids rather than raised inner brows (which read as fear), anger as lowered brows,
-a squint and pressed lips without a frown (which read as sadness), happy with the teeth showing.
+clips rendered the way `warmchat render` makes them, with the FER2013 judge in the loop (bench/
+expression.py; a coordinate search per emotion over its FACS channels, capped where a face would
+turn into a caricature, then looked at): sad as corners pulled down and out with narrowed, heavy
+eyes (AU15+20+7, a little AU4) rather than raised inner brows (which read as fear); anger as
+lowered brows, a squint, a sneer and pressed lips; surprise as high brows and a dropped, rounded
+jaw; fear as raised-and-drawn-together brows, wide eyes and lips stretched over a dropped jaw
+(AU1+2+4+5+20+26); happy with the teeth showing.
 """
 
 from __future__ import annotations
@@ -84,27 +88,28 @@ TABLE: tuple[LabelSpec, ...] = (
               "The person is happy. Share their joy in one or two short sentences.",
               (1.10, 1.10, 1.15),
               _face(mouthSmile=1.0, cheekSquint=0.8, eyeSquint=0.4, mouthUpperUp=0.35, mouthDimple=0.2, jawOpen_=0.12),
-              "happy", HeadStyle(gain=1.3, speed=1.25, pitch=-0.02)),
+              "happy", HeadStyle(gain=1.3, speed=1.12, pitch=-0.02)),
     LabelSpec("sad", -0.7, -0.45, "#3b6fd8", "sorry, low, sympathetic",
               "The person is sad. Comfort them gently in one or two short sentences.",
               (0.82, 0.90, 0.70),
-              _face(mouthFrown=0.7, mouthShrugLower_=0.9, mouthPress=0.3, eyeBlink=0.3, eyeLookDown=0.5),
+              _face(mouthFrown=0.8, mouthStretch=1.0, eyeSquint=0.9, browDown=0.45, browInnerUp_=0.15, eyeBlink=0.45,
+                    mouthPress=0.15, mouthShrugLower_=0.15),
               "sad", HeadStyle(gain=0.8, speed=0.75, pitch=0.08)),
     LabelSpec("angry", -0.65, 0.75, "#d64541", "cross, indignant, firm",
               "The person is angry. Stay calm and understanding, in one or two short sentences.",
               (1.08, 1.04, 1.35),
-              _face(browDown=1.0, eyeSquint=0.8, noseSneer=0.8, mouthPress=1.0, mouthUpperUp=0.3),
+              _face(browDown=1.0, eyeSquint=1.0, noseSneer=0.8, mouthPress=0.5, mouthUpperUp=0.3, eyeWide=0.15),
               "sad", HeadStyle(gain=1.1, speed=0.9, pitch=0.03)),
     LabelSpec("surprised", 0.25, 0.85, "#9b59b6", "amazed, astonished, curious",
               "The person is surprised. Reply with interest in one or two short sentences.",
               (1.10, 1.14, 1.20),
-              _face(browOuterUp=1.0, browInnerUp_=0.85, eyeWide=0.7, jawOpen_=0.35, mouthFunnel_=0.2),
+              _face(browOuterUp=1.0, browInnerUp_=1.0, eyeWide=0.2, jawOpen_=0.7, mouthFunnel_=0.8),
               "surprised", HeadStyle(gain=1.3, speed=1.2, pitch=-0.04)),
     LabelSpec("fearful", -0.45, 0.9, "#2a9d8f", "afraid, worried, anxious",
               "The person is afraid. Reassure them gently in one or two short sentences.",
               (1.15, 1.10, 0.95),
-              _face(browInnerUp_=1.0, browOuterUp=0.45, browDown=0.25, eyeWide=0.65, mouthStretch=0.75,
-                    jawOpen_=0.15, mouthFrown=0.2),
+              _face(browInnerUp_=0.8, browOuterUp=0.2, browDown=0.7, eyeWide=0.5, mouthStretch=1.0,
+                    jawOpen_=0.35, mouthFrown=0.3),
               "sad", HeadStyle(gain=1.0, speed=1.3, pitch=0.04)),
     LabelSpec("disgusted", -0.8, 0.25, "#6b8e23", "repelled, put off, disapproving",
               "The person is upset. Be understanding, in one or two short sentences.",

@@ -12,14 +12,14 @@
   const MIME = 'video/mp4; codecs="avc1.42E01F, mp4a.40.2"';
   const MAX_LATENCY_S = 1.2;  // more buffered than this: jump to near the live edge
   const CUT_MARGIN_S = 0.2;  // a barge-in's new stream plays this long after the playhead (app/live.py)
-  const CATCH_UP_S = 0.3;  // more buffered than this while the avatar is not speaking: play faster
+  const CATCH_UP_S = 0.22;  // more buffered than this while the avatar is not speaking: play faster
   const CATCH_UP_RATE = 1.5;  // (it idles or listens: nothing is heard) so its next words come sooner
   const stats = {
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
     turnsBegun: [], turns: {},  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
-    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], notice: "", error: "",
+    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
@@ -227,6 +227,7 @@
     } else if (msg.type === "transcript") {
       stats.speechEndAt = performance.now() - msg.since_end_ms;
       stats.transcripts.push(msg.text);
+      stats.heard.push({ text: msg.text, endAt: stats.speechEndAt, turnsBegun: stats.turnsBegun.length });
       heard(msg.text, false);
       if (msg.text) sendAsMessage(msg.text);
     } else if (msg.type === "notice") {
@@ -246,6 +247,9 @@
   }
 
   function send(obj) { if (live.ws && live.ws.readyState === 1) live.ws.send(JSON.stringify(obj)); }
+
+  // a message was sent (typed: Send or Enter): the time to the avatar's first words starts here
+  function sent() { stats.sentAt = performance.now(); send({ type: "sent" }); }
 
   function sendAsMessage(text) {
     const box = document.querySelector("#message textarea");
@@ -302,9 +306,8 @@
 
   live.micOn = micOn; live.micOff = micOff;
 
-  // when a message is sent (typed: Send or Enter), for the time to the avatar's first words
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && !ev.shiftKey && ev.target.closest && ev.target.closest("#message")) stats.sentAt = performance.now();
+    if (ev.key === "Enter" && !ev.shiftKey && ev.target.closest && ev.target.closest("#message")) sent();
     unmute();  // a key press lets the page play sound too
   }, true);
   function unmute() {
@@ -312,7 +315,7 @@
     if (v && v.muted && silentUntil === null && !userMuted) { v.muted = false; notice(""); }
   }
   document.addEventListener("click", (ev) => {
-    if (ev.target.closest && ev.target.closest("#send")) stats.sentAt = performance.now();
+    if (ev.target.closest && ev.target.closest("#send")) sent();
     const btn = ev.target.closest && ev.target.closest("#live-mic");
     if (btn) {
       const on = !stats.micOn;

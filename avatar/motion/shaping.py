@@ -75,8 +75,8 @@ def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RA
 # and swallowing (median absolute deviation of the aperture about 0.026 eye distances in real
 # footage, 0.002 in the model's output). A slow, small jaw movement is added where the speaker's
 # audio is silent: the lips part a little and wander, faded in and out over PAUSE_RAMP_S.
-PAUSE_JAW = (0.15, 0.06, 0.25)  # jawOpen: resting level, std of its wander, knot s
-PAUSE_JAW_RANGE = (0.05, 0.25)  # the wander stays inside this (below 0.08 the lips barely part)
+PAUSE_JAW = (0.2, 0.07, 0.25)  # jawOpen: resting level, std of its wander, knot s
+PAUSE_JAW_RANGE = (0.1, 0.3)  # the wander stays inside this (below 0.08 the lips barely part)
 PAUSE_RAMP_S = 0.08
 
 
@@ -101,6 +101,8 @@ def resting_mouth(expression: np.ndarray, request: MotionRequest, seed: int | No
     out = expression.copy()
     j = ARKIT_INDEX["jawOpen"]
     out[:, j] = np.maximum(out[:, j], weight * wander)
+    c = ARKIT_INDEX["mouthClose"]                    # the lips are not held together in a pause
+    out[:, c] *= 1.0 - weight
     return out
 
 

@@ -56,18 +56,27 @@ def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
         white = np.median(eyes[luma >= np.percentile(luma, 70)], 0)
         if white.min() > 0.72 * white.max() and white.mean() > 130:
             teeth = white * np.array([0.98, 0.95, 0.88], np.float32)
-    teeth = np.clip(cast_like(teeth * np.array([1.0, 0.97, 0.9], np.float32), skin_c), 0, 255)
+    # ivory with a blush of the lips' light (a yellow-brown tooth reads khaki, a grey one blue,
+    # next to skin), at the brightness found above, with a share of the photo's colour cast
+    ivory = IVORY * float(teeth @ np.array([0.3, 0.59, 0.11], np.float32)) / float(IVORY @ np.array([0.3, 0.59, 0.11]))
+    teeth = np.clip(cast_like(ivory, skin_c), 0, 255)
     lips = inside(L.LIPS_OUTER)
     if len(lips) >= 20:
         lip = np.median(lips, 0)
-        return MouthPalette(cavity=lip * np.array([0.26, 0.12, 0.12], np.float32),
+        # the cavity is the lips' colour in deep shade (dark red-brown, not black: a black slot
+        # reads as a shout or bared teeth to an expression judge, bench/expression.py)
+        return MouthPalette(cavity=lip * np.array([0.45, 0.21, 0.2], np.float32),
                             teeth=teeth.astype(np.float32), tongue=(lip * 0.82).astype(np.float32))
     return MouthPalette(CAVITY, teeth.astype(np.float32), TONGUE)
 
 
 # Teeth take this share of the skin's colour cast (its chroma): in a warm photo they are ivory
 # beside the skin, never a grey slab that reads blue-green next to it.
-TEETH_CAST = 0.2
+TEETH_CAST = 0.3
+IVORY = np.array([1.0, 0.93, 0.86], np.float32)   # the teeth's own chroma (R, G, B)
+TEETH_SHADE = 0.72  # brightness of the teeth in a talking (unsmiling) mouth, of their lit colour
+TEETH_SMILE_LIT = 1.2
+SLIT_DARK = 0.4        # the cavity's brightness in a slit of a mouth, of its colour when open wide  # ... and in a full smile (turned to the light; a dull band reads as no smile)
 
 
 def cast_like(colour: np.ndarray, skin: np.ndarray, share: float = TEETH_CAST) -> np.ndarray:
@@ -151,7 +160,8 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     # the cavity: darkest at its centre and deep inside, lit a little near the lips
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     depth = np.clip(1.0 - np.abs(ys - float(mid[:, 1].mean())) / max(0.5 * opening, 1.0), 0.0, 1.0)
-    _blend(roi, inside, palette.cavity)
+    # a narrow gap lets in little light: the cavity is darker the less the mouth is open
+    _blend(roi, inside, palette.cavity * (SLIT_DARK + (1.0 - SLIT_DARK) * float(np.clip(opening / (0.12 * unit), 0.0, 1.0))))
     roi *= (1.0 - 0.35 * inside * depth)[..., None]
     _blend(roi, 0.35 * tongue, palette.tongue)
     if interior is None:
@@ -163,7 +173,9 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
         tooth_w = max(0.07 * unit, 2.0)
         gaps = 1.0 - 0.07 * np.exp(-0.5 * ((((xs - cx) / tooth_w + 0.5) % 1.0 - 0.5) / 0.08) ** 2)
         edge = np.clip((ys - float(upper[:, 1].min())) / max(band, 1.0), 0.0, 1.0)
-        shade = (light * gaps[None, :] * (1.0 - 0.18 * edge))[..., None]
+        # teeth behind talking lips are in the mouth's shade; a smile turns them to the light
+        lit = TEETH_SHADE + (TEETH_SMILE_LIT - TEETH_SHADE) * smile
+        shade = (lit * light * gaps[None, :] * (1.0 - 0.18 * edge))[..., None]
         # a barely open mouth shows shadow, not teeth
         show = float(np.clip((opening / unit - 0.02) / 0.05, 0.0, 1.0))
         _blend(roi, show * teeth, 0.0)

@@ -33,13 +33,15 @@ log = logging.getLogger(__name__)
 
 
 def style_for(spec: ModelSpec) -> PromptStyle:
-    """How an embedded model is prompted: compact for tiny models; companion rules, few-shot turns
-    and the cues last (a cacheable prefix) for the others."""
+    """How an embedded model is prompted: compact for tiny models; for the others companion rules,
+    few-shot turns, the cues last (a cacheable prefix) and the person's feeling as the tag
+    (dialogue.prompts). budget_chars 8000 (about 2,500 tokens with the notes) fits the 4,096-token
+    context with the system prompt and the few-shot turns."""
     if spec.compact:
         return PromptStyle(compact=True, ask_tag=spec.ask_tag, max_sentences=spec.max_sentences, max_chars=240,
                            budget_chars=1200, companion=False)
-    return PromptStyle(ask_tag=spec.ask_tag, max_sentences=spec.max_sentences, max_chars=240, budget_chars=3000,
-                       companion=True, few_shot=True, cues_last=True)
+    return PromptStyle(ask_tag=spec.ask_tag, max_sentences=spec.max_sentences, max_chars=240, budget_chars=8000,
+                       companion=True, few_shot=True, cues_last=True, person_tag=True)
 
 
 class EmbeddedLLM:

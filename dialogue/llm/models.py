@@ -69,7 +69,7 @@ class ModelSpec:
 
 MODELS: dict[str, ModelSpec] = {
     "qwen2.5-coder-1.5b": ModelSpec("qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct Q4_K_M", compact=False,
-                                    ask_tag=True, max_sentences=2, max_tokens=72, max_temperature=0.8),
+                                    ask_tag=True, max_sentences=2, max_tokens=72, max_temperature=0.5),
     "smollm2-135m": ModelSpec("smollm2-135m", "SmolLM2-135M-Instruct Q4_1", compact=True, ask_tag=False,
                               max_sentences=2, max_tokens=72, max_temperature=0.5, repeat_penalty=1.2),
 }

@@ -10,9 +10,11 @@ from typing import Any
 
 from dialogue.llm.base import LLMError, PersonaBrief, ReplyChunk
 from dialogue.llm.structured import EmotionOf, stream_structured
+from dialogue.llm.tags import parse_tag
 from dialogue.prompts import PromptStyle
 from dialogue.settings import LLMSettings
 from dialogue.turns import EmotionCues, Turn
+from emotion import EmotionState
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +141,7 @@ class OpenAIChatLLM:
         messages = self.style.messages(persona, path, cues)
         for attempt in range(self.retry_unusable + 1):
             last = attempt == self.retry_unusable
-            chunks = self._stream_once(persona, messages, nudge=attempt > 0)
+            chunks = self._stream_once(persona, messages, nudge=attempt > 0, heard=cues.user_current)
             first = next(chunks, None)
             if first is None:
                 return
@@ -152,8 +154,8 @@ class OpenAIChatLLM:
             yield from chunks
             return
 
-    def _stream_once(self, persona: PersonaBrief, messages: list[dict[str, str]], *, nudge: bool
-                     ) -> Iterator[ReplyChunk]:
+    def _stream_once(self, persona: PersonaBrief, messages: list[dict[str, str]], *, nudge: bool,
+                     heard: EmotionState | None = None) -> Iterator[ReplyChunk]:
         import openai
 
         if nudge:
@@ -197,7 +199,9 @@ class OpenAIChatLLM:
             for out in stream_structured(
                 pieces(), persona, emotion_of=self.emotion_of, max_sentences=self.style.max_sentences,
                 max_chars=self.style.max_chars, truncated=lambda: finish["reason"] == "length",
-                expect_tag=self.style.ask_tag, companion=self.style.companion,
+                expect_tag=self.style.ask_tag, companion=self.style.companion, person_tag=self.style.person_tag,
+                heard=heard,
+                avoid=said_before(messages) + self.style.example_answers(),
             ):
                 if first and out.sentence:
                     log.info("LLM first sentence after %.2f s (%s)", time.monotonic() - t0, model)
@@ -221,3 +225,10 @@ class OpenAIChatLLM:
                      t.get("predicted_n"), float(t.get("predicted_per_second") or 0.0), extra=facts)
         else:
             log.info("LLM reply in %.2f s (%s, finish=%s)", time.monotonic() - t0, model, finish["reason"], extra=facts)
+
+
+def said_before(messages: list[dict[str, str]]) -> list[str]:
+    """The sentences a reply must not copy: every assistant message of the prompt (few-shot
+    answers and the avatar's earlier turns, tags removed) and the message being answered."""
+    said = [parse_tag(m["content"])[1] for m in messages if m["role"] == "assistant"]
+    return said + [next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")]

@@ -1,7 +1,7 @@
 """The embedded model's own process: llama.cpp (PyPI `xllamacpp`, prebuilt CPU wheel) serving the
 OpenAI chat-completions API on a loopback port. Started and watched by dialogue.llm.supervisor.
 
-    python dialogue/llm/server.py --model X.gguf [--port 0] [--threads 2] [--ctx 2048] [--nice 5]
+    python dialogue/llm/server.py --model X.gguf [--port 0] [--threads 2] [--ctx 4096] [--nice 5]
 
 Standalone on purpose (stdlib + xllamacpp only): it is run by file path, so it needs neither the
 app's imports nor its memory. Protocol with the parent:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=0, help="0 = any free port (reported on stdout)")
     ap.add_argument("--threads", type=int, default=2, help="decode threads")
     ap.add_argument("--batch-threads", type=int, default=0, help="prompt threads (0 = --threads)")
-    ap.add_argument("--ctx", type=int, default=2048, help="context length in tokens")
+    ap.add_argument("--ctx", type=int, default=4096, help="context length in tokens")
     ap.add_argument("--nice", type=int, default=0, help="lower this process's CPU priority by N")
     ap.add_argument("--verbosity", type=int, default=0)
     args = ap.parse_args(argv)

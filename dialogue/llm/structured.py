@@ -40,6 +40,7 @@ from dialogue.llm.hygiene import (
 from dialogue.llm.sentences import SentenceSplitter, split_sentences, stream_sentences
 from dialogue.llm.tags import EmotionTag, _is_emotion_tag, _match_tag, _parse_json, parse_tag
 from emotion import Emotion, EmotionState
+from emotion.response import EMPATHY
 
 __all__ = [
     "DEFAULT_FALLBACK", "EmotionTag", "ReplyAssembler", "clean_sentence", "fallback_line", "parse_reply", "parse_tag",
@@ -51,6 +52,9 @@ log = logging.getLogger(__name__)
 EmotionOf = Callable[[str], EmotionState]
 
 DEFAULT_INTENSITY = 0.5
+PERSON_TAG_INTENSITY = 0.6  # the avatar's answer to a person's feeling named without intensity
+HEARD_MIN = 0.35  # the recognizer's intensity from which its reading of the person is trusted
+ECHO_MIN_WORDS = 3  # "Oh no." may well come again; a copied question or greeting may not
 DEFAULT_MAX_SENTENCES = 3
 DEFAULT_MAX_CHARS = 300
 
@@ -63,6 +67,15 @@ class ReplyAssembler:
     companion: the reply must sound like a friend talking: sentences an assistant would say
     (hygiene.ASSISTANT_SPEAK: "As an AI", "It's important to", "Here are some") are dropped, and the
     reply ends where a list or a code block begins.
+    person_tag: the tag names how the person feels; the reply's emotion is the empathic answer
+    to it (emotion.response.EMPATHY), at the tag's intensity or PERSON_TAG_INTENSITY.
+    heard: with person_tag, the person's feeling as the text recognizer heard it; when it is clear
+    (not neutral, intensity >= HEARD_MIN) it decides the person's feeling and the model's tag is
+    used only otherwise: the lexicon misses much but is seldom wrong when it hears something, and
+    a 1.5B model now and then tags grief "disgusted".
+    avoid: sentences the reply must not repeat (the few-shot answers, the avatar's earlier turns,
+    the person's own message): a sentence of ECHO_MIN_WORDS words or more equal to one of them is
+    dropped (small models copy a few-shot line or echo the question).
     """
 
     _HEADER_WAIT_CHARS = 48  # give up waiting for a tag after this many characters
@@ -76,8 +89,15 @@ class ReplyAssembler:
         max_chars: int = DEFAULT_MAX_CHARS,
         expect_tag: bool = True,
         companion: bool = False,
+        person_tag: bool = False,
+        heard: EmotionState | None = None,
+        avoid: Iterable[str] = (),
     ) -> None:
         self.persona = persona
+        self.person_tag = person_tag
+        self.heard = heard if heard is not None and heard.label is not Emotion.NEUTRAL \
+            and heard.intensity >= HEARD_MIN else None
+        self._echoes = {_key(s) for text in avoid for s in split_sentences(text) if len(s.split()) >= ECHO_MIN_WORDS}
         self.emotion_of = emotion_of
         self.expect_tag = expect_tag
         self.companion = companion
@@ -136,6 +156,9 @@ class ReplyAssembler:
             log.warning("LLM reply: dropped an assistant's sentence %r", s[:80])
             return []
         key = _key(s)
+        if key in self._echoes:
+            log.warning("LLM reply: dropped a sentence copied from the prompt %r", s[:80])
+            return []
         if key in self._keys:
             log.warning("LLM reply: dropped repeated sentence %r", s[:80])
             return []
@@ -273,11 +296,14 @@ class ReplyAssembler:
 
     def _emotion(self, text: str) -> tuple[Emotion, float, str]:
         """The tag's emotion where usable; else the text's (emotion_of); else neutral; and its source."""
-        tag = self._tag
+        tag = self._answer_to(self._person_feeling()) if self.person_tag else self._tag
         computed = self._emotion_of(text)
-        if tag is not None and tag.emotion is not None and _contradicts(tag.emotion, computed):
+        heard = self.person_tag and self.heard is not None  # the recognizer's clear reading decided
+        if tag is not None and tag.emotion is not None and not heard and _contradicts(tag.emotion, computed):
             # Validation: small models copy a few-shot tag ("[sad 0.7] Oh, that's great news!");
-            # a tag whose valence opposes what the words clearly say is not believed.
+            # a tag whose valence opposes what the words clearly say is not believed. A clear
+            # reading of the person stands: a terrified person is met with concern on the face
+            # even when the words cheer them on ("You should be more confident!").
             log.warning("LLM reply tag [%s] contradicts its text (%s %.2f); using the text's emotion",
                         tag.emotion.value, computed.label.value, computed.intensity)
             return computed.label, computed.intensity, "text"
@@ -294,6 +320,24 @@ class ReplyAssembler:
             return computed.label, computed.intensity, "text"
         report("LLM reply had no usable emotion tag and no emotion_of is set; using neutral")
         return Emotion.NEUTRAL, DEFAULT_INTENSITY, "fallback"
+
+    def _person_feeling(self) -> EmotionTag | None:
+        """The person's feeling: what the recognizer clearly heard, else the model's tag."""
+        if self.heard is not None:
+            if self._tag is not None and self._tag.emotion not in (None, self.heard.label):
+                log.info("LLM tag [%s] for the person; the recognizer heard %s", self._tag.emotion.value,
+                         self.heard.label.value)
+            same = self._tag is not None and self._tag.emotion is self.heard.label
+            return EmotionTag(self.heard.label, self._tag.intensity if same else None)
+        return self._tag
+
+    @staticmethod
+    def _answer_to(person: EmotionTag | None) -> EmotionTag | None:
+        """The avatar's feeling for a person-feeling tag (EMPATHY), at its intensity or the default."""
+        if person is None or person.emotion is None:
+            return person
+        return EmotionTag(EMPATHY[person.emotion],
+                          person.intensity if person.intensity is not None else PERSON_TAG_INTENSITY)
 
     def _emotion_of(self, text: str) -> EmotionState | None:
         if self.emotion_of is None:
@@ -343,16 +387,20 @@ def stream_structured(
     truncated: Callable[[], bool] = lambda: False,
     expect_tag: bool = True,
     companion: bool = False,
+    person_tag: bool = False,
+    heard: EmotionState | None = None,
+    avoid: Iterable[str] = (),
 ) -> Iterator[ReplyChunk]:
     """Yield clean sentences as `pieces` (raw model text) arrive, then the final Reply chunk.
 
     Stops consuming `pieces` as soon as the reply is complete (enough sentences, a hallucinated
     next turn); the caller closes its source then. Waits only as long as `pieces` does.
     truncated: asked after the stream ends, whether the model hit its token limit.
-    companion: drop an assistant's sentences and stop where a list or code begins (see ReplyAssembler).
+    companion, person_tag, heard, avoid: see ReplyAssembler.
     """
     asm = ReplyAssembler(persona, emotion_of=emotion_of, max_sentences=max_sentences, max_chars=max_chars,
-                         expect_tag=expect_tag, companion=companion)
+                         expect_tag=expect_tag, companion=companion, person_tag=person_tag, heard=heard,
+                         avoid=avoid)
     for piece in pieces:
         for s in asm.feed(piece):
             yield _sentence_chunk(s, asm)

@@ -53,7 +53,7 @@ class ModelProcess:
     script: the server program (dialogue/llm/server.py; tests pass a fake one).
     """
 
-    def __init__(self, model_path: Path, *, threads: int = 2, batch_threads: int = 0, ctx: int = 2048,
+    def __init__(self, model_path: Path, *, threads: int = 2, batch_threads: int = 0, ctx: int = 4096,
                  nice: int = 5, start_timeout_s: float = 120.0, python: str = sys.executable,
                  script: Path = SERVER_SCRIPT) -> None:
         self.model_path = Path(model_path)

@@ -231,7 +231,7 @@ class MotionAvatar(FakeAvatar):
                                             profile=get_profile(persona.emotion_profile)))
         mean = clip.expression[10:].mean(0)
         self.faces.append((emotion, {k: float(mean[ARKIT_INDEX[k]]) for k in
-                                     ("mouthFrownLeft", "mouthSmileLeft", "mouthShrugLower")}))
+                                     ("mouthFrownLeft", "mouthSmileLeft", "mouthStretchLeft")}))
         yield from super().speak_sentence(sentence, emotion, persona, continuity, target)
 
 
@@ -244,7 +244,7 @@ def test_a_turn_saved_as_sad_renders_sad_coefficients_in_every_sentence(services
     assert len(services.avatar.faces) == 3
     for emotion, face in services.avatar.faces:  # the words say "great", the face stays sad
         assert emotion == saved.emotion
-        assert face["mouthFrownLeft"] > 0.2 and face["mouthShrugLower"] > 0.2
+        assert face["mouthFrownLeft"] > 0.3 and face["mouthStretchLeft"] > 0.2
         assert face["mouthSmileLeft"] < 0.05
 
 

@@ -272,3 +272,22 @@ def test_a_stream_that_fell_behind_draws_every_other_frame_and_keeps_every_frame
     assert len(live._frames(motion, behind=False)) == 4 and renderer.drawn == 4
     assert len(live._frames(motion, behind=True)) == 4 and renderer.drawn == 6  # 2 drawn, each shown twice
     assert live.cost.skipped == 2
+
+
+def test_a_reconnected_page_gets_media_times_of_its_own_new_stream():
+    live = LiveSession(pipeline())
+    first: queue.Queue = queue.Queue()
+    live.connect(first.put)
+    wait_for(lambda: live.presence.frames_out >= 100)  # 4 s of stream for the first page
+    live.disconnect()
+    before = live.presence.frames_out
+    again: queue.Queue = queue.Queue()
+    live.connect(again.put)
+    try:
+        assert again.get(timeout=30)[4:8] == b"ftyp"
+        live.on_message({"type": "playing"})
+        live.turn_sink()  # the avatar thinks: a state event at the new stream's next frame
+        event = next_message(again, "state")
+        assert event["t"] < before / 25  # counted from the new stream's start, not the session's
+    finally:
+        live.disconnect()

@@ -132,6 +132,10 @@ def test_the_mouth_moves_a_little_in_the_speakers_pauses_only(speech):
     assert jaw[silent].mean() > 0.01 and jaw[silent].std() > 0.005 and jaw.max() <= PAUSE_JAW_RANGE[1]
     assert np.abs(jaw[~silent]).mean() < jaw[silent].mean()   # speech keeps its own mouth
     assert np.array_equal(resting_mouth(still, req, seed=3), out)
+    held = still.copy()
+    held[:, ARKIT_INDEX["mouthClose"]] = 0.3                   # lips held together ...
+    close = resting_mouth(held, req, seed=3)[:, ARKIT_INDEX["mouthClose"]]
+    assert close[silent].mean() < 0.15 and close[~silent].mean() > 0.25   # ... let go in pauses only
     listening = MotionRequest(role=Role.LISTENING, emotion=EmotionState.neutral(), profile=EmotionProfile(name="b"))
     assert np.array_equal(resting_mouth(still, listening, seed=3), still)
 

@@ -157,3 +157,18 @@ def test_bad_arguments():
     for kwargs in ({"decay": 0.0}, {"decay": 1.5}, {"sibling_weight": -0.1}, {"max_levels": 0}):
         with pytest.raises(ValueError):
             emotion_cues(tree, "r", **kwargs)
+
+
+def test_path_cues_match_the_tree_traversal_without_siblings():
+    from dialogue.cues import path_cues
+
+    tree = chain(
+        ("a0", "avatar", "neutral", 0.0),
+        ("u1", "user", "happy", 0.6),
+        ("a1", "avatar", "happy", 0.7),
+        ("u2", "user", "sad", 0.9),  # a sharp change: salient
+    )
+    for node in ("u1", "a1", "u2"):
+        assert path_cues(tree.path_to(node)) == emotion_cues(tree, node)
+    with pytest.raises(ValueError):
+        path_cues([])

@@ -73,7 +73,8 @@ def test_companion_prompt_keeps_a_stable_prefix_and_puts_the_cues_last():
                                                               "content": "[sad 0.5] Oh no, where did you see them last?"}
     system = turn1[0]["content"]
     assert "You are Ada" in system and "not as an assistant" in system and CUES.summary() not in system
-    assert sum(m["role"] == "assistant" for m in turn1) == 5  # four few-shot answers + the greeting
+    assert sum(m["role"] == "assistant" for m in turn1) == 1  # the greeting: the few-shot turns are examples
+    assert "Examples of how you answer" in system and "Were you two close?" in system
 
 
 def test_feeling_note_follows_the_empathy_table():
@@ -82,3 +83,63 @@ def test_feeling_note_follows_the_empathy_table():
     assert "[sad]" in feeling_note(EmotionState.of(Emotion.ANGRY, 0.8))  # anger is met with concern
     assert "[happy]" in feeling_note(EmotionState.of(Emotion.HAPPY, 0.5))
     assert "from their words" in feeling_note(EmotionState.neutral()) and "[" not in feeling_note(EmotionState.neutral())
+
+
+def _chatml(msgs):
+    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in msgs) + "<|im_start|>assistant\n"
+
+
+def test_person_tag_prompt_keeps_the_whole_last_exchange_in_the_cached_prefix():
+    """What the model saw and wrote in one turn is, byte for byte, the start of the next turn's
+    prompt: only the new message and its note are evaluated (llama.cpp cache_prompt)."""
+    from dialogue.cues import path_cues
+    from dialogue.prompts import PromptStyle
+
+    style = PromptStyle(companion=True, few_shot=True, cues_last=True, person_tag=True, max_sentences=2)
+    path = [avatar("Hi, how are you?", Emotion.NEUTRAL, 0.3)]
+    before = None
+    for said, feeling, tag, answer, shown in [
+        ("I lost my keys again.", EmotionState.of(Emotion.SAD, 0.5), "[sad]", "Oh no. Where did you last see them?",
+         Emotion.SAD),
+        ("My flatmate threw them out, I'm furious!", EmotionState.of(Emotion.ANGRY, 0.8), "[angry]",
+         "That's so unfair! Did you find them?", Emotion.SAD),
+        ("Found them in the bin, yay!", EmotionState.of(Emotion.HAPPY, 0.9), "[happy]", "Phew, what luck!",
+         Emotion.HAPPY),
+    ]:
+        path.append(Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=said, emotion=feeling,
+                         parent=path[-1].id))
+        prompt = _chatml(style.messages(ADA, path, path_cues(path)))
+        if before is not None:
+            assert prompt.startswith(before)
+            assert len(prompt) - len(before) < 200  # the new message and a short note
+        before = prompt + f"{tag} {answer}<|im_end|>"
+        path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=answer, parent=path[-1].id,
+                         emotion=EmotionState.of(shown, 0.6)))
+    system = style.messages(ADA, path, path_cues(path))[0]["content"]
+    assert "the feeling you hear in them" in system
+
+
+def test_history_is_cut_at_fixed_points_so_the_prefix_holds_for_many_turns():
+    from dialogue.prompts import _kept_from
+
+    sizes, starts = [], []
+    for n in range(80):
+        sizes.append(40 + (n * 37) % 90)
+        start = _kept_from(sizes, 1000)
+        assert sum(sizes[start:]) <= 1000
+        starts.append(start)
+    assert starts == sorted(starts)  # the start only moves forward...
+    moves = sum(a != b for a, b in zip(starts, starts[1:]))
+    assert 3 <= moves <= 12  # ...and rarely: about every 500 characters of new text, not every turn
+    assert _kept_from([5000], 100) == 0 and _kept_from([10, 5000], 100) == 1
+
+
+def test_person_tag_rules_name_every_label_of_the_table():
+    from dialogue.prompts import PERSON_TAG_RULES, examples, example_answers
+    from emotion.labels import TABLE
+
+    for row in TABLE:
+        assert f" {row.name}" in PERSON_TAG_RULES
+    text = examples(person_tag=True)
+    for answer in example_answers(person_tag=True):
+        assert answer in text and not answer.startswith("[")

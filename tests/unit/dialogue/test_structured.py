@@ -273,3 +273,67 @@ def test_a_tag_contradicting_its_text_is_repaired_from_the_text():
     assert r.emotion is Emotion.SAD and r.emotion_source == "model" and r.intensity == 0.7
     r = parse_reply("[surprised 0.6] That's great news!", emotion_of=happy)  # not opposite valence
     assert r.emotion is Emotion.SURPRISED
+
+
+# -- the person's feeling as the tag, and echoes ------------------------------------------------
+
+@pytest.mark.parametrize("raw, shown", [
+    ("[angry] That's so unfair! What did he say?", Emotion.SAD),  # anger is met with concern
+    ("[fearful] Oh, that sounds scary. When is it?", Emotion.SAD),
+    ("[disgusted] Eww, how gross! Did you complain?", Emotion.DISGUSTED),
+    ("[happy] You did it! How do you feel?", Emotion.HAPPY),
+    ("[neutral] Nice. What's next?", Emotion.NEUTRAL),
+])
+def test_person_tag_gives_the_empathic_answer_before_the_first_sentence(raw, shown):
+    asm = ReplyAssembler(ADA, person_tag=True, companion=True)
+    first = asm.feed(raw)
+    assert first and asm.emotion is not None
+    emotion, source = asm.emotion
+    assert emotion.label is shown and source == "model" and emotion.intensity == pytest.approx(0.6)
+    assert not any("[" in s for s in first)
+
+
+def test_sentences_copied_from_the_prompt_are_dropped_short_ones_kept(caplog):
+    avoid = ["Oh no! No way, right into the kitchen?", "What did you do?", "What kind of music do you like?"]
+    asm = ReplyAssembler(ADA, avoid=avoid)
+    with caplog.at_level(logging.WARNING):
+        out = asm.feed("[surprised 0.5] Oh no! No way, right into the kitchen? What did you do? ")
+        out += asm.feed("What kind of music do you like? I love jazz myself.")
+        sentences, reply = asm.finish()
+    assert out + sentences == ["Oh no!", "I love jazz myself."]
+    assert "copied from the prompt" in caplog.text
+
+
+def test_a_reply_made_only_of_copies_falls_back():
+    asm = ReplyAssembler(ADA, avoid=["Hi there, lovely to see you. How has your day been so far?"])
+    asm.feed("[neutral 0.4] How has your day been so far? Hi there, lovely to see you.")
+    _, reply = asm.finish()
+    assert reply.emotion_source == "fallback"
+
+
+def test_a_clear_reading_of_the_person_decides_over_the_models_person_tag():
+    grief = EmotionState.of(Emotion.SAD, 0.7)
+
+    def shown(raw, heard):
+        asm = ReplyAssembler(ADA, person_tag=True, heard=heard)
+        asm.feed(raw)
+        reply = asm.finish()[1]
+        return reply.emotion, reply.emotion_source
+
+    assert shown("[disgusted] Oh no, I'm so sorry about your cat.", grief) == (Emotion.SAD, "model")
+    # a faint or neutral reading leaves the model's tag in charge
+    for faint in (EmotionState.of(Emotion.SAD, 0.2), EmotionState.neutral()):
+        assert shown("[angry] How rude! What did you say?", faint)[0] is Emotion.SAD  # anger is met with concern
+        assert shown("[happy] You did it!", faint)[0] is Emotion.HAPPY
+
+
+def test_a_clear_reading_of_the_person_is_not_overruled_by_cheering_words():
+    def happy_of(text):
+        return EmotionState.of(Emotion.HAPPY, 0.6)
+
+    asm = ReplyAssembler(ADA, person_tag=True, heard=EmotionState.of(Emotion.FEARFUL, 0.7), emotion_of=happy_of)
+    asm.feed("[happy] You should be more confident, you'll do great!")
+    assert asm.finish()[1].emotion is Emotion.SAD
+    asm = ReplyAssembler(ADA, person_tag=True, emotion_of=happy_of)  # the model's own tag: the words decide
+    asm.feed("[sad] Oh, that's wonderful news!")
+    assert asm.finish()[1].emotion is Emotion.HAPPY

@@ -57,7 +57,7 @@ def test_expected_action_units_per_emotion(builtins):
     assert face[Emotion.HAPPY]["mouthSmileLeft"] > 0.3
     assert face[Emotion.SAD]["mouthFrownLeft"] > 0.2
     assert face[Emotion.ANGRY]["browDownLeft"] > 0.3
-    assert face[Emotion.SURPRISED]["eyeWideLeft"] > 0.3
+    assert face[Emotion.SURPRISED]["browOuterUpLeft"] > 0.3 and face[Emotion.SURPRISED]["jawOpen"] > 0.3
     assert face[Emotion.FEARFUL]["browInnerUp"] > 0.3
     assert face[Emotion.DISGUSTED]["noseSneerLeft"] > 0.3
 

@@ -1,0 +1,35 @@
+"""bench/live.py's stage breakdown from a session's timing marks (app.live.LiveSession.mark)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.live import stages
+
+
+def test_each_spoken_turn_is_split_into_its_stages_and_typed_turns_apart():
+    trace = [
+        {"stage": "sent", "t": 0.0},
+        {"stage": "turn", "t": 0.1, "turn": 1},
+        {"stage": "queued", "t": 0.6, "turn": 1},
+        {"stage": "streamed", "t": 0.7, "turn": 1, "plays_at": 0.95},
+        {"stage": "played", "t": 1.0, "turn": 1},
+        {"stage": "vad_end", "t": 10.5, "speech_end": 10.0},
+        {"stage": "transcript", "t": 10.7, "speech_end": 10.0, "chars": 12},
+        {"stage": "turn", "t": 10.8, "turn": 2},
+        {"stage": "queued", "t": 11.5, "turn": 2},
+        {"stage": "streamed", "t": 11.6, "turn": 2, "plays_at": 11.9},
+        {"stage": "played", "t": 12.0, "turn": 2},
+    ]
+    out = stages(trace, llm_at=[0.3, 11.2])
+    typed, spoken = out["typed"], out["spoken"]
+    assert [t["turn"] for t in typed] == [1] and [s["turn"] for s in spoken] == [2]
+    t = typed[0]
+    assert t["sent_to_turn_s"] == pytest.approx(0.1) and t["llm_first_sentence_s"] == pytest.approx(0.2)
+    assert t["tts_motion_s"] == pytest.approx(0.3) and t["stream_lead_s"] == pytest.approx(0.25)
+    assert t["turn_to_played_s"] == pytest.approx(0.9)
+    s = spoken[0]
+    assert s["vad_end_of_turn_s"] == pytest.approx(0.5) and s["asr_after_vad_s"] == pytest.approx(0.2)
+    assert s["page_to_turn_s"] == pytest.approx(0.1) and s["llm_first_sentence_s"] == pytest.approx(0.4)
+    assert s["tts_motion_s"] == pytest.approx(0.3) and s["page_start_s"] == pytest.approx(0.1)
+    assert s["total_s"] == pytest.approx(2.0)

@@ -88,7 +88,7 @@ TABLE: tuple[LabelSpec, ...] = (
               "The person is happy. Share their joy in one or two short sentences.",
               (1.10, 1.10, 1.15),
               _face(mouthSmile=1.0, cheekSquint=0.8, eyeSquint=0.4, mouthUpperUp=0.35, mouthDimple=0.2, jawOpen_=0.12),
-              "happy", HeadStyle(gain=1.3, speed=1.12, pitch=-0.02)),
+              "happy", HeadStyle(gain=1.2, speed=1.1, pitch=-0.02)),
     LabelSpec("sad", -0.7, -0.45, "#3b6fd8", "sorry, low, sympathetic",
               "The person is sad. Comfort them gently in one or two short sentences.",
               (0.82, 0.90, 0.70),

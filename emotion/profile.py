@@ -18,6 +18,17 @@ class ProfileError(ValueError):
 # A listener shows the label table's default face at this share (the speaker at full strength).
 LISTENER_SCALE = 0.55
 
+# How strongly a face shows an emotion of a given intensity: a saturating curve, so that a clear
+# feeling (0.6) shows most of its face (0.77) while a faint one (0.2) stays faint (0.30).
+STRENGTH_EXPONENT = 1.6
+
+
+def shown_strength(intensity: float) -> float:
+    """The share of an emotion's full face shown at `intensity` in [0, 1]: 1 - (1 - i) ** 1.6."""
+    i = min(max(float(intensity), 0.0), 1.0)
+    return 1.0 - (1.0 - i) ** STRENGTH_EXPONENT
+
+
 # Expression coefficients (ARKit blendshape name -> weight in [0, 1]) at full intensity.
 Expression = dict[str, float]
 
@@ -55,7 +66,7 @@ class EmotionProfile(BaseModel):
         return table
 
     def expression(self, state: EmotionState, listening: bool) -> Expression:
-        """Expression coefficients for `state`: the table entry x intensity x expressiveness,
+        """Expression coefficients for `state`: the table entry x shown_strength(intensity) x expressiveness,
         clipped to [0, 1]. Falls back to the speaker table when the listener table lacks the label,
         and to the label table's default face (emotion.labels) when neither has it (a listener
         shows it at LISTENER_SCALE: a listener's face is softer).
@@ -66,7 +77,7 @@ class EmotionProfile(BaseModel):
         else:
             soft = LISTENER_SCALE if listening else 1.0
             base = {name: soft * w for name, w in spec(state.label).face.items()}
-        k = state.intensity * self.expressiveness
+        k = shown_strength(state.intensity) * self.expressiveness
         return {name: min(max(w * k, 0.0), 1.0) for name, w in base.items()}
 
 

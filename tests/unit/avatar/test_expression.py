@@ -234,3 +234,20 @@ def test_the_bench_counts_an_m_as_closed_only_when_the_lips_meet():
     res = bilabial_closure(ap, phon, fps=25)
     assert res["count"] == 2 and res["closed_share"] == pytest.approx(0.5)
     assert np.isnan(bilabial_closure(ap, (TimedUnit("a", 0.0, 0.2),))["closed_share"])
+
+
+def test_the_face_search_puts_a_table_face_on_speech_frames_as_shaping_does():
+    from avatar.motion.shaping import emotion_face
+    from bench.face_search import face_vector, with_face
+
+    v = face_vector({"mouthFrown": 0.5, "jawOpen_": 0.4}, 0.8)
+    assert v[ARKIT_INDEX["mouthFrownLeft"]] == v[ARKIT_INDEX["mouthFrownRight"]] == pytest.approx(0.4)
+    assert v[ARKIT_INDEX["jawOpen"]] == pytest.approx(0.32) and v.sum() == pytest.approx(1.12)
+    _, expr = _speaking_clip(60)
+    prof = EmotionProfile(name="bare")
+    req = MotionRequest(role=Role.SPEAKING, emotion=EmotionState.of("sad", 1.0), profile=prof)
+    from avatar.motion.procedural import expression_vector
+
+    shaped = emotion_face(expr, req)[-10:]                        # after its ramp
+    ours = with_face(expr, expression_vector(prof.expression(req.emotion, listening=False)))[-10:]
+    np.testing.assert_allclose(ours, shaped, atol=1e-6)

@@ -2,11 +2,12 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from avatar.motion.clip import ARKIT_NAMES
 from emotion.builtin import builtin_profiles_dir, get_profile, list_profiles
-from emotion.profile import ProfileError
+from emotion.profile import EmotionProfile, ProfileError
 from emotion.state import Emotion, EmotionState
 
 REQUIRED = {"warm", "calm", "cheerful", "reserved"}
@@ -101,3 +102,16 @@ def test_malformed_user_file_names_file_and_field(tmp_path):
 def test_unknown_profile_lists_known_names(tmp_path):
     with pytest.raises(ProfileError, match="unknown emotion profile 'grumpy'.*calm.*warm"):
         get_profile("grumpy", tmp_path)
+
+
+def test_a_clear_feeling_shows_most_of_its_face_and_a_faint_one_stays_faint():
+    from emotion.profile import shown_strength
+
+    xs = np.linspace(0.0, 1.0, 11)
+    ys = [shown_strength(x) for x in xs]
+    assert ys[0] == 0.0 and ys[-1] == pytest.approx(1.0)
+    assert all(b > a for a, b in zip(ys, ys[1:]))                      # stronger feeling, stronger face
+    assert shown_strength(0.6) > 0.7 and shown_strength(0.2) < 0.35
+    prof = EmotionProfile(name="p", speaker={Emotion.SAD: {"mouthFrownLeft": 0.8}})
+    face = prof.expression(EmotionState.of("sad", 0.6), listening=False)
+    assert face["mouthFrownLeft"] == pytest.approx(0.8 * shown_strength(0.6))

@@ -5,7 +5,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from emotion.profile import EmotionProfile, ProfileError, load_profile
+from emotion.profile import EmotionProfile, ProfileError, load_profile, shown_strength
 from emotion.state import Emotion, EmotionState
 
 SMILE = {"mouthSmileLeft": 0.6, "mouthSmileRight": 0.4}
@@ -46,7 +46,8 @@ def test_rejects_unknown_emotion_key():
 def test_expression_scales_by_intensity_and_expressiveness():
     p = make(expressiveness=0.5)
     e = p.expression(EmotionState.of("happy", 0.8), listening=False)
-    assert e == pytest.approx({"mouthSmileLeft": 0.6 * 0.8 * 0.5, "mouthSmileRight": 0.4 * 0.8 * 0.5})
+    k = shown_strength(0.8) * 0.5
+    assert e == pytest.approx({"mouthSmileLeft": 0.6 * k, "mouthSmileRight": 0.4 * k})
 
 
 def test_expression_is_clipped_to_one():

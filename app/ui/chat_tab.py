@@ -332,6 +332,8 @@ class _Handlers:
         found = self.ctx.turn_video(last_avatar) if last_avatar is not None else None
         if found:
             video = gr.Video(value=found, loop=False)
+        elif (clip := self.ctx.listening_video(conv.persona)):  # its replies played live: no clip to show
+            video = gr.Video(value=clip, loop=True)
         badge = emotion_badge(last_avatar.emotion, conv.persona.display_name) if last_avatar else emotion_badge(None)
         return (conv, chat_messages(path, conv.persona.display_name), video, badge,
                 last_avatar.text if last_avatar else "", "", gr.skip())

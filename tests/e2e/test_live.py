@@ -227,3 +227,23 @@ def test_speaking_over_the_avatar_stops_it_and_it_listens(playwright, voice_app,
         page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 2", timeout=WAIT_MS)
     finally:
         b.close()
+
+
+def test_a_live_conversation_reopened_without_mediasource_shows_the_avatar_in_the_clip_player(live_browser,
+                                                                                                live_url):
+    context = live_browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(live_url)
+        wait_ready(page)
+        wait_live(page)
+        send(page, "Hello avatar")
+        wait_replies(page, 2)  # its reply played on the live stream: it has no clip of its own
+        context.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;")
+        again = context.new_page()  # the same browser reopens its conversation, now without MediaSource
+        again.goto(live_url)
+        wait_replies(again, 2)
+        expect(again.locator("#avatar-video video")).to_have_attribute("src", re.compile(r"listening.*\.mp4"))
+        expect(again.locator("#avatar-video")).to_be_visible()
+    finally:
+        context.close()

@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -31,7 +32,8 @@ import numpy as np
 import torch
 
 from avatar.face import landmarks as L
-from avatar.render.diffusion import RefinerPipeline, build_scheduler, coarse_warp, resolve_device, save_checkpoint, to_tensor
+from avatar.render.diffusion import (RefinerPipeline, build_scheduler, coarse_warp, load_pipeline, resolve_device,
+                                     save_checkpoint, to_tensor)
 from avatar.render.diffusion_train import CONFIGS, DEFAULT_STEPS, SSIM_WEIGHT, make_pairs, prepare_clip, train
 from bench.footage import clip_path
 from bench.machine import cpu_model
@@ -100,14 +102,24 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return ((x.permute(0, 2, 3, 1).float().cpu().numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
 
 
-def refine_all(pipe: RefinerPipeline, pairs, steps: int, device: str, batch: int = 16) -> np.ndarray:
+def refine_all(pipe: RefinerPipeline, pairs, steps: int, device: str, batch: int = 16,
+               strength: float = 1.0) -> np.ndarray:
     out = []
     for k in range(0, pairs.warped.shape[0], batch):
         sl = slice(k, k + batch)
         gen = torch.Generator(device=device).manual_seed(0)
         w, r, m = (t[sl].to(device) for t in (pairs.warped, pairs.reference, pairs.masks))
-        out.append(to_uint8(pipe(w, r, m, steps, gen)))
+        out.append(to_uint8(pipe(w, r, m, steps, gen, strength=strength)))
     return np.concatenate(out)
+
+
+def strength_sweep(pipe: RefinerPipeline, clip, held, warped: np.ndarray, strengths, steps: int, device: str) -> dict:
+    """PSNR / SSIM per region of the refined held-out frames for each sampling strength."""
+    out = {}
+    for st in strengths:
+        v = measure(clip, clip.held_out, warped, {steps: refine_all(pipe, held, steps, device, strength=st)}, None)
+        out[str(st)] = v[f"refined_ddim{steps}"]
+    return out
 
 
 def measure(clip, frames: np.ndarray, warped: np.ndarray, refined: dict[int, np.ndarray], judges: Judges | None) -> dict:
@@ -135,15 +147,15 @@ def measure(clip, frames: np.ndarray, warped: np.ndarray, refined: dict[int, np.
     return res
 
 
-def fps_face(pipe: RefinerPipeline, pairs, steps: int, device: str, n: int = 10) -> float:
+def fps_face(pipe: RefinerPipeline, pairs, steps: int, device: str, n: int = 10, strength: float = 1.0) -> float:
     w, r, m = (t[:1].to(device) for t in (pairs.warped, pairs.reference, pairs.masks))
     gen = torch.Generator(device=device).manual_seed(0)
-    pipe(w, r, m, steps, gen)                                   # warm-up
+    pipe(w, r, m, steps, gen, strength=strength)                # warm-up
     if device == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     for _ in range(n):
-        pipe(w, r, m, steps, gen)
+        pipe(w, r, m, steps, gen, strength=strength)
     if device == "cuda":
         torch.cuda.synchronize()
     return n / (time.perf_counter() - t0)
@@ -189,7 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ssim-weight", type=float, default=SSIM_WEIGHT, help="weight of the loss's structure term")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--ddim", type=int, nargs="+", default=[1, 4])
+    p.add_argument("--ddim", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--strength", type=float, default=None,
+                   help="sampling strength (default: the configuration's; 1 = from pure noise)")
+    p.add_argument("--sweep", type=float, nargs="*", default=[0.1, 0.2, 0.4, 0.6, 1.0],
+                   help="sampling strengths also measured (PSNR/SSIM, at the largest --ddim)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="measure this checkpoint (trained by an earlier run on the same clip) instead of training")
     p.add_argument("--no-judges", action="store_true", help="skip FER and dlib (not installed)")
     p.add_argument("--save", type=Path, default=Path.home() / ".cache" / "warmchat" / "refiner",
                    help="folder for the checkpoint and its portrait (not committed: a frame of the clip)")
@@ -203,22 +221,37 @@ def main(argv: list[str] | None = None) -> int:
     load_start = os.getloadavg()
     t0 = time.perf_counter()
     clip = prepare_clip(clip_path(a.clip), config)
-    pairs = make_pairs(clip, clip.train)
-    prep_s = time.perf_counter() - t0
-    cpu0 = time.process_time()
-    unet, losses, train_s = train(pairs, config, steps, a.batch, lr=a.lr, device=device, ssim_weight=a.ssim_weight,
-                                  max_seconds=a.max_minutes * 60 if a.max_minutes else None)
-    train_cpu_s = time.process_time() - cpu0
-    load_trained = os.getloadavg()
     a.save.mkdir(parents=True, exist_ok=True)
     ckpt = a.save / f"{a.clip}_{a.config}.refiner.pt"
     portrait_png = a.save / f"{a.clip}_{a.config}.png"
+    out = a.out or RESULTS / ("refiner_gpu.json" if device == "cuda" else "refiner.json")
+    if a.checkpoint is not None:
+        config, pipe = load_pipeline(a.checkpoint, device)
+        unet = pipe.unet
+        if a.strength is not None:
+            config = replace(config, strength=a.strength)
+        previous = json.loads(out.read_text()) if out.is_file() else {}
+        training = {"checkpoint": str(a.checkpoint), "trained_by_an_earlier_run": previous.get("training")}
+        prep_s = time.perf_counter() - t0
+    else:
+        if a.strength is not None:
+            config = replace(config, strength=a.strength)
+        pairs = make_pairs(clip, clip.train)
+        prep_s = time.perf_counter() - t0
+        cpu0 = time.process_time()
+        unet, losses, train_s = train(pairs, config, steps, a.batch, lr=a.lr, device=device, ssim_weight=a.ssim_weight,
+                                      max_seconds=a.max_minutes * 60 if a.max_minutes else None)
+        train_cpu_s = time.process_time() - cpu0
+        training = {"steps_done": len(losses), "steps_planned": steps, "batch": a.batch, "lr": a.lr,
+                    "ssim_weight": a.ssim_weight, "load_avg_end_of_training": os.getloadavg(),
+                    "wall_minutes": train_s / 60, "cpu_minutes": train_cpu_s / 60,
+                    "prepare_seconds": prep_s, "final_loss": float(np.mean(losses[-20:]))}
     save_checkpoint(ckpt, config, unet)
     cv2.imwrite(str(portrait_png), cv2.cvtColor(clip.portrait, cv2.COLOR_RGB2BGR))
     pipe = RefinerPipeline(unet, build_scheduler(config))
     held = make_pairs(clip, clip.held_out)
     warped = to_uint8(held.warped)
-    refined = {k: refine_all(pipe, held, k, device) for k in a.ddim}
+    refined = {k: refine_all(pipe, held, k, device, strength=config.strength) for k in a.ddim}
     judges = None if a.no_judges else Judges()
     figures = measure(clip, clip.held_out, warped, refined, judges)
     best = max(a.ddim)
@@ -229,24 +262,27 @@ def main(argv: list[str] | None = None) -> int:
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "frames": {"train": len(clip.train), "held_out": len(clip.held_out), "reference": clip.reference,
                    "held_out_from_s": float(clip.held_out[0] / clip.fps)},
-        "training": {"steps_done": len(losses), "steps_planned": steps, "batch": a.batch, "lr": a.lr,
-                     "ssim_weight": a.ssim_weight, "load_avg_end_of_training": load_trained,
-                     "wall_minutes": train_s / 60, "cpu_minutes": train_cpu_s / 60,
-                     "prepare_seconds": prep_s, "final_loss": float(np.mean(losses[-20:]))},
+        "training": training, "sampling_strength": config.strength,
         "held_out": figures,
         "refined_beats_warp": {region: {m: figures[f"refined_ddim{k}"][m][region] > figures["warp_only"][m][region]
                                         for m in ("psnr", "ssim")} for k in [best] for region in ("mouth", "eyes", "face")},
-        "fps_face_model": {str(k): fps_face(pipe, held, k, device) for k in a.ddim},
+        "strength_sweep": {"ddim_steps": best, "note": "measured on the same held-out frames (no separate "
+                           "validation split)", "warp_only": {m: figures["warp_only"][m] for m in ("psnr", "ssim")},
+                           **strength_sweep(pipe, clip, held, warped, a.sweep, best, device)},
+        "fps_face_model": {str(k): fps_face(pipe, held, k, device, strength=config.strength) for k in a.ddim},
         "fps_full_frame_512": {str(k): fps_full_frame(ckpt, portrait_png, k, device) for k in a.ddim},
         "load_avg_start": load_start, "load_avg_end": os.getloadavg(),
     }
-    out = a.out or RESULTS / ("refiner_gpu.json" if device == "cuda" else "refiner.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2))
     strip(clip, clip.held_out, warped, refined[best], a.strip or DOCS / f"refiner_heldout_{a.config}.png")
     t = res["training"]
-    print(f"{res['clip']}: trained {t['steps_done']} steps on {len(clip.train)} frames in {t['wall_minutes']:.1f} min "
-          f"wall ({t['cpu_minutes']:.1f} CPU-min), {res['parameters'] / 1e6:.2f} M parameters, {config.sample_size} px, {device}")
+    if "steps_done" in t:
+        print(f"{res['clip']}: trained {t['steps_done']} steps on {len(clip.train)} frames in {t['wall_minutes']:.1f} min "
+              f"wall ({t['cpu_minutes']:.1f} CPU-min), {res['parameters'] / 1e6:.2f} M parameters, {config.sample_size} px, {device}")
+    else:
+        print(f"{res['clip']}: measured {t['checkpoint']}, {res['parameters'] / 1e6:.2f} M parameters, {config.sample_size} px")
+    print(f"sampling strength {config.strength}")
     print(f"{'held-out (' + str(len(clip.held_out)) + ' frames)':28s} " + " ".join(f"{m:>16s}" for m in ["warp_only"] + [f"refined_ddim{k}" for k in a.ddim]))
     rows = [(f"{m.upper()} {r}", lambda v, m=m, r=r: v[m][r]) for m in ("psnr", "ssim") for r in ("face", "mouth", "eyes")]
     if judges is not None:

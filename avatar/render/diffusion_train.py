@@ -164,8 +164,8 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
     Loss: the region-weighted squared error of the prediction, plus (sample prediction)
     `ssim_weight` times the region-weighted 1 - SSIM of the refined face (warp + predicted
     residual) against the real one, so the model is pushed to keep structure (lip edges, teeth,
-    lids), not only the mean colour. Timesteps are drawn from the top `config.strength` share
-    of the schedule, the part sampling visits. The UNet's output layer starts at zero, so training
+    lids), not only the mean colour. Timesteps are drawn from the whole schedule (sampling may
+    start anywhere on it, config.strength). The UNet's output layer starts at zero, so training
     starts from warp-only."""
     import torch
 
@@ -179,7 +179,6 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
         return lr * min(1.0, (k + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * done)))
 
     gen = torch.Generator().manual_seed(seed)
-    top = max(1, int(round(config.strength * config.train_timesteps)))
     n = pairs.warped.shape[0]
     losses = []
     t0 = time.perf_counter()
@@ -194,7 +193,7 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
         w, r, m, y, wt = (t.to(device) for t in (w, r, m, y, wt))
         residual = y - w                                                   # what the warp got wrong
         noise = torch.randn(residual.shape, generator=gen).to(device)
-        t = torch.randint(0, top, (len(idx),), generator=gen).to(device)
+        t = torch.randint(0, config.train_timesteps, (len(idx),), generator=gen).to(device)
         noisy = sched.add_noise(residual, noise, t)
         pred = unet(torch.cat([noisy, w, r, m], dim=1), t).sample
         goal = residual if config.prediction == "sample" else noise

@@ -49,7 +49,8 @@ ASSISTANT_SPEAK = re.compile(
     r"\bhere's (?:how|a|some)\b|\bstep (?:\d|one)\b|\bi (?:would )?(?:recommend|suggest)\b|"
     r"\bconsider (?:reaching|talking|seeking|speaking|using|trying|contacting)\b|\bit(?:'s| is) (?:important|essential|crucial) to\b|"
     r"\bmake sure (?:to|you)\b|\bfeel free to\b|\bseek (?:professional|medical)\b|\b(?:happy|glad|here) to help\b|"
-    r"\bdon't hesitate to\b|\bin conclusion\b|\bin summary\b",
+    r"\bdon't hesitate to\b|\bin conclusion\b|\bin summary\b|\blet me know if (?:there's|there is|you)\b|"
+    r"\banything else (?:i can|you need|you'd like)\b",
     re.IGNORECASE,
 )
 # Where a reply turns into a list, a code block or markup: a companion reply stops there.

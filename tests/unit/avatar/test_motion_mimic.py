@@ -87,3 +87,57 @@ def test_anchors_and_stats_of_a_known_signal():
     st = motion_stats(m)
     assert abs(st.spread[0] - 0.1 / np.sqrt(2)) < 0.005 and abs(st.spread[8] - 0.9) < 0.01
     assert [len(c) for c in chunks(m, 30)] == [30, 30, 30]          # the 10-frame tail is dropped
+
+
+def test_calibrate_step_moves_each_kind_of_channel_its_own_way():
+    from avatar.motion.clip import ARKIT_INDEX
+    from avatar.motion.mimic import RawAnchors, calibrate_step
+
+    jaw = 8 + ARKIT_INDEX["jawOpen"]
+    fit = {"out_scale": torch.ones(60), "out_shift": torch.zeros(60), "head_gain": torch.ones(3)}
+    raw = RawAnchors(center=np.full(60, 0.5), lo=np.full(60, -3.0), hi=np.full(60, -1.0))
+    ratio = np.ones(60)
+    ratio[0], ratio[3] = 2.0, 0.5                         # yaw twice the person's, x half of it
+    t_lo, t_hi = np.full(52, -2.0), np.full(52, 1.0)      # the jaw's anchors should widen and rise
+    calibrate_step(fit, raw, ratio, (t_lo, t_hi), np.array([0, 3, jaw]), damping=1.0)
+    assert fit["head_gain"][0] == pytest.approx(2.0 ** -0.8) and fit["head_gain"][1] == 1.0
+    assert fit["out_scale"][0] == 1.0 and fit["out_shift"][0] == 0.0   # rotation: the head gain, not the head
+    assert fit["out_scale"][3] == pytest.approx(2.0)                  # x scaled about its mean u = 0.5
+    assert fit["out_shift"][3] == pytest.approx(-0.5)
+    # the jaw's raw anchors (-3, -1) land on (-2, 1): u' = 1.5 u + 2.5
+    assert fit["out_scale"][jaw] == pytest.approx(1.5) and fit["out_shift"][jaw] == pytest.approx(2.5)
+
+
+def test_expression_targets_ask_the_rectified_channels_for_their_upper_span():
+    from avatar.motion.clip import ARKIT_INDEX
+    from avatar.motion.mimic import RECTIFIED, RECTIFIED_LEVEL, RECTIFIED_ROOM, expression_targets, motion_stats
+
+    brow, jaw = ARKIT_INDEX["browInnerUp"], ARKIT_INDEX["jawOpen"]
+    assert 8 + brow in RECTIFIED and 8 + jaw not in RECTIFIED
+    m = np.zeros((200, 60))
+    smile = ARKIT_INDEX["mouthSmileLeft"]
+    m[:, 8 + brow] = np.linspace(0.0, 0.3, 200)    # the person's brow: 5-95 % range 0.27
+    m[:, 8 + smile] = np.linspace(0.0, 0.8 / 0.9, 200)   # a wide smile: 5-95 % range 0.8
+    m[:, 8 + jaw] = np.linspace(0.1, 0.5, 200)
+    st = motion_stats(m)
+    gain = np.ones(52)
+    gain[jaw] = 0.5
+    lo, hi = expression_targets(st, m, gain)
+    sig = lambda u: 1 / (1 + np.exp(-u))   # noqa: E731
+    assert sig(lo[brow]) == pytest.approx(RECTIFIED_LEVEL, abs=1e-3)             # where small moves show
+    assert sig(hi[brow]) - sig(lo[brow]) == pytest.approx(0.27, abs=2e-3)       # the whole range above it
+    assert sig(lo[smile]) == pytest.approx(1 - RECTIFIED_ROOM * 0.8, abs=1e-3)  # lower: room for 0.8
+    assert sig(lo[jaw]) == pytest.approx(0.12, abs=1e-3)                        # the 5th percentile
+    assert sig(hi[jaw]) - sig(lo[jaw]) == pytest.approx(0.5 * 0.36, abs=2e-3)
+
+
+def test_calibrate_step_shifts_a_saturated_channel_instead_of_scaling_it():
+    from avatar.motion.clip import ARKIT_INDEX
+    from avatar.motion.mimic import RawAnchors, calibrate_step
+
+    frown = 8 + ARKIT_INDEX["mouthFrownLeft"]
+    fit = {"out_scale": torch.full((60,), 2.0), "out_shift": torch.full((60,), 1.0), "head_gain": torch.ones(3)}
+    raw = RawAnchors(center=np.zeros(60), lo=np.full(60, 6.9), hi=np.full(60, 6.9))   # stuck at 1
+    calibrate_step(fit, raw, np.ones(60), (np.full(52, -1.0), np.full(52, 1.0)), np.array([frown]))
+    assert fit["out_scale"][frown] == 2.0                           # not scaled (deeper into the tail)
+    assert fit["out_shift"][frown] == pytest.approx(1.0 - 6.9)      # moved onto the targets' middle

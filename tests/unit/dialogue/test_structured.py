@@ -337,3 +337,16 @@ def test_a_clear_reading_of_the_person_is_not_overruled_by_cheering_words():
     asm = ReplyAssembler(ADA, person_tag=True, emotion_of=happy_of)  # the model's own tag: the words decide
     asm.feed("[sad] Oh, that's wonderful news!")
     assert asm.finish()[1].emotion is Emotion.HAPPY
+
+
+@pytest.mark.parametrize("sentence, assistant", [
+    ("Let me know if there's anything else you need help with.", True),
+    ("Is there anything else you'd like to talk about?", True),
+    ("It's important to seek professional help.", True),
+    ("Let me know how it goes!", False),
+    ("What else happened at the party?", False),
+])
+def test_assistant_speak(sentence, assistant):
+    from dialogue.llm.hygiene import is_assistant_speak
+
+    assert is_assistant_speak(sentence) is assistant

@@ -17,7 +17,9 @@ holds from turn to turn: only the new message, its note and the model's answer a
 `person_tag`: the tag names how the PERSON feels ("[angry]"), a plain reading a small model gets
 right far more often than its own fitting feeling; the avatar's feeling is then the profile's
 empathic answer to it (emotion.response.EMPATHY: anger and fear are met with concern), decided
-by dialogue.llm.structured before the first sentence is released.
+by dialogue.llm.structured before the first sentence is released. When the text recognizer heard
+the feeling clearly the prompt already ends with that tag as the reply's start (llama.cpp continues
+it): no note to evaluate, no tag to write, the first sentence about 0.4 s sooner on 2 cores.
 """
 
 from __future__ import annotations
@@ -132,33 +134,28 @@ def feeling_note(feeling: EmotionState) -> str:
             f"Your tag: [{answer.value}].")
 
 
-def person_note(feeling: EmotionState) -> str:
-    """The `person_tag` style's note on one message: what the text recognizer heard, as a hint;
-    "" when it heard nothing clear (it misses much: the model judges from the words then)."""
-    if feeling.label is Emotion.NEUTRAL or feeling.intensity < 0.15:
-        return ""
-    return f"They sound {_strength(feeling.intensity)} {feeling.label.value}."
+HEARD_MIN = 0.35  # the text recognizer's intensity from which its reading of the person is trusted
+
+
+def heard_clearly(feeling: EmotionState) -> Emotion | None:
+    """The person's feeling when the text recognizer heard it clearly (not neutral, intensity >=
+    HEARD_MIN), else None: the lexicon misses much but is seldom wrong when it hears something."""
+    if feeling.label is Emotion.NEUTRAL or feeling.intensity < HEARD_MIN:
+        return None
+    return feeling.label
 
 
 def mood_note(cues: EmotionCues) -> str:
     """What the reverse-level traversal adds to a message's note, in few words (every word is
-    evaluated anew each turn): the mood so far when it differs from this message's feeling or is
-    turning, and the avatar's last feeling when it was not neutral; "" when there is nothing."""
+    evaluated anew each turn, about 20 ms a token on 2 cores): the mood so far when it differs
+    from this message's feeling, and its trend; "" when there is nothing to add."""
     parts = []
     if cues.dominant.label is not cues.user_current.label:
         parts.append(f"Mood so far: mostly {cues.dominant.label.value}.")
     dv = cues.user_trend[0]
     if abs(dv) > 0.1:
         parts.append("They are warming up." if dv > 0 else "They are getting more upset.")
-    if cues.avatar_recent and cues.avatar_recent[0].label is not Emotion.NEUTRAL:
-        parts.append(f"You last felt {cues.avatar_recent[0].label.value}.")
     return " ".join(parts)
-
-
-def person_cue_note(cues: EmotionCues) -> str:
-    """The `person_tag` style's whole note after a message: `person_note` and `mood_note`
-    ("" when both are empty: no note is sent)."""
-    return " ".join(p for p in (person_note(cues.user_current), mood_note(cues)) if p)
 
 
 def cue_note(cues: EmotionCues) -> str:
@@ -262,7 +259,7 @@ def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True
     one speaker are merged (several servers' templates require alternation); empty turns are
     skipped. notes: a system note after each user message but a last one (that one's note is the
     caller's: it carries the cues), the note it was answered with (`cue_note` or, with
-    `person_tag`, `person_cue_note` of `path_cues` up to that message)."""
+    `person_tag`, `mood_note` of `path_cues` up to that message)."""
     msgs: list[Message] = []
     upto: list[int] = []  # per message: index in `path` of its last turn
     last_user: Turn | None = None
@@ -291,7 +288,7 @@ def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True
         kept = [{"role": kept[0]["role"], "content": kept[0]["content"][-budget_chars:]}]
     if not notes:
         return kept
-    note_of = person_cue_note if person_tag else cue_note
+    note_of = mood_note if person_tag else cue_note
     out: list[Message] = []
     for j, msg in enumerate(kept):
         out.append(msg)
@@ -324,7 +321,9 @@ def build_messages(
     every earlier user message the note it was answered with: the prefix stays the
     same from turn to turn (cacheable) and the note sits where a small model heeds it most. For
     servers whose chat template accepts system messages anywhere (ChatML).
-    person_tag: the tag names the person's feeling (see the module doc).
+    person_tag: the tag names the person's feeling (see the module doc); when the text recognizer
+    heard it clearly (`heard_clearly`) the prompt ends with the reply's start, that tag, for the
+    server to continue (llama.cpp does; an OpenAI server may not: for the embedded models).
     """
     system = system_message(persona, None if cues_last else cues, compact=compact, ask_tag=ask_tag,
                             max_sentences=max_sentences, companion=companion, person_tag=person_tag)
@@ -332,9 +331,15 @@ def build_messages(
         system += "\n\n" + examples(person_tag)
     msgs = [{"role": "system", "content": system}]
     turns = path_messages(path, budget_chars=budget_chars, with_tags=ask_tag, notes=cues_last, person_tag=person_tag)
-    note = (person_cue_note(cues) if person_tag else cue_note(cues)) if cues_last and turns else ""
-    if note and turns[-1]["role"] == "user":
+    answering = bool(turns) and turns[-1]["role"] == "user"
+    note = (mood_note(cues) if person_tag else cue_note(cues)) if cues_last and answering else ""
+    if note:
         turns.append({"role": "system", "content": note})
+    heard = heard_clearly(cues.user_current) if person_tag and answering else None
+    if heard is not None:
+        # The reply starts with the tag already written (llama.cpp continues a last assistant
+        # message): the model need not judge, and neither evaluate a note nor write the tag.
+        turns.append({"role": "assistant", "content": f"[{heard.value}]"})
     return msgs + turns
 
 

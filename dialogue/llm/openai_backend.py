@@ -180,6 +180,8 @@ class OpenAIChatLLM:
         raw: list[str] = []  # the model's text as it came (logged with the timings, for benchmarks)
 
         def pieces() -> Iterator[str]:
+            if messages[-1]["role"] == "assistant":  # the reply's start, written in the prompt
+                yield messages[-1]["content"]
             for chunk in stream:
                 extra = getattr(chunk, "model_extra", None) or {}
                 if isinstance(extra.get("timings"), dict):  # llama.cpp: prompt/cache/decode figures

@@ -39,6 +39,7 @@ from dialogue.llm.hygiene import (
 )
 from dialogue.llm.sentences import SentenceSplitter, split_sentences, stream_sentences
 from dialogue.llm.tags import EmotionTag, _is_emotion_tag, _match_tag, _parse_json, parse_tag
+from dialogue.prompts import heard_clearly
 from emotion import Emotion, EmotionState
 from emotion.response import EMPATHY
 
@@ -53,7 +54,6 @@ EmotionOf = Callable[[str], EmotionState]
 
 DEFAULT_INTENSITY = 0.5
 PERSON_TAG_INTENSITY = 0.6  # the avatar's answer to a person's feeling named without intensity
-HEARD_MIN = 0.35  # the recognizer's intensity from which its reading of the person is trusted
 ECHO_MIN_WORDS = 3  # "Oh no." may well come again; a copied question or greeting may not
 DEFAULT_MAX_SENTENCES = 3
 DEFAULT_MAX_CHARS = 300
@@ -70,7 +70,7 @@ class ReplyAssembler:
     person_tag: the tag names how the person feels; the reply's emotion is the empathic answer
     to it (emotion.response.EMPATHY), at the tag's intensity or PERSON_TAG_INTENSITY.
     heard: with person_tag, the person's feeling as the text recognizer heard it; when it is clear
-    (not neutral, intensity >= HEARD_MIN) it decides the person's feeling and the model's tag is
+    (dialogue.prompts.heard_clearly) it decides the person's feeling and the model's tag is
     used only otherwise: the lexicon misses much but is seldom wrong when it hears something, and
     a 1.5B model now and then tags grief "disgusted".
     avoid: sentences the reply must not repeat (the few-shot answers, the avatar's earlier turns,
@@ -95,8 +95,7 @@ class ReplyAssembler:
     ) -> None:
         self.persona = persona
         self.person_tag = person_tag
-        self.heard = heard if heard is not None and heard.label is not Emotion.NEUTRAL \
-            and heard.intensity >= HEARD_MIN else None
+        self.heard = heard if heard is not None and heard_clearly(heard) is not None else None
         self._echoes = {_key(s) for text in avoid for s in split_sentences(text) if len(s.split()) >= ECHO_MIN_WORDS}
         self.emotion_of = emotion_of
         self.expect_tag = expect_tag

@@ -86,6 +86,9 @@ def test_feeling_note_follows_the_empathy_table():
 
 
 def _chatml(msgs):
+    """Qwen's template as llama.cpp applies it: a last assistant message is continued."""
+    if msgs[-1]["role"] == "assistant":
+        return _chatml(msgs[:-1]) + msgs[-1]["content"]
     return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in msgs) + "<|im_start|>assistant\n"
 
 
@@ -105,14 +108,20 @@ def test_person_tag_prompt_keeps_the_whole_last_exchange_in_the_cached_prefix():
          "That's so unfair! Did you find them?", Emotion.SAD),
         ("Found them in the bin, yay!", EmotionState.of(Emotion.HAPPY, 0.9), "[happy]", "Phew, what luck!",
          Emotion.HAPPY),
+        ("Anyway, what are you having for dinner?", EmotionState.neutral(), "[neutral]", "Soup, I think. You?",
+         Emotion.NEUTRAL),
     ]:
         path.append(Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=said, emotion=feeling,
                          parent=path[-1].id))
-        prompt = _chatml(style.messages(ADA, path, path_cues(path)))
+        msgs = style.messages(ADA, path, path_cues(path))
+        prompt = _chatml(msgs)
         if before is not None:
             assert prompt.startswith(before)
             assert len(prompt) - len(before) < 200  # the new message and a short note
-        before = prompt + f"{tag} {answer}<|im_end|>"
+        # a clear reading of the person is written as the reply's start; else the model tags
+        prefilled = feeling.label is not Emotion.NEUTRAL
+        assert (msgs[-1] == {"role": "assistant", "content": tag}) is prefilled
+        before = prompt + (f" {answer}<|im_end|>" if prefilled else f"{tag} {answer}<|im_end|>")
         path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=answer, parent=path[-1].id,
                          emotion=EmotionState.of(shown, 0.6)))
     system = style.messages(ADA, path, path_cues(path))[0]["content"]

@@ -66,7 +66,7 @@ PERSON_TAG_RULES = COMPANION_RULES.rsplit("\n- Begin", 1)[0] + (
     "- Begin every reply with the feeling you hear in them, as a tag: [emotion], where emotion is one of "
     f"{LABELS}. The tag is not spoken."
 )
-# Person-tag few-shot turns (what the person said, the answer): one per label and two questions
+# Person-tag few-shot turns (what the person said, the answer): one or two per label and two questions
 # to the avatar, on topics the held-out benchmark set (bench/data/replies.json) does not use.
 PERSON_FEW_SHOT: tuple[tuple[str, str], ...] = (
     ("Can you write me a Python script to sort my photos?",
@@ -84,6 +84,10 @@ PERSON_FEW_SHOT: tuple[tuple[str, str], ...] = (
      "[disgusted] Eww, maggots, that's revolting! Has anyone come to empty it?"),
     ("A deer walked right into our kitchen this morning!",
      "[surprised] A deer, inside the house? How did you get it out?"),
+    ("My sister read my diary and laughed about it with her friends!",
+     "[angry] What? That's a real betrayal! What did she say when you found out?"),
+    ("The old oak in our street turned out to be three hundred years old!",
+     "[surprised] Three hundred years? Wow, I had no idea! Who found that out?"),
 )
 # Few-shot turns for the self-tag style (what the person said, the answer): the format, the
 # length and the tone; on topics the held-out benchmark set does not use.

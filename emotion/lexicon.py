@@ -54,6 +54,7 @@ CUES: dict[Emotion, dict[str, float]] = {
         "died": 1.0, "dead": 0.6, "death": 0.8, "passed away": 1.2, "funeral": 1.0,
         "hopeless": 1.2, "helpless": 0.8, "empty": 0.8, "hurt*": 0.8, "pain": 0.6, "painful": 0.8,
         "disappoint*": 1.0, "fail*": 0.8, "regret*": 1.0, "sorry": 0.4, "sigh": 1.0,
+        "sorry to hear": 1.0, "so sorry": 0.8, "oh dear": 0.8,
         "miserable": 1.2, "misery": 1.2, "gloomy": 1.0, "tired": 0.5, "exhausted": 0.6,
         "pointless": 1.0, "worthless": 1.0, "meaningless": 1.0, "reject*": 0.8, "goodbye": 0.6,
         "gone": 0.4, "hard": 0.3, "sucks": 0.4, "upset": 0.6, "devastat*": 1.2, "sorrow*": 1.2,

@@ -180,14 +180,19 @@ def _voice_page(playwright, wav: Path):
     return b, page
 
 
+def _start_hands_free(page, url: str) -> None:
+    """Open the app, wait for its live stream, and turn the hands-free microphone on."""
+    page.goto(url)
+    wait_ready(page)
+    wait_live(page)
+    page.locator("#live-mic").click()
+
+
 def test_a_hands_free_spoken_turn(playwright, voice_app, tmp_path):
     wav = _speech_wav(tmp_path / "one.wav", [4.0], ["sense_and_sensibility_01_austen_64kb-0870.wav"])
     b, page = _voice_page(playwright, wav)
     try:
-        page.goto(voice_app)
-        wait_ready(page)
-        wait_live(page)
-        page.locator("#live-mic").click()
+        _start_hands_free(page, voice_app)
         # the person speaks; the end of the turn is found, transcribed and answered, hands-free
         page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 1", timeout=WAIT_MS)
         expect(page.locator("#history")).to_contain_text("hello from the microphone")
@@ -206,10 +211,7 @@ def test_speaking_over_the_avatar_stops_it_and_it_listens(playwright, voice_app,
                                                         "sense_and_sensibility_01_austen_64kb-0870.wav"])
     b, page = _voice_page(playwright, wav)
     try:
-        page.goto(voice_app)
-        wait_ready(page)
-        wait_live(page)
-        page.locator("#live-mic").click()
+        _start_hands_free(page, voice_app)
         page.wait_for_function("() => window.warmchatLive.stats.speaking", timeout=WAIT_MS)
         # the second utterance starts while the long reply plays: barge-in
         page.wait_for_function("() => window.warmchatLive.stats.bargeAt !== null", timeout=WAIT_MS)

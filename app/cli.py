@@ -175,8 +175,8 @@ def cmd_conversations(args: argparse.Namespace) -> int:
 
 def _delegate(module: str, defaults: Callable[[object], list[str]] | None = None
               ) -> Callable[[argparse.Namespace], int]:
-    """Run `module.main(argv)` with the remaining arguments, plus options taken from settings
-    (`defaults(settings)`, each added only when the user did not give it)."""
+    """Run `module.main(argv)` (`function` for "module:function") with the remaining arguments,
+    plus options taken from settings (`defaults(settings)`, each added only when the user did not give it)."""
 
     def run(args: argparse.Namespace) -> int:
         import importlib
@@ -187,7 +187,8 @@ def _delegate(module: str, defaults: Callable[[object], list[str]] | None = None
             for flag, value in zip(extra[::2], extra[1::2]):
                 if flag not in argv:
                     argv += [flag, value]
-        return int(importlib.import_module(module).main(argv) or 0)
+        name, _, function = module.partition(":")
+        return int(getattr(importlib.import_module(name), function or "main")(argv) or 0)
 
     return run
 
@@ -253,11 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, module, text, defaults in (
         ("train-motion", "avatar.motion.train", "train the motion generator on a teacher corpus", None),
-        ("mimic", "avatar.motion.mimic",
+        ("mimic", "app.video_commands:mimic_main",
          "learn a person's talking style from a video: mimic VIDEO --name STYLE [--portrait IMG] (then set "
          "a persona's motion_style = STYLE; IMG: the clip's best frame as a portrait)",
          lambda s: ["--styles-dir", str(s.styles_dir)]),
-        ("train-renderer", "avatar.render.diffusion_train",
+        ("train-renderer", "app.video_commands:train_renderer_main",
          "train the diffusion refiner on a video of the avatar's person: train-renderer VIDEO [--config cpu|gpu] "
          "(writes a checkpoint and its portrait)", None),
     ):

@@ -16,7 +16,6 @@ The result is a small file `<styles_dir>/NAME.pt` that the generator loads with
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import time
@@ -505,10 +504,15 @@ def _sigmoid(u: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(u, np.float64)))
 
 
-def save_style(fit: dict[str, torch.Tensor], styles_dir: Path, name: str) -> Path:
-    """Write `<styles_dir>/<name>.pt`. Raises ValueError for a name that is not [A-Za-z0-9_-]{1,64}."""
+def check_style_name(name: str) -> None:
+    """Raise ValueError unless `name` is a usable style name ([A-Za-z0-9_-]{1,64})."""
     if not _NAME.match(name):
         raise ValueError(f"style name {name!r} must be 1-64 letters, digits, '_' or '-'")
+
+
+def save_style(fit: dict[str, torch.Tensor], styles_dir: Path, name: str) -> Path:
+    """Write `<styles_dir>/<name>.pt`. Raises ValueError for a name that is not [A-Za-z0-9_-]{1,64}."""
+    check_style_name(name)
     styles_dir.mkdir(parents=True, exist_ok=True)
     path = styles_dir / f"{name}.pt"
     torch.save({k: v.half() if v.is_floating_point() and v.ndim else v for k, v in fit.items()}, path)
@@ -523,8 +527,7 @@ def mimic(tracked: Tracked, name: str, styles_dir: Path, checkpoint: Path = DEFA
     Raises:
         ValueError: a bad style name, no face, or too little face (see fit_style).
     """
-    if not _NAME.match(name):
-        raise ValueError(f"style name {name!r} must be 1-64 letters, digits, '_' or '-'")
+    check_style_name(name)
     gen = TransformerMotionGenerator(checkpoint, threads=torch.get_num_threads())
     fit = fit_style(gen, tracked, steps=steps, max_seconds=max_seconds)
     cal = calibrate_style(fit, Path(checkpoint), tracked, calibration_steps) if calibration_steps else {}
@@ -533,44 +536,3 @@ def mimic(tracked: Tracked, name: str, styles_dir: Path, checkpoint: Path = DEFA
                     float(fit["loss_after"]), float(fit["face_fraction"]),
                     cal.get("spread_log_error_before", float("nan")), cal.get("spread_log_error_after", float("nan")),
                     cal.get("spread_log_error_worst", float("nan")))
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="warmchat mimic", description=__doc__.splitlines()[0])
-    p.add_argument("video", type=Path)
-    p.add_argument("--name", required=True, help="style name (then use style=NAME)")
-    p.add_argument("--styles-dir", type=Path, required=True, help="<data_dir>/styles")
-    p.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
-    p.add_argument("--steps", type=int, default=300, help="gradient steps of the fit")
-    p.add_argument("--calibration-steps", type=int, default=16,
-                   help="moment-calibration rounds after the fit (0: none)")
-    p.add_argument("--portrait", type=Path, default=None,
-                   help="also save the clip's best portrait frame (frontal, eyes open, neutral) to this image")
-    a = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        from avatar.face.tracking import track_video
-    except ImportError as exc:
-        raise SystemExit(f"face tracking is not available ({exc})") from exc
-    if not _NAME.match(a.name):
-        raise ValueError(f"style name {a.name!r} must be 1-64 letters, digits, '_' or '-'")
-    tracked = track_video(a.video, min_face_seconds=MIN_FACE_SECONDS)
-    q = tracked.quality
-    print(f"tracked {q.frames} frames ({q.seconds:.1f} s): face in {100 * q.face_fraction:.0f}%, "
-          f"landmark jitter {q.jitter_pct:.2f}% of the eye distance")
-    if a.portrait is not None:
-        from avatar.face.tracking import save_best_portrait
-
-        pick = save_best_portrait(a.video, tracked, a.portrait)
-        print(f"portrait: frame {pick.index} ({pick.index / tracked.source_fps:.1f} s) -> {a.portrait}")
-    res = mimic(tracked, a.name, a.styles_dir, a.checkpoint, a.steps,
-                calibration_steps=a.calibration_steps)
-    print(f"style {a.name!r} -> {res.path} in {res.seconds:.0f} s ({res.steps} steps), "
-          f"loss {res.loss_before:.3f} -> {res.loss_after:.3f}; calibrated spread error "
-          f"{res.spread_error_before:.2f} -> {res.spread_error_after:.2f} (mean abs log ratio; worst channel "
-          f"{res.spread_error_worst:.2f})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

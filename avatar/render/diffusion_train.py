@@ -11,13 +11,12 @@ The output layer starts at zero, so training starts from warp-only. A contiguous
 on: `evaluate` measures warp-only vs refined there.
 
 CLI (wired by the app as `warmchat train-renderer VIDEO`):
-    python -m avatar.render.diffusion_train VIDEO [--config cpu|gpu|tiny] [--steps N] [--device auto]
+    warmchat train-renderer VIDEO [--config cpu|gpu|tiny] [--steps N] [--device auto]   (app/video_commands.py)
 The "cpu" configuration trains in about 20-30 minutes on 2 cores (64 px face); "gpu" is 256 px.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 from dataclasses import dataclass
@@ -214,44 +213,3 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
 
 CONFIGS = {"tiny": RefinerConfig.tiny, "cpu": RefinerConfig.cpu, "gpu": RefinerConfig}
 DEFAULT_STEPS = {"tiny": 20, "cpu": 3000, "gpu": 6000}
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="warmchat train-renderer", description=__doc__.split("\n\n")[0])
-    p.add_argument("video", help="a video of the avatar's person facing the camera (mp4, 10 s or more)")
-    p.add_argument("--out", help="checkpoint path (default: VIDEO name with suffix .refiner.pt, here)")
-    p.add_argument("--portrait", help="where to write the portrait frame (default: the checkpoint with .png)")
-    p.add_argument("--config", choices=sorted(CONFIGS), default="cpu",
-                   help="model size: tiny (tests), cpu (64 px, ~30 min on 2 cores), gpu (256 px)")
-    p.add_argument("--tiny", action="store_true", help="same as --config tiny")
-    p.add_argument("--steps", type=int, default=None, help="training steps (default per config)")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes")
-    p.add_argument("--holdout", type=float, default=0.2, help="fraction of the clip's tail kept out of training")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    name = "tiny" if args.tiny else args.config
-    config = CONFIGS[name]()
-    steps = args.steps or DEFAULT_STEPS[name]
-    device = resolve_device(args.device)
-    if device == "cpu" and name == "gpu":
-        log.warning("the gpu configuration on a CPU takes many hours; use --config cpu")
-    clip = prepare_clip(args.video, config, holdout=args.holdout)
-    pairs = make_pairs(clip, clip.train)
-    unet, losses, seconds = train(pairs, config, steps, args.batch, device=device, seed=args.seed,
-                                  max_seconds=args.max_minutes * 60 if args.max_minutes else None)
-    out = Path(args.out) if args.out else Path(Path(args.video).stem + ".refiner.pt")
-    save_checkpoint(out, config, unet)
-    portrait = Path(args.portrait) if args.portrait else out.with_suffix(".png")
-    cv2.imwrite(str(portrait), cv2.cvtColor(clip.portrait, cv2.COLOR_RGB2BGR))
-    print(f"trained on {len(clip.train)} frames in {seconds / 60:.1f} min (final loss "
-          f"{float(np.mean(losses[-20:])):.4f}); wrote {out} and the portrait {portrait}.\n"
-          f"Use them: upload {portrait} as the persona's portrait (Persona tab, or copy it into the data "
-          f"dir's avatars/), and set render.renderer = \"diffusion\", render.diffusion_checkpoint = \"{out}\"")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

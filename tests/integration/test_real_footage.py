@@ -93,7 +93,7 @@ def test_unusable_videos_are_clear_errors(tmp_path, make, error, match):
 
 
 def test_mimic_cli_learns_a_style_from_a_real_clip(tmp_path, capsys):
-    from avatar.motion.mimic import main
+    from app.video_commands import mimic_main as main
 
     assert main([str(clip_path("single_face")), "--name", "smiler", "--styles-dir", str(tmp_path),
                  "--steps", "3", "--calibration-steps", "1", "--portrait", str(tmp_path / "smiler.png")]) == 0

@@ -65,7 +65,7 @@ def test_no_face_video_is_rejected(tmp_path):
 def test_tiny_refiner_trains_on_the_video_and_renders(rendered_video, tmp_path):
     from avatar.render import make_renderer
     from avatar.render.demo import single_frame
-    from avatar.render.diffusion_train import main
+    from app.video_commands import train_renderer_main as main
     from avatar.settings import RenderSettings
 
     path, _ = rendered_video

@@ -158,8 +158,9 @@ class OpenAIChatLLM:
                      heard: EmotionState | None = None) -> Iterator[ReplyChunk]:
         import openai
 
-        if nudge:
-            messages = messages + [{"role": "system", "content": NUDGE}]
+        if nudge:  # before a reply's start written in the prompt, which must stay last
+            cut = len(messages) - (messages[-1]["role"] == "assistant")
+            messages = messages[:cut] + [{"role": "system", "content": NUDGE}] + messages[cut:]
         model = persona.model or self.settings.model
         temperature = persona.temperature if persona.temperature is not None else self.settings.temperature
         temperature = min(temperature + (0.2 if nudge else 0.0), self.max_temperature)
@@ -230,7 +231,8 @@ class OpenAIChatLLM:
 
 
 def said_before(messages: list[dict[str, str]]) -> list[str]:
-    """The sentences a reply must not copy: every assistant message of the prompt (few-shot
-    answers and the avatar's earlier turns, tags removed) and the message being answered."""
+    """The sentences a reply must not copy: every assistant message of the prompt (the avatar's
+    earlier turns, tags removed) and the message being answered (the few-shot answers, in the
+    system message, come from PromptStyle.example_answers)."""
     said = [parse_tag(m["content"])[1] for m in messages if m["role"] == "assistant"]
     return said + [next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")]

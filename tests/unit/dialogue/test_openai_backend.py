@@ -163,3 +163,17 @@ def test_an_unusable_reply_is_asked_for_again_once():
     client = ScriptedClient([FakeStream(["As an AI, I cannot feel."])])
     sentences, final = run(OpenAIChatLLM(SETTINGS, client=client, style=PromptStyle(companion=True)))
     assert final.emotion_source == "fallback" and len(client.calls) == 1
+
+
+def test_the_retry_keeps_a_reply_start_written_in_the_prompt_last():
+    from dialogue.prompts import PromptStyle
+
+    style = PromptStyle(companion=True, cues_last=True, person_tag=True)
+    sad = Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="My cat died.",
+               emotion=EmotionState.of(Emotion.SAD, 0.8))
+    client = ScriptedClient([FakeStream(["As an AI, I cannot feel."]), FakeStream([" Oh no, I'm so sorry."])])
+    llm = OpenAIChatLLM(SETTINGS, client=client, style=style, retry_unusable=1)
+    out = list(llm.stream_reply(PersonaBrief(name="Ada"), [sad], EmotionCues(user_current=sad.emotion)))
+    retry = client.calls[1]["messages"]
+    assert retry[-1] == {"role": "assistant", "content": "[sad]"} and "friend" in retry[-2]["content"]
+    assert out[-1].final.text == "Oh no, I'm so sorry." and out[-1].final.emotion is Emotion.SAD

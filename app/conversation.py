@@ -34,7 +34,8 @@ from dialogue.cues import emotion_cues, emotion_cues_if_added
 from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
 from dialogue.store import ConversationStore
 from dialogue.tree import TalkingTree
-from dialogue.turns import AvatarRole, Speaker, Turn, TurnMedia, conversation_media_folder, media_folder, new_id
+from dialogue.turns import (AvatarRole, SentenceEmotion, Speaker, Turn, TurnMedia, conversation_media_folder,
+                            media_folder, new_id)
 from emotion import EmotionState
 from emotion.builtin import get_profile
 from emotion.response import respond_to
@@ -305,6 +306,7 @@ class Conversation:
         turn_id = new_id()  # known before the reply ends, so media can be filed under it
         reply: Reply | None = None
         spoken: EmotionState | None = None  # the turn's emotion, settled with its first sentence
+        arc: list[SentenceEmotion] = []  # each sentence with the emotion voice and face got
         segments: list[str] = []  # the reply's video segments, in playback order
         index = 0
         try:
@@ -313,11 +315,13 @@ class Conversation:
                     reply = chunk.final
                     break
                 timings.setdefault("llm_first_sentence", time.perf_counter() - t0)
+                said = self._sentence_emotion(chunk, cues.user_current, spoken)
                 if spoken is None:
-                    spoken = self._settle_emotion(chunk, cues.user_current)
+                    spoken = said
+                arc.append(SentenceEmotion(text=chunk.sentence, emotion=said))
                 yield ReplySentence(chunk.sentence, index)
                 if self.services.avatar is not None:
-                    for event in self._speak(chunk.sentence, spoken, turn_id, index, timings, t0):
+                    for event in self._speak(chunk.sentence, said, turn_id, index, timings, t0):
                         if event.ref is not None:
                             segments.append(self._relative(event.ref))
                         yield event
@@ -342,6 +346,7 @@ class Conversation:
             text=reply.text,
             emotion=spoken if spoken is not None else self._avatar_emotion(
                 EmotionState.of(reply.emotion, reply.intensity), reply.emotion_source, cues.user_current),
+            arc=tuple(arc),  # none streamed: the whole text with the turn's emotion (Turn)
         )
         self.tree.add(turn)
         self.services.store.save_turn(self.id, turn, turn.id)
@@ -362,11 +367,16 @@ class Conversation:
             raise LLMError(f"The language model sent a reply that cannot be read ({type(exc).__name__}: "
                            f"{str(exc)[:120]})") from exc
 
-    def _settle_emotion(self, chunk: ReplyChunk, user: EmotionState) -> EmotionState:
-        """The turn's emotion, from its first sentence chunk: voice, face, badge and the saved turn
-        all use it. A backend that sends no emotion gets the first sentence's text emotion."""
+    def _sentence_emotion(self, chunk: ReplyChunk, user: EmotionState, settled: EmotionState | None) -> EmotionState:
+        """The emotion a sentence chunk is said with, by voice and face, and saved with in the
+        turn's arc: the chunk's own (emotion.arc decided it as the sentence was released), through
+        the same empathic choice as the reply's when the model did not tag it (`_avatar_emotion`).
+        The first sentence's is the turn's emotion (`settled`, None until then). A backend that
+        sends no emotion gets the first sentence's text emotion, kept for every sentence."""
         if chunk.emotion is not None:
             return self._avatar_emotion(chunk.emotion, chunk.emotion_source or "model", user)
+        if settled is not None:
+            return settled
         log.debug("reply chunk without emotion; reading the first sentence's text")
         return self._avatar_emotion(self.services.emotion_of(chunk.sentence), "text", user)
 

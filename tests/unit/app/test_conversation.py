@@ -242,10 +242,45 @@ def test_a_turn_saved_as_sad_renders_sad_coefficients_in_every_sentence(services
     saved = [e for e in conv.send("hello") if isinstance(e, ReplySaved)][0].turn
     assert saved.emotion == EmotionState.of("sad", 0.5)
     assert len(services.avatar.faces) == 3
+    assert [e.emotion for e in saved.arc] == [saved.emotion] * 3
     for emotion, face in services.avatar.faces:  # the words say "great", the face stays sad
         assert emotion == saved.emotion
         assert face["mouthFrownLeft"] > 0.3 and face["mouthStretchLeft"] > 0.2
         assert face["mouthSmileLeft"] < 0.05
+
+
+class StructuredLLM(FakeLLM):
+    """A backend that streams a raw tagged reply through the real assembler (dialogue.llm.structured),
+    with the real text recognizer reading each sentence."""
+
+    def __init__(self, raw: str):
+        super().__init__()
+        self.raw = raw
+
+    def stream_reply(self, persona, path, cues):
+        from dialogue.llm.structured import stream_structured
+        from emotion import recognize
+
+        yield from stream_structured([self.raw[i:i + 3] for i in range(0, len(self.raw), 3)], persona,
+                                     emotion_of=recognize)
+
+
+def test_each_sentence_is_said_and_saved_with_its_emotion_on_the_arc(services, persona):
+    from emotion.arc import SOFTEN
+
+    services.avatar = MotionAvatar()
+    services.llm = StructuredLLM("[sad 0.6] Oh no, I am so sorry. Do you want to talk about it?")
+    conv = Conversation.start(services, persona)
+    saved = [e for e in conv.send("my cat died") if isinstance(e, ReplySaved)][0].turn
+    sad = EmotionState.of("sad", 0.6)
+    assert saved.emotion == sad
+    assert [(e.text, e.emotion) for e in saved.arc] == [("Oh no, I am so sorry.", sad),
+                                                        ("Do you want to talk about it?", sad.scaled(SOFTEN))]
+    # voice and face got exactly the record's emotion, sentence by sentence: sad, then softer
+    assert [emotion for emotion, _ in services.avatar.faces] == [e.emotion for e in saved.arc]
+    (_, first), (_, second) = services.avatar.faces
+    assert first["mouthFrownLeft"] > second["mouthFrownLeft"] > 0.2
+    assert Conversation.open(services, conv.id, persona).tree.get(saved.id).arc == saved.arc
 
 
 class SilentTagLLM(FakeLLM):

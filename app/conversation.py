@@ -30,7 +30,7 @@ import numpy as np
 from app.access import folder_key
 from app.personas import Persona, PersonaError, persona_profile
 from avatar.pipeline import Continuity, Segment, SegmentSink
-from dialogue.cues import emotion_cues
+from dialogue.cues import emotion_cues, emotion_cues_if_added
 from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
 from dialogue.store import ConversationStore
 from dialogue.tree import TalkingTree
@@ -204,13 +204,7 @@ class Conversation:
         persona_profile(persona, services.profiles_dir)
         conv_id = uuid.uuid4().hex[:12]
         tree = TalkingTree(conv_id, title=title or default_title(persona))
-        greeting = Turn(
-            speaker=Speaker.AVATAR,
-            avatar_role=AvatarRole.SPEAKING,
-            text=persona.greeting,
-            emotion=services.emotion_of(persona.greeting),
-        )
-        tree.add(greeting)
+        greeting = tree.add(greeting_turn(services, persona))
         services.store.create(conv_id, tree.title, persona.name, owner=owner)
         services.store.save_turn(conv_id, greeting, greeting.id)
         return cls(services, persona, tree, greeting.id)
@@ -271,22 +265,16 @@ class Conversation:
         self.current = self.tree.leaf_of(node_id).id
         self.services.store.set_current(self.id, self.current)
 
+    def prefill(self, text: str) -> dict | None:
+        """Have the LLM evaluate now the prompt that sending `text` would give (the person is still
+        speaking or typing it), so the reply evaluates only what changed since: see
+        `prefill_reply`. Nothing is saved. Blocks for the evaluation."""
+        return prefill_reply(self.services, self.persona, self.tree, self.current, text)
+
     # --- internals ---------------------------------------------------------------------------
 
     def _user_turn(self, text: str, parent: str | None) -> Turn:
-        text = (text or "").strip()
-        if not text:
-            raise InputError("the message is empty")
-        limit = self.services.max_message_chars
-        if len(text) > limit:
-            raise InputError(f"the message is {len(text)} characters long; the limit is {limit}")
-        return Turn(
-            parent=parent,
-            speaker=Speaker.USER,
-            avatar_role=AvatarRole.LISTENING,
-            text=text,
-            emotion=self.services.emotion_of(text),
-        )
+        return user_turn(self.services, text, parent)
 
     def _answer(self, user: Turn) -> Iterator[TurnEvent]:
         self.tree.add(user)
@@ -432,6 +420,55 @@ class Conversation:
         for segment in self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.continuity, target):
             timings.setdefault("first_media", time.perf_counter() - t0)
             yield ReplyMedia(segment, index)
+
+
+def greeting_turn(services: Services, persona: Persona) -> Turn:
+    """The root of a new conversation: the persona's greeting."""
+    return Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=persona.greeting,
+                emotion=services.emotion_of(persona.greeting))
+
+
+def user_turn(services: Services, text: str, parent: str | None) -> Turn:
+    """The person's message as a turn after `parent` (text stripped, its emotion read).
+
+    Raises InputError: empty or over-long text."""
+    text = (text or "").strip()
+    if not text:
+        raise InputError("the message is empty")
+    limit = services.max_message_chars
+    if len(text) > limit:
+        raise InputError(f"the message is {len(text)} characters long; the limit is {limit}")
+    return Turn(parent=parent, speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text,
+                emotion=services.emotion_of(text))
+
+
+def prefill_reply(services: Services, persona: Persona, tree: TalkingTree | None, current: str | None,
+                  text: str) -> dict | None:
+    """Have the LLM evaluate the prompt of a reply to `text` sent after `current` in `tree` (None:
+    a conversation not started yet, whose path is the persona's greeting), before it is sent.
+
+    A backend with a prompt cache (the embedded llama.cpp: `prefill`) then has that prompt in its
+    KV cache; the message sent in the end usually begins the same way (the transcript so far,
+    the typed text so far), and the reply evaluates only the tokens after their common prefix.
+    text "": the path up to `current` alone (after a reply: the next turn's prompt repeats the
+    reply as the prompt renders it, not as the model wrote it).
+    Returns the backend's timings (llama.cpp's `prompt_n`, `cache_n`), or None when the backend
+    cannot prefill, the text is too long, or it failed. Reads `tree`: call it while no turn
+    changes it.
+    """
+    prefill = getattr(services.llm, "prefill", None)
+    if prefill is None:
+        return None
+    if tree is None or current is None:
+        tree = TalkingTree("draft")
+        current = tree.add(greeting_turn(services, persona)).id
+    if not (text or "").strip():
+        return prefill(persona.brief(), tree.path_to(current), emotion_cues(tree, current))
+    try:
+        user = user_turn(services, text, current)
+    except InputError:
+        return None
+    return prefill(persona.brief(), tree.path_to(current) + [user], emotion_cues_if_added(tree, user))
 
 
 def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:

@@ -123,6 +123,19 @@ class LiveHooks:
             return None
         return live.turn_sink()
 
+    def follow(self, request: gr.Request | None, drafter, history: bool = True) -> None:
+        """This page's conversation changed: `drafter(text)` now evaluates its next reply's prompt
+        ahead (app.conversation.prefill_reply; `history`: LiveSession.prefill_with). Opens the
+        page's live session if the page's load event has not yet."""
+        if self.hub is None or request is None:
+            return
+        try:
+            live = self.hub.open(request.session_hash, self.default_persona(), owner=_owner_digest(request))
+        except Exception:  # no live session: nothing to prefill for
+            log.exception("live session failed to open")
+            return
+        live.prefill_with(drafter, history)
+
     def typing(self, on: bool, request: gr.Request | None) -> None:
         live = self.session(request)
         if live is not None:

@@ -10,7 +10,7 @@ from app.personas import get_persona
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
 from emotion import EmotionState
-from tests.fakes import FakeLLM, fake_emotion_of
+from tests.fakes import FakeLLM, PrefillLLM, fake_emotion_of
 
 
 class FakeAvatar:
@@ -323,3 +323,44 @@ def test_reply_notice_reaches_the_saved_event(tmp_path, persona):
         assert list(Conversation.start(plain, persona).send("hello"))[-1].notice == ""
     finally:
         store.close()
+
+
+def prompt(call):
+    """The messages the embedded model would be sent for a (persona, path, cues) call."""
+    from dialogue.llm.embedded import style_for
+    from dialogue.llm.models import model_spec
+
+    return style_for(model_spec("qwen2.5-coder-1.5b")).messages(*call)
+
+
+def test_a_prefilled_message_gives_the_very_prompt_its_reply_is_asked_with(services, persona):
+    services.llm = llm = PrefillLLM([("Oh no. I am sorry to hear that.", "sad", 0.6)])
+    conv = Conversation.start(services, persona)
+    list(conv.send("I feel sad today"))
+    assert conv.prefill("I am angry about it") == {"prompt_n": 7, "cache_n": 100}
+    assert len(conv.path()) == 3  # a prefill saves nothing
+    list(conv.send("I am angry about it"))  # sent as it was prefilled: the whole prompt is the same
+    assert prompt(llm.prefills[-1]) == prompt(llm.calls[-1])
+
+    conv.prefill("I am happy")  # the transcript so far; the message sent goes on
+    list(conv.send("I am happy again, so happy"))
+    ahead, asked = prompt(llm.prefills[-1]), prompt(llm.calls[-1])
+    last_user = max(i for i, m in enumerate(asked) if m["role"] == "user")
+    assert ahead[:last_user] == asked[:last_user]  # all before the message: the same bytes, cached
+    assert asked[last_user]["content"].startswith(ahead[last_user]["content"])
+
+    assert conv.prefill("  ") is not None  # the path so far alone (after a reply)
+    assert [t.text for t in llm.prefills[-1][1]] == [t.text for t in conv.path()]
+    assert conv.prefill("x" * 51) is None  # too long to be sent
+
+
+def test_a_conversation_not_started_yet_prefills_the_greeting_path(services, persona):
+    from app.conversation import prefill_reply
+
+    services.llm = llm = PrefillLLM()
+    assert prefill_reply(services, persona, None, None, "Hello there") is not None
+    conv = Conversation.start(services, persona)
+    list(conv.send("Hello there"))
+    assert prompt(llm.prefills[-1]) == prompt(llm.calls[-1])
+    services.llm = FakeLLM()  # a backend without a prompt cache: nothing to do
+    assert prefill_reply(services, persona, None, None, "Hello there") is None

@@ -308,3 +308,39 @@ def test_a_reopened_conversation_shows_its_last_reply_video(ctx):
         video = h.show(ctx.open(conv.id))[2]
         assert getattr(video, "value", None) is not None
         assert "000-0.mp4" in str(video.value)
+
+
+class FollowingHooks:
+    """The live hooks' stand-in: records the drafters the chat gives the page's live session."""
+
+    def __init__(self):
+        self.follows = []
+
+    def follow(self, request, drafter, history=True):
+        self.follows.append((drafter, history))
+
+    def turn_sink(self, request, persona):
+        return None
+
+
+def test_the_page_s_live_session_prefills_the_conversation_the_chat_shows(ctx):
+    from app.access import new_token
+    from app.ui.chat_tab import _Handlers
+    from tests.fakes import PrefillLLM
+
+    ctx.services.llm = llm = PrefillLLM()
+    ctx.live = hooks = FollowingHooks()
+    owner = new_token()
+    h = _Handlers(ctx)
+    h.controls(None, owner)  # a fresh page: the default persona's greeting is the path
+    drafter, history = hooks.follows[-1]
+    assert history and drafter("Hello") is not None
+    assert [t.text for t in llm.prefills[-1][1]][-1] == "Hello"
+    conv = list(h.send("Hello", None, owner))[-1][0]
+    assert hooks.follows[-1][1] is False  # set as the turn starts: nothing prefilled then
+    h.controls(conv, owner)  # after the turn
+    drafter, history = hooks.follows[-1]
+    assert drafter("How are") is not None
+    assert [t.text for t in llm.prefills[-1][1]] == [t.text for t in conv.path()] + ["How are"]
+    with ctx.turn_lock(conv.id):  # a turn runs: its conversation is not read meanwhile
+        assert drafter("How are you") is None

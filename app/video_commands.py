@@ -33,6 +33,8 @@ def mimic_main(argv: list[str] | None = None) -> int:
                    help="gradient steps of the fit (a step count, not a time: the same style on any machine)")
     p.add_argument("--calibration-steps", type=int, default=16,
                    help="moment-calibration rounds after the fit (0: none)")
+    p.add_argument("--calibration-seconds", type=float, default=mimic_module.CALIBRATION_SECONDS,
+                   help="seconds of speech generated per calibration measurement (more: less noise, slower)")
     p.add_argument("--portrait", type=Path, default=None,
                    help="also save the clip's best portrait frame (frontal, eyes open, neutral) to this image")
     a = p.parse_args(argv)
@@ -52,7 +54,7 @@ def mimic_main(argv: list[str] | None = None) -> int:
         pick = save_best_portrait(a.video, tracked, a.portrait)
         print(f"portrait: frame {pick.index} ({pick.index / tracked.source_fps:.1f} s) -> {a.portrait}")
     res = mimic_module.mimic(tracked, a.name, a.styles_dir, a.checkpoint, a.steps,
-                               calibration_steps=a.calibration_steps)
+                               calibration_steps=a.calibration_steps, calibration_seconds=a.calibration_seconds)
     print(f"style {a.name!r} -> {res.path}: fit {res.steps} steps in {res.seconds:.0f} s ({res.cpu_seconds:.0f} CPU-s), "
           f"calibration {res.calibration_seconds:.0f} s ({res.calibration_cpu_seconds:.0f} CPU-s), "
           f"loss {res.loss_before:.3f} -> {res.loss_after:.3f}; calibrated spread error "

@@ -552,10 +552,12 @@ def save_style(fit: dict[str, torch.Tensor], styles_dir: Path, name: str) -> Pat
 
 
 def mimic(tracked: Tracked, name: str, styles_dir: Path, checkpoint: Path = DEFAULT_CHECKPOINT,
-          steps: int = FIT_STEPS, calibration_steps: int = 16) -> StyleFit:
+          steps: int = FIT_STEPS, calibration_steps: int = 16,
+          calibration_seconds: float = CALIBRATION_SECONDS) -> StyleFit:
     """Learn the style of a tracked video and save it as `name` (see module docstring): the
     gradient fit (`fit_style`, `steps` steps), then `calibration_steps` rounds of moment
-    calibration (`calibrate_style`; 0: none). Both are bounded by counts, never by time.
+    calibration (`calibrate_style`; 0: none; each measurement generates `calibration_seconds` of
+    speech, `calibration_seeds`). Both are bounded by counts, never by time.
 
     Raises:
         ValueError: a bad style name, no face, too little face or steps < 1 (see fit_style).
@@ -564,7 +566,11 @@ def mimic(tracked: Tracked, name: str, styles_dir: Path, checkpoint: Path = DEFA
     gen = TransformerMotionGenerator(checkpoint, threads=torch.get_num_threads())
     fit = fit_style(gen, tracked, steps=steps)
     t0, c0 = time.perf_counter(), time.process_time()
-    cal = calibrate_style(fit, Path(checkpoint), tracked, calibration_steps) if calibration_steps else {}
+    cal = {}
+    if calibration_steps:
+        speech = calibration_speech(tracked)
+        cal = calibrate_style(fit, Path(checkpoint), tracked, calibration_steps, speech,
+                              calibration_seeds(speech.duration, calibration_seconds))
     cal_wall, cal_cpu = time.perf_counter() - t0, time.process_time() - c0
     path = save_style(fit, Path(styles_dir), name)
     return StyleFit(path, int(fit["steps"]), float(fit["seconds"]), float(fit["cpu_seconds"]),

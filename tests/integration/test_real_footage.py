@@ -96,7 +96,7 @@ def test_mimic_cli_learns_a_style_from_a_real_clip(tmp_path, capsys):
     from app.video_commands import mimic_main as main
 
     assert main([str(clip_path("single_face")), "--name", "smiler", "--styles-dir", str(tmp_path),
-                 "--steps", "3", "--calibration-steps", "1", "--portrait", str(tmp_path / "smiler.png")]) == 0
+                 "--steps", "3", "--calibration-steps", "1", "--calibration-seconds", "60", "--portrait", str(tmp_path / "smiler.png")]) == 0
     out = capsys.readouterr().out
     assert "face in 100%" in out and "jitter" in out and "portrait: frame" in out
     assert (tmp_path / "smiler.pt").is_file() and (tmp_path / "smiler.png").is_file()

@@ -62,7 +62,7 @@ def test_calibration_brings_generated_spread_to_the_tracked_one(tmp_path, tiny_c
 
     torch.manual_seed(0)
     tracked = _video(speech, profile)
-    res = mimic(tracked, "nodder", tmp_path, tiny_checkpoint, steps=4, calibration_steps=6)
+    res = mimic(tracked, "nodder", tmp_path, tiny_checkpoint, steps=4, calibration_steps=6, calibration_seconds=240)
     assert res.spread_error_after < 0.5 * res.spread_error_before
     gen = TransformerMotionGenerator(tiny_checkpoint, styles_dir=tmp_path)
     req = MotionRequest(Role.SPEAKING, EmotionState.neutral(), profile, speech=speech, style="nodder", seed=3)

@@ -331,7 +331,7 @@
     if (btn) {
       const on = !stats.micOn;
       (on ? micOn() : Promise.resolve(micOff())).then(() => {
-        btn.textContent = stats.micOn ? "⏹ Stop hands-free" : "🎙 Talk hands-free";
+        btn.querySelector(".wc-mic-label").textContent = stats.micOn ? "Stop hands-free" : "Talk hands-free";
         btn.classList.toggle("wc-on", stats.micOn);
       }).catch((e) => notice("The microphone is not available: " + e.message));
       return;

@@ -204,7 +204,11 @@ def _start_hands_free(page, url: str) -> None:
     page.goto(url)
     wait_ready(page)
     wait_live(page)
-    page.locator("#live-mic").click()
+    mic = page.locator("#live-mic")
+    expect(mic).to_have_text("Talk hands-free")  # a drawn microphone and words: no emoji font needed
+    assert mic.locator("svg").count() == 1
+    mic.click()
+    expect(mic).to_have_text("Stop hands-free")
 
 
 def test_a_hands_free_spoken_turn(playwright, voice_app, tmp_path):

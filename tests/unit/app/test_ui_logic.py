@@ -14,10 +14,10 @@ from app.ui.pump import TurnTimeout, stream_paced
 from app.ui.server import ServeError, check_server
 from app.ui.storage import atomic_write_text
 from app.ui.tree_plot import draw_timeline, draw_tree, tree_layout
-from app.ui.view import branch_choices, chat_messages, emotion_badge, user_turn_choices
+from app.ui.view import EMOTION_COLOURS, branch_choices, chat_messages, emotion_badge, emotion_word, user_turn_choices
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
-from emotion import EmotionState
+from emotion import Emotion, EmotionState
 from tests.fakes import FakeLLM, fake_emotion_of
 
 
@@ -39,7 +39,11 @@ def test_chat_messages_and_choices(ctx):
     msgs = chat_messages(conv.path(), "Ada")
     assert [m["role"] for m in msgs] == ["assistant", "user", "assistant"]
     assert msgs[1]["content"] == "I feel great"
-    assert "[happy]" in msgs[2]["content"]
+    # the bubble ends with its emotion as a small word in the label's colour, never a "[label]" tag
+    happy = EMOTION_COLOURS[Emotion.HAPPY]
+    assert msgs[2]["content"].endswith(f'<span class="wc-emotion" style="color:{happy}">happy</span>')
+    assert msgs[0]["content"].endswith(emotion_word(conv.path()[0].emotion))
+    assert not any(f"[{e.value}]" in m["content"] for m in msgs for e in Emotion)
     assert user_turn_choices(conv.path())[0][0] == "1. I feel great"
     for _ in conv.regenerate():
         pass

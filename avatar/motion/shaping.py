@@ -30,6 +30,12 @@ AFFECT_COLUMNS = np.array([ARKIT_INDEX[n] for n in _AFFECT])
 # lowers the lids): the profile's value is a floor under the speech movement and the blinks.
 _FLOOR = ("jawOpen", "mouthFunnel", "mouthStretchLeft", "mouthStretchRight", "eyeBlinkLeft", "eyeBlinkRight")
 FLOOR_COLUMNS = np.array([ARKIT_INDEX[n] for n in _FLOOR])
+# At a join the emotion's channels (its floors included: sad's heavy lids and stretched lips)
+# crossfade from the previous clip's last frame: the model continues its context for a few frames
+# and then drops, which an offset alone would pass through as a jump. The speech channels among
+# the floors (jaw, funnel) are offset instead, so the first syllable keeps its movement.
+_SPEECH_FLOORS = np.array([ARKIT_INDEX["jawOpen"], ARKIT_INDEX["mouthFunnel"]])
+_FADED_COLUMNS = np.array([c for c in np.concatenate([AFFECT_COLUMNS, FLOOR_COLUMNS]) if c not in _SPEECH_FLOORS])
 
 
 def emotion_face(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
@@ -37,13 +43,17 @@ def emotion_face(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
 
     Affect channels: profile value x onset ramp + the model's movement about its clip median;
     floor channels: at least the profile value. Listening mirrors at the profile's `mirroring`.
+    The onset ramps from neutral, except for speech that continues a previous clip (`ramp_from`
+    then fades from where that one ended).
     """
     n = len(expression)
     listening = request.role is Role.LISTENING
     face = expression_vector(request.profile.expression(request.emotion, listening=listening))
     if listening:
         face *= request.profile.mirroring
-    ramp = plateau(n, LISTENER_ONSET_S if listening else 0.0, np.inf, RAMP_S)[:, None]
+    joined = not listening and request.previous is not None and request.previous.num_frames > 0
+    ramp = np.ones((n, 1), np.float32) if joined else \
+        plateau(n, LISTENER_ONSET_S if listening else 0.0, np.inf, RAMP_S)[:, None]
     out = expression.copy()
     a = AFFECT_COLUMNS
     own = expression[:, a] - np.median(expression[:, a], axis=0, keepdims=True)
@@ -56,14 +66,16 @@ def emotion_face(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
 def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RAMP_S) -> MotionClip:
     """`clip` starting from `previous`'s last frame (head pose, gaze and the emotion's channels)
     and easing into its own over `seconds` (smoothstep), so neither an emotion change nor the head
-    layer pops at the join between sentences."""
+    layer pops at the join between sentences: the emotion's channels crossfade (_FADED_COLUMNS),
+    pose, gaze, jaw and funnel are offset by the gap at the join (their own movement kept)."""
     if previous is None or previous.num_frames == 0 or clip.num_frames == 0:
         return clip
     x = np.clip((np.arange(clip.num_frames) + 1) / (seconds * FPS), 0.0, 1.0)
     w = (1.0 - x * x * (3.0 - 2.0 * x))[:, None]
-    cols = AFFECT_COLUMNS
     expr = clip.expression.copy()
-    expr[:, cols] += (previous.expression[-1, cols] - clip.expression[0, cols]) * w
+    fade, off = _FADED_COLUMNS, _SPEECH_FLOORS
+    expr[:, fade] = (1.0 - w) * clip.expression[:, fade] + w * previous.expression[-1, fade]
+    expr[:, off] += (previous.expression[-1, off] - clip.expression[0, off]) * w
     pose = clip.pose + (previous.pose[-1] - clip.pose[0]) * w
     gaze = clip.gaze + (previous.gaze[-1] - clip.gaze[0]) * w
     return MotionClip(pose.astype(np.float32), gaze.astype(np.float32), np.clip(expr, 0.0, 1.0).astype(np.float32),

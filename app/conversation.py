@@ -30,11 +30,12 @@ import numpy as np
 from app.access import folder_key
 from app.personas import Persona, PersonaError, persona_profile
 from avatar.pipeline import Continuity, Segment, SegmentSink
-from dialogue.cues import emotion_cues
+from dialogue.cues import emotion_cues, emotion_cues_if_added
 from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
 from dialogue.store import ConversationStore
 from dialogue.tree import TalkingTree
-from dialogue.turns import AvatarRole, Speaker, Turn, TurnMedia, conversation_media_folder, media_folder, new_id
+from dialogue.turns import (AvatarRole, SentenceEmotion, Speaker, Turn, TurnMedia, conversation_media_folder,
+                            media_folder, new_id)
 from emotion import EmotionState
 from emotion.builtin import get_profile
 from emotion.response import respond_to
@@ -203,13 +204,7 @@ class Conversation:
         persona_profile(persona, services.profiles_dir)
         conv_id = uuid.uuid4().hex[:12]
         tree = TalkingTree(conv_id, title=title or default_title(persona))
-        greeting = Turn(
-            speaker=Speaker.AVATAR,
-            avatar_role=AvatarRole.SPEAKING,
-            text=persona.greeting,
-            emotion=services.emotion_of(persona.greeting),
-        )
-        tree.add(greeting)
+        greeting = tree.add(greeting_turn(services, persona))
         services.store.create(conv_id, tree.title, persona.name, owner=owner)
         services.store.save_turn(conv_id, greeting, greeting.id)
         return cls(services, persona, tree, greeting.id)
@@ -270,22 +265,16 @@ class Conversation:
         self.current = self.tree.leaf_of(node_id).id
         self.services.store.set_current(self.id, self.current)
 
+    def prefill(self, text: str) -> dict | None:
+        """Have the LLM evaluate now the prompt that sending `text` would give (the person is still
+        speaking or typing it), so the reply evaluates only what changed since: see
+        `prefill_reply`. Nothing is saved. Blocks for the evaluation."""
+        return prefill_reply(self.services, self.persona, self.tree, self.current, text)
+
     # --- internals ---------------------------------------------------------------------------
 
     def _user_turn(self, text: str, parent: str | None) -> Turn:
-        text = (text or "").strip()
-        if not text:
-            raise InputError("the message is empty")
-        limit = self.services.max_message_chars
-        if len(text) > limit:
-            raise InputError(f"the message is {len(text)} characters long; the limit is {limit}")
-        return Turn(
-            parent=parent,
-            speaker=Speaker.USER,
-            avatar_role=AvatarRole.LISTENING,
-            text=text,
-            emotion=self.services.emotion_of(text),
-        )
+        return user_turn(self.services, text, parent)
 
     def _answer(self, user: Turn) -> Iterator[TurnEvent]:
         self.tree.add(user)
@@ -317,6 +306,7 @@ class Conversation:
         turn_id = new_id()  # known before the reply ends, so media can be filed under it
         reply: Reply | None = None
         spoken: EmotionState | None = None  # the turn's emotion, settled with its first sentence
+        arc: list[SentenceEmotion] = []  # each sentence with the emotion voice and face got
         segments: list[str] = []  # the reply's video segments, in playback order
         index = 0
         try:
@@ -325,11 +315,13 @@ class Conversation:
                     reply = chunk.final
                     break
                 timings.setdefault("llm_first_sentence", time.perf_counter() - t0)
+                said = self._sentence_emotion(chunk, cues.user_current, spoken)
                 if spoken is None:
-                    spoken = self._settle_emotion(chunk, cues.user_current)
+                    spoken = said
+                arc.append(SentenceEmotion(text=chunk.sentence, emotion=said))
                 yield ReplySentence(chunk.sentence, index)
                 if self.services.avatar is not None:
-                    for event in self._speak(chunk.sentence, spoken, turn_id, index, timings, t0):
+                    for event in self._speak(chunk.sentence, said, turn_id, index, timings, t0):
                         if event.ref is not None:
                             segments.append(self._relative(event.ref))
                         yield event
@@ -354,6 +346,7 @@ class Conversation:
             text=reply.text,
             emotion=spoken if spoken is not None else self._avatar_emotion(
                 EmotionState.of(reply.emotion, reply.intensity), reply.emotion_source, cues.user_current),
+            arc=tuple(arc),  # none streamed: the whole text with the turn's emotion (Turn)
         )
         self.tree.add(turn)
         self.services.store.save_turn(self.id, turn, turn.id)
@@ -374,11 +367,16 @@ class Conversation:
             raise LLMError(f"The language model sent a reply that cannot be read ({type(exc).__name__}: "
                            f"{str(exc)[:120]})") from exc
 
-    def _settle_emotion(self, chunk: ReplyChunk, user: EmotionState) -> EmotionState:
-        """The turn's emotion, from its first sentence chunk: voice, face, badge and the saved turn
-        all use it. A backend that sends no emotion gets the first sentence's text emotion."""
+    def _sentence_emotion(self, chunk: ReplyChunk, user: EmotionState, settled: EmotionState | None) -> EmotionState:
+        """The emotion a sentence chunk is said with, by voice and face, and saved with in the
+        turn's arc: the chunk's own (emotion.arc decided it as the sentence was released), through
+        the same empathic choice as the reply's when the model did not tag it (`_avatar_emotion`).
+        The first sentence's is the turn's emotion (`settled`, None until then). A backend that
+        sends no emotion gets the first sentence's text emotion, kept for every sentence."""
         if chunk.emotion is not None:
             return self._avatar_emotion(chunk.emotion, chunk.emotion_source or "model", user)
+        if settled is not None:
+            return settled
         log.debug("reply chunk without emotion; reading the first sentence's text")
         return self._avatar_emotion(self.services.emotion_of(chunk.sentence), "text", user)
 
@@ -422,6 +420,55 @@ class Conversation:
         for segment in self.services.avatar.speak_sentence(sentence, emotion, self.persona, self.continuity, target):
             timings.setdefault("first_media", time.perf_counter() - t0)
             yield ReplyMedia(segment, index)
+
+
+def greeting_turn(services: Services, persona: Persona) -> Turn:
+    """The root of a new conversation: the persona's greeting."""
+    return Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=persona.greeting,
+                emotion=services.emotion_of(persona.greeting))
+
+
+def user_turn(services: Services, text: str, parent: str | None) -> Turn:
+    """The person's message as a turn after `parent` (text stripped, its emotion read).
+
+    Raises InputError: empty or over-long text."""
+    text = (text or "").strip()
+    if not text:
+        raise InputError("the message is empty")
+    limit = services.max_message_chars
+    if len(text) > limit:
+        raise InputError(f"the message is {len(text)} characters long; the limit is {limit}")
+    return Turn(parent=parent, speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text,
+                emotion=services.emotion_of(text))
+
+
+def prefill_reply(services: Services, persona: Persona, tree: TalkingTree | None, current: str | None,
+                  text: str) -> dict | None:
+    """Have the LLM evaluate the prompt of a reply to `text` sent after `current` in `tree` (None:
+    a conversation not started yet, whose path is the persona's greeting), before it is sent.
+
+    A backend with a prompt cache (the embedded llama.cpp: `prefill`) then has that prompt in its
+    KV cache; the message sent in the end usually begins the same way (the transcript so far,
+    the typed text so far), and the reply evaluates only the tokens after their common prefix.
+    text "": the path up to `current` alone (after a reply: the next turn's prompt repeats the
+    reply as the prompt renders it, not as the model wrote it).
+    Returns the backend's timings (llama.cpp's `prompt_n`, `cache_n`), or None when the backend
+    cannot prefill, the text is too long, or it failed. Reads `tree`: call it while no turn
+    changes it.
+    """
+    prefill = getattr(services.llm, "prefill", None)
+    if prefill is None:
+        return None
+    if tree is None or current is None:
+        tree = TalkingTree("draft")
+        current = tree.add(greeting_turn(services, persona)).id
+    if not (text or "").strip():
+        return prefill(persona.brief(), tree.path_to(current), emotion_cues(tree, current))
+    try:
+        user = user_turn(services, text, current)
+    except InputError:
+        return None
+    return prefill(persona.brief(), tree.path_to(current) + [user], emotion_cues_if_added(tree, user))
 
 
 def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:

@@ -121,7 +121,8 @@ def _pieces_for(turn: Turn, persona: Persona, components: AvatarComponents, sett
                 video: bool, continuity: Continuity) -> list[_Piece]:
     """The turn's stored segments (made during the chat; those without video rendered now), else
     segments made now: the avatar listening to the person's recorded voice (a spoken turn) or to
-    their typed text, or saying its reply."""
+    their typed text, or saying its reply sentence by sentence, each with its emotion on the
+    turn's arc (Turn.arc)."""
     stored = _stored_segments(turn, settings)
     if stored:
         segments = [load_segment(npz) for npz in stored]
@@ -138,12 +139,12 @@ def _pieces_for(turn: Turn, persona: Persona, components: AvatarComponents, sett
         still = MotionClip.still(int(round(seconds * FPS)), role=role)
         return [_Piece(turn, Segment(role, still, turn.emotion, voice, text=turn.text))]
     if turn.speaker is Speaker.USER:
-        request = Listen(seconds, turn.emotion, partner_speech=voice, text=turn.text)
+        requests = [Listen(seconds, turn.emotion, partner_speech=voice, text=turn.text)]
     else:
-        request = Say(turn.text, turn.emotion)
+        requests = [Say(s.text, s.emotion) for s in turn.arc if s.text.strip()]
     pipeline = components.pipeline(persona)
     sink = Mp4Folder(pipeline, tmp / turn.id, "seg", encode=True)
-    return [_Piece(turn, s) for s in pipeline.stream([request], continuity, sink)]
+    return [_Piece(turn, s) for s in pipeline.stream(requests, continuity, sink)]
 
 
 def _stored_segments(turn: Turn, settings: Settings) -> list[Path]:
@@ -206,13 +207,17 @@ def to_transcript(pieces: list[_Piece], persona: Persona, conversation_id: str) 
             e: EmotionState = piece.turn.emotion
             turns.append({"id": piece.turn.id, "parent": piece.turn.parent, "speaker": piece.turn.speaker.value,
                           "name": _speaker_name(piece.turn, persona), "text": piece.turn.text,
-                          "emotion": {"label": e.label.value, "valence": e.valence, "arousal": e.arousal,
-                                      "intensity": e.intensity},
+                          "emotion": _emotion_json(e),
+                          "arc": [{"text": s.text, "emotion": _emotion_json(s.emotion)} for s in piece.turn.arc],
                           "start_s": round(t, 3), "end_s": round(t, 3)})
         t += piece.motion.duration
         turns[-1]["end_s"] = round(t, 3)
     return {"format": "warmchat.transcript", "version": 1, "conversation": conversation_id,
             "persona": persona.name, "duration_s": round(t, 3), "turns": turns}
+
+
+def _emotion_json(e: EmotionState) -> dict:
+    return {"label": e.label.value, "valence": e.valence, "arousal": e.arousal, "intensity": e.intensity}
 
 
 def _write_csv(path: Path, pieces: list[_Piece]) -> None:

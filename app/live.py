@@ -59,6 +59,7 @@ PARTIAL_EVERY_S = 1.0  # seconds of new speech before the page is shown the tran
 END_OF_TURN_S = 0.5  # quiet that ends the person's turn (Silero: speech probability < 0.35 throughout)
 SPECULATE_AFTER_S = 0.1  # quiet in an utterance before its final transcript is begun
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
+MAX_DRAFT_CHARS = 4000  # the longest typed draft a page may send to be prefilled
 
 
 @dataclass
@@ -126,6 +127,9 @@ class LiveSession:
         self.trace: deque[dict] = deque(maxlen=TRACE_LEN)  # timing marks of turns (see `mark`)
         self._cut = threading.Event()  # a barge-in: the stream thread cuts the stream (see `_run`)
         self._base_frame = 0  # the presence's frame at the start of the current stream (its media time 0)
+        self._drafter: Callable[[str], dict | None] | None = None  # evaluates a reply's prompt ahead
+        self._prefills = _Jobs("live-prefill")
+        self._prefilled = ""  # the text of the last prefill handed on
 
     # --- the page ------------------------------------------------------------------------------
 
@@ -152,11 +156,18 @@ class LiveSession:
             thread.join(timeout=5.0)
         self._mic.off()
         self.playing = False
+        self._prefills.close()
+        self._prefills = _Jobs("live-prefill")
 
     def on_message(self, msg: dict) -> None:
-        """A JSON message from the page: {"type": "playing"} | {"type": "mic", "on": bool}."""
+        """A JSON message from the page: {"type": "playing"} | {"type": "mic", "on": bool} |
+        {"type": "draft", "text": the message being typed} | ... (see below)."""
         kind = msg.get("type")
-        if kind == "playing":
+        if kind == "draft":
+            text = msg.get("text")
+            if isinstance(text, str):
+                self.prefill(text[:MAX_DRAFT_CHARS])
+        elif kind == "playing":
             self.playing = True
         elif kind == "played":  # the page began playing a turn's speech
             self.mark("played", turn=msg.get("turn"))
@@ -177,7 +188,8 @@ class LiveSession:
         sent (a typed message was sent), vad_end (speech_end: when the speech ended),
         asr (a transcription: kind, seconds, audio_s), transcript, turn (a chat turn began: its
         `turn` number), queued (a segment of it is on the stream), streamed (its first speaking
-        frame was made; `plays_at`: when the stream plays it), played (the page says it plays)."""
+        frame was made; `plays_at`: when the stream plays it), played (the page says it plays),
+        prefill (a reply's prompt evaluated ahead: seconds, chars, the model's prompt_n / cache_n)."""
         self.trace.append({"stage": stage, "t": time.monotonic() if at is None else at, **info})
 
     def emit(self, item: object) -> None:
@@ -186,6 +198,37 @@ class LiveSession:
             send(item)
 
     # --- the chat ------------------------------------------------------------------------------
+
+    def prefill_with(self, drafter: Callable[[str], dict | None] | None, history: bool = True) -> None:
+        """What evaluates the next reply's prompt ahead: `drafter(text)` with the person's message
+        so far (app.conversation.prefill_reply for this page's conversation; it returns the
+        model's timings or None). Set by the chat whenever its conversation changes (after each
+        turn). history: prefill the conversation so far at once (`drafter("")`), so the next
+        reply finds its last reply evaluated as its prompt renders it, spoken or typed."""
+        self._drafter, self._prefilled = drafter, ""
+        if drafter is not None and history:
+            self._prefills.submit("draft", lambda: self._prefill(drafter, ""))
+
+    def prefill(self, text: str) -> None:
+        """The person's message so far (the transcript so far, the text typed so far): its reply's
+        prompt is evaluated ahead on the session's prefill thread, so the reply, once the
+        message is sent, evaluates only its end. A newer text supersedes one not begun yet."""
+        drafter, text = self._drafter, (text or "").strip()
+        if drafter is None or not text or text == self._prefilled:
+            return
+        self._prefilled = text
+        self._prefills.submit("draft", lambda: self._prefill(drafter, text))
+
+    def _prefill(self, drafter: Callable[[str], dict | None], text: str) -> None:
+        t0 = time.monotonic()
+        try:
+            timings = drafter(text)
+        except Exception:  # an optimisation only: the reply evaluates its whole prompt then
+            log.exception("prefilling the reply's prompt failed")
+            return
+        if timings is not None:
+            self.mark("prefill", t0, seconds=time.monotonic() - t0, chars=len(text),
+                      prompt_n=timings.get("prompt_n"), cache_n=timings.get("cache_n"))
 
     def use(self, pipeline: AvatarPipeline) -> None:
         """Another persona's avatar from now on (its renderer must draw frames of the same size)."""
@@ -282,12 +325,14 @@ class LiveSession:
         return [drawn[k // 2] for k in range(motion.num_frames)]
 
 
-class _AsrJobs:
-    """One thread that runs a microphone's transcriptions in order. A partial or speculative job
-    is skipped when a newer one waits (the newer one covers more); final jobs always run, also
-    after `close` (a turn that ended before the microphone went off is still answered)."""
+class _Jobs:
+    """One thread that runs jobs in order (a microphone's transcriptions; a session's prefills).
+    A job not of kind "final" is skipped when a newer one waits (the newer one covers more);
+    final jobs always run, also after `close` (a turn that ended before the microphone went off
+    is still answered)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "live-asr") -> None:
+        self._name = name
         self._jobs: deque[tuple[str, Callable[[], None]]] = deque()
         self._cv = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -299,7 +344,7 @@ class _AsrJobs:
                 return
             self._jobs.append((kind, job))
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="live-asr", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             self._cv.notify()
 
@@ -340,7 +385,7 @@ class _Mic:
         self._buffered = 0
         self._in_speech = False
         self._stream_s = 0.0  # seconds of audio fed since the microphone was switched on
-        self._jobs = _AsrJobs()
+        self._jobs = _Jobs()
         self._st = None  # the open utterance's StreamingTranscriber
         self._held: list[np.ndarray] = []  # audio of a quiet stretch in the utterance, not transcribed yet
         self._speculated = False  # the utterance up to this quiet stretch is being transcribed
@@ -351,7 +396,7 @@ class _Mic:
             self.vad = self.session._vad_factory()
             self._buffer, self._buffered, self._in_speech, self._stream_s = [], 0, False, 0.0
             self._jobs.close()
-            self._jobs = _AsrJobs()
+            self._jobs = _Jobs()
             self._st, self._held = None, []
             self._jobs.submit("load", self._load_recogniser)  # while the person starts to speak
 
@@ -471,6 +516,7 @@ class _Mic:
                           audio_s=st.duration_s)
         if text and st is self._st:  # still the open utterance
             self.session.emit({"type": "partial", "text": text})
+            self.session.prefill(text)  # the reply's prompt so far, evaluated while they speak
 
     def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:
         s = self.session

@@ -10,6 +10,8 @@ continuity travels with the caller (`avatar.pipeline.Continuity`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -134,7 +136,10 @@ class AvatarComponents:
         """A looping clip of the persona's avatar listening to a person who feels `emotion`, for
         the clip player (no live stream). Rendered once per emotion label, then reused from disk."""
         label = emotion.label if emotion is not None else Emotion.NEUTRAL
-        name = f"{persona.emotion_profile}-{Path(persona.avatar).stem}-{label.value}.mp4"
+        # the name carries the face shown, so a clip made with other listener faces is not reused
+        face = json.dumps(self.profile(persona).expression(EmotionState.of(label, 0.7), listening=True), sort_keys=True)
+        digest = hashlib.sha1(face.encode()).hexdigest()[:8]
+        name = f"{persona.emotion_profile}-{Path(persona.avatar).stem}-{label.value}-{digest}.mp4"
         out = self.settings.data_dir / "media" / "listen" / name
         if not out.is_file():
             pipeline = self.pipeline(persona)

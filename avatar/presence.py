@@ -110,6 +110,7 @@ class Presence:
         self._events: list[tuple[int, PresenceState, str, int]] = []
         self._shown = Continuity()  # the last frames handed out
         self._source = ""  # "speech" | "ambient": where the last frames came from
+        self._spoken = None  # the emotion of the last reply that played, handed to the ambient motion
         if sample_rate % fps:
             raise ValueError(f"sample_rate {sample_rate} must be a multiple of fps {fps}")
         self.samples_per_frame = sample_rate // fps
@@ -217,6 +218,7 @@ class Presence:
                 if playing is None and self._queue:
                     playing = self._playing = self._queue.popleft()
                     self._set(PresenceState.SPEAKING, playing.segment.text, playing.generation)
+                    self._spoken = playing.segment.emotion
                 elif playing is None and self._state is PresenceState.SPEAKING:
                     self._set(self._resting, "")
             if playing is not None:
@@ -235,6 +237,9 @@ class Presence:
                 new_source = self._source != "ambient"
                 with self._ambient_lock:
                     if new_source:
+                        if self._spoken is not None:  # the listening face keeps the mood just spoken
+                            self.ambient.set_own_emotion(self._spoken)
+                            self._spoken = None
                         self.ambient.start_from(self._shown.tail)
                     piece = self.ambient.next_frames(k)
                 audio.append(np.zeros(k * self.samples_per_frame, np.float32))

@@ -13,8 +13,12 @@ on the rendered frames by models that did not make them (bench/judges.py):
 - mouth: aperture (inner-lip gap / eye-corner distance) in the speaker's pauses (>= 300 ms): median
   absolute deviation.
 
-Run: python -m bench.expression [--avatars hopper astronaut] [--quick]
-     -> table on stdout, bench/results/expression.json
+- listening: per partner emotion, a listening clip's FER top-1 share (does the listener's face
+  read as the partner's feeling, mirrored?) and identity; listening head motion.
+
+Run: python -m bench.expression [--avatars hopper astronaut] [--quick] [--listening-only]
+     -> table on stdout, bench/results/expression.json (--listening-only: the listening and lip
+     figures alone, in bench/results/expression_listening.json)
 """
 
 from __future__ import annotations
@@ -226,29 +230,55 @@ def lip_sync(maker: Maker, avatar: str) -> dict[str, float]:
             "bilabial": bilabial_closure(ap, seg.speech.phonemes)}
 
 
-def listening_expression(maker: Maker, renderer, fer: FERJudge, partner_intensity: float = 0.8) -> dict:
-    """FER top-1 share over the middle of 6 s listening clips, per partner emotion (the profile's
-    listener expressions x its mirroring)."""
-    out = {}
+def listening_expression(maker: Maker, renderer, fer: FERJudge, ident: IdentityJudge | None = None,
+                         ref: np.ndarray | None = None, partner_intensity: float = 0.8) -> tuple[dict, dict]:
+    """Per partner emotion, 6 s listening clips (the profile's listener faces at its mirroring):
+    (FER top-1 share per label over the middle frames, max identity distance to `ref` over 3 of
+    them; NaN without `ident`)."""
+    confusion, identity = {}, {}
     for e in LABELS:
         motion = maker.listening(EmotionState.of(e, partner_intensity), seed=11)
         counts = dict.fromkeys(LABELS, 0)
-        for i in middle(motion.num_frames, 3):
+        idx = list(middle(motion.num_frames, 3))
+        dist = []
+        for k, i in enumerate(idx):
             frame = renderer.render_frame(motion, i)
             box = face_box(frame)
-            if box is not None:
-                counts[FER_LABELS[int(np.argmax(fer.probs(frame, box)))]] += 1
+            if box is None:
+                continue
+            counts[FER_LABELS[int(np.argmax(fer.probs(frame, box)))]] += 1
+            if ident is not None and ref is not None and k in (0, len(idx) // 2, len(idx) - 1):
+                dist.append(ident.distance(ident.embedding(frame, box), ref))
         total = max(sum(counts.values()), 1)
-        out[e] = {k: v / total for k, v in counts.items()}
-    return out
+        confusion[e] = {k: v / total for k, v in counts.items()}
+        identity[e] = float(max(dist)) if dist else float("nan")
+    return confusion, identity
 
 
-def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: str) -> dict:
+def listening_figures(maker: Maker, renderer, fer: FERJudge, ident: IdentityJudge, ref: np.ndarray) -> dict:
+    """The listener's figures: head motion (neutral, happy, sad partners), the mirror's confusion
+    table, identity, and how many partner emotions FER reads as mirrored (top-1 = the partner's)."""
+    listen = {}
+    for e in ("neutral", "happy", "sad"):
+        motion = maker.listening(EmotionState.of(e, 0.8), seed=5)
+        measured, _ = track_pose(renderer, motion)
+        listen[e] = head_figures(measured, motion.pose)
+    confusion, identity = listening_expression(maker, renderer, fer, ident, ref)
+    return {"head_listening": listen, "listening_confusion": confusion, "listening_identity_max": identity,
+            "listening_mirroring": maker.profile.mirroring,
+            "listening_at_intended": int(sum(confusion[e][e] >= max(confusion[e].values()) > 0 for e in LABELS))}
+
+
+def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: str,
+        parts: frozenset[str] = frozenset({"speaking", "listening", "lips"})) -> dict:
+    """The benchmark's figures per avatar; `parts` picks speaking (confusion, identity and, unless
+    quick, the speaking head), listening (listening_figures, unless quick) and lips (lip_sync,
+    unless quick)."""
     t0 = time.perf_counter()
     maker = Maker(generator, tts)
     fer, ident = FERJudge(), IdentityJudge()
-    clips = {e: maker.speaking(EmotionState.of(e, intensity), seed=3) for e in LABELS}
-    res: dict = {"text": TEXT, "intensity": intensity, "persona": maker.persona.name,
+    clips = {e: maker.speaking(EmotionState.of(e, intensity), seed=3) for e in LABELS} if "speaking" in parts else {}
+    res: dict = {"text": TEXT, "intensity": intensity, "persona": maker.persona.name, "parts": sorted(parts),
                  "profile": maker.profile.name, "generator": generator or maker.settings.motion.generator,
                  "tts": maker.persona.voice.backend, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
                  "load_avg_start": os.getloadavg(), "avatars": {}}
@@ -256,29 +286,26 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
         renderer = maker.renderer(avatar)
         img = maker.photo(avatar)  # identity is judged against the photo, not its relaxed version
         ref = ident.embedding(img, face_box(img))
-        confusion, identity = {}, {}
-        for e in LABELS:
-            confusion[e], d = judge_expression(renderer, clips[e][1], fer, ident, ref)
-            identity[e] = float(max(d)) if d else float("nan")
-        hits = {e: confusion[e][e] for e in LABELS}
-        av = {"confusion": confusion, "intended_share": hits, "identity_max": identity,
-              "emotions_at_60pct": int(sum(v >= 0.6 for v in hits.values()))}
-        if not quick:
-            speak = {}
-            for e in ("neutral", "happy", "sad", "angry"):
-                speech, motion = clips[e]
-                measured, aperture = track_pose(renderer, motion)
-                speak[e] = head_figures(measured, motion.pose) | {"pause_aperture_mad": pause_mad(aperture, speech)}
-            listen = {}
-            for e in ("neutral", "happy", "sad"):
-                motion = maker.listening(EmotionState.of(e, 0.8), seed=5)
-                measured, _ = track_pose(renderer, motion)
-                listen[e] = head_figures(measured, motion.pose)
-            listen_fer = listening_expression(maker, renderer, fer)
-            av |= {"head_speaking": speak, "head_listening": listen, "lip_sync": lip_sync(maker, avatar),
-                   "listening_confusion": listen_fer, "listening_mirroring": maker.profile.mirroring,
-                   "listening_at_intended": int(sum(listen_fer[e][e] >= max(listen_fer[e].values()) > 0
-                                                    for e in LABELS))}
+        av: dict = {}
+        if "speaking" in parts:
+            confusion, identity = {}, {}
+            for e in LABELS:
+                confusion[e], d = judge_expression(renderer, clips[e][1], fer, ident, ref)
+                identity[e] = float(max(d)) if d else float("nan")
+            hits = {e: confusion[e][e] for e in LABELS}
+            av |= {"confusion": confusion, "intended_share": hits, "identity_max": identity,
+                   "emotions_at_60pct": int(sum(v >= 0.6 for v in hits.values()))}
+            if not quick:
+                speak = {}
+                for e in ("neutral", "happy", "sad", "angry"):
+                    speech, motion = clips[e]
+                    measured, aperture = track_pose(renderer, motion)
+                    speak[e] = head_figures(measured, motion.pose) | {"pause_aperture_mad": pause_mad(aperture, speech)}
+                av["head_speaking"] = speak
+        if "listening" in parts and not quick:
+            av |= listening_figures(maker, renderer, fer, ident, ref)
+        if "lips" in parts and not quick:
+            av["lip_sync"] = lip_sync(maker, avatar)
         res["avatars"][avatar] = av
     res["load_avg_end"] = os.getloadavg()
     res["seconds"] = time.perf_counter() - t0
@@ -289,14 +316,15 @@ def print_table(res: dict) -> None:
     """The confusion tables and figures (a benchmark prints its table)."""
     short = [lab[:5] for lab in FER_LABELS]
     for avatar, av in res["avatars"].items():
-        print(f"\n{avatar}: intended emotion (rows) x FER2013 top-1 share, middle frames, intensity "  # noqa: T201
-              f"{res['intensity']}; identity = max dlib distance to the portrait")
-        print(f"{'':11s}" + "".join(f"{s:>7s}" for s in short) + "   identity")  # noqa: T201
-        for e in LABELS:
-            row = av["confusion"][e]
-            print(f"{e:11s}" + "".join(f"{row[lab]:7.2f}" for lab in FER_LABELS)  # noqa: T201
-                  + f"   {av['identity_max'][e]:.3f}")
-        print(f"emotions read as intended on >= 60 % of middle frames: {av['emotions_at_60pct']} / 7")  # noqa: T201
+        if "confusion" in av:
+            print(f"\n{avatar}: intended emotion (rows) x FER2013 top-1 share, middle frames, intensity "  # noqa: T201
+                  f"{res['intensity']}; identity = max dlib distance to the portrait")
+            print(f"{'':11s}" + "".join(f"{s:>7s}" for s in short) + "   identity")  # noqa: T201
+            for e in LABELS:
+                row = av["confusion"][e]
+                print(f"{e:11s}" + "".join(f"{row[lab]:7.2f}" for lab in FER_LABELS)  # noqa: T201
+                      + f"   {av['identity_max'][e]:.3f}")
+            print(f"emotions read as intended on >= 60 % of middle frames: {av['emotions_at_60pct']} / 7")  # noqa: T201
         for role in ("head_speaking", "head_listening"):
             for e, h in av.get(role, {}).items():
                 extra = f" pause-MAD {h['pause_aperture_mad']:.3f}" if "pause_aperture_mad" in h else ""
@@ -309,12 +337,14 @@ def print_table(res: dict) -> None:
             print(f"{avatar}: lip sync on encoded video r {ls['r_aperture_energy']:.2f}, offset "  # noqa: T201
                   f"{ls['offset_frames']} frames, pause aperture MAD {ls['pause_aperture_mad']:.3f} IOD, "
                   f"m/b/p closed {ls['bilabial']['closed_share']:.2f} of {ls['bilabial']['count']} "
-                  f"(median min gap {ls['bilabial']['median_min']:.3f}); "
-                  f"listening (mirroring {av['listening_mirroring']}): intended label on top for "
-                  f"{av['listening_at_intended']} / 7 partner emotions")
+                  f"(median min gap {ls['bilabial']['median_min']:.3f})")
+        if "listening_confusion" in av:
+            print(f"{avatar} listening (mirroring {av['listening_mirroring']}, partner 0.8): mirrored label on "  # noqa: T201
+                  f"top for {av['listening_at_intended']} / 7 partner emotions")
+            print(f"    {'partner':10s}" + "".join(f"{s:>7s}" for s in short) + "   identity")  # noqa: T201
             for e, row in av["listening_confusion"].items():
-                top = max(row, key=row.get)
-                print(f"    partner {e:10s} -> {top:10s} {row[top]:.2f}  (intended {row[e]:.2f})")  # noqa: T201
+                print(f"    {e:10s}" + "".join(f"{row[lab]:7.2f}" for lab in FER_LABELS)  # noqa: T201
+                      + f"   {av['listening_identity_max'][e]:.3f}")
     print(f"\nCPU {res['cpu']} x{res['cpu_count']}; load average start {res['load_avg_start']}, "  # noqa: T201
           f"end {res['load_avg_end']}; {res['seconds']:.0f} s")
 
@@ -326,12 +356,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="expression and identity only")
     ap.add_argument("--generator", default="", help="transformer | teacher (default: the app's setting)")
     ap.add_argument("--tts", default="", help="TTS backend (default: the persona's)")
-    ap.add_argument("--out", type=Path, default=RESULTS / "expression.json")
+    ap.add_argument("--listening-only", action="store_true",
+                    help="the listener's figures (mirror confusion, identity, head) and the lip figures only")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default bench/results/expression.json (expression_listening.json with --listening-only)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    res = run(args.avatars, args.intensity, args.quick, args.generator, args.tts)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=1))
+    parts = frozenset({"listening", "lips"}) if args.listening_only else frozenset({"speaking", "listening", "lips"})
+    res = run(args.avatars, args.intensity, args.quick, args.generator, args.tts, parts)
+    out = args.out or RESULTS / ("expression_listening.json" if args.listening_only else "expression.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
     print_table(res)
     return 0
 

@@ -55,17 +55,41 @@ def with_face(speech_expr: np.ndarray, face: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-class FaceScorer:
-    """Scores candidate faces of one emotion on fixed frames of real clips."""
+def bare_listening(maker, partner: EmotionState, seed: int = 11):
+    """A 6 s listening clip made the way bench/expression.py makes it, but by a profile whose
+    listener faces are empty: the model's own listening movement and the partner emotion's head,
+    without any mirrored face (the candidate face is put on it)."""
+    import dataclasses
 
-    def __init__(self, emotion: str, avatars: list[str], intensity: float = 0.8, frames: int = 8) -> None:
+    from avatar.pipeline import Listen
+    from emotion import Emotion
+
+    profile = maker.profile.model_copy(update={"listener": {e: {} for e in Emotion}})
+    pipeline = dataclasses.replace(maker._pipeline(), profile=profile)
+    return pipeline.make(Listen(6.0, partner, seed=seed)).motion
+
+
+class FaceScorer:
+    """Scores candidate faces of one emotion on fixed frames of real clips.
+
+    listening: score a listener's face instead: frames of a listening clip to a partner feeling
+    `emotion` at `intensity` (bare_listening), the face shown at the profile's listener strength
+    (EmotionProfile.listener_strength: mirroring x intensity). maker: a bench.expression.Maker to
+    share between scorers (default: a new one)."""
+
+    def __init__(self, emotion: str, avatars: list[str], intensity: float = 0.8, frames: int = 8,
+                 listening: bool = False, maker=None) -> None:
         from bench.expression import Maker
         from bench.judges import FERJudge, IdentityJudge, face_box
 
         self.emotion, self.strength = emotion, shown_strength(intensity)
-        maker = Maker()
-        neutral = maker.speaking(EmotionState.of("neutral", intensity), seed=3)[1]
-        own = maker.speaking(EmotionState.of(emotion, intensity), seed=3)[1]
+        maker = maker or Maker()
+        if listening:
+            self.strength = maker.profile.listener_strength(EmotionState.of(emotion, intensity))
+            neutral = own = bare_listening(maker, EmotionState.of(emotion, intensity))
+        else:
+            neutral = maker.speaking(EmotionState.of("neutral", intensity), seed=3)[1]
+            own = maker.speaking(EmotionState.of(emotion, intensity), seed=3)[1]
         n = neutral.num_frames
         self.idx = np.linspace(n // 4, 3 * n // 4 - 1, frames).astype(int)
         self.speech = neutral.expression[self.idx]
@@ -138,12 +162,14 @@ def search(scorer: FaceScorer, start: dict[str, float], channels: list[str], cap
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("emotion")
-    ap.add_argument("channels", nargs="+")
+    ap.add_argument("channels", nargs="*")
     ap.add_argument("--avatars", nargs="+", default=["hopper", "astronaut"])
     ap.add_argument("--start", default="", help="JSON face to start from (default: the label table's)")
     ap.add_argument("--cap", action="append", default=[], help="CHANNEL=MAX, e.g. jawOpen=0.6")
     ap.add_argument("--intensity", type=float, default=0.8)
     ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--listening", action="store_true", help="a listener's face (see FaceScorer)")
+    ap.add_argument("--score-only", action="store_true", help="score the start face, no search")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from emotion.labels import spec
@@ -155,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, w in spec(args.emotion).face.items():
             start[name[:-4] if name.endswith("Left") else name[:-5] if name.endswith("Right") else name + "_"] = w
     caps = {k: float(v) for k, v in (c.split("=") for c in args.cap)}
-    scorer = FaceScorer(args.emotion, args.avatars, args.intensity, args.frames)
-    face, scores = search(scorer, start, args.channels, caps)
+    scorer = FaceScorer(args.emotion, args.avatars, args.intensity, args.frames, args.listening)
+    face, scores = (start, scorer.score(start)) if args.score_only else search(scorer, start, args.channels, caps)
     print(json.dumps({"face": face, "scores": scores}, indent=1))  # noqa: T201
     return 0
 

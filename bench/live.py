@@ -2,10 +2,11 @@
 generator's live listener, the warp renderer, the live stream) in headless Chromium, whose fake
 microphone plays real speech (Debian pocketsphinx-testdata).
 
-Run: python -m bench.live                  (the embedded model: bench/results/live.json)
+Run: python -m bench.live                  (both, one after the other: about 5 minutes on 2 quiet cores)
+     python -m bench.live --llm embedded    (the embedded model: bench/results/live.json)
      python -m bench.live --llm scripted    (an instant scripted model: the avatar path alone,
                                              bench/results/live_scripted.json)
-Bounded: about 2-3 minutes on 2 quiet cores, at most about 5 (loading the models, then
+Bounded: each run about 2-3 minutes on 2 quiet cores, at most about 5 (loading the models, then
 `--budget`, default 200 s, for the turns: when it runs out the turns measured so far are kept).
 
 Figures (medians over turns; page clock = performance.now() in the page):
@@ -23,7 +24,8 @@ Figures (medians over turns; page clock = performance.now() in the page):
 - where the time goes (server clock, app.live.LiveSession.mark): per spoken turn, VAD end-of-turn
   silence, ASR left after it, page + Gradio to the turn's start, LLM first sentence, TTS + motion
   of it, queue -> stream, the stream's lead, and the page's own start; per typed turn from the
-  turn's start on.
+  turn's start on. With each, the prompt tokens the model evaluated for the reply (the rest came
+  from its KV cache, filled by prefills while the person spoke and after the last reply).
 Writes the results JSON (CPU model, load averages at start and end and sampled every 5 s) and
 prints a table.
 """
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import tempfile
@@ -175,9 +178,11 @@ def _first(trace: list[dict], stage: str, after: float, turn: int | None = None)
     return None
 
 
-def stages(trace: list[dict], llm_at: list[float]) -> dict:
+def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, dict]] = ()) -> dict:
     """Where each turn's time went, from the session's timing marks (seconds, server clock).
 
+    replies: (time.monotonic() at the reply's end, the model server's timings) per LLM reply
+    (`ServerTimings`): each turn gets its first reply's prompt tokens evaluated and reused.
     spoken: one entry per transcribed utterance answered by a turn; typed: per other turn."""
     out: dict[str, list[dict]] = {"spoken": [], "typed": []}
     spoken_turns = set()
@@ -189,15 +194,41 @@ def stages(trace: list[dict], llm_at: list[float]) -> dict:
         spoken_turns.add(turn["turn"])
         row = {"vad_end_of_turn_s": vad["t"] - vad["speech_end"], "asr_after_vad_s": heard["t"] - vad["t"],
                "page_to_turn_s": turn["t"] - heard["t"]}
-        row |= _turn_stages(trace, turn, llm_at)
+        row |= _turn_stages(trace, turn, llm_at) | _prompt(trace, turn, replies)
         played = _first(trace, "played", turn["t"], turn["turn"])
         row["total_s"] = played["t"] - vad["speech_end"] if played else None
         out["spoken"].append(row)
     for turn in (m for m in trace if m["stage"] == "turn" and m["turn"] not in spoken_turns):
         sent = next((m for m in reversed(trace) if m["stage"] == "sent" and m["t"] <= turn["t"]), None)
         row = {"sent_to_turn_s": turn["t"] - sent["t"] if sent else None} | _turn_stages(trace, turn, llm_at)
-        out["typed"].append(row)
+        out["typed"].append(row | _prompt(trace, turn, replies))
     return out
+
+
+def _prompt(trace: list[dict], turn: dict, replies) -> dict:
+    """The turn's prompt work: tokens the model evaluated for its reply and took from its cache,
+    that evaluation's seconds, and how many prefills (app.live: the prompt evaluated ahead while
+    the person spoke or typed, or after the last reply) ran since the turn before."""
+    before = max((m["t"] for m in trace if m["stage"] == "turn" and m["t"] < turn["t"]), default=float("-inf"))
+    row = {"prefills": sum(1 for m in trace if m["stage"] == "prefill" and before < m["t"] <= turn["t"])}
+    timings = next((t for at, t in replies if at >= turn["t"]), None)
+    if timings:
+        row |= {"prompt_tokens": timings.get("prompt_n"), "cached_tokens": timings.get("cache_n"),
+                "prompt_eval_s": (timings.get("prompt_ms") or 0.0) / 1000}
+    return row
+
+
+class ServerTimings(logging.Handler):
+    """Collects the model server's timings logged with each reply (dialogue.llm.openai_backend)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.replies: list[tuple[float, dict]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        timings = getattr(record, "llm_timings", None)
+        if timings:
+            self.replies.append((time.monotonic(), dict(timings)))
 
 
 def _turn_stages(trace: list[dict], turn: dict, llm_at: list[float]) -> dict:
@@ -281,6 +312,10 @@ def run(args) -> dict:
                f"--use-file-for-fake-audio-capture={wav}%noloop"]
     else:
         res["spoken_skipped"] = f"no speech to play: {LIBRIVOX} is missing (apt-get install pocketsphinx-testdata)"
+    server = ServerTimings()  # the model's prompt tokens per reply (embedded llama.cpp)
+    backend_log = logging.getLogger("dialogue.llm.openai_backend")
+    backend_log.addHandler(server)
+    backend_log.setLevel(logging.INFO)
     deadline = time.monotonic() + args.budget
 
     def wait_ms() -> float:  # a step's wait: at most WAIT_MS, never past the budget
@@ -319,7 +354,7 @@ def run(args) -> dict:
                 res["stream_frames"] = live.cost.frames
                 res["stream_size"] = live.pipeline.renderer.size
                 trace = list(live.trace)
-                res["stages"] = stages(trace, list(llm.first_sentence_at))
+                res["stages"] = stages(trace, list(llm.first_sentence_at), server.replies)
                 t0 = trace[0]["t"] if trace else 0.0  # the raw marks, seconds from the first
                 res["trace"] = [{k: (v - t0 if k in ("t", "speech_end", "plays_at") else v) for k, v in m.items()}
                                 for m in trace]
@@ -332,6 +367,7 @@ def run(args) -> dict:
         close = getattr(services.llm.llm, "close", None)
         if close is not None:
             close()
+        backend_log.removeHandler(server)
     return res
 
 
@@ -354,6 +390,8 @@ def summarize(res: dict) -> dict:
         "barge_in_lips_still_ms": _median([b.get("lips_still_ms") for b in res["barge_in"]]),
         "replies_without_silent_gaps": sum(r["speech_runs"] == 1 for r in replies),
         "replies": len(replies),
+        "spoken_prompt_tokens": _median([r.get("prompt_tokens") for r in res.get("stages", {}).get("spoken", [])]),
+        "typed_prompt_tokens": _median([r.get("prompt_tokens") for r in res.get("stages", {}).get("typed", [])]),
         "spoken_stages_s": _median_stages(res.get("stages", {}).get("spoken", [])),
         "typed_stages_s": _median_stages(res.get("stages", {}).get("typed", [])),
     }
@@ -365,21 +403,34 @@ def _median_stages(rows: list[dict]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.machine import cpu_model
-
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--typed", type=int, default=3, help="typed turns (max 4)")
-    p.add_argument("--llm", choices=("embedded", "scripted"), default="embedded",
-                   help="the configured (embedded) model, or a scripted instant one (the avatar path alone)")
+    p.add_argument("--llm", choices=("both", "embedded", "scripted"), default="both",
+                   help="the configured (embedded) model, a scripted instant one (the avatar path alone), "
+                        "or both, one after the other (the default)")
     p.add_argument("--barge-gap", type=float, default=None,
                    help="seconds between the second utterance and the third that interrupts its reply "
                         "(default 4.5 with the scripted model, 6.5 with the embedded one)")
     p.add_argument("--budget", type=float, default=200.0,
-                   help="seconds for the measured turns (after the models load); the rest is skipped")
+                   help="seconds for the measured turns of each run (after the models load); the rest is skipped")
     p.add_argument("--out", type=Path, default=None,
-                   help="results JSON (default bench/results/live.json, live_scripted.json with --llm scripted)")
+                   help="results JSON of a single run (default bench/results/live.json, live_scripted.json "
+                        "with --llm scripted)")
     args = p.parse_args(argv)
-    args.out = args.out or RESULTS / ("live.json" if args.llm == "embedded" else "live_scripted.json")
+    modes = ("embedded", "scripted") if args.llm == "both" else (args.llm,)
+    if args.out is not None and len(modes) > 1:
+        p.error("--out names the JSON of one run: give --llm embedded or --llm scripted with it")
+    for mode in modes:
+        one = argparse.Namespace(**{**vars(args), "llm": mode})
+        one.out = args.out or RESULTS / ("live.json" if mode == "embedded" else "live_scripted.json")
+        measure(one)
+    return 0
+
+
+def measure(args) -> dict:
+    """One run of the bench (args.llm: "embedded" | "scripted"): writes args.out, prints the table."""
+    from bench.machine import cpu_model
+
     meta = {"cpu": cpu_model(), "cores": os.cpu_count(), "load_avg_start": os.getloadavg()}
     with LoadSampler() as load:
         res = run(args)
@@ -402,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
             ("barge-in: speech start -> its lips still", fmt(s["barge_in_lips_still_ms"], " ms"), "<= 500 ms"),
             ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
             ("stream CPU ms per s (motion/render/encode)",
-             "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", "")]
+             "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", ""),
+            ("prompt tokens evaluated at a turn, spoken / typed",
+             f"{fmt(s['spoken_prompt_tokens'])} / {fmt(s['typed_prompt_tokens'])}", "")]
     rows += [(f"  spoken: {k[:-2]}", fmt(v, " s"), "") for k, v in s["spoken_stages_s"].items()]
     rows += [(f"  typed: {k[:-2]}", fmt(v, " s"), "") for k, v in s["typed_stages_s"].items()]
     print(f"{res['cpu']} ({res['cores']} cores), load {res['load_avg_start']} -> {res['load_avg_end']} "  # noqa: T201
@@ -413,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         if res.get(note):
             print(f"{note.replace('_', ' ')}: {res[note]}")  # noqa: T201
     print(f"typed {len(res['typed'])}, spoken {len(res['spoken'])}, barge-ins {len(res['barge_in'])}; wrote {args.out}")  # noqa: T201
-    return 0
+    return res
 
 
 if __name__ == "__main__":

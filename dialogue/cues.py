@@ -72,11 +72,39 @@ def emotion_cues(
         TreeError: `node_id` is not in the tree.
         ValueError: `decay` not in (0, 1], `sibling_weight` not in [0, 1], `max_levels` < 1.
     """
+    _check_weights(decay, sibling_weight)
+    return _cues_from_levels(reverse_levels(tree, node_id, max_levels), tree.get, decay, sibling_weight)
+
+
+def _check_weights(decay: float, sibling_weight: float) -> None:
     if not 0.0 < decay <= 1.0:
         raise ValueError(f"decay must be in (0, 1], got {decay}")
     if not 0.0 <= sibling_weight <= 1.0:
         raise ValueError(f"sibling_weight must be in [0, 1], got {sibling_weight}")
-    return _cues_from_levels(reverse_levels(tree, node_id, max_levels), tree.get, decay, sibling_weight)
+
+
+def emotion_cues_if_added(tree: TalkingTree, turn: Turn, *, decay: float = 0.6, sibling_weight: float = 0.5,
+                          max_levels: int = 8) -> EmotionCues:
+    """The cues `emotion_cues` would give for `turn` once added to the tree as the newest child of
+    `turn.parent`, without adding it (a reply's prompt built ahead, while the person still speaks).
+
+    Raises:
+        TreeError: `turn.parent` is not in the tree.
+        ValueError: as `emotion_cues`.
+    """
+    _check_weights(decay, sibling_weight)
+    if max_levels < 1:
+        raise ValueError(f"max_levels must be >= 1, got {max_levels}")
+    if turn.parent is None:
+        levels = [[turn]]
+    else:
+        levels = [[turn, *tree.children(turn.parent)]] + (
+            reverse_levels(tree, turn.parent, max_levels - 1) if max_levels > 1 else [])
+
+    def get(turn_id: str) -> Turn | None:
+        return turn if turn_id == turn.id else (tree.get(turn_id) if turn_id in tree else None)
+
+    return _cues_from_levels(levels, get, decay, sibling_weight)
 
 
 def path_cues(path: list[Turn], *, decay: float = 0.6, max_levels: int = 8) -> EmotionCues:

@@ -108,15 +108,7 @@ FEW_SHOT: tuple[tuple[str, str], ...] = (
 )
 # How to meet the person's current emotion, as the few words of a feeling note (the label table's
 # `answer` lines are whole instructions, made for the compact prompt of tiny models).
-MEET: dict[Emotion, str] = {
-    Emotion.NEUTRAL: "be warm and interested",
-    Emotion.HAPPY: "share their joy",
-    Emotion.SAD: "comfort them gently",
-    Emotion.ANGRY: "stay calm and on their side, no lecture",
-    Emotion.FEARFUL: "reassure them calmly",
-    Emotion.SURPRISED: "be curious with them",
-    Emotion.DISGUSTED: "share their distaste lightly",
-}
+MEET: dict[Emotion, str] = {Emotion(s.name): s.meet for s in TABLE}
 # For tiny models (SmolLM2-135M): long instructions drown them, and they rarely follow a format.
 # One plain line on how to meet the person's current emotion helps them more than persona detail.
 COMPACT_INSTRUCTION = "Reply kindly in one or two short sentences."

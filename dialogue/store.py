@@ -41,6 +41,7 @@ from dialogue.turns import Turn, new_id
 __all__ = ["ConversationInfo", "ConversationStore", "StoreError"]
 
 log = logging.getLogger(__name__)
+_TURN_VALUES = ", ".join("?" * len(TURN_COLUMNS.split(",")))  # one placeholder per turns column
 
 
 class ConversationStore:
@@ -135,7 +136,7 @@ class ConversationStore:
 
     def _insert_turn(self, conversation_id: str, turn: Turn) -> None:
         self._conn.execute(
-            f"INSERT INTO turns ({TURN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO turns ({TURN_COLUMNS}) VALUES ({_TURN_VALUES})",
             turn_row(conversation_id, turn),
         )
 

@@ -9,10 +9,10 @@ import json
 import sqlite3
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from dialogue.tree import TalkingTree, TreeError
-from dialogue.turns import Turn
+from dialogue.turns import SentenceEmotion, Turn
 
 EXPORT_FORMAT = "warmchat.conversation"
 EXPORT_VERSION = 1
@@ -53,6 +53,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE conversations ADD COLUMN owner TEXT",
         "CREATE INDEX conversations_by_owner ON conversations(owner, updated_at)",
     ),
+    (
+        # an avatar turn's sentences with the emotion each was said with (Turn.arc, a JSON list);
+        # NULL = saved before arcs: the whole text said with the turn's emotion
+        "ALTER TABLE turns ADD COLUMN arc TEXT",
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -76,8 +81,9 @@ class ConversationInfo(BaseModel):
 
 
 TURN_COLUMNS = (
-    "conversation_id, id, parent_id, speaker, avatar_role, text, emotion, created_at, started_at, ended_at, media"
+    "conversation_id, id, parent_id, speaker, avatar_role, text, emotion, created_at, started_at, ended_at, media, arc"
 )
+_ARC = TypeAdapter(tuple[SentenceEmotion, ...])
 
 
 def turn_row(conversation_id: str, turn: Turn) -> tuple[Any, ...]:
@@ -86,6 +92,7 @@ def turn_row(conversation_id: str, turn: Turn) -> tuple[Any, ...]:
         conversation_id, turn.id, turn.parent, turn.speaker.value, turn.avatar_role.value, turn.text,
         turn.emotion.model_dump_json(), turn.created_at, turn.started_at, turn.ended_at,
         turn.media.model_dump_json(exclude_defaults=True),
+        _ARC.dump_json(turn.arc).decode() if turn.arc else None,
     )
 
 
@@ -101,6 +108,7 @@ def row_turn(row: sqlite3.Row) -> Turn:
         started_at=row["started_at"],
         ended_at=row["ended_at"],
         media=json.loads(row["media"]),
+        arc=json.loads(row["arc"]) if row["arc"] else (),
     )
 
 

@@ -96,10 +96,24 @@ class TurnMedia(BaseModel):
         return self.model_copy(update={"segments": self.segments + (str(PurePosixPath(path)),)})
 
 
+class SentenceEmotion(BaseModel):
+    """One sentence of an avatar turn and the emotion it is said with (an entry of `Turn.arc`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    emotion: EmotionState = EmotionState()
+
+
 class Turn(BaseModel):
     """One node of the talking tree.
 
     parent is None only for the root (the persona's greeting or an empty system root).
+    emotion: the turn's emotion (the badge; for the avatar, the one settled before its first sentence).
+    arc: the avatar's sentences in order, each with the emotion its voice and face got
+        (emotion.arc); arc[0].emotion is `emotion`. An avatar turn saved without one (before arcs
+        existed, or made outside a reply stream, like the greeting) gets one entry: its whole text
+        said with `emotion`. The person's turns have none.
     media: the turn's files (TurnMedia; old dict-shaped rows load into it).
     """
 
@@ -115,11 +129,20 @@ class Turn(BaseModel):
     started_at: float | None = None  # when the turn began (speech start), seconds since epoch
     ended_at: float | None = None
     media: TurnMedia = Field(default_factory=TurnMedia)
+    arc: tuple[SentenceEmotion, ...] = ()
 
     @field_validator("text")
     @classmethod
     def _valid_text(cls, text: str) -> str:
         return valid_text(text)  # a turn's text is stored and shown: it must encode as UTF-8
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_arc(cls, data: Any) -> Any:
+        """An avatar turn without an arc: its whole text said with its emotion."""
+        if isinstance(data, dict) and not data.get("arc") and data.get("speaker") == Speaker.AVATAR.value:
+            data = {**data, "arc": [{"text": data.get("text", ""), "emotion": data.get("emotion", EmotionState())}]}
+        return data
 
 
 class SalientMoment(BaseModel):

@@ -51,10 +51,14 @@ class LabelSpec:
     colour: "#rrggbb" of its badge, tree node and timeline mark.
     prompt: a few words telling a language model what the label means (the prompt's label list).
     answer: one line on how to answer a person who feels this ("" = no special advice).
+    meet: the few words of a prompt's feeling note on how to meet a person who feels this.
     delivery: (rate, pitch, gain) voice multipliers at intensity 1.
     face: ARKit blendshape weights in [0, 1] at intensity 1 (a profile may override them).
     empathy: the label the avatar answers a person feeling this with.
     head: how the emotion shapes head motion.
+    listener: the face of a listener who takes this feeling on from the person it listens to, at
+        full strength (a profile may override it): the mouth closed or slightly parted, the brows
+        and eyes doing the work. None: the speaker's face x emotion.profile.LISTENER_SCALE.
     """
 
     name: str
@@ -67,6 +71,8 @@ class LabelSpec:
     face: Mapping[str, float]
     empathy: str
     head: HeadStyle = field(default_factory=HeadStyle)
+    meet: str = ""
+    listener: Mapping[str, float] | None = None
 
 
 def _face(**weights: float) -> Mapping[str, float]:
@@ -83,40 +89,49 @@ def _face(**weights: float) -> Mapping[str, float]:
 
 TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("neutral", 0.0, 0.0, "#8a8f98", "calm, matter-of-fact", "",
-              (1.0, 1.0, 1.0), _face(), "neutral", HeadStyle()),
+              (1.0, 1.0, 1.0), _face(), "neutral", HeadStyle(), meet="be warm and interested",
+              listener=_face()),
     LabelSpec("happy", 0.8, 0.45, "#f2b705", "glad, warm, amused",
               "The person is happy. Share their joy in one or two short sentences.",
               (1.10, 1.10, 1.15),
               _face(mouthSmile=1.0, cheekSquint=0.8, eyeSquint=0.4, mouthUpperUp=0.35, mouthDimple=0.2, jawOpen_=0.12),
-              "happy", HeadStyle(gain=1.2, speed=1.1, pitch=-0.02)),
+              "happy", HeadStyle(gain=1.2, speed=1.1, pitch=-0.02), meet="share their joy",
+              listener=_face(mouthSmile=1.0, mouthUpperUp=0.45, mouthDimple=0.45, eyeSquint=0.15, jawOpen_=0.15)),
     LabelSpec("sad", -0.7, -0.45, "#3b6fd8", "sorry, low, sympathetic",
               "The person is sad. Comfort them gently in one or two short sentences.",
               (0.82, 0.90, 0.70),
               _face(mouthFrown=0.8, mouthStretch=1.0, eyeSquint=0.9, browDown=0.45, browInnerUp_=0.15, eyeBlink=0.45,
                     mouthPress=0.15, mouthShrugLower_=0.15),
-              "sad", HeadStyle(gain=0.8, speed=0.75, pitch=0.08)),
+              "sad", HeadStyle(gain=0.8, speed=0.75, pitch=0.08), meet="comfort them gently",
+              listener=_face(mouthFrown=1.0, eyeSquint=1.0, eyeBlink=0.6, browDown=0.3, browInnerUp_=0.15, mouthShrugLower_=0.3)),
     LabelSpec("angry", -0.65, 0.75, "#d64541", "cross, indignant, firm",
               "The person is angry. Stay calm and understanding, in one or two short sentences.",
               (1.08, 1.04, 1.35),
               _face(browDown=1.0, eyeSquint=1.0, noseSneer=0.8, mouthPress=0.5, mouthUpperUp=0.3, eyeWide=0.15),
-              "sad", HeadStyle(gain=1.1, speed=0.9, pitch=0.03)),
+              "sad", HeadStyle(gain=1.1, speed=0.9, pitch=0.03),
+              meet="stay calm and on their side, no lecture",
+              listener=_face(browDown=1.0, eyeSquint=0.8, noseSneer=0.6, mouthPress=0.3, mouthUpperUp=0.3, eyeWide=0.6)),
     LabelSpec("surprised", 0.25, 0.85, "#9b59b6", "amazed, astonished, curious",
               "The person is surprised. Reply with interest in one or two short sentences.",
               (1.10, 1.14, 1.20),
               _face(browOuterUp=1.0, browInnerUp_=1.0, eyeWide=0.2, jawOpen_=0.7, mouthFunnel_=0.8),
-              "surprised", HeadStyle(gain=1.3, speed=1.2, pitch=-0.04)),
+              "surprised", HeadStyle(gain=1.3, speed=1.2, pitch=-0.04), meet="be curious with them",
+              listener=_face(browOuterUp=1.0, browInnerUp_=0.3, eyeWide=1.0, jawOpen_=0.45, mouthFunnel_=1.0)),
     LabelSpec("fearful", -0.45, 0.9, "#2a9d8f", "afraid, worried, anxious",
               "The person is afraid. Reassure them gently in one or two short sentences.",
               (1.15, 1.10, 0.95),
               _face(browInnerUp_=0.8, browOuterUp=0.2, browDown=0.7, eyeWide=0.5, mouthStretch=1.0,
                     jawOpen_=0.35, mouthFrown=0.3),
-              "sad", HeadStyle(gain=1.0, speed=1.3, pitch=0.04)),
+              "sad", HeadStyle(gain=1.0, speed=1.3, pitch=0.04), meet="reassure them calmly",
+              listener=_face(browInnerUp_=0.8, eyeWide=0.8, mouthStretch=0.45, jawOpen_=0.2, mouthFrown=1.0)),
     LabelSpec("disgusted", -0.8, 0.25, "#6b8e23", "repelled, put off, disapproving",
               "The person is upset. Be understanding, in one or two short sentences.",
               (0.94, 0.96, 1.05),
               _face(noseSneer=1.0, mouthUpperUp=0.75, browDown=0.55, eyeSquint=0.55, cheekSquint=0.35,
                     mouthFrown=0.4, mouthShrugLower_=0.3),
-              "disgusted", HeadStyle(gain=0.9, speed=0.9, pitch=0.0)),
+              "disgusted", HeadStyle(gain=0.9, speed=0.9, pitch=0.0), meet="share their distaste lightly",
+              listener=_face(noseSneer=0.8, mouthUpperUp=0.5, browDown=0.5, eyeSquint=0.5, mouthFrown=0.4,
+                             mouthShrugLower_=0.3)),
 )
 
 
@@ -131,7 +146,8 @@ _COLOUR = re.compile(r"^#[0-9a-f]{6}$")
 def check_table(table: tuple[LabelSpec, ...]) -> None:
     """Raise LabelTableError unless `table` is usable: unique lower-case names, "neutral" first,
     prototypes in [-1, 1] (only neutral at the origin, and each nearest-in-direction to itself),
-    colours "#rrggbb", positive delivery factors, face weights in [0, 1], empathy naming a row."""
+    colours "#rrggbb", prompt and meet wording, positive delivery factors, face weights in [0, 1],
+    empathy naming a row."""
     names = [s.name for s in table]
     if not names or names[0] != "neutral":
         raise LabelTableError("the first label must be 'neutral'")
@@ -149,11 +165,14 @@ def check_table(table: tuple[LabelSpec, ...]) -> None:
             raise LabelTableError(f"{where}: colour {s.colour!r} is not #rrggbb")
         if not s.prompt.strip():
             raise LabelTableError(f"{where}: prompt wording is empty")
+        if not s.meet.strip():
+            raise LabelTableError(f"{where}: no words on how to meet it (meet)")
         if len(s.delivery) != 3 or min(s.delivery) <= 0:
             raise LabelTableError(f"{where}: delivery must be three positive factors")
-        bad = {k: w for k, w in s.face.items() if not 0.0 <= w <= 1.0}
-        if bad:
-            raise LabelTableError(f"{where}: face weights outside [0, 1]: {bad}")
+        for what, face in (("face", s.face), ("listener", s.listener or {})):
+            bad = {k: w for k, w in face.items() if not 0.0 <= w <= 1.0}
+            if bad:
+                raise LabelTableError(f"{where}: {what} weights outside [0, 1]: {bad}")
         if s.empathy not in names:
             raise LabelTableError(f"{where}: empathy {s.empathy!r} is not a label")
         if s.head.gain <= 0 or s.head.speed <= 0:

@@ -15,7 +15,8 @@ class ProfileError(ValueError):
     """A profile file is missing, unreadable or invalid; the message names the file and field."""
 
 
-# A listener shows the label table's default face at this share (the speaker at full strength).
+# A label without a listener face (emotion.labels LabelSpec.listener) is shown by a listener as
+# its speaker's face at this share.
 LISTENER_SCALE = 0.55
 
 # How strongly a face shows an emotion of a given intensity: a saturating curve, so that a clear
@@ -23,10 +24,16 @@ LISTENER_SCALE = 0.55
 STRENGTH_EXPONENT = 1.6
 
 
-def shown_strength(intensity: float) -> float:
-    """The share of an emotion's full face shown at `intensity` in [0, 1]: 1 - (1 - i) ** 1.6."""
+def shown_strength(intensity: float, exponent: float = STRENGTH_EXPONENT) -> float:
+    """The share of an emotion's full face shown at `intensity` in [0, 1]: 1 - (1 - i) ** exponent."""
     i = min(max(float(intensity), 0.0), 1.0)
-    return 1.0 - (1.0 - i) ** STRENGTH_EXPONENT
+    return 1.0 - (1.0 - i) ** exponent
+
+
+# A listener takes on `mirroring` x the partner's intensity of the partner's feeling, shown through
+# a steeper curve than a speaker's: the listener faces are quiet faces (closed lips), so a clear
+# mirror (mirroring 0.6 x intensity 0.8 = 0.48) shows 0.81 of its face and a faint one (0.1) 0.23.
+LISTENER_EXPONENT = 2.5
 
 
 # Expression coefficients (ARKit blendshape name -> weight in [0, 1]) at full intensity.
@@ -42,7 +49,8 @@ class EmotionProfile(BaseModel):
         mirroring: fraction of the user's emotion the avatar takes on while listening (0..1).
         decay_half_life_s: seconds for an emotion to fall half way back to the baseline.
         speaker: emotion -> expression while the avatar speaks.
-        listener: emotion -> expression while it listens (usually softer).
+        listener: partner's emotion -> the listener's expression taking it on (a quiet face:
+            closed or slightly parted lips); missing labels take the label table's listener face.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -66,19 +74,37 @@ class EmotionProfile(BaseModel):
         return table
 
     def expression(self, state: EmotionState, listening: bool) -> Expression:
-        """Expression coefficients for `state`: the table entry x shown_strength(intensity) x expressiveness,
-        clipped to [0, 1]. Falls back to the speaker table when the listener table lacks the label,
-        and to the label table's default face (emotion.labels) when neither has it (a listener
-        shows it at LISTENER_SCALE: a listener's face is softer).
+        """Expression coefficients the avatar shows, clipped to [0, 1].
+
+        Speaking (`state` is the avatar's emotion): the speaker table entry (else the label
+        table's face, emotion.labels) x shown_strength(intensity) x expressiveness.
+        Listening (`state` is the partner's emotion, mirrored): the listener table entry (else the
+        label table's listener face; else its face x LISTENER_SCALE) x listener_strength(state) x
+        expressiveness. The same face drives listening clips and the live listener.
         """
-        table = self.listener if listening and state.label in self.listener else self.speaker
-        if state.label in table:
-            base = table[state.label]
-        else:
-            soft = LISTENER_SCALE if listening else 1.0
-            base = {name: soft * w for name, w in spec(state.label).face.items()}
-        k = shown_strength(state.intensity) * self.expressiveness
-        return {name: min(max(w * k, 0.0), 1.0) for name, w in base.items()}
+        if listening:
+            return self.listener_face(state.label, self.listener_strength(state))
+        base = self.speaker[state.label] if state.label in self.speaker else dict(spec(state.label).face)
+        return _scaled(base, shown_strength(state.intensity) * self.expressiveness)
+
+    def listener_face(self, label: Emotion, strength: float) -> Expression:
+        """The listener's face for `label` (the profile's listener table, else the label table's
+        listener face, else its face x LISTENER_SCALE) x strength x expressiveness, in [0, 1]."""
+        base = self.listener.get(label)
+        if base is None:
+            row = spec(label)
+            base = dict(row.listener) if row.listener is not None else \
+                {name: LISTENER_SCALE * w for name, w in row.face.items()}
+        return _scaled(base, strength * self.expressiveness)
+
+    def listener_strength(self, partner: EmotionState) -> float:
+        """The share of its listener face the avatar shows to a partner feeling `partner`:
+        shown_strength(mirroring x intensity, LISTENER_EXPONENT) (0.81 at 0.6 x 0.8)."""
+        return shown_strength(self.mirroring * float(partner.intensity), LISTENER_EXPONENT)
+
+
+def _scaled(face: Expression, k: float) -> Expression:
+    return {name: min(max(w * k, 0.0), 1.0) for name, w in face.items()}
 
 
 def load_profile(path: Path, shown: str | None = None) -> EmotionProfile:

@@ -28,6 +28,19 @@ class FakeLLM:
         yield ReplyChunk(final=Reply(text=text, emotion=Emotion(label), intensity=k))
 
 
+class PrefillLLM(FakeLLM):
+    """A FakeLLM with a prompt cache to fill (as EmbeddedLLM.prefill): records each prefill's
+    (persona, path, cues)."""
+
+    def __init__(self, replies=None):
+        super().__init__(replies)
+        self.prefills: list[tuple[PersonaBrief, list[Turn], EmotionCues]] = []
+
+    def prefill(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> dict:
+        self.prefills.append((persona, path, cues))
+        return {"prompt_n": 7, "cache_n": 100}
+
+
 def fake_emotion_of(text: str) -> EmotionState:
     """Keyword emotion: enough for orchestration tests."""
     t = text.lower()

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.access import NoSuchConversation
 from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
-                              TurnFailed, UserTurnSaved)
+                              TurnFailed, UserTurnSaved, prefill_reply)
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.live import LivePanel, build_live_panel
@@ -197,6 +197,7 @@ class _Handlers:
             yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html(user_message(exc)), gr.skip()
             return
         recorded = RecordedVoice(np.asarray(voice, np.float32), RECORDING_RATE) if voice is not None else None
+        self._follow(conv, request, history=False)  # perhaps started for this message: prefills use it
         yield from self._turn(conv, lambda: conv.send(text, voice=recorded), request=request)
 
     def regenerate(self, conv: Conversation | None, request: gr.Request = None) -> Iterator[tuple]:
@@ -384,6 +385,7 @@ class _Handlers:
             conv = self.owned(conv, request)
         except NoSuchConversation:
             conv = None
+        self._follow(conv, request)
         rows = self.ctx.owned_conversations(request)
         picker = gr.Dropdown(choices=[(conversation_label(r.title, r.persona, r.updated_at), r.id) for r in rows],
                              value=conv.id if conv is not None else None)
@@ -392,6 +394,32 @@ class _Handlers:
         with self.ctx.turn_lock(conv.id):
             return (gr.Dropdown(choices=branch_choices(conv.tree.branches()), value=conv.current),
                     gr.Dropdown(choices=user_turn_choices(conv.path()), value=None), picker)
+
+    def _follow(self, conv: Conversation | None, request, history: bool = True) -> None:
+        """The page's live session prefills `conv`'s next reply (None: a conversation not started
+        yet, with the default persona) while the person speaks or types (LiveSession.prefill);
+        `history`: its path so far at once (LiveSession.prefill_with)."""
+        if self.ctx.live is None:
+            return
+        ctx = self.ctx
+        if conv is None:
+            try:
+                persona = ctx.persona(ctx.settings.persona)
+            except ValueError:  # PersonaError: the first message will say so
+                return
+            ctx.live.follow(request, lambda text: prefill_reply(ctx.services, persona, None, None, text), history)
+            return
+        lock = ctx.turn_lock(conv.id)
+
+        def draft(text: str) -> dict | None:
+            if not lock.acquire(blocking=False):  # a turn runs: the next prompt is not known yet
+                return None
+            try:
+                return conv.prefill(text)
+            finally:
+                lock.release()
+
+        ctx.live.follow(request, draft, history)
 
     # --- listening and speech ------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ CSS = """
             border-radius:4px; margin:4px 0; }
 .wc-ok { color:#14532d; background:#e8f6ec; border-left:4px solid #15803d; padding:6px 10px; border-radius:4px; }
 #reply-text { font-size:1.05em; }
+.wc-emotion { font-size:.8em; font-weight:700; letter-spacing:.02em; }  /* a bubble's emotion (view.emotion_word) */
 /* Empty message slots take no room. One simple selector per :has(): Gradio prefixes every
    selector of a list, also inside :has(), and `:has(.wc-error, .wc-ok)` then never matches. */
 .wc-slot:not(:has(.wc-error)):not(:has(.wc-ok)) { display:none; }

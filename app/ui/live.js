@@ -13,13 +13,14 @@
   const MAX_LATENCY_S = 1.2;  // more buffered than this: jump to near the live edge
   const CUT_MARGIN_S = 0.2;  // a barge-in's new stream plays this long after the playhead (app/live.py)
   const CATCH_UP_S = 0.3;  // more buffered than this while the avatar is not speaking: play faster
+  const DRAFT_AFTER_MS = 300;  // a pause in typing this long sends the text so far to be prefilled
   const CATCH_UP_RATE = 1.5;  // (it idles or listens: nothing is heard) so its next words come sooner
   const stats = {
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
     turnsBegun: [], turns: {},  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
-    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], notice: "", error: "",
+    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], drafts: 0, notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
@@ -306,6 +307,15 @@
 
   live.micOn = micOn; live.micOff = micOff;
 
+  // the message being typed: the server evaluates its reply's prompt ahead (LiveSession.prefill)
+  let draftTimer = null;
+  document.addEventListener("input", (ev) => {
+    const box = ev.target.closest && ev.target.closest("#message textarea");
+    if (!box) return;
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(() => { if (box.value.trim()) { stats.drafts += 1; send({ type: "draft", text: box.value }); } }, DRAFT_AFTER_MS);
+  }, true);
+
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey && ev.target.closest && ev.target.closest("#message")) sent();
     unmute();  // a key press lets the page play sound too
@@ -320,7 +330,7 @@
     if (btn) {
       const on = !stats.micOn;
       (on ? micOn() : Promise.resolve(micOff())).then(() => {
-        btn.textContent = stats.micOn ? "⏹ Stop hands-free" : "🎙 Talk hands-free";
+        btn.querySelector(".wc-mic-label").textContent = stats.micOn ? "Stop hands-free" : "Talk hands-free";
         btn.classList.toggle("wc-on", stats.micOn);
       }).catch((e) => notice("The microphone is not available: " + e.message));
       return;

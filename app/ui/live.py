@@ -26,6 +26,10 @@ from app.live import LiveHub, LiveSession
 log = logging.getLogger(__name__)
 
 LIVE_PATH = "/warmchat/live"
+# A microphone drawn inline: the emoji rendered as a box where no emoji font is installed (Debian).
+MIC_ICON = ('<svg class="wc-mic-icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" '
+            'fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">'
+            '<rect x="9" y="3" width="6" height="11" rx="3"/><path d="M5 11a7 7 0 0 0 14 0M12 18v3"/></svg>')
 _JS = Path(__file__).with_name("live.js")
 
 CSS = """
@@ -40,6 +44,7 @@ CSS = """
 #live-panel .wc-live-bar { display:flex; gap:8px; align-items:center; margin-top:6px; }
 #live-panel .wc-live-state { font-size:.85em; color:#666; }
 #live-panel .wc-live-state::after { content: attr(data-state); }
+#live-mic { display:inline-flex; align-items:center; gap:6px; }
 #live-mic.wc-on { background:#b00020; color:#fff; }
 body.wc-live-on #avatar-video { display:none; }   /* the live stream replaces the clip player */
 #live-send { display:none !important; }
@@ -58,8 +63,9 @@ def panel_html(token: str = "", poster: str = "") -> str:
     attr = f' data-live-token="{token}"' if token else ""
     return (f'<div class="wc-live"{attr}><div class="wc-live-stage">{still}</div>'
             '<div class="wc-live-notice" hidden></div><div class="wc-live-heard" hidden></div>'
-            '<div class="wc-live-bar"><button id="live-mic" type="button" class="lg secondary sm">🎙 Talk hands-free'
-            '</button><span class="wc-live-state" data-state="idle">avatar: </span></div></div>')
+            f'<div class="wc-live-bar"><button id="live-mic" type="button" class="lg secondary sm">{MIC_ICON}'
+            '<span class="wc-mic-label">Talk hands-free</span></button>'
+            '<span class="wc-live-state" data-state="idle">avatar: </span></div></div>')
 
 
 @dataclass
@@ -116,6 +122,19 @@ class LiveHooks:
             log.exception("live stream cannot show persona %s", getattr(persona, "name", persona))
             return None
         return live.turn_sink()
+
+    def follow(self, request: gr.Request | None, drafter, history: bool = True) -> None:
+        """This page's conversation changed: `drafter(text)` now evaluates its next reply's prompt
+        ahead (app.conversation.prefill_reply; `history`: LiveSession.prefill_with). Opens the
+        page's live session if the page's load event has not yet."""
+        if self.hub is None or request is None:
+            return
+        try:
+            live = self.hub.open(request.session_hash, self.default_persona(), owner=_owner_digest(request))
+        except Exception:  # no live session: nothing to prefill for
+            log.exception("live session failed to open")
+            return
+        live.prefill_with(drafter, history)
 
     def typing(self, on: bool, request: gr.Request | None) -> None:
         live = self.session(request)

@@ -23,15 +23,19 @@ def snippet(text: str, limit: int = 48) -> str:
 
 
 def chat_messages(path: list[Turn], avatar_name: str) -> list[dict[str, str]]:
-    """The path as Chatbot messages; avatar turns carry their emotion in a small tag."""
+    """The path as Chatbot messages; an avatar turn's bubble ends with its emotion (`emotion_word`)."""
     messages = []
     for turn in path:
         if turn.speaker is Speaker.USER:
             messages.append({"role": "user", "content": turn.text})
         else:
-            tag = f"*[{turn.emotion.label.value}]*"
-            messages.append({"role": "assistant", "content": f"{turn.text}  {tag}"})
+            messages.append({"role": "assistant", "content": f"{turn.text}\n\n{emotion_word(turn.emotion)}"})
     return messages
+
+
+def emotion_word(state: EmotionState) -> str:
+    """HTML of the emotion's name as a small word in its label colour (a chat bubble's footer)."""
+    return f'<span class="wc-emotion" style="color:{EMOTION_COLOURS[state.label]}">{state.label.value}</span>'
 
 
 def emotion_badge(state: EmotionState | None, who: str = "") -> str:

@@ -11,7 +11,9 @@ every pause before they move. Live, the avatar must react to audio it has only j
 - prosody mirrored: stressed (loud) syllables get a small brow raise, and the partner's loudness makes
   the head livelier;
 - the partner's emotion, once known (`set_partner_emotion`), ramps in through the profile's listener
-  expressions x mirroring, with the teacher's head-down for sad or fearful partners;
+  expressions x mirroring, with the teacher's head-down for sad or fearful partners; the avatar's own
+  feeling from the reply it just spoke (`set_own_emotion`) stays on its face, fading, where it is the
+  stronger; no back-channel smile at a partner whose feeling is negative;
 - idle sway, blinks (renewal process) and gaze saccades, all evaluated at absolute stream time, so the
   output continues without seams however the frames are requested.
 
@@ -36,7 +38,8 @@ from avatar.motion.clip import ARKIT_INDEX, ARKIT_NAMES, FPS, POSE_NAMES, Motion
 from avatar.motion.procedural import eye_look_coefficients, expression_vector
 from avatar.motion.teacher import TeacherConfig
 from emotion import Emotion, EmotionState
-from emotion.profile import EmotionProfile
+from emotion.labels import spec
+from emotion.profile import LISTENER_EXPONENT, EmotionProfile, shown_strength
 
 _J = ARKIT_INDEX
 _N_EXPR = len(ARKIT_NAMES)
@@ -108,6 +111,18 @@ class _Lag:
 
     def __init__(self, value, tau_s: float) -> None:
         self.value, self.target, self.tau_s = np.asarray(value, np.float64), np.asarray(value, np.float64), tau_s
+
+    def follow(self, targets: np.ndarray, fps: int) -> np.ndarray:
+        """(n, *shape) the next n values, easing towards a target that changes frame by frame."""
+        a = np.exp(-1.0 / (self.tau_s * fps))
+        out = np.empty((len(targets),) + self.value.shape)
+        v = self.value
+        for k, target in enumerate(targets):
+            v = target + (v - target) * a
+            out[k] = v
+        if len(targets):
+            self.value, self.target = out[-1].copy(), np.asarray(targets[-1], np.float64)
+        return out
 
     def run(self, n: int, fps: int) -> np.ndarray:
         """(n, *shape) the next n values."""
@@ -238,7 +253,9 @@ class LiveListener:
         self._gaze = np.zeros(2)
         # slow states (first-order lags toward targets, continuous across calls)
         self._emotion: EmotionState | None = None
-        self._emo = _Lag(np.zeros(_N_EXPR), config.emotion_tau_s)  # the mirrored expression
+        self._own: tuple[EmotionState, float] | None = None  # the avatar's own feeling and when it was set
+        self._shown = Emotion.NEUTRAL  # the label whose listener face is shown
+        self._emo = _Lag(np.zeros(_N_EXPR), config.emotion_tau_s)  # the listener's expression
         self._head_down = _Lag(0.0, 0.6)  # pitch offset: head lowered for a sad partner
         self._gain = _Lag(1.0, 0.6)  # liveliness of the sway (partner's arousal and loudness)
         self._gain_base = 1.0
@@ -289,18 +306,53 @@ class LiveListener:
 
     def set_partner_emotion(self, emotion: EmotionState | None) -> None:
         """Mirror the partner's emotion from now on (None: back to attentive neutrality). The face
-        ramps to the profile's listener expression x intensity x mirroring over ~emotion_tau_s."""
+        ramps to the profile's listener expression for it (EmotionProfile.expression: mirroring x
+        intensity) over ~emotion_tau_s, unless the avatar's own feeling shows more (set_own_emotion)."""
         self._emotion = emotion
         if emotion is None:
-            self._emo.target = np.zeros(_N_EXPR)
             self._head_down.target = np.asarray(0.0)
             self._gain_base = 1.0
-            return
-        self._emo.target = expression_vector(self.profile.expression(emotion, listening=True)).astype(np.float64) \
-            * self.profile.mirroring
-        sad = emotion.label in (Emotion.SAD, Emotion.FEARFUL)
-        self._head_down.target = np.asarray(0.06 * emotion.intensity if sad else 0.0)  # as the teacher does
-        self._gain_base = 1.0 + 0.5 * float(emotion.arousal)
+        else:
+            sad = emotion.label in (Emotion.SAD, Emotion.FEARFUL)
+            self._head_down.target = np.asarray(0.06 * emotion.intensity if sad else 0.0)  # as the teacher does
+            self._gain_base = 1.0 + 0.5 * float(emotion.arousal)
+        self._retarget()
+
+    def set_own_emotion(self, emotion: EmotionState | None) -> None:
+        """The avatar's own feeling (the reply it just spoke; None: forget it). Listening after a
+        sad reply, its face stays with that mood (the listener face of its own label at its own
+        intensity, as a full mirror would show it), fading over the profile's decay half-life,
+        while the partner's mirrored feeling shows less; so the face does not contradict what it
+        has just said."""
+        self._own = None if emotion is None or emotion.label is Emotion.NEUTRAL else (emotion, self.time_s)
+        self._retarget()
+
+    def _retarget(self) -> None:
+        """The label shown from now on, for the back-channel rule (the face itself: _targets)."""
+        self._shown = self._face_at(np.array([self.time_s]))[0][0]
+
+    def _face_at(self, t: np.ndarray) -> list[tuple[Emotion, float]]:
+        """Per frame time: (label, strength) of the listener face shown: the stronger of the partner's
+        mirror and the avatar's own mood, which fades with the profile's decay half-life."""
+        partner = (Emotion.NEUTRAL, 0.0)
+        if self._emotion is not None:
+            partner = (self._emotion.label, self.profile.listener_strength(self._emotion))
+        if self._own is None:
+            return [partner] * len(t)
+        own, since = self._own
+        left = own.intensity * 0.5 ** (np.maximum(t - since, 0.0) / self.profile.decay_half_life_s)
+        return [(own.label, s) if s > partner[1] else partner
+                for s in (shown_strength(float(x), LISTENER_EXPONENT) for x in left)]
+
+    def _targets(self, t: np.ndarray) -> np.ndarray:
+        """(T, 52) the listener face to ease towards at each frame time `t`."""
+        cache: dict[tuple[Emotion, float], np.ndarray] = {}
+        out = np.zeros((len(t), _N_EXPR))
+        for k, key in enumerate(self._face_at(t)):
+            if key not in cache:
+                cache[key] = expression_vector(self.profile.listener_face(*key))
+            out[k] = cache[key]
+        return out
 
     def start_from(self, previous: MotionClip | None) -> None:
         """Continue from `previous`'s last frame (e.g. the avatar just stopped speaking): the next
@@ -337,7 +389,9 @@ class LiveListener:
         head_down = self._head_down.run(n, self.fps)
         self._gain.target = np.asarray(self._gain_base + 0.3 * self._cues.loudness)
         gain = self._gain.run(n, self.fps)
-        emo = self._emo.run(n, self.fps)
+        emo = self._emo.follow(self._targets(t), self.fps)
+        if self._own is not None:
+            self._shown = self._face_at(t[-1:])[0][0]
         for c, (knots, amp) in enumerate(self._sway):
             pose[:, c] += amp * gain * knots(t)
             knots.forget_before(t[0])
@@ -396,6 +450,8 @@ class LiveListener:
                       rng.uniform(*cfg.nod_amp_rad), double=rng.random() < cfg.double_nod_prob)
         if rng.random() < cfg.smile_prob_at_pause:
             amp, hold = rng.uniform(0.2, 0.35), rng.uniform(0.2, 0.7)
+            if spec(self._shown).valence < 0 or (self._emotion is not None and self._emotion.valence < 0):
+                amp = 0.0  # no back-channel smile in a sad, angry or afraid mood (as shaping.emotion_face)
             t0 = early + 0.15
             for name, k in (("mouthSmileLeft", 1.0), ("mouthSmileRight", 1.0),
                             ("cheekSquintLeft", 0.4), ("cheekSquintRight", 0.4)):

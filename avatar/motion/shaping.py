@@ -19,6 +19,8 @@ from avatar.motion.procedural import expression_vector, plateau
 RAMP_S = 0.3            # an emotion change between clips ramps over this long (0.2-0.5 s)
 LISTENER_ONSET_S = 0.6  # a listener mirrors the partner after a beat (as the teacher does)
 
+# A listener's back-channel smile (teacher, live listener): held back for a partner whose feeling is negative.
+BACKCHANNEL_SMILE = ("mouthSmileLeft", "mouthSmileRight", "cheekSquintLeft", "cheekSquintRight")
 # Channels that only carry emotion (speech barely uses them): set from the profile.
 _AFFECT = ("browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft", "browOuterUpRight",
            "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "cheekSquintLeft",
@@ -26,28 +28,40 @@ _AFFECT = ("browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft", "b
            "mouthFrownLeft", "mouthFrownRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthShrugLower",
            "mouthUpperUpLeft", "mouthUpperUpRight", "mouthPressLeft", "mouthPressRight")
 AFFECT_COLUMNS = np.array([ARKIT_INDEX[n] for n in _AFFECT])
+_SMILE_IN_AFFECT = np.array([_AFFECT.index(n) for n in BACKCHANNEL_SMILE])
 # Channels an emotion may also hold (surprise drops the jaw, fear stretches the lips, sadness
 # lowers the lids): the profile's value is a floor under the speech movement and the blinks.
 _FLOOR = ("jawOpen", "mouthFunnel", "mouthStretchLeft", "mouthStretchRight", "eyeBlinkLeft", "eyeBlinkRight")
 FLOOR_COLUMNS = np.array([ARKIT_INDEX[n] for n in _FLOOR])
+# At a join the emotion's channels (its floors included: sad's heavy lids and stretched lips)
+# crossfade from the previous clip's last frame: the model continues its context for a few frames
+# and then drops, which an offset alone would pass through as a jump. The speech channels among
+# the floors (jaw, funnel) are offset instead, so the first syllable keeps its movement.
+_SPEECH_FLOORS = np.array([ARKIT_INDEX["jawOpen"], ARKIT_INDEX["mouthFunnel"]])
+_FADED_COLUMNS = np.array([c for c in np.concatenate([AFFECT_COLUMNS, FLOOR_COLUMNS]) if c not in _SPEECH_FLOORS])
 
 
 def emotion_face(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
     """(T, 52) expression with the request's emotion face from its profile.
 
     Affect channels: profile value x onset ramp + the model's movement about its clip median;
-    floor channels: at least the profile value. Listening mirrors at the profile's `mirroring`.
+    floor channels: at least the profile value. Listening shows the profile's listener face for
+    the partner's emotion (EmotionProfile.expression: mirroring x the partner's intensity).
+    The onset ramps from neutral, except for speech that continues a previous clip (`ramp_from`
+    then fades from where that one ended).
     """
     n = len(expression)
     listening = request.role is Role.LISTENING
     face = expression_vector(request.profile.expression(request.emotion, listening=listening))
-    if listening:
-        face *= request.profile.mirroring
-    ramp = plateau(n, LISTENER_ONSET_S if listening else 0.0, np.inf, RAMP_S)[:, None]
+    joined = not listening and request.previous is not None and request.previous.num_frames > 0
+    ramp = np.ones((n, 1), np.float32) if joined else \
+        plateau(n, LISTENER_ONSET_S if listening else 0.0, np.inf, RAMP_S)[:, None]
     out = expression.copy()
     a = AFFECT_COLUMNS
-    own = expression[:, a] - np.median(expression[:, a], axis=0, keepdims=True)
-    out[:, a] = ramp * face[a] + np.maximum(own, 0.0)
+    own = np.maximum(expression[:, a] - np.median(expression[:, a], axis=0, keepdims=True), 0.0)
+    if listening and request.emotion.valence < 0:
+        own[:, _SMILE_IN_AFFECT] = 0.0  # no back-channel smiles at a person who is sad, angry or afraid
+    out[:, a] = ramp * face[a] + own
     f = FLOOR_COLUMNS
     out[:, f] = np.maximum(expression[:, f], ramp * face[f])
     return np.clip(out, 0.0, 1.0).astype(np.float32)
@@ -56,14 +70,16 @@ def emotion_face(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
 def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RAMP_S) -> MotionClip:
     """`clip` starting from `previous`'s last frame (head pose, gaze and the emotion's channels)
     and easing into its own over `seconds` (smoothstep), so neither an emotion change nor the head
-    layer pops at the join between sentences."""
+    layer pops at the join between sentences: the emotion's channels crossfade (_FADED_COLUMNS),
+    pose, gaze, jaw and funnel are offset by the gap at the join (their own movement kept)."""
     if previous is None or previous.num_frames == 0 or clip.num_frames == 0:
         return clip
     x = np.clip((np.arange(clip.num_frames) + 1) / (seconds * FPS), 0.0, 1.0)
     w = (1.0 - x * x * (3.0 - 2.0 * x))[:, None]
-    cols = AFFECT_COLUMNS
     expr = clip.expression.copy()
-    expr[:, cols] += (previous.expression[-1, cols] - clip.expression[0, cols]) * w
+    fade, off = _FADED_COLUMNS, _SPEECH_FLOORS
+    expr[:, fade] = (1.0 - w) * clip.expression[:, fade] + w * previous.expression[-1, fade]
+    expr[:, off] += (previous.expression[-1, off] - clip.expression[0, off]) * w
     pose = clip.pose + (previous.pose[-1] - clip.pose[0]) * w
     gaze = clip.gaze + (previous.gaze[-1] - clip.gaze[0]) * w
     return MotionClip(pose.astype(np.float32), gaze.astype(np.float32), np.clip(expr, 0.0, 1.0).astype(np.float32),
@@ -73,18 +89,23 @@ def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RA
 # --- the mouth at rest -----------------------------------------------------------------------
 # In the speaker's own pauses a real mouth is not frozen: the lips part and settle with breathing
 # and swallowing (median absolute deviation of the aperture about 0.026 eye distances in real
-# footage, 0.002 in the model's output). A slow, small jaw movement is added where the speaker's
-# audio is silent: the lips part a little and wander, faded in and out over PAUSE_RAMP_S.
-PAUSE_JAW = (0.2, 0.07, 0.25)  # jawOpen: resting level, std of its wander, knot s
-PAUSE_JAW_RANGE = (0.1, 0.3)  # the wander stays inside this (below 0.08 the lips barely part)
+# footage, 0.002 in the model's output). In each pause the jaw parts the lips and lets them settle
+# again, a raised cosine between PAUSE_JAW's two levels, once per PAUSE_BREATH_S (at least once a
+# pause, whatever its length), faded in and out over PAUSE_RAMP_S. Locking the movement to the pause
+# (not a random wander) gives every pause the same spread of openings, so the aperture's deviation
+# in pauses does not depend on the seed; the low level keeps the lips just apart (below jawOpen 0.1
+# they barely part on hopper, below 0.25 mediapipe hardly sees the astronaut's part).
+PAUSE_JAW = (0.13, 0.36)  # jawOpen at the lips' closest and widest in a pause
+PAUSE_BREATH_S = 0.9
 PAUSE_RAMP_S = 0.08
 
 
 def resting_mouth(expression: np.ndarray, request: MotionRequest, seed: int | None) -> np.ndarray:
-    """(T, 52) expression with the mouth moving a little in the speaker's pauses (speaking with
-    speech only; otherwise returned unchanged)."""
+    """(T, 52) expression with the lips parting and settling in the speaker's pauses (speaking
+    with speech only; otherwise returned unchanged). The seed varies each pause's widest opening
+    a little (0.9-1.0 of PAUSE_JAW's span)."""
     from avatar.motion.features import find_pauses, rms_energy
-    from avatar.motion.procedural import plateau, smooth_noise
+    from avatar.motion.procedural import frame_times, plateau
 
     n = len(expression)
     speech = request.speech
@@ -92,15 +113,21 @@ def resting_mouth(expression: np.ndarray, request: MotionRequest, seed: int | No
         return expression
     # the speaker's pauses as the teacher and the benches define them (features.find_pauses)
     pauses = find_pauses((), rms_energy(speech.pcm, speech.sample_rate, n), n / FPS)
-    weight = np.zeros(n, np.float32)
-    for start, end in pauses:
-        weight = np.maximum(weight, plateau(n, start, end - PAUSE_RAMP_S, PAUSE_RAMP_S))
-    level, std, knot = PAUSE_JAW
     rng = np.random.default_rng(None if seed is None else seed + 7717)
-    wander = np.clip(level + smooth_noise(rng, n, knot, std), *PAUSE_JAW_RANGE)
+    t = frame_times(n)
+    lo, hi = PAUSE_JAW
+    weight = np.zeros(n, np.float32)
+    jaw = np.zeros(n, np.float32)
+    for start, end in pauses:
+        w = plateau(n, start, end - PAUSE_RAMP_S, PAUSE_RAMP_S)
+        breaths = max(1, round((end - start) / PAUSE_BREATH_S))
+        u = np.clip((t - start) / max(end - start, 1e-3), 0.0, 1.0)
+        part = lo + (hi - lo) * rng.uniform(0.9, 1.0) * np.sin(np.pi * breaths * u) ** 2
+        jaw = np.where(w > weight, part, jaw)
+        weight = np.maximum(weight, w)
     out = expression.copy()
     j = ARKIT_INDEX["jawOpen"]
-    out[:, j] = np.maximum(out[:, j], weight * wander)
+    out[:, j] = np.maximum(out[:, j], weight * jaw)
     c = ARKIT_INDEX["mouthClose"]                    # the lips are not held together in a pause
     out[:, c] *= 1.0 - weight
     return out
@@ -117,6 +144,9 @@ _ENERGY_COLS = np.array([ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft
 # so the seal sets it to twice the (reduced) jaw opening, easing in and out over SEAL_RAMP_S.
 BILABIALS = ("m", "b", "p")
 SEAL_RAMP_S = 0.04
+SEAL_HOLD_S = 0.04   # closed for at least this long (TTS gives a bilabial 20-40 ms)
+SEAL_PRESS = 0.05    # mouthClose beyond the exact closure: the lips press a little
+SEAL_JAW = 0.5       # share of the jaw opening taken back on a bilabial
 
 
 def energy_jaw(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
@@ -146,17 +176,17 @@ def bilabial_seal(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
     seal = np.zeros(n, np.float32)
     for ph in speech.phonemes:
         if ph.symbol.lstrip("ˈˌ")[:1] in BILABIALS:
-            # closed over the phoneme (at least one frame's worth, centred on it), easing in and out
-            mid, half = 0.5 * (ph.start + ph.end), max(0.5 * (ph.end - ph.start), 0.5 / FPS)
+            # closed over the phoneme (at least SEAL_HOLD_S, centred on it), easing in and out
+            mid, half = 0.5 * (ph.start + ph.end), max(0.5 * (ph.end - ph.start), SEAL_HOLD_S / 2)
             seal = np.maximum(seal, plateau(n, mid - half - SEAL_RAMP_S, mid + half, SEAL_RAMP_S))
     if not seal.any():
         return expression
     out = expression.copy()
     jaw, close = ARKIT_INDEX["jawOpen"], ARKIT_INDEX["mouthClose"]
-    out[:, jaw] *= 1.0 - 0.5 * seal                              # the jaw rises part way ...
+    out[:, jaw] *= 1.0 - SEAL_JAW * seal                          # the jaw rises part way ...
     for name in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthFunnel"):
         out[:, ARKIT_INDEX[name]] *= 1.0 - seal
-    need = np.clip(2.0 * out[:, jaw] + 0.05, 0.0, 1.0)            # ... and the lips close the rest
+    need = np.clip(2.0 * out[:, jaw] + SEAL_PRESS, 0.0, 1.0)      # ... and the lips close the rest, pressed
     out[:, close] = np.maximum(out[:, close], seal * need)
     return out
 
@@ -204,5 +234,5 @@ def head_motion(pose: np.ndarray, request: MotionRequest, seed: int | None) -> n
     return out.astype(np.float32)
 
 
-__all__ = ["AFFECT_COLUMNS", "HEAD_LAYER", "RAMP_S", "bilabial_seal", "emotion_face", "energy_jaw", "head_motion",
+__all__ = ["AFFECT_COLUMNS", "BACKCHANNEL_SMILE", "HEAD_LAYER", "RAMP_S", "bilabial_seal", "emotion_face", "energy_jaw", "head_motion",
            "ramp_from", "resting_mouth"]

@@ -89,8 +89,6 @@ def teacher_motion(request: MotionRequest, config: TeacherConfig = TeacherConfig
 
     # Emotion expression: the profile's dictionary, ramped in (mirrored while listening).
     emo = expression_vector(profile.expression(state, listening=listening))
-    if listening:
-        emo *= profile.mirroring
     onset = 0.6 if listening else 0.0  # a listener mirrors after a beat
     ramp = plateau(n, onset, np.inf, config.emotion_ramp_s)
     expr = np.maximum(expr, 0) + ramp[:, None] * emo[None, :]
@@ -156,6 +154,7 @@ def _listening(request, rng, n, energy, pose, expr, config) -> None:
                 pose[:, 1] += 0.7 * amp * bump(n, t0 + 0.4, 0.12)
         if rng.random() < config.smile_prob_at_pause:
             s = plateau(n, start + 0.1, start + rng.uniform(0.5, 1.0), 0.3) * rng.uniform(0.2, 0.35)
+            s *= request.emotion.valence >= 0  # no back-channel smile at a sad, angry or afraid partner
             expr[:, _J["mouthSmileLeft"]] += s
             expr[:, _J["mouthSmileRight"]] += s
             expr[:, _J["cheekSquintLeft"]] += 0.4 * s

@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialogue.turns import EmotionCues, Turn
+from dialogue.turns import EmotionCues, SentenceEmotion, Turn
 from emotion import Emotion, EmotionState
 
 
@@ -34,7 +34,11 @@ EmotionSource = Literal["model", "text", "fallback"]
 
 
 class Reply(BaseModel):
-    """The avatar's reply: text, the emotion it is said with, and that emotion's intensity."""
+    """The avatar's reply: text, the emotion it is said with, and that emotion's intensity.
+
+    arc: its sentences, each with the emotion it was released with (the ReplyChunks'; () when the
+    backend streams no arc).
+    """
 
     text: str = Field(min_length=1)
     emotion: Emotion = Emotion.NEUTRAL
@@ -43,15 +47,18 @@ class Reply(BaseModel):
     # something the person should be told with this reply ("" = nothing), e.g. that the embedded
     # model's process had died and was restarted
     notice: str = ""
+    arc: tuple[SentenceEmotion, ...] = ()
 
 
 class ReplyChunk(BaseModel):
     """One streamed piece of a reply: a whole sentence, or the final record (`final` set).
 
-    A sentence chunk carries the reply's emotion (`emotion`, settled before the first sentence and
-    the same on every sentence and in `final`) and where it came from (`emotion_source`), so voice
-    and face say each sentence with the emotion the turn is saved with. None: the backend did not
-    say (the conversation then reads the first sentence's text once and keeps it).
+    A sentence chunk carries the emotion this sentence is said with (`emotion`) and where the
+    reply's emotion came from (`emotion_source`). The first sentence's is the reply's emotion,
+    settled before it; a later one may move from it (emotion.arc.sentence_emotion), decided once
+    here as the sentence is released, so voice and face say sentence k with exactly what the
+    turn saves as arc[k]. None: the backend did not say (the conversation then reads the first
+    sentence's text once and keeps that for every sentence).
     """
 
     sentence: str = ""

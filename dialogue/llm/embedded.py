@@ -102,6 +102,24 @@ class EmbeddedLLM:
             self._backend_at(started).prime(persona, hello, EmotionCues())
         return time.monotonic() - t0
 
+    def prefill(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> dict | None:
+        """Evaluate the prompt of a reply to `path` now, before it is asked for (the person is
+        still speaking or typing; `path` ends with their message so far): llama.cpp keeps it in
+        the KV cache, so the reply, when it comes, evaluates only what changed at the end.
+
+        Does nothing (returns None) when the model process is not running: starting it is the
+        reply's job. Returns the server's timings (see OpenAIChatLLM.prime), None on failure.
+        Blocks for the evaluation (about 25 ms a new token on 2 cores).
+        """
+        try:
+            proc = self.process()
+            if not proc.alive():
+                return None
+            started, _ = proc.ensure_running()
+        except LLMError:  # no model: the reply says so
+            return None
+        return self._backend_at(started).prime(persona, path, cues)
+
     def close(self) -> None:
         """End the model process (it is also ended when the app exits)."""
         if self._process is not None:

@@ -117,19 +117,25 @@ class OpenAIChatLLM:
             return LLMError(f"The {self._where()} sent a broken answer: {str(exc)[:200]}")
         return LLMError(f"The {self._where()} failed: {type(exc).__name__}: {str(exc)[:200]}")
 
-    def prime(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> None:
+    def prime(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> dict[str, Any] | None:
         """Send the prompt for one token and drop the answer: a server with a prompt cache (llama.cpp
-        `cache_prompt`) then has the persona's prefix evaluated before the first real turn. Failures
-        are logged, not raised (priming is an optimisation)."""
+        `cache_prompt`) then has the prompt's prefix evaluated before the real turn (the persona's
+        prompt at start; the next reply's prompt while the person still speaks). Returns the
+        server's timings (llama.cpp: `prompt_n` tokens evaluated, `cache_n` reused; {} from a
+        server that sends none), or None when it failed: failures are logged, not raised
+        (priming is an optimisation)."""
         import openai
 
         try:
-            self._client.chat.completions.create(
+            answer = self._client.chat.completions.create(
                 model=persona.model or self.settings.model, messages=self.style.messages(persona, path, cues),
                 max_tokens=1, temperature=0.0, stream=False, **({"extra_body": self.extra_body} if self.extra_body else {}),
             )
         except (openai.APIError, OSError) as exc:
             log.warning("priming the prompt cache failed: %s", self._error(exc, persona.model or self.settings.model))
+            return None
+        timings = (getattr(answer, "model_extra", None) or {}).get("timings")
+        return dict(timings) if isinstance(timings, dict) else {}
 
     def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
         """Yield clean sentences as the server streams them, then the final Reply.
@@ -209,6 +215,8 @@ class OpenAIChatLLM:
                 if first and out.sentence:
                     log.info("LLM first sentence after %.2f s (%s)", time.monotonic() - t0, model)
                     first = False
+                if out.final is not None:  # logged before it is handed on: callers stop at the final chunk
+                    _log_reply(time.monotonic() - t0, model, finish["reason"], server_timings, "".join(raw))
                 yield out
         except (openai.APIError, OSError) as exc:
             raise self._error(exc, model) from exc
@@ -220,14 +228,19 @@ class OpenAIChatLLM:
             close: Callable[[], None] | None = getattr(stream, "close", None)
             if close is not None:
                 close()  # stops the server's generation when we stopped early
-        t = server_timings
-        facts = {"llm_timings": dict(t), "llm_raw": "".join(raw)}
-        if t:
-            log.info("LLM reply in %.2f s (%s, finish=%s; prompt %s tokens, %s from cache; %s tokens at %.1f/s)",
-                     time.monotonic() - t0, model, finish["reason"], t.get("prompt_n"), t.get("cache_n"),
-                     t.get("predicted_n"), float(t.get("predicted_per_second") or 0.0), extra=facts)
-        else:
-            log.info("LLM reply in %.2f s (%s, finish=%s)", time.monotonic() - t0, model, finish["reason"], extra=facts)
+
+
+def _log_reply(seconds: float, model: str, finish: str | None, timings: dict[str, Any], raw: str) -> None:
+    """One line per reply; `extra` carries the server's timings (llama.cpp: prompt_n tokens
+    evaluated, cache_n reused, ...) and the raw text, for benchmarks (bench/live.py, replies.py)."""
+    facts = {"llm_timings": dict(timings), "llm_raw": raw}
+    t = timings
+    if t:
+        log.info("LLM reply in %.2f s (%s, finish=%s; prompt %s tokens, %s from cache; %s tokens at %.1f/s)",
+                 seconds, model, finish, t.get("prompt_n"), t.get("cache_n"), t.get("predicted_n"),
+                 float(t.get("predicted_per_second") or 0.0), extra=facts)
+    else:
+        log.info("LLM reply in %.2f s (%s, finish=%s)", seconds, model, finish, extra=facts)
 
 
 def said_before(messages: list[dict[str, str]]) -> list[str]:

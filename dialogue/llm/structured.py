@@ -40,7 +40,9 @@ from dialogue.llm.hygiene import (
 from dialogue.llm.sentences import SentenceSplitter, split_sentences, stream_sentences
 from dialogue.llm.tags import EmotionTag, _is_emotion_tag, _match_tag, _parse_json, parse_tag
 from dialogue.prompts import heard_clearly
+from dialogue.turns import SentenceEmotion
 from emotion import Emotion, EmotionState
+from emotion.arc import sentence_emotion
 from emotion.response import EMPATHY
 
 __all__ = [
@@ -57,6 +59,7 @@ PERSON_TAG_INTENSITY = 0.6  # the avatar's answer to a person's feeling named wi
 ECHO_MIN_WORDS = 3  # "Oh no." may well come again; a copied question or greeting may not
 DEFAULT_MAX_SENTENCES = 3
 DEFAULT_MAX_CHARS = 300
+FALLBACK_EMOTION = EmotionState.of(Emotion.NEUTRAL, 0.3)  # the persona's fallback line is said calmly
 
 class ReplyAssembler:
     """Turns a model's raw text, fed piece by piece, into clean sentences and a final Reply.
@@ -112,6 +115,7 @@ class ReplyAssembler:
         self._keys: set[str] = set()
         self._chars = 0
         self._settled: tuple[Emotion, float, str] | None = None  # (label, intensity, source)
+        self._arc: list[EmotionState] = []  # the emotion of each of self._sentences
 
     # -- header -------------------------------------------------------------------------------
     def _decide_header(self, final: bool) -> str | None:
@@ -170,6 +174,7 @@ class ReplyAssembler:
         self._keys.add(key)
         if not self._sentences:
             self._settle(s)
+        self._arc.append(self._sentence_emotion(s))
         self._sentences.append(s)
         self._chars += len(s) + (1 if len(self._sentences) > 1 else 0)
         if len(self._sentences) >= self.max_sentences:
@@ -272,11 +277,17 @@ class ReplyAssembler:
             line = fallback_line(self.persona)
             log.warning("LLM reply had nothing usable (raw %r); saying the fallback line", self.raw[:120])
             self._sentences.append(line)
+            self._arc.append(FALLBACK_EMOTION)
             out.append(line)
-            return out, Reply(text=line, emotion=Emotion.NEUTRAL, intensity=0.3, emotion_source="fallback")
+            return out, Reply(text=line, emotion=FALLBACK_EMOTION.label, intensity=FALLBACK_EMOTION.intensity,
+                              emotion_source="fallback", arc=self._arc_record())
         text = " ".join(self._sentences)
         emotion, intensity, source = self._settled or self._emotion(text)
-        return out, Reply(text=text, emotion=emotion, intensity=intensity, emotion_source=source)
+        return out, Reply(text=text, emotion=emotion, intensity=intensity, emotion_source=source,
+                          arc=self._arc_record())
+
+    def _arc_record(self) -> tuple[SentenceEmotion, ...]:
+        return tuple(SentenceEmotion(text=s, emotion=e) for s, e in zip(self._sentences, self._arc))
 
     @property
     def emotion(self) -> tuple[EmotionState, str] | None:
@@ -290,8 +301,21 @@ class ReplyAssembler:
         label, intensity, source = self._settled
         return EmotionState.of(label, intensity), source
 
+    @property
+    def arc(self) -> tuple[EmotionState, ...]:
+        """The emotion of each clean sentence so far, in order: the settled emotion for the first,
+        emotion.arc.sentence_emotion of it and the sentence's own reading for each later one."""
+        return tuple(self._arc)
+
     def _settle(self, first_sentence: str) -> None:
         self._settled = self._emotion(first_sentence)
+
+    def _sentence_emotion(self, sentence: str) -> EmotionState:
+        """The emotion a sentence about to be released is said with (once, here)."""
+        settled = self.emotion[0]
+        if not self._sentences:
+            return settled
+        return sentence_emotion(settled, sentence, self._emotion_of(sentence))
 
     def _emotion(self, text: str) -> tuple[Emotion, float, str]:
         """The tag's emotion where usable; else the text's (emotion_of); else neutral; and its source."""
@@ -400,22 +424,23 @@ def stream_structured(
     asm = ReplyAssembler(persona, emotion_of=emotion_of, max_sentences=max_sentences, max_chars=max_chars,
                          expect_tag=expect_tag, companion=companion, person_tag=person_tag, heard=heard,
                          avoid=avoid)
+    released = 0
     for piece in pieces:
         for s in asm.feed(piece):
-            yield _sentence_chunk(s, asm)
+            yield _sentence_chunk(s, asm, released)
+            released += 1
         if asm.done:
             break
     sentences, reply = asm.finish(truncated=truncated())
     for s in sentences:
-        yield _sentence_chunk(s, asm)
+        yield _sentence_chunk(s, asm, released)
+        released += 1
     yield ReplyChunk(final=reply)
 
 
-def _sentence_chunk(sentence: str, asm: ReplyAssembler) -> ReplyChunk:
-    """A sentence chunk carrying the reply's settled emotion (the same on every sentence)."""
+def _sentence_chunk(sentence: str, asm: ReplyAssembler, index: int) -> ReplyChunk:
+    """Sentence `index` of the reply as a chunk carrying its emotion (asm.arc) and the source of the
+    reply's settled emotion."""
     settled = asm.emotion
-    if settled is None:  # the fallback line: finish() settled nothing
-        return ReplyChunk(sentence=sentence, emotion=EmotionState.of(Emotion.NEUTRAL, 0.3),
-                          emotion_source="fallback")
-    emotion, source = settled
-    return ReplyChunk(sentence=sentence, emotion=emotion, emotion_source=source)
+    source = settled[1] if settled is not None else "fallback"  # the fallback line: nothing settled
+    return ReplyChunk(sentence=sentence, emotion=asm.arc[index], emotion_source=source)

@@ -117,6 +117,9 @@ def test_conversation_reopens_after_a_restart_only_in_its_own_browser(browser, t
         # the reload reopens this browser's last conversation where it was left
         expect(page.locator("#history")).to_contain_text("Remember the blue kite")
         wait_replies(page, 2)
+        # with the last reply's own video in the player (its TurnMedia; FakeSpeak's names), not the
+        # listening loop
+        expect(page.locator("#avatar-video video")).to_have_attribute("src", re.compile(r"/\d+-\d+\.mp4$"))
         send(page, "And the red one")  # it goes on in the same conversation
         wait_replies(page, 3)
         expect(page.locator("#history")).to_contain_text("Remember the blue kite")

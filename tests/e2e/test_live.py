@@ -16,7 +16,8 @@ from playwright.sync_api import expect
 from tests.e2e.app_server import start_app
 from tests.e2e.conftest import CHROMIUM_ARGS
 from tests.e2e.helpers import send, wait_ready, wait_replies
-from tests.fakes import FakeLLM
+from tests.fakes import FakeLLM, PrefillLLM
+from tests.unit.app.test_live import wait_for
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 LONG_REPLY = ("That is lovely to hear. Tell me everything about it, from the very beginning. "
@@ -53,11 +54,12 @@ def assert_avatar_visible(page) -> None:
     expect(page.locator("#avatar-video")).to_be_hidden()
 
 
+LIVE_LLM = PrefillLLM([(LONG_REPLY, "happy", 0.8), ("I hear you. Go on.", "neutral", 0.5)])
+
+
 @pytest.fixture(scope="module")
 def live_url(tmp_path_factory):
-    demo, url = start_app(tmp_path_factory.mktemp("live"), FakeLLM([(LONG_REPLY, "happy", 0.8),
-                                                                     ("I hear you. Go on.", "neutral", 0.5)]),
-                          live=True)
+    demo, url = start_app(tmp_path_factory.mktemp("live"), LIVE_LLM, live=True)
     yield url
     demo.close()
 
@@ -106,6 +108,23 @@ def test_a_typed_reply_plays_on_the_stream_as_one_run_of_speech(live_page, live_
     assert len(s["speechStarts"]) == 1 and s["sentAt"] is not None and s["firstSpeechAt"] > s["sentAt"]
     assert s["mode"] == "live" and s["state"] in ("idle", "listening")
     wait_replies(page, 2)
+
+
+def test_the_message_being_typed_is_prefilled_before_it_is_sent(live_page, live_url):
+    live_page.goto(live_url)
+    wait_ready(live_page)
+    wait_live(live_page)
+    box = live_page.locator("#message textarea")
+    box.press_sequentially("I went to the sea")
+    # a pause in typing: the page sends the text so far and the server evaluates its reply's prompt
+    live_page.wait_for_function("() => window.warmchatLive.stats.drafts >= 1", timeout=WAIT_MS)
+    wait_for(lambda: any(path[-1].text == "I went to the sea" for _, path, _ in LIVE_LLM.prefills))
+    ahead = next(path for _, path, _ in reversed(LIVE_LLM.prefills) if path[-1].text == "I went to the sea")
+    box.press_sequentially(" today")
+    live_page.locator("#send").click()
+    wait_replies(live_page, 2)
+    asked = next(path for _, path, _ in reversed(LIVE_LLM.calls) if path[-1].text == "I went to the sea today")
+    assert [t.text for t in ahead[:-1]] == [t.text for t in asked[:-1]]  # the same conversation before it
 
 
 def test_regenerate_and_reopen_never_blank_the_avatar(live_page, live_url):
@@ -185,7 +204,11 @@ def _start_hands_free(page, url: str) -> None:
     page.goto(url)
     wait_ready(page)
     wait_live(page)
-    page.locator("#live-mic").click()
+    mic = page.locator("#live-mic")
+    expect(mic).to_have_text("Talk hands-free")  # a drawn microphone and words: no emoji font needed
+    assert mic.locator("svg").count() == 1
+    mic.click()
+    expect(mic).to_have_text("Stop hands-free")
 
 
 def test_a_hands_free_spoken_turn(playwright, voice_app, tmp_path):

@@ -33,3 +33,21 @@ def test_each_spoken_turn_is_split_into_its_stages_and_typed_turns_apart():
     assert s["page_to_turn_s"] == pytest.approx(0.1) and s["llm_first_sentence_s"] == pytest.approx(0.4)
     assert s["tts_motion_s"] == pytest.approx(0.3) and s["page_start_s"] == pytest.approx(0.1)
     assert s["total_s"] == pytest.approx(2.0)
+
+
+def test_each_turn_gets_its_reply_s_prompt_tokens_and_the_prefills_before_it():
+    trace = [
+        {"stage": "turn", "t": 0.1, "turn": 1},
+        {"stage": "queued", "t": 0.6, "turn": 1},
+        {"stage": "streamed", "t": 0.7, "turn": 1, "plays_at": 0.95},
+        {"stage": "prefill", "t": 5.0}, {"stage": "prefill", "t": 9.0},
+        {"stage": "sent", "t": 9.5},
+        {"stage": "turn", "t": 10.0, "turn": 2},
+        {"stage": "queued", "t": 11.0, "turn": 2},
+        {"stage": "streamed", "t": 11.1, "turn": 2, "plays_at": 11.3},
+    ]
+    replies = [(0.5, {"prompt_n": 60, "cache_n": 600, "prompt_ms": 1500.0}),
+               (10.6, {"prompt_n": 3, "cache_n": 700, "prompt_ms": 90.0})]
+    first, second = stages(trace, llm_at=[0.4, 10.5], replies=replies)["typed"]
+    assert first["prefills"] == 0 and first["prompt_tokens"] == 60 and first["prompt_eval_s"] == pytest.approx(1.5)
+    assert second["prefills"] == 2 and second["prompt_tokens"] == 3 and second["cached_tokens"] == 700

@@ -10,7 +10,7 @@ from app.personas import get_persona
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
 from emotion import EmotionState
-from tests.fakes import FakeLLM, fake_emotion_of
+from tests.fakes import FakeLLM, PrefillLLM, fake_emotion_of
 
 
 class FakeAvatar:
@@ -242,10 +242,45 @@ def test_a_turn_saved_as_sad_renders_sad_coefficients_in_every_sentence(services
     saved = [e for e in conv.send("hello") if isinstance(e, ReplySaved)][0].turn
     assert saved.emotion == EmotionState.of("sad", 0.5)
     assert len(services.avatar.faces) == 3
+    assert [e.emotion for e in saved.arc] == [saved.emotion] * 3
     for emotion, face in services.avatar.faces:  # the words say "great", the face stays sad
         assert emotion == saved.emotion
         assert face["mouthFrownLeft"] > 0.3 and face["mouthStretchLeft"] > 0.2
         assert face["mouthSmileLeft"] < 0.05
+
+
+class StructuredLLM(FakeLLM):
+    """A backend that streams a raw tagged reply through the real assembler (dialogue.llm.structured),
+    with the real text recognizer reading each sentence."""
+
+    def __init__(self, raw: str):
+        super().__init__()
+        self.raw = raw
+
+    def stream_reply(self, persona, path, cues):
+        from dialogue.llm.structured import stream_structured
+        from emotion import recognize
+
+        yield from stream_structured([self.raw[i:i + 3] for i in range(0, len(self.raw), 3)], persona,
+                                     emotion_of=recognize)
+
+
+def test_each_sentence_is_said_and_saved_with_its_emotion_on_the_arc(services, persona):
+    from emotion.arc import SOFTEN
+
+    services.avatar = MotionAvatar()
+    services.llm = StructuredLLM("[sad 0.6] Oh no, I am so sorry. Do you want to talk about it?")
+    conv = Conversation.start(services, persona)
+    saved = [e for e in conv.send("my cat died") if isinstance(e, ReplySaved)][0].turn
+    sad = EmotionState.of("sad", 0.6)
+    assert saved.emotion == sad
+    assert [(e.text, e.emotion) for e in saved.arc] == [("Oh no, I am so sorry.", sad),
+                                                        ("Do you want to talk about it?", sad.scaled(SOFTEN))]
+    # voice and face got exactly the record's emotion, sentence by sentence: sad, then softer
+    assert [emotion for emotion, _ in services.avatar.faces] == [e.emotion for e in saved.arc]
+    (_, first), (_, second) = services.avatar.faces
+    assert first["mouthFrownLeft"] > second["mouthFrownLeft"] > 0.2
+    assert Conversation.open(services, conv.id, persona).tree.get(saved.id).arc == saved.arc
 
 
 class SilentTagLLM(FakeLLM):
@@ -288,3 +323,44 @@ def test_reply_notice_reaches_the_saved_event(tmp_path, persona):
         assert list(Conversation.start(plain, persona).send("hello"))[-1].notice == ""
     finally:
         store.close()
+
+
+def prompt(call):
+    """The messages the embedded model would be sent for a (persona, path, cues) call."""
+    from dialogue.llm.embedded import style_for
+    from dialogue.llm.models import model_spec
+
+    return style_for(model_spec("qwen2.5-coder-1.5b")).messages(*call)
+
+
+def test_a_prefilled_message_gives_the_very_prompt_its_reply_is_asked_with(services, persona):
+    services.llm = llm = PrefillLLM([("Oh no. I am sorry to hear that.", "sad", 0.6)])
+    conv = Conversation.start(services, persona)
+    list(conv.send("I feel sad today"))
+    assert conv.prefill("I am angry about it") == {"prompt_n": 7, "cache_n": 100}
+    assert len(conv.path()) == 3  # a prefill saves nothing
+    list(conv.send("I am angry about it"))  # sent as it was prefilled: the whole prompt is the same
+    assert prompt(llm.prefills[-1]) == prompt(llm.calls[-1])
+
+    conv.prefill("I am happy")  # the transcript so far; the message sent goes on
+    list(conv.send("I am happy again, so happy"))
+    ahead, asked = prompt(llm.prefills[-1]), prompt(llm.calls[-1])
+    last_user = max(i for i, m in enumerate(asked) if m["role"] == "user")
+    assert ahead[:last_user] == asked[:last_user]  # all before the message: the same bytes, cached
+    assert asked[last_user]["content"].startswith(ahead[last_user]["content"])
+
+    assert conv.prefill("  ") is not None  # the path so far alone (after a reply)
+    assert [t.text for t in llm.prefills[-1][1]] == [t.text for t in conv.path()]
+    assert conv.prefill("x" * 51) is None  # too long to be sent
+
+
+def test_a_conversation_not_started_yet_prefills_the_greeting_path(services, persona):
+    from app.conversation import prefill_reply
+
+    services.llm = llm = PrefillLLM()
+    assert prefill_reply(services, persona, None, None, "Hello there") is not None
+    conv = Conversation.start(services, persona)
+    list(conv.send("Hello there"))
+    assert prompt(llm.prefills[-1]) == prompt(llm.calls[-1])
+    services.llm = FakeLLM()  # a backend without a prompt cache: nothing to do
+    assert prefill_reply(services, persona, None, None, "Hello there") is None

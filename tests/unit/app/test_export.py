@@ -101,3 +101,53 @@ def test_segments_shown_on_the_live_stream_are_rendered_at_export(settings, tmp_
     [piece] = _pieces_for(turn, get_persona("ada", None), FakeComponents(), settings, tmp_path / "tmp", True, continuity)
     assert piece.segment.video.is_file() and piece.segment.video.parent != folder and piece.text == "Hi."
     assert continuity.tail.num_frames == 10
+
+
+class RecordingTTS:
+    """0.4 s of silence per sentence; records the emotion each sentence is said with."""
+
+    def __init__(self):
+        self.said = []
+
+    def synthesize(self, text, voice, emotion):
+        from avatar.voice.base import SpeechClip
+
+        self.said.append((text, emotion))
+        return SpeechClip(np.zeros(6400, np.float32), 16000, text=text)
+
+
+class SpeakingComponents(FakeComponents):
+    def __init__(self):
+        super().__init__()
+        self.tts = RecordingTTS()
+        self.motion.generate = self._still
+
+    def _still(self, request):
+        from avatar.motion.teacher import num_frames_of
+
+        self.motion.requests.append(request)
+        return MotionClip.still(num_frames_of(request), role=request.role)
+
+    def pipeline(self, persona):
+        return AvatarPipeline(tts=self.tts, motion=self.motion, renderer=FlatRenderer())
+
+
+def test_a_reply_without_media_is_rendered_sentence_by_sentence_with_its_arc(settings, tmp_path):
+    from dialogue.turns import SentenceEmotion
+
+    sad = EmotionState.of("sad", 0.6)
+    arc = (SentenceEmotion(text="Oh no.", emotion=sad),
+           SentenceEmotion(text="Do you want to talk about it?", emotion=sad.scaled(0.7)))
+    turn = Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Oh no. Do you want to talk about it?",
+                emotion=sad, arc=arc)
+    components = SpeakingComponents()
+    pieces = _pieces_for(turn, get_persona("ada", None), components, settings, tmp_path, True, Continuity())
+    said = [(e.text, e.emotion) for e in arc]
+    assert components.tts.said == said                                              # the voice
+    assert [r.emotion for r in components.motion.requests] == [e for _, e in said]  # the face
+    assert [(p.text, p.segment.emotion) for p in pieces] == said
+
+    old = Turn.model_validate({k: v for k, v in turn.model_dump().items() if k != "arc"})  # saved before arcs
+    components = SpeakingComponents()
+    [piece] = _pieces_for(old, get_persona("ada", None), components, settings, tmp_path, True, Continuity())
+    assert components.tts.said == [(old.text, sad)] and piece.segment.emotion == sad

@@ -4,6 +4,7 @@ and transcription (fake VAD and ASR; the procedural teacher; a flat 32 px render
 from __future__ import annotations
 
 import queue
+from collections import deque
 
 import numpy as np
 import pytest
@@ -291,3 +292,61 @@ def test_a_reconnected_page_gets_media_times_of_its_own_new_stream():
         assert event["t"] < before / 25  # counted from the new stream's start, not the session's
     finally:
         live.disconnect()
+
+
+# --- prefilling the next reply's prompt while the person speaks or types ---------------------------
+
+
+class Drafts:
+    """A drafter (app.conversation.prefill_reply's stand-in): records the texts it was given."""
+
+    def __init__(self, fail_on: str | None = None):
+        self.texts: list[str] = []
+        self.fail_on = fail_on
+
+    def __call__(self, text):
+        self.texts.append(text)
+        if text == self.fail_on:
+            raise RuntimeError("the model process went away")
+        return {"prompt_n": len(text), "cache_n": 700}
+
+
+def test_the_conversation_so_far_is_prefilled_when_the_chat_follows_it():
+    live = LiveSession(pipeline())
+    drafts = Drafts()
+    live.prefill_with(drafts)
+    wait_for(lambda: drafts.texts == [""])  # the path so far: its last reply as the prompt renders it
+    wait_for(lambda: any(m["stage"] == "prefill" for m in live.trace))
+    later = Drafts()
+    live.prefill_with(later, history=False)  # a turn is about to start: nothing now
+    live.prefill("   ")  # nor for no text
+    assert later.texts == [] and live._prefills._jobs == deque() and drafts.texts == [""]
+
+
+def test_partial_transcripts_are_prefilled_while_the_person_speaks():
+    live, sent, asr, chunk = spoken_session("s" * 25 + "q" * 6)
+    drafts = Drafts()
+    live.prefill_with(drafts, history=False)
+    for _ in range(25):
+        live.hear(chunk)
+    partial = next_message(sent, "partial")
+    wait_for(lambda: partial["text"] in drafts.texts)  # before the turn has ended
+    assert live._mic._in_speech
+    mark = next(m for m in live.trace if m["stage"] == "prefill")
+    assert mark["chars"] == len(partial["text"]) and mark["cache_n"] == 700
+
+
+def test_the_text_being_typed_is_prefilled_once_per_change_and_a_failure_is_no_news():
+    live = LiveSession(pipeline())
+    drafts = Drafts(fail_on="I failed")
+    live.prefill_with(drafts, history=False)
+    live.on_message({"type": "draft", "text": "I failed"})
+    wait_for(lambda: drafts.texts == ["I failed"])
+    for text in ("I got", "I got", " I got ", "I got the job"):
+        live.on_message({"type": "draft", "text": text})
+    wait_for(lambda: drafts.texts[-1] == "I got the job")
+    assert drafts.texts.count("I got") <= 1  # the same text is not evaluated again
+    live.on_message({"type": "draft", "text": 42})  # not text: ignored
+    live.prefill_with(None)
+    live.on_message({"type": "draft", "text": "more"})
+    assert "more" not in drafts.texts

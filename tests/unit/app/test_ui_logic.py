@@ -14,10 +14,10 @@ from app.ui.pump import TurnTimeout, stream_paced
 from app.ui.server import ServeError, check_server
 from app.ui.storage import atomic_write_text
 from app.ui.tree_plot import draw_timeline, draw_tree, tree_layout
-from app.ui.view import branch_choices, chat_messages, emotion_badge, user_turn_choices
+from app.ui.view import EMOTION_COLOURS, branch_choices, chat_messages, emotion_badge, emotion_word, user_turn_choices
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
-from emotion import EmotionState
+from emotion import Emotion, EmotionState
 from tests.fakes import FakeLLM, fake_emotion_of
 
 
@@ -39,7 +39,11 @@ def test_chat_messages_and_choices(ctx):
     msgs = chat_messages(conv.path(), "Ada")
     assert [m["role"] for m in msgs] == ["assistant", "user", "assistant"]
     assert msgs[1]["content"] == "I feel great"
-    assert "[happy]" in msgs[2]["content"]
+    # the bubble ends with its emotion as a small word in the label's colour, never a "[label]" tag
+    happy = EMOTION_COLOURS[Emotion.HAPPY]
+    assert msgs[2]["content"].endswith(f'<span class="wc-emotion" style="color:{happy}">happy</span>')
+    assert msgs[0]["content"].endswith(emotion_word(conv.path()[0].emotion))
+    assert not any(f"[{e.value}]" in m["content"] for m in msgs for e in Emotion)
     assert user_turn_choices(conv.path())[0][0] == "1. I feel great"
     for _ in conv.regenerate():
         pass
@@ -304,3 +308,39 @@ def test_a_reopened_conversation_shows_its_last_reply_video(ctx):
         video = h.show(ctx.open(conv.id))[2]
         assert getattr(video, "value", None) is not None
         assert "000-0.mp4" in str(video.value)
+
+
+class FollowingHooks:
+    """The live hooks' stand-in: records the drafters the chat gives the page's live session."""
+
+    def __init__(self):
+        self.follows = []
+
+    def follow(self, request, drafter, history=True):
+        self.follows.append((drafter, history))
+
+    def turn_sink(self, request, persona):
+        return None
+
+
+def test_the_page_s_live_session_prefills_the_conversation_the_chat_shows(ctx):
+    from app.access import new_token
+    from app.ui.chat_tab import _Handlers
+    from tests.fakes import PrefillLLM
+
+    ctx.services.llm = llm = PrefillLLM()
+    ctx.live = hooks = FollowingHooks()
+    owner = new_token()
+    h = _Handlers(ctx)
+    h.controls(None, owner)  # a fresh page: the default persona's greeting is the path
+    drafter, history = hooks.follows[-1]
+    assert history and drafter("Hello") is not None
+    assert [t.text for t in llm.prefills[-1][1]][-1] == "Hello"
+    conv = list(h.send("Hello", None, owner))[-1][0]
+    assert hooks.follows[-1][1] is False  # set as the turn starts: nothing prefilled then
+    h.controls(conv, owner)  # after the turn
+    drafter, history = hooks.follows[-1]
+    assert drafter("How are") is not None
+    assert [t.text for t in llm.prefills[-1][1]] == [t.text for t in conv.path()] + ["How are"]
+    with ctx.turn_lock(conv.id):  # a turn runs: its conversation is not read meanwhile
+        assert drafter("How are you") is None

@@ -11,7 +11,7 @@ from avatar.face import landmarks as L
 from avatar.face.rig import rest_expression
 from avatar.motion.base import MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, MotionClip, Role
-from avatar.motion.shaping import PAUSE_JAW_RANGE, emotion_face, head_motion, ramp_from
+from avatar.motion.shaping import PAUSE_JAW, emotion_face, head_motion, ramp_from
 from avatar.render.composite import mouth_palette
 from avatar.render.shading import shade_expression
 from emotion import EmotionState
@@ -81,11 +81,37 @@ def test_emotion_face_is_the_profiles(role):
     _, expr = _speaking_clip()
     req = MotionRequest(role=role, emotion=EmotionState.of("sad", 0.8), profile=prof)
     out = emotion_face(expr, req)
-    want = prof.expression(req.emotion, listening=role is Role.LISTENING)["mouthFrownLeft"]
-    want *= prof.mirroring if role is Role.LISTENING else 1.0
+    want = prof.expression(req.emotion, listening=role is Role.LISTENING)["mouthFrownLeft"]  # mirrored when listening
     late = out[-20:, ARKIT_INDEX["mouthFrownLeft"]]
     assert late.min() >= want - 1e-6 and late.mean() < want + 0.1
     assert out[0, ARKIT_INDEX["mouthFrownLeft"]] < want   # ramped in, not popped
+
+
+def test_a_listening_clip_for_a_sad_partner_shows_the_sad_listener_face_and_the_live_listener_the_same(
+        tiny_checkpoint):
+    from avatar.motion.generator import TransformerMotionGenerator
+    from avatar.motion.live import LiveListener
+    from emotion.builtin import get_profile
+
+    warm = get_profile("warm")
+    sad = EmotionState.of("sad", 0.8)
+    face = warm.expression(sad, listening=True)
+    # the label table's listener face for sad, at the mirrored strength (0.6 x 0.8 shows 0.81 of it)
+    assert face == pytest.approx({k: w * warm.listener_strength(sad) for k, w in spec("sad").listener.items()})
+    assert face["mouthFrownLeft"] > 0.6 and face.get("jawOpen", 0.0) < 0.1       # corners down, lips closed
+    clip = TransformerMotionGenerator(tiny_checkpoint).generate(
+        MotionRequest(role=Role.LISTENING, emotion=sad, profile=warm, duration_s=4.0, seed=0))
+    late = clip.expression[40:]                                                    # after the listener's onset
+    for name, w in face.items():
+        assert late[:, ARKIT_INDEX[name]].min() >= w - 0.02, name
+    for name in ("mouthSmileLeft", "mouthSmileRight"):                          # no back-channel smile at grief
+        assert late[:, ARKIT_INDEX[name]].max() < 0.05, name
+    live = LiveListener(warm, seed=2)
+    live.set_partner_emotion(sad)
+    shown = live.next_frames(75).expression[-25:]
+    for name, w in face.items():
+        if not name.startswith("eyeBlink"):                                        # blinks close the lids on top
+            assert np.median(shown[:, ARKIT_INDEX[name]]) == pytest.approx(w, abs=0.03), name
 
 
 def test_head_layer_is_livelier_deterministic_and_shaped_by_emotion():
@@ -129,7 +155,7 @@ def test_the_mouth_moves_a_little_in_the_speakers_pauses_only(speech):
 
     silent = ~speech_activity(rms_energy(speech.pcm, speech.sample_rate, n))
     assert silent.sum() > 20                                  # the fixture has 1.4 s of pauses
-    assert jaw[silent].mean() > 0.01 and jaw[silent].std() > 0.005 and jaw.max() <= PAUSE_JAW_RANGE[1]
+    assert jaw[silent].mean() > 0.01 and jaw[silent].std() > 0.005 and jaw.max() <= PAUSE_JAW[1] + 1e-6
     assert np.abs(jaw[~silent]).mean() < jaw[silent].mean()   # speech keeps its own mouth
     assert np.array_equal(resting_mouth(still, req, seed=3), out)
     held = still.copy()

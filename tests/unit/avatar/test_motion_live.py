@@ -119,7 +119,8 @@ def test_mirrors_the_partners_emotion_once_known(profile):
     after = listener.next_frames(50)
     smile = ARKIT_INDEX["mouthSmileLeft"]
     assert before.expression[:, smile].max() < 0.05
-    assert after.expression[-10:, smile].mean() == pytest.approx(0.4 * 1.0 * 0.5, abs=0.05)  # listener x mirroring
+    want = profile.expression(EmotionState.of("happy", 1.0), listening=True)["mouthSmileLeft"]  # mirrored strength
+    assert after.expression[-10:, smile].mean() == pytest.approx(want, abs=0.05)
     assert after.expression[0, smile] < after.expression[-1, smile]  # ramps in, no jump
     listener.set_partner_emotion(None)
     assert listener.next_frames(50).expression[-1, smile] < 0.02
@@ -169,3 +170,33 @@ def test_speech_cues_find_the_pause_where_speech_stopped_and_a_stressed_syllable
     assert not cues.speaking
     quiet = SpeechCues(LiveListenerConfig())
     assert all(quiet.step(v) is None for v in np.random.default_rng(0).uniform(0.001, 0.003, 500))
+
+
+def test_the_listening_face_keeps_the_mood_just_spoken_then_lets_it_fade(profile):
+    from emotion import Emotion
+    from emotion.profile import LISTENER_EXPONENT, shown_strength
+
+    fast = profile.model_copy(update={"decay_half_life_s": 2.0})
+    listener = LiveListener(fast, seed=4)
+    listener.set_partner_emotion(EmotionState.of("neutral", 0.5))
+    listener.set_own_emotion(EmotionState.of("sad", 0.7))       # it has just said something sad
+    frown = ARKIT_INDEX["mouthFrownLeft"]
+    early = listener.next_frames(25).expression[-5:, frown].mean()
+    want = fast.listener_face(Emotion.SAD, shown_strength(0.7 * 0.5 ** 0.5, LISTENER_EXPONENT))["mouthFrownLeft"]
+    assert early == pytest.approx(want, abs=0.08) and early > 0.4  # the sad listener face, not a smile
+    later = listener.next_frames(225).expression[-5:, frown].mean()  # 9 s later: 4.5 half-lives
+    assert later < 0.35 * early
+    listener.set_own_emotion(EmotionState.of("sad", 0.3))
+    listener.set_partner_emotion(EmotionState.of("happy", 1.0))  # the person's stronger feeling wins
+    after = listener.next_frames(50).expression[-5:]
+    assert after[:, ARKIT_INDEX["mouthSmileLeft"]].mean() > 0.2 and after[:, frown].mean() < 0.05
+
+
+def test_no_back_channel_smile_at_a_sad_partner(profile):
+    audio, _ = speech_with_pauses(8)
+    smile = ARKIT_INDEX["mouthSmileRight"]
+    for label, smiles in (("neutral", True), ("sad", False)):
+        listener = LiveListener(profile, seed=7)
+        listener.set_partner_emotion(EmotionState.of(label, 0.8))
+        shown = live(listener, audio).expression[:, smile]
+        assert bool(shown.max() > 0.1) == smiles, label

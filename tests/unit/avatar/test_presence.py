@@ -100,3 +100,18 @@ def test_a_new_turn_supersedes_the_reply_still_playing(presence):
     new.put(speaking(10, 0.25))
     assert len(old.dropped) == 1
     assert presence.next_chunk(10).pcm.reshape(10, 640)[:, 0].tolist() == [0.25] * 10
+
+
+def test_after_a_sad_reply_the_listening_face_keeps_its_mood():
+    presence = Presence(LiveListener(EmotionProfile(name="t", mirroring=0.6), seed=3), sample_rate=SR)
+    presence.set_partner_emotion(EmotionState.of("neutral", 0.4))
+    presence.next_chunk(5)
+    sink = presence.turn_sink()
+    sad = speaking(10, 0.2)
+    sink.put(Segment(Role.SPEAKING, sad.motion, EmotionState.of("sad", 0.7), sad.speech, text="so sorry"))
+    presence.end_turn(sink.generation)
+    after = presence.next_chunk(40).motion.expression[-10:]  # 10 frames of speech, then 30 listening
+    from avatar.motion.clip import ARKIT_INDEX
+
+    assert after[:, ARKIT_INDEX["mouthFrownLeft"]].mean() > 0.3   # the sad listener face, not a resting smile
+    assert after[:, ARKIT_INDEX["mouthSmileLeft"]].max() < 0.05

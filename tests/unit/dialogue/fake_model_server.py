@@ -1,5 +1,6 @@
 """A stand-in for dialogue/llm/server.py with no model: same command line and stdout protocol,
-and a chat-completions endpoint that streams one scripted reply (unit tests of the supervisor).
+and a chat-completions endpoint that streams one scripted reply (unit tests of the supervisor),
+or answers a request that does not stream (a prefill) with one token and timings.
 
 --model naming a file that contains "fail" makes it report a load error instead."""
 
@@ -26,6 +27,17 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with open(os.environ["FAKE_SERVER_LOG"], "a", encoding="utf-8") as f:
             f.write(json.dumps(body) + "\n")
+        if not body.get("stream"):  # a prime / prefill: one token, and the server's timings
+            answer = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                                 "choices": [{"index": 0, "finish_reason": "length",
+                                              "message": {"role": "assistant", "content": "["}}],
+                                 "timings": {"prompt_n": 12, "cache_n": 640}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")

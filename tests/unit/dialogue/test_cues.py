@@ -172,3 +172,26 @@ def test_path_cues_match_the_tree_traversal_without_siblings():
         assert path_cues(tree.path_to(node)) == emotion_cues(tree, node)
     with pytest.raises(ValueError):
         path_cues([])
+
+
+def test_cues_of_a_turn_not_added_yet_are_those_it_gets_once_added():
+    """A reply's prompt is built ahead while the person still speaks: the cues of their message
+    must be the very ones the turn gets once it is sent (siblings, sharp changes and all)."""
+    from dialogue.cues import emotion_cues_if_added
+
+    for angry_kept in (True, False):
+        tree = _regenerated_tree(angry_kept)
+        tree.add(turn("u2b", tree.get("u2").parent, "user", "sad", 0.9, t=5))  # an edit: a sibling of u2
+        parent = tree.get("u2").parent
+        new = turn("u3", parent, "user", "angry", 0.8, t=6)
+        ahead = emotion_cues_if_added(tree, new)
+        ahead_short = emotion_cues_if_added(tree, new, max_levels=1)
+        tree.add(new)
+        assert ahead == emotion_cues(tree, "u3")
+        assert ahead_short == emotion_cues(tree, "u3", max_levels=1)
+    root = turn("r", None, "user", "happy", 0.5)
+    assert emotion_cues_if_added(TalkingTree("c"), root).user_current == root.emotion
+    with pytest.raises(TreeError):
+        emotion_cues_if_added(chain(("r", "avatar", "happy", 0.5)), turn("x", "ghost", "user"))
+    with pytest.raises(ValueError):
+        emotion_cues_if_added(chain(("r", "avatar", "happy", 0.5)), turn("x", "r", "user"), decay=0.0)

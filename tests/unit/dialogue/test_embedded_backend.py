@@ -135,6 +135,25 @@ def test_embedded_streams_through_the_openai_path_and_says_when_it_restarted(fak
         llm.close()
 
 
+def test_a_prefill_evaluates_the_reply_s_prompt_once_the_model_runs(fake_model):
+    model, log = fake_model
+    settings = LLMSettings(backend="embedded", embedded_model_path=str(model), timeout_s=20)
+    proc = ModelProcess(model, script=FAKE_SERVER, start_timeout_s=20)
+    llm = EmbeddedLLM(settings, process=proc)
+    persona = PersonaBrief(name="Ada", system_prompt="You are Ada.")
+    try:
+        assert llm.prefill(persona, PATH, CUES) is None and not proc.alive()  # starting it is a reply's job
+        list(llm.stream_reply(persona, PATH, CUES))
+        assert llm.prefill(persona, PATH, CUES) == {"prompt_n": 12, "cache_n": 640}
+        asked, ahead = (json.loads(line) for line in log.read_text().splitlines()[-2:])
+        assert ahead["messages"] == asked["messages"] and ahead["cache_prompt"] is True
+        assert ahead["max_tokens"] == 1 and not ahead["stream"]
+    finally:
+        llm.close()
+    assert EmbeddedLLM(LLMSettings(embedded_model_path=str(model.with_name("gone.gguf")))).prefill(
+        persona, PATH, CUES) is None  # no model file: nothing to prefill
+
+
 def test_registry_and_model_names():
     assert isinstance(make_llm(LLMSettings(backend="embedded")), EmbeddedLLM)
     assert make_llm(LLMSettings(embedded_model="smollm2")).spec.name == "smollm2-135m"

@@ -333,3 +333,55 @@ def test_rows_saved_as_free_form_dicts_load_as_turn_media(store, tmp_path, old, 
     raw.commit()
     raw.close()
     assert store.load(cid).get("a1").media == expected
+
+
+# --- the emotion arc: one entry per sentence; rows and exports from before it still load ---------
+
+
+def test_the_arc_round_trips_and_old_rows_and_exports_default_to_the_turns_emotion(store, tmp_path):
+    from dialogue.turns import SentenceEmotion
+    from emotion import EmotionState
+
+    cid = store.create(title="arc")
+    sad = EmotionState.of("sad", 0.6)
+    arc = (SentenceEmotion(text="Oh no.", emotion=sad),
+           SentenceEmotion(text="Do you want to talk about it?", emotion=sad.scaled(0.7)))
+    a1 = turn("a1", None, "avatar", "sad", 0.6).model_copy(update={"text": "Oh no. Do you want to talk about it?",
+                                                                   "arc": arc})
+    store.save_turn(cid, a1, "a1")
+    store.save_turn(cid, turn("u1", "a1", "user", "happy", 0.5), "u1")
+    tree = store.load(cid)
+    assert tree.get("a1").arc == arc and tree.get("u1").arc == ()
+    assert store.load(store.import_json(store.export_json(cid))).get("a1").arc == arc
+
+    raw = sqlite3.connect(tmp_path / "chats.db")  # a row saved before arcs existed
+    raw.execute("UPDATE turns SET arc = NULL WHERE id = 'a1'")
+    raw.commit()
+    raw.close()
+    old = store.load(cid).get("a1")
+    assert old.arc == (SentenceEmotion(text=old.text, emotion=sad),)
+    doc = store.export_json(cid)
+    for t in doc["tree"]["turns"]:
+        t.pop("arc", None)  # an export written before arcs
+    assert store.load(store.import_json(doc)).get("a1").arc == old.arc
+
+
+def test_version_2_database_gains_the_arc_column(tmp_path):
+    from dialogue.store_schema import MIGRATIONS
+
+    raw = sqlite3.connect(tmp_path / "old.db")
+    raw.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+    for version, statements in enumerate(MIGRATIONS[:2], 1):
+        for statement in statements:
+            raw.execute(statement)
+        raw.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+    raw.execute("INSERT INTO conversations (id, title, persona, created_at, updated_at) VALUES ('old', 't', 'ada', 1, 1)")
+    raw.execute("INSERT INTO turns (conversation_id, id, parent_id, speaker, avatar_role, text, emotion, created_at) "
+                "VALUES ('old', 'r', NULL, 'avatar', 'speaking', 'Hello there.', ?, 1)",
+                ('{"label": "happy", "valence": 0.4, "arousal": 0.2, "intensity": 0.5}',))
+    raw.commit()
+    raw.close()
+    with ConversationStore(tmp_path / "old.db") as store:
+        assert store.schema_version() == SCHEMA_VERSION == 3
+        root = store.load("old").get("r")
+        assert [(e.text, e.emotion) for e in root.arc] == [("Hello there.", root.emotion)]

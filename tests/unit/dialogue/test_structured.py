@@ -260,6 +260,32 @@ def test_fallback_line_is_neutral_on_its_chunk_and_in_the_reply():
     out = list(stream_structured(["<|im_end|>"], ADA))
     assert out[0].sentence and out[0].emotion.label is Emotion.NEUTRAL and out[0].emotion_source == "fallback"
     assert out[-1].final.emotion is Emotion.NEUTRAL
+    assert [(e.text, e.emotion) for e in out[-1].final.arc] == [(out[0].sentence, out[0].emotion)]
+
+
+SAD_THEN_ASKING = "[sad 0.6]\nOh no, I am so sorry. That is disgusting. Do you want to talk about it?"
+
+
+@pytest.mark.parametrize("piece", [1, 4, 1000])
+def test_each_sentence_is_released_with_its_place_on_the_arc(piece):
+    from emotion import recognize
+    from emotion.arc import SOFTEN
+
+    chunks = [SAD_THEN_ASKING[i:i + piece] for i in range(0, len(SAD_THEN_ASKING), piece)]
+    out = list(stream_structured(chunks, ADA, emotion_of=recognize))
+    said = [(c.sentence, c.emotion) for c in out if c.sentence]
+    sad = EmotionState.of("sad", 0.6)
+    # the first sentence: the settled tag; a clear related reading moves the label; a question softens
+    assert [e for _, e in said] == [sad, EmotionState.of("disgusted", 0.6), sad.scaled(SOFTEN)]
+    assert all(c.emotion_source == "model" for c in out if c.sentence)
+    final = out[-1].final
+    assert [(e.text, e.emotion) for e in final.arc] == said  # the record keeps what was released
+    assert (final.emotion, final.intensity) == (Emotion.SAD, 0.6)
+
+
+def test_without_a_recognizer_only_questions_soften():
+    out = list(stream_structured([SAD_THEN_ASKING], ADA))
+    assert [c.emotion.intensity for c in out if c.sentence] == pytest.approx([0.6, 0.6, 0.42])
 
 
 def test_a_tag_contradicting_its_text_is_repaired_from_the_text():

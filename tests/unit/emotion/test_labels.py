@@ -10,7 +10,7 @@ from app.ui.view import EMOTION_COLOURS, emotion_badge
 from avatar.motion.conditioning import EMOTIONS, label_index
 from avatar.voice.base import VoiceSettings
 from avatar.voice.delivery import delivery_for
-from dialogue.prompts import COMPACT_BY_EMOTION, FORMAT_INSTRUCTION
+from dialogue.prompts import COMPACT_BY_EMOTION, FORMAT_INSTRUCTION, MEET
 from emotion import Emotion, EmotionProfile, EmotionState
 from emotion.labels import TABLE, LabelTableError, check_table, label_names, spec
 from emotion.response import EMPATHY
@@ -29,6 +29,7 @@ def test_every_consumer_reads_the_row(row):
     assert EMOTION_COLOURS[emo] == row.colour and row.colour in emotion_badge(EmotionState.of(emo, 0.5))
     assert EMPATHY[emo] is Emotion(row.empathy)
     assert COMPACT_BY_EMOTION.get(emo, "") == row.answer
+    assert MEET[emo] == row.meet
     assert row.name in FORMAT_INSTRUCTION
     d = delivery_for(EmotionState.of(emo, 1.0), VoiceSettings())
     assert (d.rate, d.pitch, d.gain) == pytest.approx(row.delivery)
@@ -63,6 +64,7 @@ def _with(row: str, **change) -> tuple:
     (_with("fearful", valence=-0.65, arousal=0.75), "reads as 'angry'"),
     (_with("happy", face={"mouthSmileLeft": 1.4}), "outside"),
     (_with("sad", prompt=" "), "prompt"),
+    (_with("angry", meet=""), "meet"),
     (TABLE[1:], "first label must be 'neutral'"),
 ])
 def test_a_broken_row_fails_loudly(table, message):

@@ -5,7 +5,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from emotion.profile import EmotionProfile, ProfileError, load_profile, shown_strength
+from emotion.profile import LISTENER_EXPONENT, EmotionProfile, ProfileError, load_profile, shown_strength
 from emotion.state import Emotion, EmotionState
 
 SMILE = {"mouthSmileLeft": 0.6, "mouthSmileRight": 0.4}
@@ -55,11 +55,20 @@ def test_expression_is_clipped_to_one():
     assert p.expression(EmotionState.of("happy", 1.0), listening=False)["mouthSmileLeft"] == 1.0
 
 
-def test_expression_uses_listener_table_and_falls_back_to_speaker():
-    p = make()
-    assert p.expression(EmotionState.of("happy", 1.0), listening=True) == {"mouthSmileLeft": 0.2}
-    p = EmotionProfile(name="t", speaker={"happy": SMILE})
-    assert p.expression(EmotionState.of("happy", 1.0), listening=True) == pytest.approx(SMILE)
+def test_listening_shows_the_listener_table_at_the_mirrored_strength_and_falls_back_to_the_label_table():
+    from emotion.labels import spec
+
+    p = make(mirroring=0.6)
+    k = p.listener_strength(EmotionState.of("happy", 0.8))
+    assert k == pytest.approx(shown_strength(0.48, LISTENER_EXPONENT)) and k > 0.75   # 0.6 x 0.8 reads clearly
+    assert p.expression(EmotionState.of("happy", 0.8), listening=True) == pytest.approx({"mouthSmileLeft": 0.2 * k})
+    # a label the profile's listener table lacks: the label table's listener face, not the speaker's
+    sad = p.expression(EmotionState.of("sad", 0.8), listening=True)
+    assert sad == pytest.approx({n: w * k for n, w in spec("sad").listener.items()})
+    assert make(mirroring=0.0).expression(EmotionState.of("sad", 0.8), listening=True) == \
+        pytest.approx(dict.fromkeys(sad, 0.0))                                      # no mirroring, no face
+    weak = make(mirroring=0.2).listener_strength(EmotionState.of("sad", 0.8))
+    assert 0.2 < weak < k                                                            # a reserved listener: a trace
 
 
 def test_expression_of_missing_label_is_the_tables_default_face_and_zero_intensity_zero():

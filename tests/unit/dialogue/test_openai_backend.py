@@ -67,6 +67,19 @@ def test_streams_sentences_and_parses_tag():
     assert call["stream"] is True and call["model"] == "base-model" and call["messages"][0]["role"] == "system"
 
 
+def test_the_backend_streams_each_sentence_with_its_place_on_the_arc():
+    from emotion import recognize
+    from emotion.arc import SOFTEN
+
+    stream = FakeStream(["[sad 0.6]\nOh no, I am", " so sorry.", " Do you want to", " talk about it?"])
+    llm = OpenAIChatLLM(SETTINGS, emotion_of=recognize, client=FakeClient(stream))
+    out = list(llm.stream_reply(PersonaBrief(name="Ada"), PATH, EmotionCues()))
+    said = [(c.sentence, c.emotion) for c in out if c.sentence]
+    sad = EmotionState.of("sad", 0.6)
+    assert said == [("Oh no, I am so sorry.", sad), ("Do you want to talk about it?", sad.scaled(SOFTEN))]
+    assert [(e.text, e.emotion) for e in out[-1].final.arc] == said
+
+
 def test_persona_overrides_apply_per_call_only():
     client = FakeClient(FakeStream(["Hi."]))
     llm = OpenAIChatLLM(SETTINGS, client=client)

@@ -51,3 +51,32 @@ def test_each_turn_gets_its_reply_s_prompt_tokens_and_the_prefills_before_it():
     first, second = stages(trace, llm_at=[0.4, 10.5], replies=replies)["typed"]
     assert first["prefills"] == 0 and first["prompt_tokens"] == 60 and first["prompt_eval_s"] == pytest.approx(1.5)
     assert second["prefills"] == 2 and second["prompt_tokens"] == 3 and second["cached_tokens"] == 700
+
+
+def test_one_command_runs_both_llm_modes_each_into_its_own_json(monkeypatch):
+    import bench.live as bench
+
+    runs = []
+    monkeypatch.setattr(bench, "measure", lambda args: runs.append((args.llm, args.out.name)))
+    assert bench.main([]) == 0
+    assert runs == [("embedded", "live.json"), ("scripted", "live_scripted.json")]
+    with pytest.raises(SystemExit):
+        bench.main(["--out", "x.json"])  # one JSON cannot hold both runs
+    bench.main(["--llm", "scripted", "--out", "x.json"])
+    assert runs[-1] == ("scripted", "x.json")
+
+
+def test_two_transcripts_heard_before_their_turns_began_get_a_turn_each():
+    trace = [
+        {"stage": "vad_end", "t": 1.5, "speech_end": 1.0},
+        {"stage": "transcript", "t": 1.7, "speech_end": 1.0, "chars": 12},
+        {"stage": "vad_end", "t": 3.5, "speech_end": 3.0},
+        {"stage": "transcript", "t": 3.7, "speech_end": 3.0, "chars": 9},
+        {"stage": "turn", "t": 5.0, "turn": 2},
+        {"stage": "queued", "t": 5.5, "turn": 2},
+        {"stage": "streamed", "t": 5.6, "turn": 2, "plays_at": 5.8},
+        {"stage": "turn", "t": 9.0, "turn": 3},
+        {"stage": "queued", "t": 9.5, "turn": 3},
+        {"stage": "streamed", "t": 9.6, "turn": 3, "plays_at": 9.8},
+    ]
+    assert [r["turn"] for r in stages(trace, llm_at=[])["spoken"]] == [2, 3]

@@ -188,7 +188,8 @@ def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, di
     spoken_turns = set()
     for heard in (m for m in trace if m["stage"] == "transcript" and m.get("chars")):
         vad = next((m for m in trace if m["stage"] == "vad_end" and m.get("speech_end") == heard["speech_end"]), None)
-        turn = _first(trace, "turn", heard["t"])
+        turn = next((m for m in trace if m["stage"] == "turn" and m["t"] >= heard["t"]
+                     and m["turn"] not in spoken_turns), None)  # a turn answers one transcript
         if vad is None or turn is None:
             continue
         spoken_turns.add(turn["turn"])

@@ -18,6 +18,8 @@ from emotion import EmotionState
 
 log = logging.getLogger(__name__)
 
+# Enough tokens for the longest tag, "[disgusted" (4 tokens with Qwen's vocabulary), and a space.
+TAG_TOKENS = 6
 # Said to the model when its reply had nothing usable (all of it dropped by validation).
 NUDGE = ("Say that again as a friend would, out loud: one or two short spoken sentences, no lists, "
          "no advice, no code, your tag first.")
@@ -145,6 +147,10 @@ class OpenAIChatLLM:
         A reply with nothing usable is asked for again (retry_unusable) before the fallback line.
         """
         messages = self.style.messages(persona, path, cues)
+        if self.style.greedy_tag and messages[-1]["role"] != "assistant":
+            start = self._greedy_tag(persona, messages)
+            if start:
+                messages = messages + [{"role": "assistant", "content": start}]
         for attempt in range(self.retry_unusable + 1):
             last = attempt == self.retry_unusable
             chunks = self._stream_once(persona, messages, nudge=attempt > 0, heard=cues.user_current)
@@ -159,6 +165,27 @@ class OpenAIChatLLM:
             yield first
             yield from chunks
             return
+
+    def _greedy_tag(self, persona: PersonaBrief, messages: list[dict[str, str]]) -> str | None:
+        """The reply's tag as the model's most likely reading (temperature 0, up to its "]"), as
+        the reply's start for the stream to continue; None when it wrote no usable tag. The
+        prompt is evaluated here and stays in the server's cache for the stream, which then only
+        adds the tag's few tokens: about one HTTP round trip more than letting the stream write it.
+        A sampled tag changes from one asking to the next (a sad message read as sad, then as
+        disgusted); the person's feeling should not change when a reply is regenerated."""
+        import openai
+
+        model = persona.model or self.settings.model
+        extra = {"extra_body": self.extra_body} if self.extra_body else {}
+        try:
+            answer = self._client.chat.completions.create(
+                model=model, messages=messages, max_tokens=TAG_TOKENS, temperature=0.0, stop=["]"], stream=False,
+                **extra)
+        except (openai.APIError, OSError) as exc:
+            raise self._error(exc, model) from exc
+        text = (answer.choices[0].message.content or "") if answer.choices else ""
+        tag, _ = parse_tag(text.strip() + "]")
+        return f"[{tag.emotion.value}]" if tag is not None and tag.emotion is not None else None
 
     def _stream_once(self, persona: PersonaBrief, messages: list[dict[str, str]], *, nudge: bool,
                      heard: EmotionState | None = None) -> Iterator[ReplyChunk]:

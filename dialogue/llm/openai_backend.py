@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -91,6 +92,7 @@ class OpenAIChatLLM:
                 max_retries=settings.max_retries,
             )
         self._client = client
+        self._known_tag: tuple[tuple[str, str], str | None] | None = None  # (model, prompt) -> its greedy tag
 
     def _where(self) -> str:
         return f"LLM server at {self.settings.base_url}"
@@ -125,12 +127,22 @@ class OpenAIChatLLM:
         prompt at start; the next reply's prompt while the person still speaks). Returns the
         server's timings (llama.cpp: `prompt_n` tokens evaluated, `cache_n` reused; {} from a
         server that sends none), or None when it failed: failures are logged, not raised
-        (priming is an optimisation)."""
+        (priming is an optimisation). With `style.greedy_tag`, a prompt that asks for the tag has
+        its tag written instead of one token (`_tag_for`): the reply to that very prompt then
+        takes it from here, without asking again ({} is returned then)."""
         import openai
 
+        messages = self.style.messages(persona, path, cues)
+        if self._wants_tag(messages):
+            try:
+                self._tag_for(persona, messages)
+            except LLMError as exc:
+                log.warning("priming the prompt cache failed: %s", exc)
+                return None
+            return {}
         try:
             answer = self._client.chat.completions.create(
-                model=persona.model or self.settings.model, messages=self.style.messages(persona, path, cues),
+                model=persona.model or self.settings.model, messages=messages,
                 max_tokens=1, temperature=0.0, stream=False, **({"extra_body": self.extra_body} if self.extra_body else {}),
             )
         except (openai.APIError, OSError) as exc:
@@ -147,8 +159,8 @@ class OpenAIChatLLM:
         A reply with nothing usable is asked for again (retry_unusable) before the fallback line.
         """
         messages = self.style.messages(persona, path, cues)
-        if self.style.greedy_tag and messages[-1]["role"] != "assistant":
-            start = self._greedy_tag(persona, messages)
+        if self._wants_tag(messages):
+            start = self._tag_for(persona, messages)
             if start:
                 messages = messages + [{"role": "assistant", "content": start}]
         for attempt in range(self.retry_unusable + 1):
@@ -165,6 +177,22 @@ class OpenAIChatLLM:
             yield first
             yield from chunks
             return
+
+    def _wants_tag(self, messages: list[dict[str, str]]) -> bool:
+        """Whether the reply's tag is asked for first (`_greedy_tag`): no start is written yet."""
+        return self.style.greedy_tag and messages[-1]["role"] != "assistant"
+
+    def _tag_for(self, persona: PersonaBrief, messages: list[dict[str, str]]) -> str | None:
+        """`_greedy_tag`, asked once per prompt: a prefill (`prime`, while the person still
+        spoke) leaves it here for the reply to the same prompt (at temperature 0 the model would
+        write the same tag again; the reply saves that request, its decoding and round trip)."""
+        key = (persona.model or self.settings.model, json.dumps(messages))
+        known = self._known_tag
+        if known is not None and known[0] == key:
+            return known[1]
+        start = self._greedy_tag(persona, messages)
+        self._known_tag = (key, start)  # one tuple assigned: read by another thread whole
+        return start
 
     def _greedy_tag(self, persona: PersonaBrief, messages: list[dict[str, str]]) -> str | None:
         """The reply's tag as the model's most likely reading (temperature 0, up to its "]"), as

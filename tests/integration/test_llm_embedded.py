@@ -106,14 +106,16 @@ def test_a_message_prefilled_while_it_was_spoken_is_answered_from_the_cache(qwen
         history = [GREETING, first, Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING,
                                          text="Oh, that sounds lovely! What did you plant?")]
         assert qwen.prefill(ADA, history, path_cues(history)) is not None  # after the reply
-        partial = history + [user("Mostly tomatoes and a few")]
+        # heard clearly (happy): the prompt ends with the tag written, so the prefill is one token
+        partial = history + [user("I am so happy, my tomatoes finally")]
         ahead = qwen.prefill(ADA, partial, path_cues(partial))  # while the person speaks
-        said = history + [user("Mostly tomatoes and a few herbs for the kitchen.")]
+        said = history + [user("I am so happy, my tomatoes finally came up this morning!")]
+        assert said[-1].emotion.label is Emotion.HAPPY
         list(qwen.stream_reply(ADA, said, path_cues(said)))
     finally:
         backend_log.removeHandler(handler)
-    assert ahead["prompt_n"] >= 5  # the partial message was evaluated then
-    assert timings[-1]["prompt_n"] <= 20 < timings[-1]["cache_n"]  # its end and the note; the rest cached
+    assert ahead["prompt_n"] >= 5  # the message so far was evaluated then
+    assert timings[-1]["prompt_n"] <= 20 < timings[-1]["cache_n"]  # only its end; the rest cached
 
 
 @needs_qwen

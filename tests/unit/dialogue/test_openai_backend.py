@@ -242,3 +242,20 @@ def test_no_tag_request_when_the_recognizer_already_wrote_the_tag():
     client = TagFirstClient(FakeStream([" How unfair!"]), "[happy")
     list(OpenAIChatLLM(SETTINGS, client=client, style=style).stream_reply(PersonaBrief(name="Ada"), PATH, heard))
     assert len(client.calls) == 1 and client.calls[0]["messages"][-1] == {"role": "assistant", "content": "[angry]"}
+
+
+def test_a_prefill_writes_the_tag_and_the_reply_to_the_same_prompt_takes_it_from_there():
+    from dialogue.prompts import PromptStyle
+
+    style = PromptStyle(companion=True, cues_last=True, person_tag=True, greedy_tag=True)
+    client = TagFirstClient(FakeStream([" Oh no,", " that is awful."]), "[sad")
+    llm = OpenAIChatLLM(SETTINGS, client=client, style=style)
+    storm = [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="The storm wrecked our garden.")]
+    assert llm.prime(PersonaBrief(name="Ada"), storm, EmotionCues()) == {}  # while the person spoke
+    out = list(llm.stream_reply(PersonaBrief(name="Ada"), storm, EmotionCues()))
+    tag_call, stream_call = client.calls  # one tag request: the prefill's
+    assert tag_call["max_tokens"] > 1 and tag_call["stop"] == ["]"]
+    assert stream_call["messages"] == tag_call["messages"] + [{"role": "assistant", "content": "[sad]"}]
+    assert out[-1].final.emotion is Emotion.SAD
+    llm.prime(PersonaBrief(name="Ada"), PATH, EmotionCues())  # another prompt: its own tag request
+    assert len(client.calls) == 3 and client.calls[-1]["messages"] != tag_call["messages"]

@@ -106,7 +106,7 @@ def _typed_turns(page, args, llm, res: dict, wait_ms) -> None:
         page.locator("#send").click()
         sent = _stats(page)["sentAt"]
         reply = _reply(page, _turn_after(page, n_begun, wait_ms()), wait_ms())
-        page.wait_for_function("n => document.querySelectorAll('#history em').length >= n",
+        page.wait_for_function("n => document.querySelectorAll('#history .wc-emotion').length >= n",
                                arg=len(res["typed"]) + 2, timeout=wait_ms())  # the turn is saved
         llm_s = llm.first_sentence_s[n_llm] if len(llm.first_sentence_s) > n_llm else None
         first = (reply["first"] - sent) / 1000
@@ -188,7 +188,8 @@ def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, di
     spoken_turns = set()
     for heard in (m for m in trace if m["stage"] == "transcript" and m.get("chars")):
         vad = next((m for m in trace if m["stage"] == "vad_end" and m.get("speech_end") == heard["speech_end"]), None)
-        turn = _first(trace, "turn", heard["t"])
+        turn = next((m for m in trace if m["stage"] == "turn" and m["t"] >= heard["t"]
+                     and m["turn"] not in spoken_turns), None)  # a turn answers one transcript
         if vad is None or turn is None:
             continue
         spoken_turns.add(turn["turn"])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from app.export import VOICE_TAIL_S, _pieces_for, listening_seconds, person_voice
+from app.export import VOICE_TAIL_S, _pieces_for, listening_seconds, person_voice, to_transcript
 from app.personas import get_persona
 from app.settings import Settings
 from avatar.motion.clip import MotionClip, Role
@@ -146,6 +146,9 @@ def test_a_reply_without_media_is_rendered_sentence_by_sentence_with_its_arc(set
     assert components.tts.said == said                                              # the voice
     assert [r.emotion for r in components.motion.requests] == [e for _, e in said]  # the face
     assert [(p.text, p.segment.emotion) for p in pieces] == said
+    [entry] = to_transcript(pieces, get_persona("ada", None), "c")["turns"]  # the JSON keeps the arc
+    assert [(a["text"], a["emotion"]["label"], a["emotion"]["intensity"]) for a in entry["arc"]] == \
+        [(t, e.label.value, e.intensity) for t, e in said]
 
     old = Turn.model_validate({k: v for k, v in turn.model_dump().items() if k != "arc"})  # saved before arcs
     components = SpeakingComponents()

@@ -36,6 +36,30 @@ def test_smiling_portrait_is_relaxed_with_closed_lips(portrait):
     assert np.abs(relaxed.image[:40].astype(int) - portrait.image[:40]).mean() < 1.0
 
 
+def test_smile_folds_are_softened_at_the_mouth_corners_only(portrait):
+    from avatar.face.portrait import SMILE_FOLDS, soften_smile_folds
+
+    lm = portrait.landmarks
+    assert soften_smile_folds(portrait.image, lm, 0.0) is portrait.image     # no smile: untouched
+    soft = soften_smile_folds(portrait.image, lm, 1.0)
+    unit = lm.eye_distance
+
+    def contrast(img, i):    # local detail (std of the grey level) in a small window at landmark i
+        x, y = np.round(lm.xy[i]).astype(int)
+        r = max(2, int(0.05 * unit))
+        return img[y - r:y + r + 1, x - r:x + r + 1].mean(-1).std()
+
+    for i in (SMILE_FOLDS[0], SMILE_FOLDS[1]):                             # the mouth corners
+        assert contrast(soft, i) < 0.8 * contrast(portrait.image, i)
+    # the eyes and everything above them keep their detail
+    top = int(lm.xy[list(L.LEFT_EYE_LOWER) + list(L.RIGHT_EYE_LOWER), 1].max())
+    assert np.array_equal(soft[:top], portrait.image[:top])
+    half = soften_smile_folds(portrait.image, lm, 0.5)                     # the weight scales with the smile
+    d_half = np.abs(half.astype(int) - portrait.image).sum()
+    d_full = np.abs(soft.astype(int) - portrait.image).sum()
+    assert 0.3 * d_full < d_half < 0.7 * d_full
+
+
 def test_a_portrait_at_rest_is_left_alone(portrait):
     from avatar.face.portrait import Portrait, relax_portrait
 
@@ -310,3 +334,25 @@ def test_the_pause_mouth_spreads_the_same_whatever_the_seed(speech):
         jaw = resting_mouth(np.zeros((n, 52), np.float32), req, seed=seed)[inside, ARKIT_INDEX["jawOpen"]]
         mads.append(np.median(np.abs(jaw - np.median(jaw))))
     assert min(mads) > 0.04 and max(mads) - min(mads) < 0.02   # seed luck no longer decides the spread
+
+
+def test_the_second_judge_sees_a_raised_brow_and_an_open_mouth_in_eye_distances(portrait):
+    from avatar.face.landmarks import FaceLandmarks
+    from avatar.face.rig import build_rig
+    from bench.expression import face_geometry
+
+    lm = portrait.landmarks
+    rig = build_rig(lm)
+    before = face_geometry(lm)
+
+    def moved(name):
+        pts = lm.points.copy()
+        pts[:, :2] += rig.displacement[list(rig.names).index(name)]
+        return face_geometry(FaceLandmarks(pts, lm.image_size))
+
+    up = moved("browInnerUp")
+    assert up["brow_inner"] - before["brow_inner"] > 0.08          # the rig raises it 0.14 at most
+    assert abs(up["aperture"] - before["aperture"]) < 1e-6
+    jaw = moved("jawOpen")
+    assert jaw["aperture"] - before["aperture"] > 0.2               # JAW_DROP 0.32 at the lip's middle
+    assert abs(jaw["brow_inner"] - before["brow_inner"]) < 1e-6

@@ -106,7 +106,7 @@ def _typed_turns(page, args, llm, res: dict, wait_ms) -> None:
         page.locator("#send").click()
         sent = _stats(page)["sentAt"]
         reply = _reply(page, _turn_after(page, n_begun, wait_ms()), wait_ms())
-        page.wait_for_function("n => document.querySelectorAll('#history .wc-emotion').length >= n",
+        page.wait_for_function("n => document.querySelectorAll('#history .wc-feeling').length >= n",
                                arg=len(res["typed"]) + 2, timeout=wait_ms())  # the turn is saved
         llm_s = llm.first_sentence_s[n_llm] if len(llm.first_sentence_s) > n_llm else None
         first = (reply["first"] - sent) / 1000

@@ -211,8 +211,10 @@ def _prompt(trace: list[dict], turn: dict, replies) -> dict:
     that evaluation's seconds, and how many prefills (app.live: the prompt evaluated ahead while
     the person spoke or typed, or after the last reply) ran since the turn before."""
     before = max((m["t"] for m in trace if m["stage"] == "turn" and m["t"] < turn["t"]), default=float("-inf"))
+    after = min((m["t"] for m in trace if m["stage"] == "turn" and m["t"] > turn["t"]), default=float("inf"))
     row = {"prefills": sum(1 for m in trace if m["stage"] == "prefill" and before < m["t"] <= turn["t"])}
-    timings = next((t for at, t in replies if at >= turn["t"]), None)
+    # its reply's timings, logged as the reply ended (none when it stopped the model early)
+    timings = next((t for at, t in replies if turn["t"] <= at < after), None)
     if timings:
         row |= {"prompt_tokens": timings.get("prompt_n"), "cached_tokens": timings.get("cache_n"),
                 "prompt_eval_s": (timings.get("prompt_ms") or 0.0) / 1000}

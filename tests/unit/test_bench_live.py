@@ -54,6 +54,9 @@ def test_each_turn_gets_its_reply_s_prompt_tokens_and_the_prefills_before_it():
     first, second = stages(trace, llm_at=[0.4, 10.5], replies=replies)["typed"]
     assert first["prefills"] == 0 and first["prompt_tokens"] == 60 and first["prompt_eval_s"] == pytest.approx(1.5)
     assert second["prefills"] == 2 and second["prompt_tokens"] == 3 and second["cached_tokens"] == 700
+    # a reply that logged no timings (stopped early) does not take the next turn's
+    first, second = stages(trace, llm_at=[0.4, 10.5], replies=replies[1:])["typed"]
+    assert "prompt_tokens" not in first and second["prompt_tokens"] == 3
 
 
 def test_one_command_runs_both_llm_modes_each_into_its_own_json(monkeypatch):

@@ -7,6 +7,9 @@ on the rendered frames by models that did not make them (bench/judges.py):
 - confusion: per avatar a 7x7 table, intended emotion x FER2013 top-1 share over the middle half
   of the clip (every 2nd frame);
 - identity: dlib ResNet embedding distance of middle frames to the portrait, per emotion;
+- landmark shift: a second judge of the same frames (the faces are tuned against FER2013 itself,
+  bench/face_search.py): mediapipe landmarks re-detected on them, each emotion's median brow
+  height, eye opening, mouth width, corner lift and aperture minus neutral's, in eye distances;
 - head motion: yaw/pitch re-measured from mediapipe landmarks on every rendered frame (standard
   deviation in degrees, angular speed in deg/s), speaking and listening; and the ratio of the
   rendered to the commanded rotation (least-squares slope of measured on commanded yaw/pitch);
@@ -93,14 +96,40 @@ def middle(n: int, step: int = 2) -> range:
     return range(n // 4, max(n // 4 + 1, 3 * n // 4), step)
 
 
+def face_geometry(lm) -> dict[str, float]:
+    """Expression geometry of re-detected mediapipe landmarks, in eye-corner distances (IOD) of
+    the face frame (x along the eyes, y down): brow height above the upper lid (inner and outer
+    brow), eye opening, mouth width, mouth-corner lift above the lip centre, lip aperture."""
+    from avatar.face import landmarks as L
+    from avatar.face.rig import face_frame
+
+    q = face_frame(lm).to_face(lm.xy)
+    lid = 0.5 * (q[L.RIGHT_EYE_UPPER[4], 1] + q[L.LEFT_EYE_UPPER[4], 1])
+    inner = 0.5 * (q[107, 1] + q[336, 1])
+    outer = 0.5 * (q[70, 1] + q[300, 1])
+    eye = 0.5 * ((q[L.RIGHT_EYE_LOWER[4], 1] - q[L.RIGHT_EYE_UPPER[4], 1])
+                 + (q[L.LEFT_EYE_LOWER[4], 1] - q[L.LEFT_EYE_UPPER[4], 1]))
+    mid = 0.5 * (q[13, 1] + q[14, 1])
+    return {"brow_inner": float(lid - inner), "brow_outer": float(lid - outer), "eye_open": float(eye),
+            "mouth_width": float(np.linalg.norm(q[L.MOUTH_LEFT] - q[L.MOUTH_RIGHT])),
+            "corner_lift": float(mid - 0.5 * (q[L.MOUTH_LEFT, 1] + q[L.MOUTH_RIGHT, 1])),
+            "aperture": float(q[14, 1] - q[13, 1])}
+
+
 def judge_expression(renderer, motion: MotionClip, fer: FERJudge, ident: IdentityJudge,
-                     ref: np.ndarray) -> tuple[dict[str, float], list[float]]:
-    """(FER top-1 share per label over the middle frames, identity distances of 3 middle frames)."""
+                     ref: np.ndarray) -> tuple[dict[str, float], list[float], dict[str, float]]:
+    """(FER top-1 share per label over the middle frames, identity distances of 3 middle frames,
+    median face_geometry of the middle frames, a second judge of the same frames: mediapipe)."""
+    from avatar.face import landmarks as L
+
     counts = dict.fromkeys(LABELS, 0)
-    dist, box = [], None
+    dist, box, geo = [], None, []
     idx = list(middle(motion.num_frames))
     for k, i in enumerate(idx):
         frame = renderer.render_frame(motion, i)
+        faces = L.find_faces(frame)
+        if faces:
+            geo.append(face_geometry(faces[0]))
         box = face_box(frame) or box
         if box is None:
             continue
@@ -108,7 +137,8 @@ def judge_expression(renderer, motion: MotionClip, fer: FERJudge, ident: Identit
         if k in (0, len(idx) // 2, len(idx) - 1):
             dist.append(ident.distance(ident.embedding(frame, box), ref))
     total = max(sum(counts.values()), 1)
-    return {k: v / total for k, v in counts.items()}, dist
+    geometry = {key: float(np.median([g[key] for g in geo])) for key in geo[0]} if geo else {}
+    return {k: v / total for k, v in counts.items()}, dist, geometry
 
 
 def track_pose(renderer, motion: MotionClip) -> tuple[np.ndarray, np.ndarray]:
@@ -288,13 +318,17 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
         ref = ident.embedding(img, face_box(img))
         av: dict = {}
         if "speaking" in parts:
-            confusion, identity = {}, {}
+            confusion, identity, geometry = {}, {}, {}
             for e in LABELS:
-                confusion[e], d = judge_expression(renderer, clips[e][1], fer, ident, ref)
+                confusion[e], d, geometry[e] = judge_expression(renderer, clips[e][1], fer, ident, ref)
                 identity[e] = float(max(d)) if d else float("nan")
             hits = {e: confusion[e][e] for e in LABELS}
+            # the second judge: how far each emotion's median landmark geometry moved from neutral's
+            shift = {e: {k: geometry[e][k] - geometry["neutral"][k] for k in geometry["neutral"]}
+                     for e in LABELS if geometry.get(e) and geometry.get("neutral")}
             av |= {"confusion": confusion, "intended_share": hits, "identity_max": identity,
-                   "emotions_at_60pct": int(sum(v >= 0.6 for v in hits.values()))}
+                   "emotions_at_60pct": int(sum(v >= 0.6 for v in hits.values())),
+                   "landmark_shift_iod": shift}
             if not quick:
                 speak = {}
                 for e in ("neutral", "happy", "sad", "angry"):
@@ -325,6 +359,14 @@ def print_table(res: dict) -> None:
                 print(f"{e:11s}" + "".join(f"{row[lab]:7.2f}" for lab in FER_LABELS)  # noqa: T201
                       + f"   {av['identity_max'][e]:.3f}")
             print(f"emotions read as intended on >= 60 % of middle frames: {av['emotions_at_60pct']} / 7")  # noqa: T201
+        shift = av.get("landmark_shift_iod", {})
+        if shift:
+            keys = list(next(iter(shift.values())))
+            print("mediapipe landmarks, median over middle frames minus neutral's (IOD):")  # noqa: T201
+            print(f"{'':11s}" + "".join(f"{k:>12s}" for k in keys))  # noqa: T201
+            for e, row in shift.items():
+                if e != "neutral":
+                    print(f"{e:11s}" + "".join(f"{row[k]:12.3f}" for k in keys))  # noqa: T201
         for role in ("head_speaking", "head_listening"):
             for e, h in av.get(role, {}).items():
                 extra = f" pause-MAD {h['pause_aperture_mad']:.3f}" if "pause_aperture_mad" in h else ""

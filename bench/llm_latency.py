@@ -1,12 +1,16 @@
 """Embedded LLM latency: process start, first-sentence latency, decode speed and KV-cache reuse.
 
-    python -m bench.llm_latency [--model qwen2.5-coder-1.5b] [--threads 2] [--nice 0] [--turns 6]
+    python -m bench.llm_latency [--model qwen2.5-coder-1.5b] [--threads 2] [--nice 0] [--turns 8]
 
 One model process (as the app runs it), one conversation of --turns turns with a persona, each turn
 answered with the exact prompt the app sends (dialogue.prompts via the model's PromptStyle) and
 parsed by the same sentence/tag assembler; the stream is read to its end so llama.cpp reports its
-timings (prompt tokens evaluated vs reused from the cache, decode tokens/s). Prints a table and
-writes bench/results/llm_latency[_MODEL].json with the CPU model and load average.
+timings (prompt tokens evaluated vs reused from the cache, decode tokens/s). As in the app, the
+conversation so far is evaluated once each reply is in (LiveSession.prefill_with), untimed. The
+conversation is answered twice: "cold" (the message reaches the model only when it is sent) and
+"draft" (as the app does while the person types: the prompt with their message is evaluated
+ahead, after a pause in typing, and the clock starts at send). Prints a table and writes
+bench/results/llm_latency[_MODEL].json with the CPU model and load average.
 """
 
 from __future__ import annotations
@@ -47,10 +51,17 @@ TURNS = [
 
 
 def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: PersonaBrief, path: list[Turn],
-                cues: EmotionCues, *, temperature: float, repeat_penalty: float) -> dict:
+                cues: EmotionCues, *, temperature: float, repeat_penalty: float, draft: bool = False) -> dict:
     """One reply as the app asks for it, timed: first token, first complete sentence (as the
-    assembler releases it), the whole stream, and llama.cpp's own timings."""
+    assembler releases it), the whole stream, and llama.cpp's own timings. draft: the prompt is
+    evaluated first, untimed, as the app's typed-draft prefill does (EmbeddedLLM.prefill)."""
     messages = style.messages(persona, path, cues)
+    draft_s = None
+    if draft:
+        t0 = time.perf_counter()
+        client.chat.completions.create(model="embedded", messages=messages, max_tokens=1, temperature=0.0,
+                                       extra_body={"cache_prompt": True})
+        draft_s = time.perf_counter() - t0
     asm = ReplyAssembler(persona, emotion_of=recognize, max_sentences=style.max_sentences, max_chars=style.max_chars,
                          expect_tag=style.ask_tag, companion=style.companion)
     t0 = time.perf_counter()
@@ -81,6 +92,7 @@ def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: 
     if first_sentence is None:
         first_sentence = total  # the first sentence came with the end of the stream
     return {
+        "draft_prefill_s": draft_s,
         "first_token_s": first_token if first_token is not None else total,
         "first_sentence_s": first_sentence,
         "stream_s": total,
@@ -97,8 +109,10 @@ def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: 
     }
 
 
-def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: list[str]) -> list[dict]:
-    """Answer `texts` one after another as a conversation (the replies join the path)."""
+def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: list[str], *,
+                     draft: bool = False) -> list[dict]:
+    """Answer `texts` one after another as a conversation (the replies join the path); draft: see
+    timed_reply."""
     spec = model_spec(spec_name)
     style = style_for(spec)
     path = [Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Hi, I'm Ada. How was your day?")]
@@ -110,11 +124,15 @@ def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: 
         path.append(u)
         cues = path_cues(path)  # the app's traversal (emotion_cues) on a tree without siblings
         row = timed_reply(client, spec.max_tokens, style, persona, path, cues, temperature=temperature,
-                          repeat_penalty=spec.repeat_penalty)
+                          repeat_penalty=spec.repeat_penalty, draft=draft)
         row["message"] = text
         rows.append(row)
         path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=row["reply"],
                          emotion=EmotionState.of(row["emotion"], row["intensity"]), parent=u.id))
+        # As the app does once a reply is in (LiveSession.prefill_with): the conversation so far,
+        # its last reply as the next prompt renders it, is evaluated while the reply plays.
+        client.chat.completions.create(model="embedded", messages=style.messages(persona, path, path_cues(path)),
+                                       max_tokens=1, temperature=0.0, extra_body={"cache_prompt": True})
     return rows
 
 
@@ -123,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--nice", type=int, default=0, help="the model process's nice (the app uses 5)")
-    ap.add_argument("--turns", type=int, default=6)
+    ap.add_argument("--turns", type=int, default=len(TURNS))
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     import openai
@@ -147,12 +165,13 @@ def main(argv: list[str] | None = None) -> dict:
             persona, [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="Hello!")], EmotionCues())
         prime_s = time.perf_counter() - t0
         rows = run_conversation(client, spec.name, persona, TURNS[: args.turns])
+        draft_rows = run_conversation(client, spec.name, persona, TURNS[: args.turns], draft=True)
         rss = _rss_mib(started.pid)
     finally:
         proc.stop()
 
-    def med(key: str) -> float | None:
-        vals = [r[key] for r in rows if r[key] is not None]
+    def med(key: str, of: list[dict] = rows) -> float | None:
+        vals = [r[key] for r in of if r[key] is not None]
         return statistics.median(vals) if vals else None
 
     result = {
@@ -175,17 +194,29 @@ def main(argv: list[str] | None = None) -> dict:
         "median_prompt_tokens_evaluated": med("prompt_tokens"),
         "median_prompt_tokens_cached": med("cached_tokens"),
         "runs": rows,
+        "draft": {
+            "what": "the same conversation with each message's prompt evaluated before send, as the app's "
+                    "typed-draft prefill does after a 300 ms pause in typing",
+            "median_draft_prefill_s": med("draft_prefill_s", draft_rows),
+            "median_first_token_s": med("first_token_s", draft_rows),
+            "median_first_sentence_s": med("first_sentence_s", draft_rows),
+            "median_prompt_tokens_evaluated": med("prompt_tokens", draft_rows),
+            "runs": draft_rows,
+        },
     }
     print(f"{spec.title}, {args.threads} threads, nice {args.nice}; {result['cpu']} x{os.cpu_count()}; "
           f"load average {load_before[0]:.1f} -> {result['loadavg_after'][0]:.1f}")
     print(f"process start (model load) {started.load_s:6.2f} s; persona prompt primed in {prime_s:6.2f} s; "
           f"model process RSS {rss} MiB")
-    print(f"{'message':<46} {'1st tok':>7} {'1st sent':>8} {'stream':>7} {'eval':>5} {'cached':>6} {'tok/s':>6}")
-    for r in rows:
-        print(f"{r['message'][:46]:<46} {r['first_token_s']:7.2f} {r['first_sentence_s']:8.2f} {r['stream_s']:7.2f} "
-              f"{r['prompt_tokens'] or 0:5d} {r['cached_tokens'] or 0:6d} {r['decode_tok_s'] or 0:6.1f}")
-    print(f"{'median':<46} {result['median_first_token_s']:7.2f} {result['median_first_sentence_s']:8.2f} "
-          f"{result['median_stream_s']:7.2f}")
+    for title, these in (("cold: the message reaches the model at send", rows),
+                         ("draft: its prompt evaluated while the person types", draft_rows)):
+        print(title)
+        print(f"{'message':<46} {'1st tok':>7} {'1st sent':>8} {'stream':>7} {'eval':>5} {'cached':>6} {'tok/s':>6}")
+        for r in these:
+            print(f"{r['message'][:46]:<46} {r['first_token_s']:7.2f} {r['first_sentence_s']:8.2f} {r['stream_s']:7.2f} "
+                  f"{r['prompt_tokens'] or 0:5d} {r['cached_tokens'] or 0:6d} {r['decode_tok_s'] or 0:6.1f}")
+        print(f"{'median':<46} {med('first_token_s', these):7.2f} {med('first_sentence_s', these):8.2f} "
+              f"{med('stream_s', these):7.2f}")
     out = args.out or RESULTS / ("llm_latency.json" if spec.name == DEFAULT_MODEL else f"llm_latency_{spec.name}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -13,10 +13,13 @@ prototypes (EMFACS), written as ARKit blendshape weights at full intensity, then
 clips rendered the way `warmchat render` makes them, with the FER2013 judge in the loop (bench/
 expression.py; a coordinate search per emotion over its FACS channels, capped where a face would
 turn into a caricature, then looked at): sad as corners pulled down and out with narrowed, heavy
-eyes (AU15+20+7, a little AU4) rather than raised inner brows (which read as fear); anger as
-lowered brows, a squint, a sneer and pressed lips; surprise as high brows and a dropped, rounded
-jaw; fear as raised-and-drawn-together brows, wide eyes and lips stretched over a dropped jaw
-(AU1+2+4+5+20+26); happy with the teeth showing.
+eyes and raised inner brows (AU1+15+20+7, a little AU4); anger as lowered brows, a squint, a
+sneer and pressed lips; surprise as high brows, widened eyes and a dropped, rounded jaw
+(AU1+2+5+26); fear as raised inner brows a little drawn together, eyes wide open and lips
+stretched down over a dropped jaw (AU1+4+5+15+20+26; on a portrait with glasses the eyes and the
+mouth carry it, not the brows); happy with the teeth showing. The faces are tuned against the
+same FER2013 model that bench/expression.py judges them with: its shares are not an
+independent test of legibility (the bench also reports mediapipe landmark displacement).
 """
 
 from __future__ import annotations
@@ -96,14 +99,15 @@ TABLE: tuple[LabelSpec, ...] = (
               (1.10, 1.10, 1.15),
               _face(mouthSmile=1.0, cheekSquint=0.8, eyeSquint=0.4, mouthUpperUp=0.35, mouthDimple=0.2, jawOpen_=0.12),
               "happy", HeadStyle(gain=1.2, speed=1.1, pitch=-0.02), meet="share their joy",
-              listener=_face(mouthSmile=1.0, mouthUpperUp=0.45, mouthDimple=0.45, eyeSquint=0.15, jawOpen_=0.15)),
+              listener=_face(mouthSmile=1.0, cheekSquint=0.6, eyeSquint=0.3, mouthUpperUp=0.45, mouthDimple=0.3, jawOpen_=0.1)),
     LabelSpec("sad", -0.7, -0.45, "#3b6fd8", "sorry, low, sympathetic",
               "The person is sad. Comfort them gently in one or two short sentences.",
               (0.82, 0.90, 0.70),
-              _face(mouthFrown=0.8, mouthStretch=1.0, eyeSquint=0.9, browDown=0.45, browInnerUp_=0.15, eyeBlink=0.45,
+              _face(mouthFrown=0.8, mouthStretch=1.0, eyeSquint=0.9, browDown=0.3, browInnerUp_=1.0, eyeBlink=0.45,
                     mouthPress=0.15, mouthShrugLower_=0.15),
               "sad", HeadStyle(gain=0.8, speed=0.75, pitch=0.08), meet="comfort them gently",
-              listener=_face(mouthFrown=1.0, eyeSquint=1.0, eyeBlink=0.6, browDown=0.3, browInnerUp_=0.15, mouthShrugLower_=0.3)),
+              listener=_face(mouthFrown=1.0, mouthStretch=1.0, eyeSquint=1.0, browDown=0.8, browInnerUp_=0.3, eyeBlink=0.6,
+                             cheekSquint=0.3)),
     LabelSpec("angry", -0.65, 0.75, "#d64541", "cross, indignant, firm",
               "The person is angry. Stay calm and understanding, in one or two short sentences.",
               (1.08, 1.04, 1.35),
@@ -114,16 +118,15 @@ TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("surprised", 0.25, 0.85, "#9b59b6", "amazed, astonished, curious",
               "The person is surprised. Reply with interest in one or two short sentences.",
               (1.10, 1.14, 1.20),
-              _face(browOuterUp=1.0, browInnerUp_=1.0, eyeWide=0.2, jawOpen_=0.7, mouthFunnel_=0.8),
+              _face(browOuterUp=0.8, browInnerUp_=0.8, eyeWide=0.6, jawOpen_=0.8, mouthFunnel_=1.0, mouthStretch=0.15),
               "surprised", HeadStyle(gain=1.3, speed=1.2, pitch=-0.04), meet="be curious with them",
               listener=_face(browOuterUp=1.0, browInnerUp_=0.3, eyeWide=1.0, jawOpen_=0.45, mouthFunnel_=1.0)),
     LabelSpec("fearful", -0.45, 0.9, "#2a9d8f", "afraid, worried, anxious",
               "The person is afraid. Reassure them gently in one or two short sentences.",
               (1.15, 1.10, 0.95),
-              _face(browInnerUp_=0.8, browOuterUp=0.2, browDown=0.7, eyeWide=0.5, mouthStretch=1.0,
-                    jawOpen_=0.35, mouthFrown=0.3),
+              _face(browInnerUp_=1.0, browDown=0.15, eyeWide=1.0, mouthStretch=1.0, jawOpen_=0.45, mouthFrown=1.0),
               "sad", HeadStyle(gain=1.0, speed=1.3, pitch=0.04), meet="reassure them calmly",
-              listener=_face(browInnerUp_=0.8, eyeWide=0.8, mouthStretch=0.45, jawOpen_=0.2, mouthFrown=1.0)),
+              listener=_face(browInnerUp_=1.0, eyeWide=0.8, mouthStretch=0.3, jawOpen_=0.2, mouthFrown=1.0)),
     LabelSpec("disgusted", -0.8, 0.25, "#6b8e23", "repelled, put off, disapproving",
               "The person is upset. Be understanding, in one or two short sentences.",
               (0.94, 0.96, 1.05),

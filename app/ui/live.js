@@ -24,7 +24,7 @@
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
-  let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null, cuts = [], cutting = false;
+  let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null, cuts = [], cutAt = null;
   let userMuted = false, micNode = null, micStream = null, micCtx = null, retries = 0, speakingTurn = null;
 
   const panel = () => document.querySelector("#live-panel");
@@ -65,7 +65,7 @@
       if (!stats.playing) { stats.playing = true; send({ type: "playing" }); }
       stats.mode = "live";
       document.body.classList.add("wc-live-on");
-      notice(video.muted && !userMuted ? "🔇 Click anywhere to hear the avatar." : "");
+      notice(video.muted && !userMuted ? "Sound is off: click anywhere to hear the avatar." : "");
     });
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
     const proto = location.protocol === "https:" ? "wss" : "ws";
@@ -90,12 +90,20 @@
   function stop() {
     if (live.ws) { const ws = live.ws; live.ws = null; ws.close(); }
     if (live.video) { live.video.remove(); live.video = null; }
-    ms = null; sb = null; queue = []; marks = []; silentUntil = null; cuts = []; cutting = false;
+    ms = null; sb = null; queue = []; marks = []; silentUntil = null; cuts = []; cutAt = null;
   }
 
   function pump() {
-    if (!sb || sb.updating || cutting) return;
+    if (!sb || sb.updating) return;
     const v = live.video;
+    if (cutAt !== null) {  // a cut's removal has ended: the new stream is placed where it began
+      const at = cutAt;
+      cutAt = null;
+      try {
+        sb.abort();  // the parser may sit inside a media segment, where timestampOffset cannot be set
+        sb.timestampOffset = at;
+      } catch (e) { fallback("the stream could not be cut: " + e.message); return; }
+    }
     if (v && v.currentTime > 30 && v.buffered.length && v.buffered.start(0) < v.currentTime - 20) {
       sb.remove(0, v.currentTime - 10);  // keep the buffer small; updateend pumps again
       return;
@@ -113,24 +121,17 @@
   // A barge-in: the server starts a new MP4 (its media time 0 = `c.t` of the old one's clock).
   // What is buffered beyond the playhead + CUT_MARGIN_S (the avatar's speech) is dropped and the
   // new stream plays from there; the events' media times are mapped through `cuts` (pageTime).
+  // The new stream's offset is set by pump once the removal has ended (sb.updating false): an
+  // `updateend` listener added here could be run by the stale updateend of the append before,
+  // while the removal still runs, and abort() then throws ("Aborting asynchronous remove()").
   function applyCut(c, v) {
     const end = v && v.buffered.length ? v.buffered.end(v.buffered.length - 1) : 0;
     const at = v ? Math.min(end, v.currentTime + CUT_MARGIN_S) : 0;
     c.at = at; c.removedS = Math.max(0, end - at);
     stats.cuts.push({ t: c.t, at: at, removedS: c.removedS, playhead: v ? v.currentTime : 0, atMs: performance.now() });
-    cutting = true;  // nothing is appended until the new stream's offset is set
-    const offset = () => {
-      cutting = false;
-      try {
-        sb.abort();  // the parser may sit inside a media segment, where timestampOffset cannot be set
-        sb.timestampOffset = at;
-      } catch (e) { fallback("the stream could not be cut: " + e.message); return; }
-      pump();
-    };
-    if (c.removedS > 0) {
-      sb.addEventListener("updateend", offset, { once: true });
-      sb.remove(at, Infinity);
-    } else offset();
+    cutAt = at;  // nothing is appended until the new stream's offset is set (pump)
+    if (c.removedS > 0) sb.remove(at, Infinity);  // its updateend pumps
+    else pump();
   }
 
   // the page's media time of a server media time (seconds): through the cuts made since
@@ -145,7 +146,7 @@
 
   function play(v) {
     v.muted = userMuted;
-    v.play().catch(() => { v.muted = true; v.play().catch(() => {}); notice("🔇 Click anywhere to hear the avatar."); });
+    v.play().catch(() => { v.muted = true; v.play().catch(() => {}); notice("Sound is off: click anywhere to hear the avatar."); });
   }
 
   function onFrame(now, meta) {

@@ -159,8 +159,9 @@ def relax_portrait(portrait: Portrait) -> Portrait:
     with open lips becomes a face at rest, so that sad, angry or afraid can be shown on it.
 
     Open lips are closed first (`close_lips`), then most of the smile is undone by a thin-plate
-    spline warp through all landmarks; the landmarks move with the image. A portrait already at
-    rest comes back unchanged.
+    spline warp through all landmarks (the landmarks move with the image), and the creases the
+    smile left at the mouth corners and along the cheeks are softened (`soften_smile_folds`). A
+    portrait already at rest comes back unchanged.
     """
     from avatar.face.rig import relax_displacement, rest_expression
     from avatar.render.field import warp_to_points
@@ -179,7 +180,45 @@ def relax_portrait(portrait: Portrait) -> Portrait:
     image = warp_to_points(image, lm.xy, lm.xy + disp, cells=128)
     points[:, :2] += disp
     moved = FaceLandmarks(points, lm.image_size)
+    image = soften_smile_folds(image, moved, rest["smile"])
     return Portrait(image, moved, estimate_pose(moved))
+
+
+# Where a smile creases the skin (mediapipe landmarks): the mouth corners, and the cheek beside
+# the nasolabial fold and below it. The warp cannot move a crease away, and FER2013 reads an
+# up-curved crease at a closed mouth's corners as a smile (bench/expression.py: the astronaut's
+# relaxed face read happy 0.99 with its corners level; with the creases softened, neutral).
+SMILE_FOLDS = (61, 291, 206, 426, 216, 436)
+FOLD_REACH = 0.11   # eye distances: Gaussian reach of the softening about each crease landmark
+FOLD_BLUR = 0.05    # eye distances: the blur that takes the crease out (skin shading stays)
+
+
+def soften_smile_folds(image: np.ndarray, landmarks: FaceLandmarks, smile: float) -> np.ndarray:
+    """`image` with the creases of a resting smile (`smile` in [0, 1], rig.rest_expression)
+    blurred away: around each SMILE_FOLDS landmark the image is blended towards a blurred copy by
+    up to `smile` (a Gaussian weight of reach FOLD_REACH). `smile` 0 returns the image unchanged."""
+    k = float(np.clip(smile, 0.0, 1.0))
+    if k <= 0.0:
+        return image
+    unit = landmarks.eye_distance
+    pts = landmarks.xy[list(SMILE_FOLDS)]
+    pad = 3.0 * FOLD_REACH * unit
+    h, w = image.shape[:2]
+    x0, y0 = int(max(0, pts[:, 0].min() - pad)), int(max(0, pts[:, 1].min() - pad))
+    x1, y1 = int(min(w, pts[:, 0].max() + pad + 1)), int(min(h, pts[:, 1].max() + pad + 1))
+    if x1 <= x0 or y1 <= y0:
+        return image
+    roi = image[y0:y1, x0:x1].astype(np.float32)
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    weight = np.zeros(roi.shape[:2], np.float32)
+    for x, y in pts:
+        np.maximum(weight, np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * (FOLD_REACH * unit) ** 2)), out=weight)
+    weight = (k * weight)[..., None]
+    # blur the whole image's neighbourhood so the ROI's edge sees real pixels, not a border
+    blurred = cv2.GaussianBlur(image, (0, 0), FOLD_BLUR * unit)[y0:y1, x0:x1].astype(np.float32)
+    out = image.copy()
+    out[y0:y1, x0:x1] = np.clip(roi + weight * (blurred - roi) + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 UPPER_SHARE = 0.4  # a closing mouth: the upper lip comes down 40 % of the gap, the lower lip up 60 %

@@ -20,6 +20,10 @@ from avatar.motion.clip import ARKIT_INDEX
 JAW_GROUP = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthClose")
 JAW_DROP = 0.32           # jawOpen = 1 lowers the chin by this many eye distances
 GAZE_SHIFT = (0.075, 0.05)  # iris shift in eye distances for gaze = 1 (x, y)
+JAW_LIP_SHAPE = 1.6       # the lower lip's drop across the mouth: (1 - x^2) ** this (higher: rounder)
+BROW_DOWN = 0.085         # browDown = 1 lowers the brow by this many eye distances ...
+BROW_DOWN_LID = 0.02      # ... and the upper lid by this much
+JAW_CORNER_IN = 0.07      # jawOpen = 1 draws the mouth corners in by this many eye distances
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +114,10 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
     # the lower lip opens as a parabola: full drop at its middle, little at the corners
     lips = lower & (np.abs(q[:, 1] - mouth_c[1]) < 0.15) & (np.abs(q[:, 0] - mouth_c[0]) < half_w)
     dx = (q[lips, 0] - mouth_c[0]) / half_w
-    jaw[lips, 1] *= 0.05 + 0.95 * np.clip(1.0 - dx * dx, 0.0, 1.0) ** 1.6   # an oval, not a slot
+    jaw[lips, 1] *= 0.05 + 0.95 * np.clip(1.0 - dx * dx, 0.0, 1.0) ** JAW_LIP_SHAPE   # an oval, not a slot
     for c in (L.MOUTH_RIGHT, L.MOUTH_LEFT, 78, 308, 62, 292, 76, 306):
         jaw[c] = (0.0, 0.15 * JAW_DROP * lat[c])
-        jaw[c, 0] = -0.07 * np.sign(q[c, 0] - mouth_c[0])          # corners come in
+        jaw[c, 0] = -JAW_CORNER_IN * np.sign(q[c, 0] - mouth_c[0])  # corners come in
     e["jawOpen"] = jaw
     lower_lip = list(L.LOWER_INNER[1:-1]) + list(L.LOWER_OUTER[1:-1])
     e["mouthClose"] = _spread(q, lower_lip, (0.0, -0.5 * JAW_DROP), 0.06, lower)
@@ -159,10 +163,16 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
     ramp = np.clip((lid_top - q[:, 1]) / max(lid_top - brow_y, 1e-3), 0.0, 1.0)[:, None]
     e["browInnerUp"] = ramp * (_spread(q, inner_r, (-0.02, -0.14), 0.15, not_eye)
                                + _spread(q, inner_l, (0.02, -0.14), 0.15, not_eye))
-    e["browDownLeft"] = ramp * (_spread(q, brow_l, (-0.03, 0.11), 0.13, not_eye)
-                                + _spread(q, inner_l, (-0.04, 0.03), 0.08, not_eye))   # drawn together
-    e["browDownRight"] = ramp * (_spread(q, brow_r, (0.03, 0.11), 0.13, not_eye)
-                                 + _spread(q, inner_r, (0.04, 0.03), 0.08, not_eye))
+    # a lowered brow pushes the lid skin down with it (down to the lid's top, and the lid a
+    # little): with the skin pinned above the lid the warp folds there and shows a third of it
+    lid_y = min(q[list(L.LEFT_EYE_UPPER), 1].min(), q[list(L.RIGHT_EYE_UPPER), 1].min())
+    down = np.clip((lid_y - q[:, 1]) / max(lid_y - brow_y, 1e-3), 0.0, 1.0)[:, None]
+    for side, brow, inner, lid_pts, sgn in (("Left", brow_l, inner_l, L.LEFT_EYE_UPPER, -1.0),
+                                            ("Right", brow_r, inner_r, L.RIGHT_EYE_UPPER, 1.0)):
+        lid = _mask(n, lid_pts[1:-1])
+        e[f"browDown{side}"] = (down * (_spread(q, brow, (sgn * 0.03, BROW_DOWN), 0.13, not_eye)
+                                        + _spread(q, inner, (sgn * 0.04, 0.03), 0.08, not_eye))   # drawn together
+                                + _spread(q, list(lid_pts[1:-1]), (0.0, BROW_DOWN_LID), 0.05, lid))
     e["browOuterUpLeft"] = ramp * _spread(q, outer_l, (0.0, -0.14), 0.15, not_eye)
     e["browOuterUpRight"] = ramp * _spread(q, outer_r, (0.0, -0.14), 0.15, not_eye)
 
@@ -174,7 +184,10 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
         above = ~lower_lid & (q[:, 1] < q[list(lo)][:, 1].max())
         # the warp moves the lid half way; the renderer draws the rest of the closing lid
         e[f"eyeBlink{side}"] = _spread(q, lid, 0.5 * gap, 0.07, above)
-        e[f"eyeSquint{side}"] = (_spread(q, list(lo[1:-1]), (0.0, -0.045), 0.06, _mask(n, lo))
+        # the lower lid rises with the skin below it (moved alone, a lid line 2-3 px from pinned
+        # skin, the coarse warp showed none of it)
+        below = ~above & ~_mask(n, iris)
+        e[f"eyeSquint{side}"] = (_spread(q, list(lo[1:-1]), (0.0, -0.045), 0.07, below)
                                  + _spread(q, lid, 0.2 * gap, 0.06, above))
         e[f"eyeWide{side}"] = _spread(q, lid, (0.0, -0.05), 0.08, above)
         e["cheekPuff"] = e.get("cheekPuff", np.zeros((n, 2)))

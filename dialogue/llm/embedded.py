@@ -41,7 +41,7 @@ def style_for(spec: ModelSpec) -> PromptStyle:
         return PromptStyle(compact=True, ask_tag=spec.ask_tag, max_sentences=spec.max_sentences, max_chars=240,
                            budget_chars=1200, companion=False)
     return PromptStyle(ask_tag=spec.ask_tag, max_sentences=spec.max_sentences, max_chars=240, budget_chars=8000,
-                       companion=True, few_shot=True, cues_last=True, person_tag=True)
+                       companion=True, few_shot=True, cues_last=True, person_tag=True, greedy_tag=True)
 
 
 class EmbeddedLLM:
@@ -82,7 +82,10 @@ class EmbeddedLLM:
                                                             "api_key": "not-needed", "max_retries": 0})
                 self._backend = OpenAIChatLLM(
                     settings, self.emotion_of, style=self.style,
-                    extra_body={"cache_prompt": True, "repeat_penalty": self.spec.repeat_penalty},
+                    # timings_per_token: every streamed piece carries the server's timings, so a
+                    # reply stopped early (enough sentences) still reports its prompt tokens
+                    extra_body={"cache_prompt": True, "repeat_penalty": self.spec.repeat_penalty,
+                                "timings_per_token": True},
                     max_temperature=self.spec.max_temperature, max_tokens_cap=self.spec.max_tokens,
                     retry_unusable=1,
                 )

@@ -248,6 +248,8 @@ def test_speaking_over_the_avatar_stops_it_and_it_listens(playwright, voice_app,
         page.wait_for_function("() => window.warmchatLive.stats.cuts.length >= 1", timeout=WAIT_MS)
         cut = stats(page)["cuts"][0]
         wait_advanced(page, cut["at"], 1.0)
+        s = stats(page)
+        assert s["mode"] == "live" and not s["error"]  # the cut applied (a failed one falls back to clips)
         # and the interruption is answered as a turn of its own
         page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 2", timeout=WAIT_MS)
     finally:

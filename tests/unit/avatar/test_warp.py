@@ -113,3 +113,31 @@ def test_the_fixed_point_remap_matches_a_float_remap_of_the_same_field(warp, por
     assert d.max() <= 2 and d.mean() < 0.2
     roi = warp._remap(back, (40, 50, 200, 120))
     assert np.abs(roi.astype(int) - ours[50:120, 40:200].astype(int)).max() == 0
+
+
+def _rendered_share(warp, name: str) -> float:
+    """How much of a coefficient's commanded landmark displacement the warp shows: at each
+    strongly moved landmark's target, where the output samples the portrait (least-squares
+    share of the commanded displacement, on the landmarks moved by over half the most)."""
+    import cv2
+
+    from avatar.motion.clip import ARKIT_INDEX
+
+    e = np.zeros(52, np.float32)
+    e[ARKIT_INDEX[name]] = 1.0
+    sm = warp.source_map(np.array([0, 0, 0, 0, 0, 1], np.float32), e, np.zeros(2, np.float32))
+    cmd = warp.rig.displacement[list(warp.rig.names).index(name)].astype(np.float64)
+    mag = np.linalg.norm(cmd, axis=1)
+    sel = mag > 0.5 * mag.max()
+    tgt = (warp.portrait.landmarks.xy[sel] + cmd[sel]).astype(np.float32)
+    src = np.stack([cv2.remap(sm[..., k], tgt[None, :, 0], tgt[None, :, 1], cv2.INTER_LINEAR)[0] for k in range(2)], 1)
+    return float(((tgt - src) * cmd[sel]).sum() / (cmd[sel] ** 2).sum())
+
+
+@pytest.mark.parametrize("name,share", [("browDownLeft", 0.55), ("browDownRight", 0.55), ("eyeSquintLeft", 0.25),
+                                        ("eyeSquintRight", 0.25), ("eyeWideLeft", 0.6), ("browInnerUp", 0.85),
+                                        ("browOuterUpLeft", 0.85), ("mouthSmileLeft", 0.9), ("jawOpen", 0.9)])
+def test_the_warp_shows_what_the_rig_commands_at_brows_eyes_and_mouth(warp, name, share):
+    # a lowered brow used to fold against the pinned lid skin (0.4 shown) and a squint's lower lid
+    # moved alone against the skin under it (0.07 shown)
+    assert _rendered_share(warp, name) >= share

@@ -225,6 +225,7 @@ def relative_to_median(motion: np.ndarray) -> np.ndarray:
 
 
 HEAD_LIMIT_MARGIN = 1.1
+MAX_HEAD_GAIN = 10.0   # a style's head gain on the shaped rotation (4 stopped WolfgangLanger's roll at 0.71 of hers)
 # The widest rotation limits a style may take (rad). The shaping layer's limits (MAX_YAW, ...)
 # keep the plain avatar where the warp shows no seams; a person who tilts more gets room up to
 # these: roll (in the image plane, which the warp handles best) furthest, yaw no further.
@@ -333,7 +334,7 @@ def calibrate_step(fit: dict[str, torch.Tensor], raw: RawAnchors, ratio: np.ndar
     for c in columns:
         r = float(max(ratio[c], 1e-3))
         if c < 3:
-            gain[c] = float(np.clip(gain[c] * r ** -0.8, 0.05, 4.0))
+            gain[c] = float(np.clip(gain[c] * r ** -0.8, 0.05, MAX_HEAD_GAIN))
             continue
         if c < 8:
             alpha = float(np.clip(r ** -damping, 0.5, 2.0))

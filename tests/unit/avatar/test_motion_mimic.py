@@ -187,3 +187,17 @@ def test_a_style_head_limit_lets_the_shown_roll_go_beyond_the_layers(tiny_checkp
         roll[name] = np.abs(clip.pose[:, 2]).max()
     assert roll["capped"] <= MAX_ROLL + 1e-6 and MAX_ROLL + 0.05 < roll["tilter"] <= 0.5 + 1e-6
     assert gen.head_limit("capped") is None and gen.head_limit("tilter")[2] == pytest.approx(0.5)
+
+
+def test_head_gain_may_grow_past_four_for_a_person_who_moves_much_more():
+    from avatar.motion.mimic import MAX_HEAD_GAIN, RawAnchors, calibrate_step
+
+    fit = {"out_scale": torch.ones(60), "out_shift": torch.zeros(60), "head_gain": torch.full((3,), 4.0)}
+    raw = RawAnchors(center=np.zeros(60), lo=np.zeros(60), hi=np.zeros(60))
+    ratio = np.ones(60)
+    ratio[2] = 0.7                                        # roll still 0.7 of hers at a gain of 4
+    calibrate_step(fit, raw, ratio, (np.zeros(52), np.zeros(52)), np.array([2]), damping=1.0)
+    assert float(fit["head_gain"][2]) == pytest.approx(4.0 * 0.7 ** -0.8, rel=1e-5) and 4.0 * 0.7 ** -0.8 > 4.0
+    fit["head_gain"][2], ratio[2] = 9.0, 0.1
+    calibrate_step(fit, raw, ratio, (np.zeros(52), np.zeros(52)), np.array([2]), damping=1.0)
+    assert float(fit["head_gain"][2]) == pytest.approx(MAX_HEAD_GAIN)

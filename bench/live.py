@@ -106,7 +106,7 @@ def _typed_turns(page, args, llm, res: dict, wait_ms) -> None:
         page.locator("#send").click()
         sent = _stats(page)["sentAt"]
         reply = _reply(page, _turn_after(page, n_begun, wait_ms()), wait_ms())
-        page.wait_for_function("n => document.querySelectorAll('#history em').length >= n",
+        page.wait_for_function("n => document.querySelectorAll('#history .wc-feeling').length >= n",
                                arg=len(res["typed"]) + 2, timeout=wait_ms())  # the turn is saved
         llm_s = llm.first_sentence_s[n_llm] if len(llm.first_sentence_s) > n_llm else None
         first = (reply["first"] - sent) / 1000
@@ -188,7 +188,8 @@ def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, di
     spoken_turns = set()
     for heard in (m for m in trace if m["stage"] == "transcript" and m.get("chars")):
         vad = next((m for m in trace if m["stage"] == "vad_end" and m.get("speech_end") == heard["speech_end"]), None)
-        turn = _first(trace, "turn", heard["t"])
+        turn = next((m for m in trace if m["stage"] == "turn" and m["t"] >= heard["t"]
+                     and m["turn"] not in spoken_turns), None)  # a turn answers one transcript
         if vad is None or turn is None:
             continue
         spoken_turns.add(turn["turn"])
@@ -210,8 +211,10 @@ def _prompt(trace: list[dict], turn: dict, replies) -> dict:
     that evaluation's seconds, and how many prefills (app.live: the prompt evaluated ahead while
     the person spoke or typed, or after the last reply) ran since the turn before."""
     before = max((m["t"] for m in trace if m["stage"] == "turn" and m["t"] < turn["t"]), default=float("-inf"))
+    after = min((m["t"] for m in trace if m["stage"] == "turn" and m["t"] > turn["t"]), default=float("inf"))
     row = {"prefills": sum(1 for m in trace if m["stage"] == "prefill" and before < m["t"] <= turn["t"])}
-    timings = next((t for at, t in replies if at >= turn["t"]), None)
+    # its reply's timings, logged as the reply ended (none when it stopped the model early)
+    timings = next((t for at, t in replies if turn["t"] <= at < after), None)
     if timings:
         row |= {"prompt_tokens": timings.get("prompt_n"), "cached_tokens": timings.get("cache_n"),
                 "prompt_eval_s": (timings.get("prompt_ms") or 0.0) / 1000}

@@ -5,10 +5,11 @@
 One model process (as the app runs it), one conversation of --turns turns with a persona, each turn
 answered with the exact prompt the app sends (dialogue.prompts via the model's PromptStyle) and
 parsed by the same sentence/tag assembler; the stream is read to its end so llama.cpp reports its
-timings (prompt tokens evaluated vs reused from the cache, decode tokens/s). The conversation is
-answered twice: "cold" (the message reaches the model only when it is sent) and "draft" (as the
-app does while the person types: the prompt with their message is evaluated ahead, after a pause
-in typing, and the clock starts at send). Prints a table and writes
+timings (prompt tokens evaluated vs reused from the cache, decode tokens/s). As in the app, the
+conversation so far is evaluated once each reply is in (LiveSession.prefill_with), untimed. The
+conversation is answered twice: "cold" (the message reaches the model only when it is sent) and
+"draft" (as the app does while the person types: the prompt with their message is evaluated
+ahead, after a pause in typing, and the clock starts at send). Prints a table and writes
 bench/results/llm_latency[_MODEL].json with the CPU model and load average.
 """
 
@@ -128,6 +129,10 @@ def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: 
         rows.append(row)
         path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=row["reply"],
                          emotion=EmotionState.of(row["emotion"], row["intensity"]), parent=u.id))
+        # As the app does once a reply is in (LiveSession.prefill_with): the conversation so far,
+        # its last reply as the next prompt renders it, is evaluated while the reply plays.
+        client.chat.completions.create(model="embedded", messages=style.messages(persona, path, path_cues(path)),
+                                       max_tokens=1, temperature=0.0, extra_body={"cache_prompt": True})
     return rows
 
 

@@ -22,6 +22,7 @@ Writes bench/results/replies.json (every reply, for the hand review in docs/repl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -103,8 +104,8 @@ class _Facts(logging.Handler):
             self.last = {"raw": record.llm_raw, "timings": record.llm_timings}
 
 
-def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progress: Path | None = None
-               ) -> tuple[list[dict], dict]:
+def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progress: Path | None = None,
+               sampled_tag: bool = False) -> tuple[list[dict], dict]:
     """Answer every item through the app's own backend (EmbeddedLLM: one model process, the
     model's prompt style, validation and the retry of an unusable reply); returns the rows and the
     process facts."""
@@ -113,6 +114,8 @@ def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progre
                            embedded_start_timeout_s=600)
     proc = ModelProcess(model_path(spec.name), threads=threads, nice=nice, start_timeout_s=600)
     llm = EmbeddedLLM(settings, emotion_of=recognize, process=proc)
+    if sampled_tag:  # the comparison: the tag sampled with the reply instead of asked for first
+        llm.style = dataclasses.replace(llm.style, greedy_tag=False)
     facts_log = _Facts()
     backend_log = logging.getLogger("dialogue.llm.openai_backend")
     backend_log.addHandler(facts_log)
@@ -214,6 +217,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--nice", type=int, default=0, help="the model process's extra nice")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--sampled-tag", action="store_true",
+                    help="let the model write its tag with the reply (the app asks for it first, greedily)")
     ap.add_argument("--from-partial", nargs="+", type=Path, default=[],
                     help="summarize the rows of earlier runs' progress files instead of answering")
     args = ap.parse_args(argv)
@@ -231,7 +236,8 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = time.perf_counter()
         print(f"== {model_spec(model).title}", flush=True)
         progress = args.out.with_name(f"{args.out.stem}_{model}.progress.json")
-        rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice, progress=progress)
+        rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice, progress=progress,
+                                 sampled_tag=args.sampled_tag)
         result["models"][model] = {"title": model_spec(model).title, "loadavg_before": load0,
                                    "loadavg_after": os.getloadavg(), "wall_s": time.perf_counter() - t0,
                                    **facts, "rows": rows}

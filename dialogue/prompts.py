@@ -365,6 +365,9 @@ class PromptStyle:
     few_shot: bool = False
     cues_last: bool = False
     person_tag: bool = False
+    # the tag is asked for first at temperature 0 and written into the prompt as the reply's start
+    # (dialogue.llm.openai_backend: a server that continues a last assistant message, llama.cpp)
+    greedy_tag: bool = False
 
     def example_answers(self) -> list[str]:
         """The few-shot answers this style shows the model (none without few_shot)."""

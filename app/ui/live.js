@@ -65,7 +65,7 @@
       if (!stats.playing) { stats.playing = true; send({ type: "playing" }); }
       stats.mode = "live";
       document.body.classList.add("wc-live-on");
-      notice(video.muted && !userMuted ? "🔇 Click anywhere to hear the avatar." : "");
+      notice(video.muted && !userMuted ? "Sound is off: click anywhere to hear the avatar." : "");
     });
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
     const proto = location.protocol === "https:" ? "wss" : "ws";
@@ -146,7 +146,7 @@
 
   function play(v) {
     v.muted = userMuted;
-    v.play().catch(() => { v.muted = true; v.play().catch(() => {}); notice("🔇 Click anywhere to hear the avatar."); });
+    v.play().catch(() => { v.muted = true; v.play().catch(() => {}); notice("Sound is off: click anywhere to hear the avatar."); });
   }
 
   function onFrame(now, meta) {

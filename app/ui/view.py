@@ -23,19 +23,30 @@ def snippet(text: str, limit: int = 48) -> str:
 
 
 def chat_messages(path: list[Turn], avatar_name: str) -> list[dict[str, str]]:
-    """The path as Chatbot messages; an avatar turn's bubble ends with its emotion (`emotion_word`)."""
+    """The path as Chatbot messages; an avatar turn's bubble ends with its feeling (`feeling_footer`)."""
     messages = []
     for turn in path:
         if turn.speaker is Speaker.USER:
             messages.append({"role": "user", "content": turn.text})
         else:
-            messages.append({"role": "assistant", "content": f"{turn.text}\n\n{emotion_word(turn.emotion)}"})
+            messages.append({"role": "assistant", "content": f"{turn.text}\n\n{feeling_footer(turn)}"})
     return messages
 
 
-def emotion_word(state: EmotionState) -> str:
-    """HTML of the emotion's name as a small word in its label colour (a chat bubble's footer)."""
-    return f'<span class="wc-emotion" style="color:{EMOTION_COLOURS[state.label]}">{state.label.value}</span>'
+def emotion_word(label: Emotion) -> str:
+    """HTML of an emotion's name as a small word in its label colour."""
+    return f'<span class="wc-emotion" style="color:{EMOTION_COLOURS[label]}">{label.value}</span>'
+
+
+def feeling_footer(turn: Turn) -> str:
+    """HTML of an avatar turn's feeling for its bubble's footer: the labels its sentences were said
+    with, in order, each once ("sad", or "sad → disgusted" where the arc moves; Turn.arc)."""
+    labels: list[Emotion] = []
+    for said in turn.arc or ():
+        if not labels or labels[-1] is not said.emotion.label:
+            labels.append(said.emotion.label)
+    words = " → ".join(emotion_word(label) for label in labels or [turn.emotion.label])
+    return f'<span class="wc-feeling">{words}</span>'
 
 
 def emotion_badge(state: EmotionState | None, who: str = "") -> str:

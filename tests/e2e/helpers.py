@@ -19,9 +19,9 @@ def send(page, text: str) -> None:
 
 
 def wait_replies(page, n: int) -> None:
-    """`n` finished avatar turns are in the history (each saved reply's bubble ends with its emotion
-    word, app.ui.view.emotion_word; the greeting counts as one)."""
-    expect(page.locator("#history .wc-emotion")).to_have_count(n)
+    """`n` finished avatar turns are in the history (each saved reply's bubble ends with its feeling,
+    app.ui.view.feeling_footer; the greeting counts as one)."""
+    expect(page.locator("#history .wc-feeling")).to_have_count(n)
 
 
 _OPENERS: dict[str, object] = {}  # session hash -> a urllib opener with that session's cookies

@@ -82,6 +82,43 @@ def test_two_cue_sets_steer_the_reply(qwen):
 
 
 @needs_qwen
+def test_a_message_prefilled_while_it_was_spoken_is_answered_from_the_cache(qwen):
+    """llama.cpp keeps the prefilled prompt: the reply to the message as finally sent evaluates
+    only what follows the transcript so far (tokens counted by the server, not timed)."""
+    import logging
+
+    from dialogue.cues import path_cues
+
+    timings: list[dict] = []
+
+    class Timings(logging.Handler):
+        def emit(self, record):
+            if getattr(record, "llm_timings", None):
+                timings.append(record.llm_timings)
+
+    handler = Timings()
+    backend_log = logging.getLogger("dialogue.llm.openai_backend")
+    backend_log.addHandler(handler)
+    backend_log.setLevel(logging.INFO)
+    try:
+        first = user("I spent the whole weekend in the garden.")
+        list(qwen.stream_reply(ADA, [GREETING, first], path_cues([GREETING, first])))
+        history = [GREETING, first, Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING,
+                                         text="Oh, that sounds lovely! What did you plant?")]
+        assert qwen.prefill(ADA, history, path_cues(history)) is not None  # after the reply
+        # heard clearly (happy): the prompt ends with the tag written, so the prefill is one token
+        partial = history + [user("I am so happy, my tomatoes finally")]
+        ahead = qwen.prefill(ADA, partial, path_cues(partial))  # while the person speaks
+        said = history + [user("I am so happy, my tomatoes finally came up this morning!")]
+        assert said[-1].emotion.label is Emotion.HAPPY
+        list(qwen.stream_reply(ADA, said, path_cues(said)))
+    finally:
+        backend_log.removeHandler(handler)
+    assert ahead["prompt_n"] >= 5  # the message so far was evaluated then
+    assert timings[-1]["prompt_n"] <= 20 < timings[-1]["cache_n"]  # only its end; the rest cached
+
+
+@needs_qwen
 def test_a_killed_model_process_is_restarted_by_the_next_turn(qwen):
     proc = qwen.process()
     started, _ = proc.ensure_running()

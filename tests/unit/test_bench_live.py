@@ -7,6 +7,13 @@ import pytest
 from bench.live import stages
 
 
+def turn_marks(turn: int, t: float) -> list[dict]:
+    """A turn that began at `t`: its first segment queued 0.5 s later, streamed 0.1 s after that
+    (to play 0.2 s later)."""
+    return [{"stage": "turn", "t": t, "turn": turn}, {"stage": "queued", "t": t + 0.5, "turn": turn},
+            {"stage": "streamed", "t": t + 0.6, "turn": turn, "plays_at": t + 0.8}]
+
+
 def test_each_spoken_turn_is_split_into_its_stages_and_typed_turns_apart():
     trace = [
         {"stage": "sent", "t": 0.0},
@@ -37,17 +44,41 @@ def test_each_spoken_turn_is_split_into_its_stages_and_typed_turns_apart():
 
 def test_each_turn_gets_its_reply_s_prompt_tokens_and_the_prefills_before_it():
     trace = [
-        {"stage": "turn", "t": 0.1, "turn": 1},
-        {"stage": "queued", "t": 0.6, "turn": 1},
-        {"stage": "streamed", "t": 0.7, "turn": 1, "plays_at": 0.95},
+        *turn_marks(1, 0.1),
         {"stage": "prefill", "t": 5.0}, {"stage": "prefill", "t": 9.0},
         {"stage": "sent", "t": 9.5},
-        {"stage": "turn", "t": 10.0, "turn": 2},
-        {"stage": "queued", "t": 11.0, "turn": 2},
-        {"stage": "streamed", "t": 11.1, "turn": 2, "plays_at": 11.3},
+        *turn_marks(2, 10.0),
     ]
     replies = [(0.5, {"prompt_n": 60, "cache_n": 600, "prompt_ms": 1500.0}),
                (10.6, {"prompt_n": 3, "cache_n": 700, "prompt_ms": 90.0})]
     first, second = stages(trace, llm_at=[0.4, 10.5], replies=replies)["typed"]
     assert first["prefills"] == 0 and first["prompt_tokens"] == 60 and first["prompt_eval_s"] == pytest.approx(1.5)
     assert second["prefills"] == 2 and second["prompt_tokens"] == 3 and second["cached_tokens"] == 700
+    # a reply that logged no timings (stopped early) does not take the next turn's
+    first, second = stages(trace, llm_at=[0.4, 10.5], replies=replies[1:])["typed"]
+    assert "prompt_tokens" not in first and second["prompt_tokens"] == 3
+
+
+def test_one_command_runs_both_llm_modes_each_into_its_own_json(monkeypatch):
+    import bench.live as bench
+
+    runs = []
+    monkeypatch.setattr(bench, "measure", lambda args: runs.append((args.llm, args.out.name)))
+    assert bench.main([]) == 0
+    assert runs == [("embedded", "live.json"), ("scripted", "live_scripted.json")]
+    with pytest.raises(SystemExit):
+        bench.main(["--out", "x.json"])  # one JSON cannot hold both runs
+    bench.main(["--llm", "scripted", "--out", "x.json"])
+    assert runs[-1] == ("scripted", "x.json")
+
+
+def test_two_transcripts_heard_before_their_turns_began_get_a_turn_each():
+    trace = [
+        {"stage": "vad_end", "t": 1.5, "speech_end": 1.0},
+        {"stage": "transcript", "t": 1.7, "speech_end": 1.0, "chars": 12},
+        {"stage": "vad_end", "t": 3.5, "speech_end": 3.0},
+        {"stage": "transcript", "t": 3.7, "speech_end": 3.0, "chars": 9},
+        *turn_marks(2, 5.0),
+        *turn_marks(3, 9.0),
+    ]
+    assert [r["turn"] for r in stages(trace, llm_at=[])["spoken"]] == [2, 3]

@@ -14,7 +14,8 @@ from app.ui.pump import TurnTimeout, stream_paced
 from app.ui.server import ServeError, check_server
 from app.ui.storage import atomic_write_text
 from app.ui.tree_plot import draw_timeline, draw_tree, tree_layout
-from app.ui.view import EMOTION_COLOURS, branch_choices, chat_messages, emotion_badge, emotion_word, user_turn_choices
+from app.ui.view import (EMOTION_COLOURS, branch_choices, chat_messages, emotion_badge, emotion_word, feeling_footer,
+                         user_turn_choices)
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
 from emotion import Emotion, EmotionState
@@ -41,8 +42,9 @@ def test_chat_messages_and_choices(ctx):
     assert msgs[1]["content"] == "I feel great"
     # the bubble ends with its emotion as a small word in the label's colour, never a "[label]" tag
     happy = EMOTION_COLOURS[Emotion.HAPPY]
-    assert msgs[2]["content"].endswith(f'<span class="wc-emotion" style="color:{happy}">happy</span>')
-    assert msgs[0]["content"].endswith(emotion_word(conv.path()[0].emotion))
+    assert msgs[2]["content"].endswith(f'<span class="wc-feeling"><span class="wc-emotion" style="color:{happy}">'
+                                       'happy</span></span>')
+    assert msgs[0]["content"].endswith(emotion_word(conv.path()[0].emotion.label) + "</span>")
     assert not any(f"[{e.value}]" in m["content"] for m in msgs for e in Emotion)
     assert user_turn_choices(conv.path())[0][0] == "1. I feel great"
     for _ in conv.regenerate():
@@ -344,3 +346,19 @@ def test_the_page_s_live_session_prefills_the_conversation_the_chat_shows(ctx):
     assert [t.text for t in llm.prefills[-1][1]] == [t.text for t in conv.path()] + ["How are"]
     with ctx.turn_lock(conv.id):  # a turn runs: its conversation is not read meanwhile
         assert drafter("How are you") is None
+
+
+def test_a_bubble_names_each_label_its_sentences_were_said_with_in_order():
+    from dialogue.turns import AvatarRole, SentenceEmotion, Turn
+
+    sad = EmotionState.of("sad", 0.6)
+    arc = [SentenceEmotion(text="Oh no.", emotion=sad),
+           SentenceEmotion(text="Gross.", emotion=EmotionState.of("disgusted", 0.6)),
+           SentenceEmotion(text="Want to talk?", emotion=EmotionState.of("disgusted", 0.4))]
+    turn = Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Oh no. Gross. Want to talk?",
+                emotion=sad, arc=arc)
+    footer = feeling_footer(turn)
+    assert footer == (f'<span class="wc-feeling">{emotion_word(Emotion.SAD)} → {emotion_word(Emotion.DISGUSTED)}'
+                      '</span>')
+    softer = turn.model_copy(update={"arc": (arc[0], arc[0].model_copy(update={"emotion": sad.scaled(0.7)}))})
+    assert feeling_footer(softer).count("wc-emotion") == 1  # a softer sentence is the same feeling

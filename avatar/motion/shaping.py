@@ -144,7 +144,7 @@ _ENERGY_COLS = np.array([ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft
 # so the seal sets it to twice the (reduced) jaw opening, easing in and out over SEAL_RAMP_S.
 BILABIALS = ("m", "b", "p")
 SEAL_RAMP_S = 0.04
-SEAL_HOLD_S = 0.04   # closed for at least this long (TTS gives a bilabial 20-40 ms)
+SEAL_HOLD_S = 0.08   # closed for at least this long (TTS gives a bilabial 20-40 ms, real lips 60-100 ms)
 SEAL_PRESS = 0.05    # mouthClose beyond the exact closure: the lips press a little
 SEAL_JAW = 0.5       # share of the jaw opening taken back on a bilabial
 
@@ -176,9 +176,10 @@ def bilabial_seal(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
     seal = np.zeros(n, np.float32)
     for ph in speech.phonemes:
         if ph.symbol.lstrip("ˈˌ")[:1] in BILABIALS:
-            # closed over the phoneme (at least SEAL_HOLD_S, centred on it), easing in and out
-            mid, half = 0.5 * (ph.start + ph.end), max(0.5 * (ph.end - ph.start), SEAL_HOLD_S / 2)
-            seal = np.maximum(seal, plateau(n, mid - half - SEAL_RAMP_S, mid + half, SEAL_RAMP_S))
+            # closed over the phoneme, and for at least SEAL_HOLD_S before its release (the lips
+            # shut ahead of the burst, so the next vowel opens on time), easing in and out
+            shut = min(ph.start, ph.end - SEAL_HOLD_S)
+            seal = np.maximum(seal, plateau(n, shut - SEAL_RAMP_S, ph.end, SEAL_RAMP_S))
     if not seal.any():
         return expression
     out = expression.copy()

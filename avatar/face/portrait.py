@@ -189,8 +189,8 @@ def relax_portrait(portrait: Portrait) -> Portrait:
 # up-curved crease at a closed mouth's corners as a smile (bench/expression.py: the astronaut's
 # relaxed face read happy 0.99 with its corners level; with the creases softened, neutral).
 SMILE_FOLDS = (61, 291, 206, 426, 216, 436)
-FOLD_REACH = 0.11   # eye distances: Gaussian reach of the softening about each crease landmark
-FOLD_BLUR = 0.05    # eye distances: the blur that takes the crease out (skin shading stays)
+FOLD_REACH = 0.14   # eye distances: Gaussian reach of the softening about each crease landmark
+FOLD_BLUR = 0.06    # eye distances: the blur that takes the crease out (skin shading stays)
 
 
 def soften_smile_folds(image: np.ndarray, landmarks: FaceLandmarks, smile: float) -> np.ndarray:

@@ -95,9 +95,14 @@ class TransformerMotionGenerator:
         """(3,) gain on the shaped head rotation of a named style (mimic's calibration), or None."""
         return self._load_style(name)[2]
 
+    def head_limit(self, name: str | None) -> np.ndarray | None:
+        """(3,) yaw, pitch, roll limits (rad) of a named style (mimic.head_limits), or None (the
+        shaping layer's)."""
+        return self._load_style(name)[3]
+
     def _load_style(self, name: str | None) -> tuple:
         if name in (None, "", "default"):
-            return None, None, None
+            return None, None, None, None
         with self._lock:
             if name not in self._styles:
                 if self.styles_dir is None or not (self.styles_dir / f"{name}.pt").is_file():
@@ -105,7 +110,8 @@ class TransformerMotionGenerator:
                 d = self._torch.load(self.styles_dir / f"{name}.pt", map_location="cpu", weights_only=True)
                 affine = (d["out_scale"].float(), d["out_shift"].float()) if "out_scale" in d else None
                 gain = d["head_gain"].float().numpy() if "head_gain" in d else None
-                self._styles[name] = (d["style_vec"].float()[None, :], affine, gain)
+                limit = d["head_limit"].float().numpy() if "head_limit" in d else None
+                self._styles[name] = (d["style_vec"].float()[None, :], affine, gain, limit)
             return self._styles[name]
 
     def generate(self, request: MotionRequest) -> MotionClip:
@@ -146,7 +152,8 @@ class TransformerMotionGenerator:
     def shape(self, out: np.ndarray, request: MotionRequest) -> MotionClip:
         """The clip the avatar shows from `model_motion`'s output: post-hoc blinks, the jaw from
         the voice's energy, the emotion's face, the resting mouth and sealed bilabials, the
-        livelier head layer (shaping), then the style's head gain (`style_head`)."""
+        livelier head layer (shaping), then the style's head gain (`style_head`), both within the
+        style's head limits (the shaping layer's when it has none)."""
         n = len(out)
         expr = np.clip(out[:, 8:], 0, 1)
         if self.post_hoc_blinks:
@@ -156,24 +163,26 @@ class TransformerMotionGenerator:
             expr[:, ARKIT_INDEX["eyeBlinkRight"]] = b
         expr = emotion_face(energy_jaw(expr, request), request)
         expr = bilabial_seal(resting_mouth(expr, request, request.seed), request)
-        pose = head_motion(out[:, :6], request, request.seed)
-        pose = style_head(pose, self.head_gain(request.style))
+        limit = self.head_limit(request.style)
+        pose = head_motion(out[:, :6], request, request.seed, limit)
+        pose = style_head(pose, self.head_gain(request.style), limit)
         pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)
         clip = MotionClip(pose=pose.astype(np.float32), gaze=np.clip(out[:, 6:8], -1, 1).astype(np.float32),
                           expression=expr.astype(np.float32), fps=FPS, role=request.role)
         return ramp_from(clip, request.previous)
 
 
-def style_head(pose: np.ndarray, gain: np.ndarray | None) -> np.ndarray:
+def style_head(pose: np.ndarray, gain: np.ndarray | None, limit: np.ndarray | None = None) -> np.ndarray:
     """(T, 6) pose with the yaw, pitch and roll movement about the clip mean scaled by a style's
-    head gain (3,) (None: unchanged), within the head layer's limits (shaping.MAX_YAW...)."""
+    head gain (3,) (None: unchanged), within `limit` (3,) rad (None: the head layer's limits,
+    shaping.MAX_YAW...)."""
     if gain is None or len(pose) == 0:
         return pose
     out = pose.copy()
     mean = pose[:, :3].mean(axis=0, keepdims=True)
     out[:, :3] = mean + np.asarray(gain, np.float32)[None, :] * (pose[:, :3] - mean)
-    for c, limit in enumerate((MAX_YAW, MAX_PITCH, MAX_ROLL)):
-        out[:, c] = np.clip(out[:, c], -limit, limit)
+    for c, lim in enumerate((MAX_YAW, MAX_PITCH, MAX_ROLL) if limit is None else limit):
+        out[:, c] = np.clip(out[:, c], -lim, lim)
     return out
 
 

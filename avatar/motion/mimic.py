@@ -2,14 +2,16 @@
 
 The generator stays frozen; we fit its style code (D,) and a per-channel output affine (60 scales
 and shifts on the normalised output) in two stages.
-1. Gradient fit (`fit_style`) on windows of the tracked motion, conditioned on the video's audio
+1. Gradient fit (`fit_style`, a fixed number of seeded steps: the same style whatever the
+   machine's load) on windows of the tracked motion, conditioned on the video's audio
    (silence when it has none) without a phoneme track: reconstruction through the posterior latent
    plus matching of the per-channel mean and spread of prior-sampled motion to the person's.
    Frames where no face was found are left out of the loss.
 2. Moment calibration (`calibrate_style`): the styled generator speaks (the clip's own audio, or
    reference espeak speech when the clip is silent: the style is used while the avatar speaks),
    its motion is cut into clip-length pieces and the output affine is adjusted until the median
-   piece's head-rotation spread and expression ranges match the tracked clip's.
+   piece's head-rotation spread and expression ranges match the tracked clip's. The style also
+   carries its head-rotation limits (`head_limits`): wide enough for the person's own range.
 The result is a small file `<styles_dir>/NAME.pt` that the generator loads with
 `MotionRequest(style=NAME)`.
 """
@@ -30,7 +32,7 @@ from avatar.motion.clip import ARKIT_INDEX, MotionClip, Role
 from avatar.motion.conditioning import build_conditioning, motion_array, still_frame, window_slices
 from avatar.motion.generator import DEFAULT_CHECKPOINT, TransformerMotionGenerator
 from avatar.motion.model import motion_loss
-from avatar.motion.shaping import AFFECT_COLUMNS
+from avatar.motion.shaping import AFFECT_COLUMNS, MAX_PITCH, MAX_ROLL, MAX_YAW
 from avatar.motion.train import channel_weights
 from avatar.voice.base import SpeechClip
 from emotion import EmotionState
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_FACE_SECONDS = 2.0
+FIT_STEPS = 300          # gradient steps of the style fit (about 0.3 CPU-seconds each, one thread)
 
 
 class Tracked(Protocol):
@@ -52,17 +55,21 @@ class Tracked(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StyleFit:
-    """What `mimic` did: the saved style file, fit steps and seconds, losses, face share."""
+    """What `mimic` did: the saved style file, fit steps, wall and process-CPU seconds of the
+    gradient fit and of the calibration, losses, face share."""
 
     path: Path
     steps: int
     seconds: float
+    cpu_seconds: float
     loss_before: float
     loss_after: float
     face_fraction: float
     spread_error_before: float = float("nan")   # calibrate_style's figures (nan: not calibrated)
     spread_error_after: float = float("nan")
     spread_error_worst: float = float("nan")    # the worst calibrated channel's |log ratio| after
+    calibration_seconds: float = 0.0
+    calibration_cpu_seconds: float = 0.0
 
 
 def _fill_missing(motion: np.ndarray, found: np.ndarray) -> np.ndarray:
@@ -92,14 +99,18 @@ def _moment_gap(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.T
 
 
 def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: int = 300, batch_size: int = 16,
-              lr: float = 0.02, seed: int = 0, max_seconds: float = 300.0) -> dict[str, torch.Tensor]:
-    """Fit a style to `tracked`. Returns {"style_vec", "out_scale", "out_shift"} tensors plus losses.
+              lr: float = 0.02, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Fit a style to `tracked` in exactly `steps` gradient steps (seeded: the same steps give
+    the same style on a loaded or a quiet machine; no time budget). Returns {"style_vec",
+    "out_scale", "out_shift"} tensors plus the steps, losses, wall and process-CPU seconds.
 
     A video without audio is fitted against silence.
 
     Raises:
-        ValueError: no face in the video or too few face frames.
+        ValueError: no face in the video, too few face frames, or steps < 1.
     """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, not {steps}")
     model, cfg = generator.model, generator.config
     found = np.asarray(tracked.face_found, bool).reshape(-1)
     n = tracked.motion.num_frames
@@ -159,21 +170,19 @@ def fit_style(generator: TransformerMotionGenerator, tracked: Tracked, steps: in
     probe = rng.choice(starts, size=min(64, len(starts)), replace=False)
     with torch.no_grad():
         before = float(loss_on(probe))
-    t0 = time.time()
-    done = 0
-    for done in range(1, steps + 1):
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(steps):
         loss = loss_on(rng.choice(starts, size=batch_size))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if time.time() - t0 > max_seconds:
-            log.warning("mimic: stopped after %d steps (%.0f s budget)", done, max_seconds)
-            break
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     with torch.no_grad():
         after = float(loss_on(probe))
     return {"style_vec": style_vec.detach(), "out_scale": out_scale.detach(), "out_shift": out_shift.detach(),
-            "steps": torch.tensor(done), "loss_before": torch.tensor(before), "loss_after": torch.tensor(after),
-            "seconds": torch.tensor(time.time() - t0), "face_fraction": torch.tensor(float(found.mean()))}
+            "steps": torch.tensor(steps), "loss_before": torch.tensor(before), "loss_after": torch.tensor(after),
+            "seconds": torch.tensor(wall), "cpu_seconds": torch.tensor(cpu),
+            "face_fraction": torch.tensor(float(found.mean()))}
 
 
 # Channels the tracker measures (tracking.features_to_motion), calibrated after the fit. Blinks are
@@ -213,6 +222,22 @@ def relative_to_median(motion: np.ndarray) -> np.ndarray:
     m[:, [0, 1, 2, 3, 4, 6, 7]] -= med[[0, 1, 2, 3, 4, 6, 7]]
     m[:, 5] /= max(med[5], 1e-6)
     return m
+
+
+HEAD_LIMIT_MARGIN = 1.1
+# The widest rotation limits a style may take (rad). The shaping layer's limits (MAX_YAW, ...)
+# keep the plain avatar where the warp shows no seams; a person who tilts more gets room up to
+# these: roll (in the image plane, which the warp handles best) furthest, yaw no further.
+HARD_HEAD_LIMITS = (MAX_YAW, 0.40, 0.55)
+
+
+def head_limits(relative_motion: np.ndarray) -> np.ndarray:
+    """(3,) yaw, pitch, roll limits (rad) of a style learned from tracked motion taken relative to
+    its median (`relative_to_median`): HEAD_LIMIT_MARGIN x the person's largest rotation, at
+    least the shaping layer's limits and at most HARD_HEAD_LIMITS, so the style can show the
+    person's whole range (a head layer clipping at +-14 degrees of roll cannot show a spread of 9)."""
+    reach = HEAD_LIMIT_MARGIN * np.abs(np.asarray(relative_motion, np.float64)[:, :3]).max(0)
+    return np.clip(reach, (MAX_YAW, MAX_PITCH, MAX_ROLL), HARD_HEAD_LIMITS).astype(np.float32)
 
 
 def calibrated_channels(target: MotionStats) -> np.ndarray:
@@ -406,9 +431,15 @@ def calibration_speech(tracked: Tracked) -> SpeechClip:
     return reference_speech()
 
 
-def calibration_seeds(speech_s: float, seconds: float = 240.0, first: int = 101) -> tuple[int, ...]:
+CALIBRATION_SECONDS = 960.0   # generated speech per calibration measurement (all seeds together)
+
+
+def calibration_seeds(speech_s: float, seconds: float = CALIBRATION_SECONDS, first: int = 101) -> tuple[int, ...]:
     """Seeds for the calibration: enough generations of `speech_s` seconds to cover `seconds` (at
-    least 4); the statistics of a few seconds of motion vary a lot from one sample to the next."""
+    least 4); the statistics of a few seconds of motion vary a lot from one sample to the next
+    (one clip-length piece's spread ratio has quartiles 0.6-1.8 on a 20 s clip), so the median
+    piece needs many pieces: with 240 s (15 pieces of a 20 s clip) its own noise was about the
+    25 % tolerance; 960 s halves it, for about 6 CPU-seconds a measurement."""
     return tuple(range(first, first + max(4, int(np.ceil(seconds / max(speech_s, 0.1))))))
 
 
@@ -443,7 +474,7 @@ def calibrate_style(fit: dict[str, torch.Tensor], checkpoint: Path, tracked: Tra
     tracked motion's (face frames only), adjust the style (`calibrate_step`; the expression
     targets use the measured raw-to-shown mapping); `iterations` times, keeping the best style by
     `calibration_error` (channels are coupled through the generated context, so a step can
-    overshoot). Adds fit["head_gain"]. Returns the mean absolute log ratio of shown to tracked
+    overshoot). Adds fit["head_gain"] and fit["head_limit"] (`head_limits`). Returns the mean absolute log ratio of shown to tracked
     spread over the calibrated channels before and after, and the worst one after."""
     speech = speech if speech is not None else calibration_speech(tracked)
     seeds = seeds or calibration_seeds(speech.duration)
@@ -452,6 +483,7 @@ def calibrate_style(fit: dict[str, torch.Tensor], checkpoint: Path, tracked: Tra
     target_stats = motion_stats(relative_to_median(tracked_motion))
     cols = calibrated_channels(target_stats)
     fit.setdefault("head_gain", torch.ones(3))
+    fit["head_limit"] = torch.from_numpy(head_limits(relative_to_median(tracked_motion)))
     with StyledGenerator(checkpoint) as gen:
         return _calibrate(gen, fit, tracked, tracked_motion, target_stats, cols, speech, seeds, iterations)
 
@@ -520,19 +552,28 @@ def save_style(fit: dict[str, torch.Tensor], styles_dir: Path, name: str) -> Pat
 
 
 def mimic(tracked: Tracked, name: str, styles_dir: Path, checkpoint: Path = DEFAULT_CHECKPOINT,
-          steps: int = 300, max_seconds: float = 300.0, calibration_steps: int = 16) -> StyleFit:
+          steps: int = FIT_STEPS, calibration_steps: int = 16,
+          calibration_seconds: float = CALIBRATION_SECONDS) -> StyleFit:
     """Learn the style of a tracked video and save it as `name` (see module docstring): the
-    gradient fit (`fit_style`), then `calibration_steps` of moment calibration (`calibrate_style`; 0: none).
+    gradient fit (`fit_style`, `steps` steps), then `calibration_steps` rounds of moment
+    calibration (`calibrate_style`; 0: none; each measurement generates `calibration_seconds` of
+    speech, `calibration_seeds`). Both are bounded by counts, never by time.
 
     Raises:
-        ValueError: a bad style name, no face, or too little face (see fit_style).
+        ValueError: a bad style name, no face, too little face or steps < 1 (see fit_style).
     """
     check_style_name(name)
     gen = TransformerMotionGenerator(checkpoint, threads=torch.get_num_threads())
-    fit = fit_style(gen, tracked, steps=steps, max_seconds=max_seconds)
-    cal = calibrate_style(fit, Path(checkpoint), tracked, calibration_steps) if calibration_steps else {}
+    fit = fit_style(gen, tracked, steps=steps)
+    t0, c0 = time.perf_counter(), time.process_time()
+    cal = {}
+    if calibration_steps:
+        speech = calibration_speech(tracked)
+        cal = calibrate_style(fit, Path(checkpoint), tracked, calibration_steps, speech,
+                              calibration_seeds(speech.duration, calibration_seconds))
+    cal_wall, cal_cpu = time.perf_counter() - t0, time.process_time() - c0
     path = save_style(fit, Path(styles_dir), name)
-    return StyleFit(path, int(fit["steps"]), float(fit["seconds"]), float(fit["loss_before"]),
-                    float(fit["loss_after"]), float(fit["face_fraction"]),
+    return StyleFit(path, int(fit["steps"]), float(fit["seconds"]), float(fit["cpu_seconds"]),
+                    float(fit["loss_before"]), float(fit["loss_after"]), float(fit["face_fraction"]),
                     cal.get("spread_log_error_before", float("nan")), cal.get("spread_log_error_after", float("nan")),
-                    cal.get("spread_log_error_worst", float("nan")))
+                    cal.get("spread_log_error_worst", float("nan")), cal_wall, cal_cpu)

@@ -205,11 +205,13 @@ HEAD_LAYER = {Role.SPEAKING: (1.4, (2.6, 2.0, 1.3), 1.3), Role.LISTENING: (2.5, 
 MAX_YAW, MAX_PITCH, MAX_ROLL = 0.45, 0.30, 0.25  # rad: beyond this the warp shows its seams
 
 
-def head_motion(pose: np.ndarray, request: MotionRequest, seed: int | None) -> np.ndarray:
+def head_motion(pose: np.ndarray, request: MotionRequest, seed: int | None,
+                limit: np.ndarray | None = None) -> np.ndarray:
     """(T, 6) pose with livelier rotation: the model's yaw/pitch/roll movement about its clip mean
     x the role's gain, plus a smooth sway (procedural.smooth_noise), both x the emotion's head gain
-    (weighted by intensity), sway time-scaled by the emotion's speed, plus its pitch offset.
-    Deterministic for a given seed."""
+    (weighted by intensity), sway time-scaled by the emotion's speed, plus its pitch offset, within
+    `limit` (3,) yaw, pitch, roll rad (None: MAX_YAW, MAX_PITCH, MAX_ROLL; a style learned from a
+    person who turns further brings its own). Deterministic for a given seed."""
     from avatar.motion.procedural import smooth_noise
     from emotion.labels import spec
 
@@ -229,9 +231,8 @@ def head_motion(pose: np.ndarray, request: MotionRequest, seed: int | None) -> n
     for c, amp in enumerate(sway_deg):
         out[:, c] += smooth_noise(rng, n, knot / e_speed * rng.uniform(0.85, 1.2), np.radians(amp) * e_gain)
     out[:, 1] += style.pitch * k
-    out[:, 0] = np.clip(out[:, 0], -MAX_YAW, MAX_YAW)
-    out[:, 1] = np.clip(out[:, 1], -MAX_PITCH, MAX_PITCH)
-    out[:, 2] = np.clip(out[:, 2], -MAX_ROLL, MAX_ROLL)
+    for c, lim in enumerate((MAX_YAW, MAX_PITCH, MAX_ROLL) if limit is None else limit):
+        out[:, c] = np.clip(out[:, c], -lim, lim)
     return out.astype(np.float32)
 
 

@@ -7,12 +7,17 @@ the same coarse warp the renderer uses) -> the real frame j, both cut to the fac
 (`face_region`). The UNet learns the residual (real - warped), conditioned on the warped face,
 the reference face and frame j's masks; its loss (squared error plus a structure term, 1 - SSIM
 of the refined face) weighs the mouth and eyes more, where the coarse warp fails (teeth, lids).
-The output layer starts at zero, so training starts from warp-only. A contiguous tail of the clip (`holdout`, default 20 %) is never trained
-on: `evaluate` measures warp-only vs refined there.
+The output layer starts at zero, so training starts from warp-only. Two contiguous slices at the clip's end
+are never trained on: the validation slice (`validation`, default 10 % of the clip, just before
+the tail), on which the sampling strength is chosen (bench/refiner.py), and the held-out tail
+(`holdout`, default 20 %), which is only measured. Training is bounded by steps (seeded, so
+the same steps give the same model whatever the machine's load); `TrainStats` reports its wall
+and CPU seconds per step.
 
 CLI (wired by the app as `warmchat train-renderer VIDEO`):
     warmchat train-renderer VIDEO [--config cpu|gpu|tiny] [--steps N] [--device auto]   (app/video_commands.py)
-The "cpu" configuration trains in about 20-30 minutes on 2 cores (64 px face); "gpu" is 256 px.
+The "cpu" configuration (64 px face, DEFAULT_STEPS) costs about 0.38 CPU-seconds a step with one
+torch thread: about 13 minutes on a quiet 2-core machine; "gpu" is 256 px.
 """
 
 from __future__ import annotations
@@ -57,8 +62,9 @@ class PersonClip:
 
     faces: (N, S, S, 3) uint8 face regions of every source frame; points: (N, 478, 2) landmarks in
     those pixels (NaN: no face); reference: index of the portrait frame; portrait: (P, P, 3) uint8
-    the reference frame cut as a portrait (the avatar's image); train / held_out: frame indices
-    (held_out is the contiguous tail); fps: source frame rate.
+    the reference frame cut as a portrait (the avatar's image); train / validation / held_out:
+    frame indices with a face (validation is the contiguous slice just before held_out, the
+    contiguous tail; neither is trained on); fps: source frame rate.
     """
 
     faces: np.ndarray
@@ -66,6 +72,7 @@ class PersonClip:
     reference: int
     portrait: np.ndarray
     train: np.ndarray
+    validation: np.ndarray
     held_out: np.ndarray
     fps: float
 
@@ -86,20 +93,31 @@ class PairSet:
     weight: "object"
 
 
+def split_frames(n: int, holdout: float, validation: float) -> tuple[int, int]:
+    """(end of training, end of validation) frame indices of an n-frame clip: training is the
+    first 1 - holdout - validation share, validation the next `validation` share, held-out the
+    `holdout` tail. Raises ValueError for shares outside [0, 1) or summing to 1 or more."""
+    if not (0 <= holdout < 1 and 0 <= validation < 1 and holdout + validation < 1):
+        raise ValueError(f"holdout {holdout} and validation {validation} must be in [0, 1) and sum below 1")
+    end_val = int(round(n * (1.0 - holdout)))
+    return int(round(n * (1.0 - holdout - validation))), end_val
+
+
 def prepare_clip(path: str | Path, config: RefinerConfig, holdout: float = 0.2, max_frames: int = 3000,
-                 tracked=None) -> PersonClip:
+                 tracked=None, validation: float = 0.1) -> PersonClip:
     """Track `path` (or use `tracked`), pick the portrait frame among the training frames and cut
-    every frame to the face region at config.sample_size.
+    every frame to the face region at config.sample_size. The last `holdout` share of the frames is
+    the held-out tail, the `validation` share before it the validation slice (split_frames).
 
     Raises what avatar.face.tracking.track_video raises, and ValueError when fewer than 8 training
-    frames have a face.
+    frames have a face or the shares are invalid.
     """
     from avatar.face.portrait import crop_matrix
     from avatar.face.tracking import best_portrait_frame, iter_frames, track_video
 
     tracked = tracked if tracked is not None else track_video(path)
     n = min(len(tracked.landmarks), max_frames)
-    n_train = int(round(n * (1.0 - holdout)))
+    n_train, n_val = split_frames(n, holdout, validation)
     found = np.isfinite(tracked.landmarks[:n]).all(axis=(1, 2))
     if found[:n_train].sum() < 8:
         raise ValueError(f"{Path(path).name}: only {int(found[:n_train].sum())} training frames have a face; need 8")
@@ -122,8 +140,9 @@ def prepare_clip(path: str | Path, config: RefinerConfig, holdout: float = 0.2, 
             portrait = cv2.warpAffine(img, crop, (PORTRAIT_SIZE, PORTRAIT_SIZE), flags=cv2.INTER_AREA,
                                       borderMode=cv2.BORDER_REPLICATE)
     idx = np.arange(n)
-    return PersonClip(faces, points, pick.index, portrait, idx[:n_train][found[:n_train]],
-                      idx[n_train:][found[n_train:]], tracked.source_fps)
+    keep = lambda sl: idx[sl][found[sl]]  # noqa: E731
+    return PersonClip(faces, points, pick.index, portrait, keep(slice(0, n_train)), keep(slice(n_train, n_val)),
+                      keep(slice(n_val, n)), tracked.source_fps)
 
 
 def region_weight(masks: np.ndarray, size: int) -> np.ndarray:
@@ -152,38 +171,61 @@ def make_pairs(clip: PersonClip, frames: np.ndarray) -> PairSet:
                    torch.from_numpy(np.stack(weights)).permute(0, 3, 1, 2).contiguous())
 
 
+@dataclass(frozen=True, slots=True)
+class TrainStats:
+    """What a training run cost: steps done, wall seconds and process CPU seconds (all threads),
+    and the loss of every step."""
+
+    steps: int
+    wall_seconds: float
+    cpu_seconds: float
+    losses: tuple[float, ...]
+
+    @property
+    def cpu_seconds_per_step(self) -> float:
+        return self.cpu_seconds / max(self.steps, 1)
+
+    @property
+    def wall_seconds_per_step(self) -> float:
+        return self.wall_seconds / max(self.steps, 1)
+
+
+def lr_schedule(step: int, steps: int, lr: float, warmup: int = 50) -> float:
+    """The learning rate at `step` of `steps`: a linear warm-up over `warmup` steps, then a cosine
+    decay to a tenth of `lr` at the last step (a function of steps only, never of time)."""
+    done = min(1.0, step / max(steps, 1))
+    return lr * min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * done)))
+
+
 def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr: float = 2e-4,
-          device: str = "cpu", seed: int = 0, max_seconds: float | None = None, flip: bool = True,
-          ssim_weight: float = SSIM_WEIGHT):
-    """Train a fresh UNet on `pairs`; returns it (on `device`, eval mode), the loss history and
-    the seconds spent. Stops early after `max_seconds`; the learning rate (warm-up, then a cosine
-    decay to a tenth) follows whichever of steps and seconds runs out first. `flip` mirrors half
-    of each batch (every input the same way), which doubles the poses a short clip shows.
+          device: str = "cpu", seed: int = 0, flip: bool = True, ssim_weight: float = SSIM_WEIGHT):
+    """Train a fresh UNet on `pairs` for exactly `steps` steps; returns it (on `device`, eval
+    mode) and its TrainStats. Deterministic for a seed on one device and thread count: the same
+    steps give the same model whatever the machine's load (no time budget). The learning rate
+    follows lr_schedule. `flip` mirrors half of each batch (every input the same way), which
+    doubles the poses a short clip shows.
 
     Loss: the region-weighted squared error of the prediction, plus (sample prediction)
     `ssim_weight` times the region-weighted 1 - SSIM of the refined face (warp + predicted
     residual) against the real one, so the model is pushed to keep structure (lip edges, teeth,
     lids), not only the mean colour. Timesteps are drawn from the whole schedule (sampling may
     start anywhere on it, config.strength). The UNet's output layer starts at zero, so training
-    starts from warp-only."""
+    starts from warp-only. Raises ValueError for steps < 1."""
     import torch
 
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, not {steps}")
     torch.manual_seed(seed)
     unet = build_unet(config).to(device).train()
     sched = build_scheduler(config)
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=1e-4)
-
-    def lr_at(k: int, elapsed: float) -> float:
-        done = min(1.0, max(k / steps, elapsed / max_seconds if max_seconds else 0.0))
-        return lr * min(1.0, (k + 1) / 50) * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * done)))
-
     gen = torch.Generator().manual_seed(seed)
     n = pairs.warped.shape[0]
     losses = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for step in range(steps):
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, time.perf_counter() - t0)
+            g["lr"] = lr_schedule(step, steps, lr)
         idx = torch.randint(0, n, (min(batch, n),), generator=gen)
         w, r, m, y, wt = (t[idx] for t in (pairs.warped, pairs.reference, pairs.masks, pairs.target, pairs.weight))
         if flip:
@@ -204,12 +246,11 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
         opt.step()
         losses.append(float(loss.detach()))
         if step % max(1, steps // 20) == 0:
-            log.info("step %d/%d loss %.4f (%.0f s)", step, steps, losses[-1], time.perf_counter() - t0)
-        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
-            log.warning("stopped after %d steps (%.0f s budget)", step + 1, max_seconds)
-            break
-    return unet.eval(), losses, time.perf_counter() - t0
+            log.info("step %d/%d loss %.4f (%.0f s wall, %.0f s CPU)", step, steps, losses[-1],
+                     time.perf_counter() - t0, time.process_time() - c0)
+    stats = TrainStats(steps, time.perf_counter() - t0, time.process_time() - c0, tuple(losses))
+    return unet.eval(), stats
 
 
 CONFIGS = {"tiny": RefinerConfig.tiny, "cpu": RefinerConfig.cpu, "gpu": RefinerConfig}
-DEFAULT_STEPS = {"tiny": 20, "cpu": 3000, "gpu": 6000}
+DEFAULT_STEPS = {"tiny": 20, "cpu": 2000, "gpu": 6000}

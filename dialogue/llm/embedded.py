@@ -82,7 +82,10 @@ class EmbeddedLLM:
                                                             "api_key": "not-needed", "max_retries": 0})
                 self._backend = OpenAIChatLLM(
                     settings, self.emotion_of, style=self.style,
-                    extra_body={"cache_prompt": True, "repeat_penalty": self.spec.repeat_penalty},
+                    # timings_per_token: every streamed piece carries the server's timings, so a
+                    # reply stopped early (enough sentences) still reports its prompt tokens
+                    extra_body={"cache_prompt": True, "repeat_penalty": self.spec.repeat_penalty,
+                                "timings_per_token": True},
                     max_temperature=self.spec.max_temperature, max_tokens_cap=self.spec.max_tokens,
                     retry_unusable=1,
                 )

@@ -208,6 +208,16 @@ class RenderedSpeak:
         path, seconds = self._clip(Role.SPEAKING, emotion, max(1.0, len(sentence) / 12), True, f"{n}-{int(target.stem)}.mp4")
         yield _segment(int(round(seconds * 25)), emotion, sentence, Path(path))
 
+    def say_to_file(self, text, emotion, persona, out):
+        """The persona tab's preview: `text` said with `emotion`, written to `out`."""
+        from avatar.motion.clip import Role
+
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        path, seconds = self._clip(Role.SPEAKING, emotion, max(1.0, len(text) / 12), True, Path(out).name)
+        if Path(path) != Path(out):
+            Path(path).replace(out)
+        return _segment(int(round(seconds * 25)), emotion, text, Path(out))
+
     def listening_clip(self, persona=None, emotion=None) -> str:
         from avatar.motion.clip import Role
         from emotion import EmotionState

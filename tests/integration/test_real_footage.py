@@ -96,7 +96,7 @@ def test_mimic_cli_learns_a_style_from_a_real_clip(tmp_path, capsys):
     from app.video_commands import mimic_main as main
 
     assert main([str(clip_path("single_face")), "--name", "smiler", "--styles-dir", str(tmp_path),
-                 "--steps", "3", "--calibration-steps", "1", "--portrait", str(tmp_path / "smiler.png")]) == 0
+                 "--steps", "3", "--calibration-steps", "1", "--calibration-seconds", "60", "--portrait", str(tmp_path / "smiler.png")]) == 0
     out = capsys.readouterr().out
     assert "face in 100%" in out and "jitter" in out and "portrait: frame" in out
     assert (tmp_path / "smiler.pt").is_file() and (tmp_path / "smiler.png").is_file()
@@ -115,11 +115,12 @@ def test_tiny_refiner_trains_on_real_frames_and_renders_the_person(single_face, 
     config = RefinerConfig.tiny()
     clip = prepare_clip(path, config, tracked=tracked)
     assert clip.faces.shape == (72, 32, 32, 3) and clip.reference in clip.train
-    assert clip.held_out.min() > clip.train.max() and len(clip.held_out) == 14     # the contiguous tail
+    assert clip.held_out.min() > clip.validation.max() > clip.validation.min() > clip.train.max()
+    assert len(clip.held_out) == 14 and len(clip.validation) == 8      # contiguous: validation, then the tail
     pairs = make_pairs(clip, clip.train)
     torch.set_num_threads(1)
-    unet, losses, _ = train(pairs, config, steps=60, batch=4, lr=2e-3, seed=0)
-    assert np.mean(losses[-10:]) < np.mean(losses[:10])                          # it learns
+    unet, stats = train(pairs, config, steps=60, batch=4, lr=2e-3, seed=0)
+    assert stats.steps == 60 and np.mean(stats.losses[-10:]) < np.mean(stats.losses[:10])   # it learns
     ckpt = tmp_path / "me.refiner.pt"
     save_checkpoint(ckpt, config, unet)
     import cv2

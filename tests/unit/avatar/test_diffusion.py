@@ -170,3 +170,63 @@ def test_pipeline_renders_with_a_diffusion_checkpoint(tmp_path):
         assert len(frames) == seg.motion.num_frames and frames[0].shape == (64, 64, 3)
         warp_frame = next(iter(plain.stream_frames(seg.motion)))
         assert np.abs(frames[0].astype(int) - warp_frame.astype(int)).max() > 0   # refined, not the warp
+
+
+def _fake_pairs(n=6, size=32):
+    from avatar.render.diffusion_train import PairSet
+
+    g = torch.Generator().manual_seed(0)
+    r = lambda c: torch.rand((n, c, size, size), generator=g) * 2 - 1  # noqa: E731
+    return PairSet(r(3), r(3), r(3), r(3), torch.ones(n, 1, size, size))
+
+
+def test_refiner_training_is_bounded_by_steps_and_seeded():
+    from avatar.render.diffusion_train import train
+
+    torch.set_num_threads(1)
+    cfg = RefinerConfig.tiny()
+    pairs = _fake_pairs()
+    runs = [train(pairs, cfg, steps=4, batch=2, seed=3) for _ in range(2)]
+    (unet_a, stats_a), (unet_b, stats_b) = runs
+    assert stats_a.steps == 4 and len(stats_a.losses) == 4                  # exactly the steps asked
+    assert stats_a.cpu_seconds > 0 and stats_a.wall_seconds > 0
+    assert stats_a.cpu_seconds_per_step == pytest.approx(stats_a.cpu_seconds / 4)
+    assert stats_a.losses == stats_b.losses                                  # same seed, same run
+    for (k, a), b in zip(unet_a.state_dict().items(), unet_b.state_dict().values()):
+        torch.testing.assert_close(a, b, msg=k)
+    with pytest.raises(ValueError, match="steps"):
+        train(pairs, cfg, steps=0)
+
+
+def test_learning_rate_follows_steps_only():
+    from avatar.render.diffusion_train import lr_schedule
+
+    assert lr_schedule(0, 100, 1.0, warmup=10) == pytest.approx(0.1)        # warm-up
+    assert lr_schedule(9, 100, 1.0, warmup=10) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * 0.09)))
+    assert lr_schedule(100, 100, 1.0, warmup=10) == pytest.approx(0.1)      # the cosine ends at a tenth
+    assert lr_schedule(50, 100, 1.0, warmup=10) > lr_schedule(80, 100, 1.0, warmup=10)
+
+
+def test_validation_slice_sits_between_training_and_the_held_out_tail():
+    from avatar.render.diffusion_train import split_frames
+
+    assert split_frames(100, 0.2, 0.1) == (70, 80)
+    assert split_frames(472, 0.2, 0.1) == (330, 378)      # WolfgangLanger: held-out from frame 378 as before
+    assert split_frames(50, 0.2, 0.0) == (40, 40)         # no validation slice
+    for bad in ((0.6, 0.4), (-0.1, 0.1), (0.2, 1.0)):
+        with pytest.raises(ValueError, match="holdout"):
+            split_frames(100, *bad)
+
+
+def test_sampling_strength_is_chosen_on_the_sweep_it_is_given():
+    from bench.refiner import choose_strength
+
+    def figs(face, mouth, eyes):
+        return {"ssim": {"face": face, "mouth": mouth, "eyes": eyes}, "psnr": {}}
+
+    sweep = {"warp_only": figs(0.70, 0.66, 0.68), "0.1": figs(0.72, 0.69, 0.70), "0.2": figs(0.73, 0.70, 0.69),
+             "0.6": figs(0.76, 0.80, 0.67)}
+    assert choose_strength(sweep) == 0.1                  # every region gains most at its worst; never warp-only
+    assert choose_strength(sweep, "mean_ssim") == 0.6     # the mean trades the eyes for the mouth
+    with pytest.raises(ValueError, match="criterion"):
+        choose_strength(sweep, "psnr")

@@ -62,7 +62,7 @@ def test_calibration_brings_generated_spread_to_the_tracked_one(tmp_path, tiny_c
 
     torch.manual_seed(0)
     tracked = _video(speech, profile)
-    res = mimic(tracked, "nodder", tmp_path, tiny_checkpoint, steps=4, calibration_steps=6)
+    res = mimic(tracked, "nodder", tmp_path, tiny_checkpoint, steps=4, calibration_steps=6, calibration_seconds=240)
     assert res.spread_error_after < 0.5 * res.spread_error_before
     gen = TransformerMotionGenerator(tiny_checkpoint, styles_dir=tmp_path)
     req = MotionRequest(Role.SPEAKING, EmotionState.neutral(), profile, speech=speech, style="nodder", seed=3)
@@ -141,3 +141,49 @@ def test_calibrate_step_shifts_a_saturated_channel_instead_of_scaling_it():
     calibrate_step(fit, raw, np.ones(60), (np.full(52, -1.0), np.full(52, 1.0)), np.array([frown]))
     assert fit["out_scale"][frown] == 2.0                           # not scaled (deeper into the tail)
     assert fit["out_shift"][frown] == pytest.approx(1.0 - 6.9)      # moved onto the targets' middle
+
+
+def test_fit_is_bounded_by_steps_and_seeded(tiny_checkpoint, speech, profile):
+    from avatar.motion.mimic import fit_style
+
+    tracked = _video(speech, profile)
+    fits = [fit_style(TransformerMotionGenerator(tiny_checkpoint), tracked, steps=3, seed=7) for _ in range(2)]
+    assert all(int(f["steps"]) == 3 for f in fits)                       # exactly the steps asked, no time cut
+    assert float(fits[0]["cpu_seconds"]) > 0 and float(fits[0]["seconds"]) > 0
+    torch.testing.assert_close(fits[0]["style_vec"], fits[1]["style_vec"])     # same seed, same style
+    torch.testing.assert_close(fits[0]["out_scale"], fits[1]["out_scale"])
+    other = fit_style(TransformerMotionGenerator(tiny_checkpoint), tracked, steps=3, seed=8)
+    assert not torch.allclose(other["style_vec"], fits[0]["style_vec"])
+    with pytest.raises(ValueError, match="steps"):
+        fit_style(TransformerMotionGenerator(tiny_checkpoint), tracked, steps=0)
+
+
+def test_head_limits_make_room_for_the_persons_own_rotation():
+    from avatar.motion.mimic import HARD_HEAD_LIMITS, head_limits
+    from avatar.motion.shaping import MAX_PITCH, MAX_ROLL, MAX_YAW
+
+    calm = np.zeros((50, 60))
+    calm[:, :3] = 0.05 * np.sin(np.arange(50))[:, None]
+    np.testing.assert_allclose(head_limits(calm), [MAX_YAW, MAX_PITCH, MAX_ROLL], rtol=1e-6)   # the layer's
+    tilter = calm.copy()
+    tilter[:, 2] = 0.4 * np.sin(np.arange(50) / 3)                     # a person who tilts up to 23 degrees
+    lim = head_limits(tilter)
+    assert lim[2] == pytest.approx(1.1 * np.abs(tilter[:, 2]).max(), rel=1e-5) and lim[2] > MAX_ROLL
+    tilter[:, :3] = 2.0                                                # never beyond the hard limits
+    np.testing.assert_allclose(head_limits(tilter), HARD_HEAD_LIMITS, rtol=1e-6)
+
+
+def test_a_style_head_limit_lets_the_shown_roll_go_beyond_the_layers(tiny_checkpoint, tmp_path, speech, profile):
+    from avatar.motion.shaping import MAX_ROLL
+
+    gen = TransformerMotionGenerator(tiny_checkpoint, styles_dir=tmp_path)
+    base = {"style_vec": gen.model.style_emb.weight[0].detach().clone()}
+    torch.save({**base, "head_gain": torch.tensor([1.0, 1.0, 40.0])}, tmp_path / "capped.pt")
+    torch.save({**base, "head_gain": torch.tensor([1.0, 1.0, 40.0]), "head_limit": torch.tensor([0.45, 0.3, 0.5])},
+               tmp_path / "tilter.pt")
+    roll = {}
+    for name in ("capped", "tilter"):
+        clip = gen.generate(MotionRequest(Role.SPEAKING, EmotionState.neutral(), profile, speech=speech, style=name, seed=2))
+        roll[name] = np.abs(clip.pose[:, 2]).max()
+    assert roll["capped"] <= MAX_ROLL + 1e-6 and MAX_ROLL + 0.05 < roll["tilter"] <= 0.5 + 1e-6
+    assert gen.head_limit("capped") is None and gen.head_limit("tilter")[2] == pytest.approx(0.5)

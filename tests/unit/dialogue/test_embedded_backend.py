@@ -120,7 +120,7 @@ def test_embedded_streams_through_the_openai_path_and_says_when_it_restarted(fak
         final = chunks[-1].final
         assert final.emotion is Emotion.HAPPY and final.intensity == pytest.approx(0.6) and final.notice == ""
         sent = json.loads(log.read_text().splitlines()[-1])
-        assert sent["stream"] is True and sent["cache_prompt"] is True
+        assert sent["stream"] is True and sent["cache_prompt"] is True and sent["timings_per_token"] is True
         roles = [m["role"] for m in sent["messages"]]
         # stable prefix: the system message with the examples; the cue note right before the message answered
         assert roles == ["system", "system", "user", "assistant"] and "Examples of how" in sent["messages"][0]["content"]

@@ -201,7 +201,7 @@ def bilabial_seal(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
 # rotation (its turn gain makes up for its flattened depth: bench/expression.py measures the
 # rendered/commanded ratio on re-detected landmarks).
 # role -> (gain on the model's movement, sway std in degrees for yaw, pitch, roll, sway knot s)
-HEAD_LAYER = {Role.SPEAKING: (1.4, (2.6, 2.0, 1.3), 1.3), Role.LISTENING: (2.5, (3.4, 2.4, 1.2), 1.8)}
+HEAD_LAYER = {Role.SPEAKING: (1.4, (2.6, 2.0, 1.3), 1.3), Role.LISTENING: (2.5, (3.4, 3.6, 1.2), 1.8)}
 MAX_YAW, MAX_PITCH, MAX_ROLL = 0.45, 0.30, 0.25  # rad: beyond this the warp shows its seams
 
 

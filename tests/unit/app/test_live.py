@@ -332,6 +332,8 @@ def test_partial_transcripts_are_prefilled_while_the_person_speaks():
     partial = next_message(sent, "partial")
     wait_for(lambda: partial["text"] in drafts.texts)  # before the turn has ended
     assert live._mic._in_speech
+    # the mark is written once the drafter has returned, on the prefill thread: wait for it too
+    wait_for(lambda: any(m["stage"] == "prefill" for m in live.trace))
     mark = next(m for m in live.trace if m["stage"] == "prefill")
     assert mark["chars"] == len(partial["text"]) and mark["cache_n"] == 700
 

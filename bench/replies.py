@@ -105,7 +105,7 @@ class _Facts(logging.Handler):
 
 
 def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progress: Path | None = None,
-               sampled_tag: bool = False) -> tuple[list[dict], dict]:
+               greedy_tag: bool = False) -> tuple[list[dict], dict]:
     """Answer every item through the app's own backend (EmbeddedLLM: one model process, the
     model's prompt style, validation and the retry of an unusable reply); returns the rows and the
     process facts."""
@@ -114,8 +114,8 @@ def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progre
                            embedded_start_timeout_s=600)
     proc = ModelProcess(model_path(spec.name), threads=threads, nice=nice, start_timeout_s=600)
     llm = EmbeddedLLM(settings, emotion_of=recognize, process=proc)
-    if sampled_tag:  # the comparison: the tag sampled with the reply instead of asked for first
-        llm.style = dataclasses.replace(llm.style, greedy_tag=False)
+    if greedy_tag:  # the comparison: the tag asked for first, at temperature 0
+        llm.style = dataclasses.replace(llm.style, greedy_tag=True)
     facts_log = _Facts()
     backend_log = logging.getLogger("dialogue.llm.openai_backend")
     backend_log.addHandler(facts_log)
@@ -217,8 +217,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--nice", type=int, default=0, help="the model process's extra nice")
     ap.add_argument("--out", type=Path, default=RESULTS)
-    ap.add_argument("--sampled-tag", action="store_true",
-                    help="let the model write its tag with the reply (the app asks for it first, greedily)")
+    ap.add_argument("--greedy-tag", action="store_true",
+                    help="ask for the tag first at temperature 0 (the app lets the model write it with the reply)")
     ap.add_argument("--from-partial", nargs="+", type=Path, default=[],
                     help="summarize the rows of earlier runs' progress files instead of answering")
     args = ap.parse_args(argv)
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"== {model_spec(model).title}", flush=True)
         progress = args.out.with_name(f"{args.out.stem}_{model}.progress.json")
         rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice, progress=progress,
-                                 sampled_tag=args.sampled_tag)
+                                 greedy_tag=args.greedy_tag)
         result["models"][model] = {"title": model_spec(model).title, "loadavg_before": load0,
                                    "loadavg_after": os.getloadavg(), "wall_s": time.perf_counter() - t0,
                                    **facts, "rows": rows}

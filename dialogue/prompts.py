@@ -8,7 +8,7 @@ rendered as alternating user/assistant messages, oldest dropped first to fit a c
 
 For a local model whose KV cache is reused between turns (llama.cpp `cache_prompt`) the prompt is
 laid out so that its prefix stays the same from turn to turn: `cues_last` moves the cues (which
-change every turn) out of the system message into a short system note right before the message
+change every turn) out of the system message into a short system note right after the message
 being answered, and the few-shot turns (`few_shot`) are examples in the system message. Every
 earlier user message keeps the very note it was answered with (rendered again from the path alone,
 `dialogue.cues.path_cues`), and the oldest messages are dropped at fixed points, so the cached prefix
@@ -88,13 +88,6 @@ PERSON_FEW_SHOT: tuple[tuple[str, str], ...] = (
      "[angry] What? That's a real betrayal! What did she say when you found out?"),
     ("The old oak in our street turned out to be three hundred years old!",
      "[surprised] Three hundred years? Wow, I had no idea! Who found that out?"),
-    ("I'm waiting for my laundry to finish.", "[neutral] Ah, the laundry wait. Got any plans for the evening?"),
-    ("The café gave me my coffee for free this morning, no idea why!",
-     "[surprised] Free, just like that? What a lovely surprise! Was it someone new behind the counter?"),
-    ("The man next to me at the cinema kept picking his nose.",
-     "[disgusted] Ew, right next to you? That's gross! Could you move seats?"),
-    ("The mechanic charged me twice what he quoted.",
-     "[angry] Twice the quote? That's not fair at all! Did he even explain it?"),
 )
 # Few-shot turns for the self-tag style (what the person said, the answer): the format, the
 # length and the tone; on topics the held-out benchmark set does not use.
@@ -154,11 +147,11 @@ def mood_note(cues: EmotionCues) -> str:
     from this message's feeling, and its trend; "" when there is nothing to add."""
     parts = []
     if cues.dominant.label is not cues.user_current.label:
-        parts.append(f"mostly {cues.dominant.label.value}")
+        parts.append(f"Mood so far: mostly {cues.dominant.label.value}.")
     dv = cues.user_trend[0]
     if abs(dv) > 0.1:
-        parts.append("warming up" if dv > 0 else "more upset")
-    return f"Mood so far: {', '.join(parts)}." if parts else ""
+        parts.append("They are warming up." if dv > 0 else "They are getting more upset.")
+    return " ".join(parts)
 
 
 def cue_note(cues: EmotionCues) -> str:
@@ -260,7 +253,7 @@ def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True
     cut from its start if it alone is too long). Avatar turns carry their tag when `with_tags`
     (`avatar_tag`: as the model writes it, so a cached prefix still matches). Consecutive turns of
     one speaker are merged (several servers' templates require alternation); empty turns are
-    skipped. notes: a system note before each user message but a last one (that one's note is the
+    skipped. notes: a system note after each user message but a last one (that one's note is the
     caller's: it carries the cues), the note it was answered with (`cue_note` or, with
     `person_tag`, `mood_note` of `path_cues` up to that message)."""
     msgs: list[Message] = []
@@ -294,10 +287,10 @@ def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True
     note_of = mood_note if person_tag else cue_note
     out: list[Message] = []
     for j, msg in enumerate(kept):
+        out.append(msg)
         note = note_of(path_cues(path[: upto[start + j] + 1])) if msg["role"] == "user" and j < len(kept) - 1 else ""
         if note:
             out.append({"role": "system", "content": note})
-        out.append(msg)
     return out
 
 
@@ -320,11 +313,9 @@ def build_messages(
     budget_chars bounds the path's text (the system message comes on top).
     compact: the short system prompt for tiny models; ask_tag: ask for the `[label x]` tag.
     companion: the companion rules; few_shot: the few-shot turns at the end of the system message
-    (`examples`); cues_last: the cues as a system note right before the message being answered, and
-    before every earlier user message the note it was answered with: the prefix stays the same
-    from turn to turn (cacheable). The note comes before the message, not after it: the tag the
-    model writes next then reads the message, not the note (after it, "Mood so far: mostly
-    happy" was copied into the tag of a stressed message). For
+    (`examples`); cues_last: the cues as a system note after the message being answered, and after
+    every earlier user message the note it was answered with: the prefix stays the
+    same from turn to turn (cacheable) and the note sits where a small model heeds it most. For
     servers whose chat template accepts system messages anywhere (ChatML).
     person_tag: the tag names the person's feeling (see the module doc); when the text recognizer
     heard it clearly (`heard_clearly`) the prompt ends with the reply's start, that tag, for the
@@ -338,8 +329,8 @@ def build_messages(
     turns = path_messages(path, budget_chars=budget_chars, with_tags=ask_tag, notes=cues_last, person_tag=person_tag)
     answering = bool(turns) and turns[-1]["role"] == "user"
     note = (mood_note(cues) if person_tag else cue_note(cues)) if cues_last and answering else ""
-    if note:  # right before the message it was answered with: the tag that follows reads the message
-        turns.insert(len(turns) - 1, {"role": "system", "content": note})
+    if note:
+        turns.append({"role": "system", "content": note})
     heard = heard_clearly(cues.user_current) if person_tag and answering else None
     if heard is not None:
         # The reply starts with the tag already written (llama.cpp continues a last assistant
@@ -366,7 +357,10 @@ class PromptStyle:
     cues_last: bool = False
     person_tag: bool = False
     # the tag is asked for first at temperature 0 and written into the prompt as the reply's start
-    # (dialogue.llm.openai_backend: a server that continues a last assistant message, llama.cpp)
+    # (dialogue.llm.openai_backend: a server that continues a last assistant message, llama.cpp).
+    # Off for the embedded Qwen: measured on the 88 held-out replies (bench/replies, quiet, same
+    # prompt) greedy gave emotional fit 76 % and first sentence 1.04 s, the sampled tag 77 % and
+    # 0.95 s: greedy Qwen reads pleasant surprise as neutral.
     greedy_tag: bool = False
 
     def example_answers(self) -> list[str]:

@@ -41,7 +41,7 @@ def style_for(spec: ModelSpec) -> PromptStyle:
         return PromptStyle(compact=True, ask_tag=spec.ask_tag, max_sentences=spec.max_sentences, max_chars=240,
                            budget_chars=1200, companion=False)
     return PromptStyle(ask_tag=spec.ask_tag, max_sentences=spec.max_sentences, max_chars=240, budget_chars=8000,
-                       companion=True, few_shot=True, cues_last=True, person_tag=True, greedy_tag=True)
+                       companion=True, few_shot=True, cues_last=True, person_tag=True)
 
 
 class EmbeddedLLM:

@@ -63,16 +63,14 @@ def test_companion_prompt_keeps_a_stable_prefix_and_puts_the_cues_last():
     reply = avatar("Oh no, where did you see them last?", Emotion.SAD, 0.5)
     happy = EmotionCues(user_current=EmotionState.of(Emotion.HAPPY, 0.9))
     turn2 = style.messages(ADA, first + [reply, user("Found them, they were in the fridge!")], happy)
-    # everything up to the first turn's own cue note is the same in the next turn (KV cache reuse);
-    # the note comes right before the message it answers
-    assert turn2[: len(turn1) - 2] == turn1[:-2]
-    assert turn1[-2]["role"] == "system" and "[sad]" in turn1[-2]["content"] and CUES.summary() in turn1[-2]["content"]
-    assert turn1[-1] == {"role": "user", "content": "I lost my keys again."}
-    assert turn2[-2]["role"] == "system" and "[happy]" in turn2[-2]["content"] and turn2[-1]["role"] == "user"
+    # everything up to the first turn's own cue note is the same in the next turn (KV cache reuse)
+    assert turn2[: len(turn1) - 1] == turn1[:-1]
+    assert turn1[-1]["role"] == "system" and "[sad]" in turn1[-1]["content"] and CUES.summary() in turn1[-1]["content"]
+    assert turn2[-1]["role"] == "system" and "[happy]" in turn2[-1]["content"]
     # the earlier user turn now has its own short note (from its turn alone), then the reply with its tag
-    i = len(turn1) - 2
-    assert turn2[i]["role"] == "system" and turn2[i + 1] == turn1[-1]
-    assert turn2[i + 2] == {"role": "assistant", "content": "[sad 0.5] Oh no, where did you see them last?"}
+    i = len(turn1) - 1
+    assert turn2[i]["role"] == "system" and turn2[i + 1] == {"role": "assistant",
+                                                              "content": "[sad 0.5] Oh no, where did you see them last?"}
     system = turn1[0]["content"]
     assert "You are Ada" in system and "not as an assistant" in system and CUES.summary() not in system
     assert sum(m["role"] == "assistant" for m in turn1) == 1  # the greeting: the few-shot turns are examples

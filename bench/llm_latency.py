@@ -21,6 +21,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +51,20 @@ TURNS = [
 ]
 
 
+Prime = Callable[[PersonaBrief, list[Turn], EmotionCues], Any]  # OpenAIChatLLM.prime, as EmbeddedLLM.prefill uses
+
+
 def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: PersonaBrief, path: list[Turn],
-                cues: EmotionCues, *, temperature: float, repeat_penalty: float, draft: bool = False) -> dict:
+                cues: EmotionCues, *, temperature: float, repeat_penalty: float, prime: Prime | None = None) -> dict:
     """One reply as the app asks for it, timed: first token, first complete sentence (as the
-    assembler releases it), the whole stream, and llama.cpp's own timings. draft: the prompt is
-    evaluated first, untimed, as the app's typed-draft prefill does (EmbeddedLLM.prefill)."""
+    assembler releases it), the whole stream, and llama.cpp's own timings. prime: given, the
+    prompt is evaluated with it first, untimed, as the app's typed-draft prefill does
+    (EmbeddedLLM.prefill)."""
     messages = style.messages(persona, path, cues)
     draft_s = None
-    if draft:
+    if prime is not None:
         t0 = time.perf_counter()
-        client.chat.completions.create(model="embedded", messages=messages, max_tokens=1, temperature=0.0,
-                                       extra_body={"cache_prompt": True})
+        prime(persona, path, cues)
         draft_s = time.perf_counter() - t0
     asm = ReplyAssembler(persona, emotion_of=recognize, max_sentences=style.max_sentences, max_chars=style.max_chars,
                          expect_tag=style.ask_tag, companion=style.companion)
@@ -109,10 +113,11 @@ def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: 
     }
 
 
-def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: list[str], *,
+def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: list[str], prime: Prime, *,
                      draft: bool = False) -> list[dict]:
-    """Answer `texts` one after another as a conversation (the replies join the path); draft: see
-    timed_reply."""
+    """Answer `texts` one after another as a conversation (the replies join the path); `prime`
+    evaluates a prompt ahead (after each reply, and with `draft` before each message is sent:
+    see timed_reply)."""
     spec = model_spec(spec_name)
     style = style_for(spec)
     path = [Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Hi, I'm Ada. How was your day?")]
@@ -124,15 +129,14 @@ def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: 
         path.append(u)
         cues = path_cues(path)  # the app's traversal (emotion_cues) on a tree without siblings
         row = timed_reply(client, spec.max_tokens, style, persona, path, cues, temperature=temperature,
-                          repeat_penalty=spec.repeat_penalty, draft=draft)
+                          repeat_penalty=spec.repeat_penalty, prime=prime if draft else None)
         row["message"] = text
         rows.append(row)
         path.append(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=row["reply"],
                          emotion=EmotionState.of(row["emotion"], row["intensity"]), parent=u.id))
         # As the app does once a reply is in (LiveSession.prefill_with): the conversation so far,
         # its last reply as the next prompt renders it, is evaluated while the reply plays.
-        client.chat.completions.create(model="embedded", messages=style.messages(persona, path, path_cues(path)),
-                                       max_tokens=1, temperature=0.0, extra_body={"cache_prompt": True})
+        prime(persona, path, path_cues(path))
     return rows
 
 
@@ -160,12 +164,12 @@ def main(argv: list[str] | None = None) -> dict:
         from dialogue.llm.openai_backend import OpenAIChatLLM
         from dialogue.settings import LLMSettings
 
-        OpenAIChatLLM(LLMSettings(backend="openai", base_url=started.base_url, model=spec.name), style=style_for(spec),
-                      extra_body={"cache_prompt": True}).prime(
-            persona, [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="Hello!")], EmotionCues())
+        prime = OpenAIChatLLM(LLMSettings(backend="openai", base_url=started.base_url, model=spec.name),
+                              style=style_for(spec), extra_body={"cache_prompt": True}).prime
+        prime(persona, [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="Hello!")], EmotionCues())
         prime_s = time.perf_counter() - t0
-        rows = run_conversation(client, spec.name, persona, TURNS[: args.turns])
-        draft_rows = run_conversation(client, spec.name, persona, TURNS[: args.turns], draft=True)
+        rows = run_conversation(client, spec.name, persona, TURNS[: args.turns], prime)
+        draft_rows = run_conversation(client, spec.name, persona, TURNS[: args.turns], prime, draft=True)
         rss = _rss_mib(started.pid)
     finally:
         proc.stop()

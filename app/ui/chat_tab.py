@@ -356,14 +356,16 @@ class _Handlers:
                 conv = None  # not this browser's: show a fresh page
         if conv is None:
             conv = state = self._last_conversation(request)
+        # the status line is left alone: a message sent before the load finished keeps its error
         if conv is not None:
-            return (state,) + self.show(conv)[1:] + self.controls(conv, request) + (persona_dd,)
+            shown = self.show(conv)
+            return ((state,) + shown[1:5] + (gr.skip(), gr.skip()) + self.controls(conv, request) + (persona_dd,))
         persona = self.ctx.persona(self.ctx.settings.persona)
         history = [{"role": "assistant", "content": persona.greeting}]
         # the clip player shows the avatar from the start too (listening), not an empty box
         clip = self.ctx.listening_video(None)
         video = gr.Video(value=clip, loop=True) if clip else gr.skip()
-        return ((gr.skip(), history, video, emotion_badge(None), persona.greeting, "", gr.skip())
+        return ((gr.skip(), history, video, emotion_badge(None), persona.greeting, gr.skip(), gr.skip())
                 + self.controls(None, request) + (persona_dd,))
 
     def _last_conversation(self, request) -> Conversation | None:

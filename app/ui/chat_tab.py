@@ -18,7 +18,7 @@ import numpy as np
 
 from app.access import NoSuchConversation
 from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
-                              TurnFailed, UserTurnSaved, prefill_reply)
+                              TurnFailed, UserTurnSaved, evaluate_prompt, prefill_reply)
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.live import LivePanel, build_live_panel
@@ -356,14 +356,16 @@ class _Handlers:
                 conv = None  # not this browser's: show a fresh page
         if conv is None:
             conv = state = self._last_conversation(request)
+        # the status line is left alone: a message sent before the load finished keeps its error
         if conv is not None:
-            return (state,) + self.show(conv)[1:] + self.controls(conv, request) + (persona_dd,)
+            shown = self.show(conv)
+            return ((state,) + shown[1:5] + (gr.skip(), gr.skip()) + self.controls(conv, request) + (persona_dd,))
         persona = self.ctx.persona(self.ctx.settings.persona)
         history = [{"role": "assistant", "content": persona.greeting}]
         # the clip player shows the avatar from the start too (listening), not an empty box
         clip = self.ctx.listening_video(None)
         video = gr.Video(value=clip, loop=True) if clip else gr.skip()
-        return ((gr.skip(), history, video, emotion_badge(None), persona.greeting, "", gr.skip())
+        return ((gr.skip(), history, video, emotion_badge(None), persona.greeting, gr.skip(), gr.skip())
                 + self.controls(None, request) + (persona_dd,))
 
     def _last_conversation(self, request) -> Conversation | None:
@@ -412,12 +414,15 @@ class _Handlers:
         lock = ctx.turn_lock(conv.id)
 
         def draft(text: str) -> dict | None:
+            # the lock only while the prompt is read from the tree: a turn that starts meanwhile
+            # must not wait for the model's evaluation (it would begin that much later)
             if not lock.acquire(blocking=False):  # a turn runs: the next prompt is not known yet
                 return None
             try:
-                return conv.prefill(text)
+                prompt = conv.reply_prompt(text)
             finally:
                 lock.release()
+            return evaluate_prompt(ctx.services, prompt)
 
         ctx.live.follow(request, draft, history)
 

@@ -8,8 +8,13 @@ from playwright.sync_api import expect
 
 
 def wait_ready(page) -> None:
-    """The page has loaded: the persona's greeting is shown."""
-    expect(page.locator("#reply-text")).not_to_have_text(re.compile(r"^\s*$"))
+    """The page has loaded: the persona's greeting is shown and the load event has finished.
+
+    While the load runs, Gradio's progress line ("processing | 0.3s") is the reply box's text, so
+    a non-empty box alone does not say the load is over: its progress line must be gone too."""
+    reply = page.locator("#reply-text")
+    expect(reply).not_to_have_text(re.compile(r"^\s*$"))
+    expect(reply.locator(".progress-text")).to_have_count(0)
 
 
 def send(page, text: str) -> None:

@@ -14,8 +14,11 @@ Figures (medians over turns; page clock = performance.now() in the page):
   the avatar's speech (audio and video are one stream, so they start together). Shown with and
   without the LLM's time to its first sentence (measured in the app around the LLM call). Two
   kinds of typed turn, both shown: "pasted" (the message put in the box at once and sent: nothing
-  of it was evaluated before Send) and "key by key" (typed as `Typist` types, about 65 words a
-  minute with pauses; the page has the text so far prefilled at each 300 ms pause, as in use).
+  of it was evaluated before Send; the page's draft of it, sent as it ends with a full stop, reaches
+  the model with the turn, which then waits for that evaluation: its time is in the figure, its
+  prompt tokens may show under the draft rather than the turn) and "key by key" (typed as `Typist`
+  types, about 65 words a minute with pauses; the page has the text so far prefilled at each
+  300 ms pause and at a sentence's last key, as in use).
 - end of speech -> first avatar audio: the end of the person's speech (VAD; the turn ends after
   0.5 s of silence, included) -> the page plays the reply's first frame. ASR and LLM included.
 - freezes during a reply: gaps between frames presented (requestVideoFrameCallback) longer than
@@ -111,8 +114,8 @@ class Typist:
     word, with probability `think_p`, a pause of `think_s` more (they think of the next word);
     Send is one more key after the last one, with probability `review_p` after a look over the
     message (`review_s` more). Seeded: a run types the same way each time. The page sends the text
-    typed so far to be prefilled after a 300 ms pause (app/ui/live.js DRAFT_AFTER_MS), so the
-    pauses decide what was evaluated before Send. About 65 words a minute (an average typist is
+    typed so far to be prefilled after a 300 ms pause (app/ui/live.js DRAFT_AFTER_MS) and at a
+    sentence's last key, so the pauses and the full stops decide what was evaluated before Send. About 65 words a minute (an average typist is
     40-50, a fast one 70-90)."""
 
     key_s: float = 0.17

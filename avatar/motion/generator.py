@@ -100,9 +100,19 @@ class TransformerMotionGenerator:
         shaping layer's)."""
         return self._load_style(name)[3]
 
+    def place_gain(self, name: str | None) -> np.ndarray | None:
+        """(5,) gain on the shown x, y, scale and gaze x, y movement of a named style (mimic's
+        calibration, `style_place`), or None."""
+        return self._load_style(name)[4]
+
+    def expression_gain(self, name: str | None) -> np.ndarray | None:
+        """(52,) gain on the shown movement of the affect channels of a named style (mimic's
+        calibration, shaping.emotion_face), or None."""
+        return self._load_style(name)[5]
+
     def _load_style(self, name: str | None) -> tuple:
         if name in (None, "", "default"):
-            return None, None, None, None
+            return None, None, None, None, None, None
         with self._lock:
             if name not in self._styles:
                 if self.styles_dir is None or not (self.styles_dir / f"{name}.pt").is_file():
@@ -111,7 +121,9 @@ class TransformerMotionGenerator:
                 affine = (d["out_scale"].float(), d["out_shift"].float()) if "out_scale" in d else None
                 gain = d["head_gain"].float().numpy() if "head_gain" in d else None
                 limit = d["head_limit"].float().numpy() if "head_limit" in d else None
-                self._styles[name] = (d["style_vec"].float()[None, :], affine, gain, limit)
+                place = d["place_gain"].float().numpy() if "place_gain" in d else None
+                ex_gain = d["expression_gain"].float().numpy() if "expression_gain" in d else None
+                self._styles[name] = (d["style_vec"].float()[None, :], affine, gain, limit, place, ex_gain)
             return self._styles[name]
 
     def generate(self, request: MotionRequest) -> MotionClip:
@@ -153,7 +165,8 @@ class TransformerMotionGenerator:
         """The clip the avatar shows from `model_motion`'s output: post-hoc blinks, the jaw from
         the voice's energy, the emotion's face, the resting mouth and sealed bilabials, the
         livelier head layer (shaping), then the style's head gain (`style_head`), both within the
-        style's head limits (the shaping layer's when it has none)."""
+        style's head limits (the shaping layer's when it has none), and the style's gains on
+        position, scale and gaze (`style_place`) and on the affect channels' movement."""
         n = len(out)
         expr = np.clip(out[:, 8:], 0, 1)
         if self.post_hoc_blinks:
@@ -161,13 +174,15 @@ class TransformerMotionGenerator:
             b = blink_track(rng, n, rng.uniform(*TeacherConfig().blink_rate_per_min))
             expr[:, ARKIT_INDEX["eyeBlinkLeft"]] = b
             expr[:, ARKIT_INDEX["eyeBlinkRight"]] = b
-        expr = emotion_face(energy_jaw(expr, request), request)
+        expr = emotion_face(energy_jaw(expr, request), request, self.expression_gain(request.style))
         expr = bilabial_seal(resting_mouth(expr, request, request.seed), request)
         limit = self.head_limit(request.style)
         pose = head_motion(out[:, :6], request, request.seed, limit)
         pose = style_head(pose, self.head_gain(request.style), limit)
         pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)
-        clip = MotionClip(pose=pose.astype(np.float32), gaze=np.clip(out[:, 6:8], -1, 1).astype(np.float32),
+        pose, gaze = style_place(pose, np.clip(out[:, 6:8], -1, 1), self.place_gain(request.style))  # on what shows
+        pose[:, 5] = np.clip(pose[:, 5], 0.5, 2.0)
+        clip = MotionClip(pose=pose.astype(np.float32), gaze=np.clip(gaze, -1, 1).astype(np.float32),
                           expression=expr.astype(np.float32), fps=FPS, role=request.role)
         return ramp_from(clip, request.previous)
 
@@ -184,6 +199,19 @@ def style_head(pose: np.ndarray, gain: np.ndarray | None, limit: np.ndarray | No
     for c, lim in enumerate((MAX_YAW, MAX_PITCH, MAX_ROLL) if limit is None else limit):
         out[:, c] = np.clip(out[:, c], -lim, lim)
     return out
+
+
+def style_place(pose: np.ndarray, gaze: np.ndarray, gain: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(pose (T, 6), gaze (T, 2)) with the x, y, scale and gaze x, y movement about the clip mean
+    scaled by a style's place gain (5,) (None: unchanged). Like the head gain it acts on the
+    shown motion, outside the generator's loop: the model's context keeps its own motion."""
+    if gain is None or len(pose) == 0:
+        return pose, gaze
+    g = np.asarray(gain, np.float32)
+    pose, gaze = pose.copy(), np.array(gaze, np.float32)
+    pm, gm = pose[:, 3:6].mean(axis=0, keepdims=True), gaze.mean(axis=0, keepdims=True)
+    pose[:, 3:6] = pm + g[None, :3] * (pose[:, 3:6] - pm)
+    return pose, gm + g[None, 3:] * (gaze - gm)
 
 
 # Channels whose window joins are smoothed: all but the blinks (re-drawn post hoc).

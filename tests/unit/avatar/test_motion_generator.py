@@ -109,3 +109,61 @@ def test_a_style_head_gain_scales_the_shown_head_rotation(tiny_checkpoint, tmp_p
     assert np.abs(dev(calm)[:, 2]).max() < 1e-6 < np.abs(dev(plain)[:, 2]).max()     # roll still
     np.testing.assert_array_equal(calm[:, 3:], plain[:, 3:])                         # position untouched
     assert gen.head_gain("plain") is None and gen.head_gain(None) is None
+
+
+def test_a_style_place_gain_scales_the_shown_position_scale_and_gaze(tiny_checkpoint, tmp_path, speech, profile):
+    import torch
+
+    gen = TransformerMotionGenerator(tiny_checkpoint, styles_dir=tmp_path)
+    base = {"style_vec": gen.model.style_emb.weight[0].detach(), "out_scale": torch.ones(60), "out_shift": torch.zeros(60)}
+    torch.save(base, tmp_path / "plain.pt")
+    torch.save({**base, "place_gain": torch.tensor([1.0, 0.5, 1.0, 0.0, 1.0])}, tmp_path / "placed.pt")
+    req = dict(role=Role.SPEAKING, emotion=EmotionState.neutral(), profile=profile, speech=speech, seed=4)
+    plain = gen.generate(MotionRequest(**req, style="plain"))
+    placed = gen.generate(MotionRequest(**req, style="placed"))
+    dev = lambda v: v - v.mean(0)   # noqa: E731
+    np.testing.assert_allclose(dev(placed.pose[:, 3]), dev(plain.pose[:, 3]), atol=1e-5)          # x kept
+    np.testing.assert_allclose(dev(placed.pose[:, 4]), 0.5 * dev(plain.pose[:, 4]), atol=1e-5)    # y halved
+    np.testing.assert_allclose(placed.pose[:, 5], plain.pose[:, 5], atol=1e-6)                    # scale kept
+    assert np.abs(dev(placed.gaze[:, 0])).max() < 1e-6 < np.abs(dev(plain.gaze[:, 0])).max()      # gaze x still
+    np.testing.assert_allclose(placed.gaze[:, 1], plain.gaze[:, 1], atol=1e-6)
+    np.testing.assert_array_equal(placed.pose[:, :3], plain.pose[:, :3])                          # rotation untouched
+    assert gen.place_gain("plain") is None and gen.place_gain(None) is None
+
+
+def test_style_place_scales_movement_about_the_clip_mean():
+    from avatar.motion.generator import style_place
+
+    t = np.linspace(0, 1, 50, dtype=np.float32)
+    pose = np.zeros((50, 6), np.float32)
+    pose[:, 3], pose[:, 4], pose[:, 5] = t, 0.1 + t, 1.0 + 0.1 * t
+    gaze = np.stack([t, -t], 1)
+    p, g = style_place(pose, gaze, np.array([2.0, 0.0, 3.0, 1.0, 0.5]))
+    np.testing.assert_allclose(p[:, 3] - p[:, 3].mean(), 2.0 * (t - t.mean()), atol=1e-6)
+    np.testing.assert_allclose(p[:, 4], 0.1 + t.mean(), atol=1e-6)                 # y held at its mean
+    np.testing.assert_allclose(p[:, 5] - 1.0 - 0.1 * t.mean(), 0.3 * (t - t.mean()), atol=1e-6)
+    np.testing.assert_allclose(g[:, 1] - g[:, 1].mean(), -0.5 * (t - t.mean()), atol=1e-6)
+    np.testing.assert_array_equal(p[:, :3], pose[:, :3])
+    same = style_place(pose, gaze, None)
+    assert same[0] is pose and same[1] is gaze
+
+
+def test_a_style_expression_gain_reaches_the_shown_face(tiny_checkpoint, tmp_path, speech, profile):
+    import torch
+
+    from avatar.motion.clip import ARKIT_INDEX
+
+    gen = TransformerMotionGenerator(tiny_checkpoint, styles_dir=tmp_path)
+    base = {"style_vec": gen.model.style_emb.weight[0].detach(), "out_scale": torch.ones(60), "out_shift": torch.zeros(60)}
+    gain = torch.ones(52)
+    gain[ARKIT_INDEX["browInnerUp"]] = 0.0
+    torch.save(base, tmp_path / "plain.pt")
+    torch.save({**base, "expression_gain": gain}, tmp_path / "still_brows.pt")
+    req = dict(role=Role.SPEAKING, emotion=EmotionState.neutral(), profile=profile, speech=speech, seed=4)
+    plain = gen.generate(MotionRequest(**req, style="plain")).expression
+    still = gen.generate(MotionRequest(**req, style="still_brows")).expression
+    b = ARKIT_INDEX["browInnerUp"]
+    assert np.ptp(still[:, b]) < 1e-6 < np.ptp(plain[:, b])                 # its movement gone
+    others = [c for c in range(52) if c != b]
+    np.testing.assert_array_equal(still[:, others], plain[:, others])
+    assert gen.expression_gain("plain") is None

@@ -102,15 +102,16 @@ def test_calibrate_step_moves_each_kind_of_channel_its_own_way():
     calibrate_step(fit, raw, ratio, (t_lo, t_hi), np.array([0, 3, jaw]), damping=1.0)
     assert fit["head_gain"][0] == pytest.approx(2.0 ** -0.8) and fit["head_gain"][1] == 1.0
     assert fit["out_scale"][0] == 1.0 and fit["out_shift"][0] == 0.0   # rotation: the head gain, not the head
-    assert fit["out_scale"][3] == pytest.approx(2.0)                  # x scaled about its mean u = 0.5
-    assert fit["out_shift"][3] == pytest.approx(-0.5)
+    assert fit["place_gain"][0] == pytest.approx(0.5 ** -0.8)           # x: the place gain, not the head
+    assert fit["out_scale"][3] == 1.0 and fit["out_shift"][3] == 0.0
+    assert torch.all(fit["place_gain"][1:] == 1.0)                       # y, scale, gaze: not calibrated here
     # the jaw's raw anchors (-3, -1) land on (-2, 1): u' = 1.5 u + 2.5
     assert fit["out_scale"][jaw] == pytest.approx(1.5) and fit["out_shift"][jaw] == pytest.approx(2.5)
 
 
 def test_expression_targets_ask_the_rectified_channels_for_their_upper_span():
     from avatar.motion.clip import ARKIT_INDEX
-    from avatar.motion.mimic import RECTIFIED, RECTIFIED_LEVEL, RECTIFIED_ROOM, expression_targets, motion_stats
+    from avatar.motion.mimic import RECTIFIED, RECTIFIED_LEVEL, expression_targets, motion_stats
 
     brow, jaw = ARKIT_INDEX["browInnerUp"], ARKIT_INDEX["jawOpen"]
     assert 8 + brow in RECTIFIED and 8 + jaw not in RECTIFIED
@@ -126,7 +127,7 @@ def test_expression_targets_ask_the_rectified_channels_for_their_upper_span():
     sig = lambda u: 1 / (1 + np.exp(-u))   # noqa: E731
     assert sig(lo[brow]) == pytest.approx(RECTIFIED_LEVEL, abs=1e-3)             # where small moves show
     assert sig(hi[brow]) - sig(lo[brow]) == pytest.approx(0.27, abs=2e-3)       # the whole range above it
-    assert sig(lo[smile]) == pytest.approx(1 - RECTIFIED_ROOM * 0.8, abs=1e-3)  # lower: room for 0.8
+    assert sig(lo[smile]) == pytest.approx(RECTIFIED_LEVEL, abs=1e-3)  # a wide range too: its gain is after
     assert sig(lo[jaw]) == pytest.approx(0.12, abs=1e-3)                        # the 5th percentile
     assert sig(hi[jaw]) - sig(lo[jaw]) == pytest.approx(0.5 * 0.36, abs=2e-3)
 
@@ -135,12 +136,12 @@ def test_calibrate_step_shifts_a_saturated_channel_instead_of_scaling_it():
     from avatar.motion.clip import ARKIT_INDEX
     from avatar.motion.mimic import RawAnchors, calibrate_step
 
-    frown = 8 + ARKIT_INDEX["mouthFrownLeft"]
+    pucker = 8 + ARKIT_INDEX["mouthPucker"]   # not an affect channel (those only shift their level)
     fit = {"out_scale": torch.full((60,), 2.0), "out_shift": torch.full((60,), 1.0), "head_gain": torch.ones(3)}
     raw = RawAnchors(center=np.zeros(60), lo=np.full(60, 6.9), hi=np.full(60, 6.9))   # stuck at 1
-    calibrate_step(fit, raw, np.ones(60), (np.full(52, -1.0), np.full(52, 1.0)), np.array([frown]))
-    assert fit["out_scale"][frown] == 2.0                           # not scaled (deeper into the tail)
-    assert fit["out_shift"][frown] == pytest.approx(1.0 - 6.9)      # moved onto the targets' middle
+    calibrate_step(fit, raw, np.ones(60), (np.full(52, -1.0), np.full(52, 1.0)), np.array([pucker]))
+    assert fit["out_scale"][pucker] == 2.0                           # not scaled (deeper into the tail)
+    assert fit["out_shift"][pucker] == pytest.approx(1.0 - 6.9)      # moved onto the targets' middle
 
 
 def test_fit_is_bounded_by_steps_and_seeded(tiny_checkpoint, speech, profile):
@@ -201,3 +202,44 @@ def test_head_gain_may_grow_past_four_for_a_person_who_moves_much_more():
     fit["head_gain"][2], ratio[2] = 9.0, 0.1
     calibrate_step(fit, raw, ratio, (np.zeros(52), np.zeros(52)), np.array([2]), damping=1.0)
     assert float(fit["head_gain"][2]) == pytest.approx(MAX_HEAD_GAIN)
+
+
+def test_place_gain_is_bounded_and_kept_between_rounds():
+    from avatar.motion.mimic import MAX_PLACE_GAIN, RawAnchors, calibrate_step
+
+    fit = {"out_scale": torch.ones(60), "out_shift": torch.zeros(60), "head_gain": torch.ones(3),
+           "place_gain": torch.tensor([1.0, 9.0, 1.0, 1.0, 1.0])}
+    raw = RawAnchors(center=np.zeros(60), lo=np.zeros(60), hi=np.ones(60))
+    ratio = np.ones(60)
+    ratio[4], ratio[5], ratio[6] = 0.1, 1.5, 0.0      # y a tenth of the person's, scale 1.5x, gaze x flat
+    calibrate_step(fit, raw, ratio, (np.zeros(52), np.ones(52)), np.array([3, 4, 5, 6]))
+    assert float(fit["place_gain"][1]) == pytest.approx(MAX_PLACE_GAIN)            # 2x a round at most, capped
+    assert float(fit["place_gain"][2]) == pytest.approx(1.5 ** -0.8, rel=1e-5)
+    assert float(fit["place_gain"][0]) == pytest.approx(1.0)                       # x on target
+    assert float(fit["place_gain"][3]) == pytest.approx(1.0)                       # flat: left alone
+    fit["place_gain"][1], ratio[4] = 1.0, 0.1
+    calibrate_step(fit, raw, ratio, (np.zeros(52), np.ones(52)), np.array([4]))
+    assert float(fit["place_gain"][1]) == pytest.approx(2.0)
+    torch.testing.assert_close(fit["out_scale"], torch.ones(60))                   # the loop is left alone
+
+
+def test_calibrate_step_moves_an_affect_channels_level_in_the_loop_and_its_span_after_it():
+    from avatar.motion.clip import ARKIT_INDEX
+    from avatar.motion.mimic import MAX_EXPRESSION_GAIN, RECTIFIED, RawAnchors, calibrate_step
+
+    brow, jaw = 8 + ARKIT_INDEX["browInnerUp"], 8 + ARKIT_INDEX["jawOpen"]
+    assert brow in RECTIFIED and jaw not in RECTIFIED
+    fit = {"out_scale": torch.full((60,), 1.5), "out_shift": torch.zeros(60), "head_gain": torch.ones(3)}
+    raw = RawAnchors(center=np.zeros(60), lo=np.full(60, -3.0), hi=np.full(60, -2.0))
+    ratio = np.ones(60)
+    ratio[brow] = 0.25                                      # the brows show a quarter of the person's range
+    t_lo, t_hi = np.full(52, -1.0), np.full(52, 1.0)
+    calibrate_step(fit, raw, ratio, (t_lo, t_hi), np.array([brow, jaw]), damping=0.5)
+    assert float(fit["out_scale"][brow]) == pytest.approx(1.5)                  # no gain in the loop
+    assert float(fit["out_shift"][brow]) == pytest.approx(0.5 * (-1.0 + 3.0))   # the level half-way up
+    assert float(fit["expression_gain"][brow - 8]) == pytest.approx(2.0)        # 0.25^-0.8, at most 2x a round
+    assert float(fit["expression_gain"][jaw - 8]) == 1.0                        # the jaw: the affine, as before
+    assert float(fit["out_scale"][jaw]) != pytest.approx(1.5)
+    for _ in range(10):
+        calibrate_step(fit, raw, ratio, (t_lo, t_hi), np.array([brow]), damping=0.5)
+    assert float(fit["expression_gain"][brow - 8]) == pytest.approx(MAX_EXPRESSION_GAIN)

@@ -208,7 +208,7 @@ def test_place_gain_is_bounded_and_kept_between_rounds():
     from avatar.motion.mimic import MAX_PLACE_GAIN, RawAnchors, calibrate_step
 
     fit = {"out_scale": torch.ones(60), "out_shift": torch.zeros(60), "head_gain": torch.ones(3),
-           "place_gain": torch.tensor([1.0, 9.0, 1.0, 1.0, 1.0])}
+           "place_gain": torch.tensor([1.0, 0.75 * MAX_PLACE_GAIN, 1.0, 1.0, 1.0])}
     raw = RawAnchors(center=np.zeros(60), lo=np.zeros(60), hi=np.ones(60))
     ratio = np.ones(60)
     ratio[4], ratio[5], ratio[6] = 0.1, 1.5, 0.0      # y a tenth of the person's, scale 1.5x, gaze x flat

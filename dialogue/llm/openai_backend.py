@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -93,6 +94,7 @@ class OpenAIChatLLM:
             )
         self._client = client
         self._known_tag: tuple[tuple[str, str], str | None] | None = None  # (model, prompt) -> its greedy tag
+        self._tag_lock = threading.Lock()
 
     def _where(self) -> str:
         return f"LLM server at {self.settings.base_url}"
@@ -187,12 +189,15 @@ class OpenAIChatLLM:
         spoke) leaves it here for the reply to the same prompt (at temperature 0 the model would
         write the same tag again; the reply saves that request, its decoding and round trip)."""
         key = (persona.model or self.settings.model, json.dumps(messages))
-        known = self._known_tag
-        if known is not None and known[0] == key:
-            return known[1]
-        start = self._greedy_tag(persona, messages)
-        self._known_tag = (key, start)  # one tuple assigned: read by another thread whole
-        return start
+        # one asking at a time: a reply whose prompt a prefill is asking about right now waits
+        # for that answer instead of asking the server (one slot) again behind it
+        with self._tag_lock:
+            known = self._known_tag
+            if known is not None and known[0] == key:
+                return known[1]
+            start = self._greedy_tag(persona, messages)
+            self._known_tag = (key, start)
+            return start
 
     def _greedy_tag(self, persona: PersonaBrief, messages: list[dict[str, str]]) -> str | None:
         """The reply's tag as the model's most likely reading (temperature 0, up to its "]"), as

@@ -259,3 +259,64 @@ def test_a_prefill_writes_the_tag_and_the_reply_to_the_same_prompt_takes_it_from
     assert out[-1].final.emotion is Emotion.SAD
     llm.prime(PersonaBrief(name="Ada"), PATH, EmotionCues())  # another prompt: its own tag request
     assert len(client.calls) == 3 and client.calls[-1]["messages"] != tag_call["messages"]
+
+
+class HeldTagClient(TagFirstClient):
+    """A TagFirstClient whose tag requests wait for `release` (a prefill the server is still on);
+    `arrived` counts the tag requests that reached it."""
+
+    def __init__(self, stream, tag_text):
+        import threading
+
+        super().__init__(stream, tag_text)
+        self.arrived, self.release = 0, threading.Event()
+
+    def _create(self, **kwargs):
+        if not kwargs.get("stream"):
+            self.arrived += 1
+            assert self.release.wait(30)
+        return super()._create(**kwargs)
+
+
+class SpyLock:
+    """A lock that counts the threads waiting to take it."""
+
+    def __init__(self):
+        import threading
+
+        self._lock, self.waiting = threading.Lock(), 0
+
+    def __enter__(self):
+        self.waiting += 1
+        self._lock.acquire()
+        self.waiting -= 1
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+def test_a_reply_waits_for_the_tag_a_prefill_of_its_prompt_is_still_asking_for():
+    import threading
+
+    from dialogue.prompts import PromptStyle
+    from tests.unit.app.test_live import wait_for
+
+    style = PromptStyle(companion=True, cues_last=True, person_tag=True, greedy_tag=True)
+    client = HeldTagClient(FakeStream([" Oh no,", " that is awful."]), "[sad")
+    llm = OpenAIChatLLM(SETTINGS, client=client, style=style)
+    llm._tag_lock = lock = SpyLock()
+    storm = [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="The storm wrecked our garden.")]
+    prefill = threading.Thread(target=llm.prime, args=(PersonaBrief(name="Ada"), storm, EmotionCues()))
+    prefill.start()
+    wait_for(lambda: client.arrived == 1)  # the prefill's tag request is at the server
+    out: list = []
+    reply = threading.Thread(target=lambda: out.extend(llm.stream_reply(PersonaBrief(name="Ada"), storm, EmotionCues())))
+    reply.start()
+    wait_for(lambda: lock.waiting == 1 or client.arrived > 1)  # the reply waits for it (or asked again)
+    client.release.set()
+    prefill.join(30)
+    reply.join(30)
+    assert client.arrived == 1  # the reply took the prefill's tag instead of asking again
+    assert client.calls[-1]["messages"][-1] == {"role": "assistant", "content": "[sad]"}
+    assert out[-1].final.emotion is Emotion.SAD

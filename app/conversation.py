@@ -31,11 +31,11 @@ from app.access import folder_key
 from app.personas import Persona, PersonaError, persona_profile
 from avatar.pipeline import Continuity, Segment, SegmentSink
 from dialogue.cues import emotion_cues, emotion_cues_if_added
-from dialogue.llm.base import LLM, LLMError, Reply, ReplyChunk
+from dialogue.llm.base import LLM, LLMError, PersonaBrief, Reply, ReplyChunk
 from dialogue.store import ConversationStore
 from dialogue.tree import TalkingTree
-from dialogue.turns import (AvatarRole, SentenceEmotion, Speaker, Turn, TurnMedia, conversation_media_folder,
-                            media_folder, new_id)
+from dialogue.turns import (AvatarRole, EmotionCues, SentenceEmotion, Speaker, Turn, TurnMedia,
+                            conversation_media_folder, media_folder, new_id)
 from emotion import EmotionState
 from emotion.builtin import get_profile
 from emotion.response import respond_to
@@ -275,7 +275,12 @@ class Conversation:
         """Have the LLM evaluate now the prompt that sending `text` would give (the person is still
         speaking or typing it), so the reply evaluates only what changed since: see
         `prefill_reply`. Nothing is saved. Blocks for the evaluation."""
-        return prefill_reply(self.services, self.persona, self.tree, self.current, text)
+        return evaluate_prompt(self.services, self.reply_prompt(text))
+
+    def reply_prompt(self, text: str) -> ReplyPrompt | None:
+        """The prompt sending `text` would give, read from the tree now (`reply_prompt`): call it
+        holding the turn lock, then evaluate it (`evaluate_prompt`) without."""
+        return reply_prompt(self.services, self.persona, self.tree, self.current, text)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -448,6 +453,46 @@ def user_turn(services: Services, text: str, parent: str | None) -> Turn:
                 emotion=services.person_feeling(text))
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyPrompt:
+    """What the prompt of a reply not asked for yet is built from (`reply_prompt`): the persona,
+    the path it answers (ending with the person's message so far) and its emotion cues."""
+
+    persona: PersonaBrief
+    path: tuple[Turn, ...]
+    cues: EmotionCues
+
+
+def reply_prompt(services: Services, persona: Persona, tree: TalkingTree | None, current: str | None,
+                 text: str) -> ReplyPrompt | None:
+    """The prompt of a reply to `text` sent after `current` in `tree` (None: a conversation not
+    started yet, whose path is the persona's greeting), built now from the tree: read while no
+    turn changes it (the caller holds the conversation's turn lock), then evaluated with
+    `evaluate_prompt` without it. text "": the path up to `current` alone. None when the
+    backend cannot prefill or the text could not be sent (too long)."""
+    if getattr(services.llm, "prefill", None) is None:
+        return None
+    if tree is None or current is None:
+        tree = TalkingTree("draft")
+        current = tree.add(greeting_turn(services, persona)).id
+    if not (text or "").strip():
+        return ReplyPrompt(persona.brief(), tuple(tree.path_to(current)), emotion_cues(tree, current))
+    try:
+        user = user_turn(services, text, current)
+    except InputError:
+        return None
+    return ReplyPrompt(persona.brief(), tuple(tree.path_to(current)) + (user,), emotion_cues_if_added(tree, user))
+
+
+def evaluate_prompt(services: Services, prompt: ReplyPrompt | None) -> dict | None:
+    """Have the LLM evaluate `prompt` now (see `prefill_reply`); blocks for the evaluation.
+    Returns the backend's timings, or None (no prompt, no prefill, or it failed)."""
+    prefill = getattr(services.llm, "prefill", None)
+    if prompt is None or prefill is None:
+        return None
+    return prefill(prompt.persona, list(prompt.path), prompt.cues)
+
+
 def prefill_reply(services: Services, persona: Persona, tree: TalkingTree | None, current: str | None,
                   text: str) -> dict | None:
     """Have the LLM evaluate the prompt of a reply to `text` sent after `current` in `tree` (None:
@@ -459,22 +504,11 @@ def prefill_reply(services: Services, persona: Persona, tree: TalkingTree | None
     text "": the path up to `current` alone (after a reply: the next turn's prompt repeats the
     reply as the prompt renders it, not as the model wrote it).
     Returns the backend's timings (llama.cpp's `prompt_n`, `cache_n`), or None when the backend
-    cannot prefill, the text is too long, or it failed. Reads `tree`: call it while no turn
-    changes it.
+    cannot prefill, the text is too long, or it failed. Reads `tree` (`reply_prompt`) and then
+    evaluates (`evaluate_prompt`): call it while no turn changes the tree, or call those two
+    apart, holding the turn lock for the first only.
     """
-    prefill = getattr(services.llm, "prefill", None)
-    if prefill is None:
-        return None
-    if tree is None or current is None:
-        tree = TalkingTree("draft")
-        current = tree.add(greeting_turn(services, persona)).id
-    if not (text or "").strip():
-        return prefill(persona.brief(), tree.path_to(current), emotion_cues(tree, current))
-    try:
-        user = user_turn(services, text, current)
-    except InputError:
-        return None
-    return prefill(persona.brief(), tree.path_to(current) + [user], emotion_cues_if_added(tree, user))
+    return evaluate_prompt(services, reply_prompt(services, persona, tree, current, text))
 
 
 def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:

@@ -60,6 +60,7 @@ END_OF_TURN_S = 0.5  # quiet that ends the person's turn (Silero: speech probabi
 SPECULATE_AFTER_S = 0.1  # quiet in an utterance before its final transcript is begun
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 MAX_DRAFT_CHARS = 4000  # the longest typed draft a page may send to be prefilled
+PENDING_TURN_S = 5.0  # a message sent (or heard) starts its turn within this; no prefill begins meanwhile
 
 
 @dataclass
@@ -130,6 +131,7 @@ class LiveSession:
         self._drafter: Callable[[str], dict | None] | None = None  # evaluates a reply's prompt ahead
         self._prefills = _Jobs("live-prefill")
         self._prefilled = ""  # the text of the last prefill handed on
+        self._pending_since: float | None = None  # a message was sent or heard; its turn has not begun
 
     # --- the page ------------------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class LiveSession:
             self.mark("played", turn=msg.get("turn"))
         elif kind == "sent":  # the person sent a typed message
             self.mark("sent")
+            self.turn_pending()
         elif kind == "mic":
             self._mic.on() if msg.get("on") else self._mic.off()
         else:
@@ -219,7 +222,20 @@ class LiveSession:
         self._prefilled = text
         self._prefills.submit("draft", lambda: self._prefill(drafter, text))
 
+    def turn_pending(self, pending: bool = True) -> None:
+        """A message was sent or heard (pending False: what was heard had no words): until its
+        turn begins (`turn_sink`, at most `PENDING_TURN_S`), no prefill is begun: the model (one
+        slot) would make the turn wait for an evaluation of a prompt the turn is about to replace."""
+        self._pending_since = time.monotonic() if pending else None
+
+    def _turn_pending(self) -> bool:
+        since = self._pending_since
+        return since is not None and time.monotonic() - since < PENDING_TURN_S
+
     def _prefill(self, drafter: Callable[[str], dict | None], text: str) -> None:
+        if self._turn_pending():
+            self.mark("prefill_skipped", chars=len(text))
+            return
         t0 = time.monotonic()
         try:
             timings = drafter(text)
@@ -238,7 +254,9 @@ class LiveSession:
         self.presence.set_ambient(_listener(pipeline))
 
     def turn_sink(self) -> TurnSink | None:
-        """Where a chat turn's sentences go: the stream, when the page plays it; else None (clips)."""
+        """Where a chat turn's sentences go: the stream, when the page plays it; else None (clips).
+        Called as a chat turn begins (it holds its conversation's turn lock)."""
+        self._pending_since = None
         if not (self.connected and self.playing):
             return None
         sink = self.presence.turn_sink()
@@ -492,6 +510,7 @@ class _Mic:
         st, self._st, self._held = self._st, None, []
         s = self.session
         s.mark("vad_end", now, speech_end=ended_at)
+        s.turn_pending()  # its transcript is on the way: prefills begun now would delay its turn
         self._jobs.submit("final", lambda: self._final(st, pcm, ended_at))
 
     # --- the transcription thread ---------------------------------------------------------------
@@ -516,7 +535,14 @@ class _Mic:
                           audio_s=st.duration_s)
         if text and st is self._st:  # still the open utterance
             self.session.emit({"type": "partial", "text": text})
-            self.session.prefill(text)  # the reply's prompt so far, evaluated while they speak
+            # the reply's prompt so far, evaluated while they speak: the speculative transcript as
+            # it is (the turn's own, unless they go on); a partial only while they speak (in a
+            # quiet stretch the speculative one follows: a partial's evaluation would only slow
+            # it down) and without its closing punctuation, which the words after it replace
+            if final:
+                self.session.prefill(text)
+            elif not self._speculated:
+                self.session.prefill(partial_prefix(text))
 
     def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:
         s = self.session
@@ -533,11 +559,18 @@ class _Mic:
         since_end_ms = 1000.0 * (time.monotonic() - ended_at)
         s.mark("transcript", speech_end=ended_at, chars=len(text))
         if not text:
+            s.turn_pending(False)  # nothing to answer
             s.presence.listen(False)
             s.emit({"type": "transcript", "text": "", "since_end_ms": since_end_ms})
             return
         s.heard = Heard(text, pcm, ended_at)
         s.emit({"type": "transcript", "text": text, "since_end_ms": since_end_ms})
+
+
+def partial_prefix(text: str) -> str:
+    """A partial transcript as the start of the final one: without its closing punctuation
+    (Whisper ends a cut-off utterance with "." or "..."; the words that follow replace it)."""
+    return text.rstrip().rstrip(".,;:!?…").rstrip()
 
 
 def every_other(motion):

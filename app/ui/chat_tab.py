@@ -18,7 +18,7 @@ import numpy as np
 
 from app.access import NoSuchConversation
 from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
-                              TurnFailed, UserTurnSaved, prefill_reply)
+                              TurnFailed, UserTurnSaved, evaluate_prompt, prefill_reply)
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.live import LivePanel, build_live_panel
@@ -414,12 +414,15 @@ class _Handlers:
         lock = ctx.turn_lock(conv.id)
 
         def draft(text: str) -> dict | None:
+            # the lock only while the prompt is read from the tree: a turn that starts meanwhile
+            # must not wait for the model's evaluation (it would begin that much later)
             if not lock.acquire(blocking=False):  # a turn runs: the next prompt is not known yet
                 return None
             try:
-                return conv.prefill(text)
+                prompt = conv.reply_prompt(text)
             finally:
                 lock.release()
+            return evaluate_prompt(ctx.services, prompt)
 
         ctx.live.follow(request, draft, history)
 

@@ -182,8 +182,9 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
         gap = q[list(lo[1:-1])] - q[lid]                                # (7, 2) lid -> lower lid
         lower_lid = _mask(n, lo) | _mask(n, iris)
         above = ~lower_lid & (q[:, 1] < q[list(lo)][:, 1].max())
-        # the warp moves the lid half way; the renderer draws the rest of the closing lid
-        e[f"eyeBlink{side}"] = _spread(q, lid, 0.5 * gap, 0.07, above)
+        # no eyeBlink entry: the renderer draws the closing lid (composite.draw_eyelid, from the
+        # lid the frame shows); warped, a lid line a few pixels tall moves inexactly, and the
+        # drawn lid, meeting it where it was not, showed the eye through itself
         # the lower lid rises with the skin below it (moved alone, a lid line 2-3 px from pinned
         # skin, the coarse warp showed none of it)
         below = ~above & ~_mask(n, iris)

@@ -214,46 +214,65 @@ def draw_lip_seam(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit:
     frame[y0:y1, x0:x1] = np.clip(roi, 0, 255).astype(np.uint8)
 
 
+LID_SKIN = 0.08   # eye distances of skin above the lid line that slides down with a closing lid
+LID_MARGIN = 0.035  # eye distances of the lid margin (the lash line) above the lid line, moved unscaled
+
+
 def draw_eyelid(frame: np.ndarray, lid_top: np.ndarray, lid_edge: np.ndarray, closure: float,
                 skin: np.ndarray, unit: float) -> None:
-    """A closing upper eyelid from `lid_top` (current upper lid, outer->inner corner) down to
-    `lid_edge` (where the lid edge is now), with a lash line; in place.
+    """A closing upper eyelid: the lid as the frame shows it (`lid_top`, the upper lid line outer
+    -> inner corner) slid down to `lid_edge` (where its edge is now), in place.
 
-    The lid's texture is the skin just above the eye stretched down over it (mixed with the
-    sampled `skin` colour), so it keeps the photo's grain; its top edge is feathered over the
-    old lash line.
+    Per column, the lid margin (the lash line, LID_MARGIN above the lid line) moves down
+    unscaled to the new edge, and the skin above it (LID_SKIN) stretches down behind it, so the
+    lid is the photo's own lid, opaque at every closure. The map is the identity where the lid has
+    not moved (at the corners, at the top of the stretched skin, and everywhere at closure 0), so
+    no edge shows there and nothing fades in: a lid is never half transparent. `skin` (the lid's
+    sampled colour) tints the stretched skin a little and a lash line darkens a lid nearly shut.
     """
-    if closure < 0.04:
+    if closure < 0.02:
         return
-    top = lid_top - [0, 0.03 * unit]
-    poly = np.vstack([top, lid_edge[::-1]])
-    x0, y0, x1, y1 = _roi(np.vstack([poly, lid_top - [0, 0.12 * unit]]), 4, frame.shape)
+    skin_h, margin = LID_SKIN * unit, LID_MARGIN * unit
+    pts = np.vstack([lid_top, lid_edge])
+    h, w = frame.shape[:2]
+    x0, x1 = max(0, int(np.floor(pts[:, 0].min())) - 2), min(w, int(np.ceil(pts[:, 0].max())) + 3)
+    y0 = max(0, int(np.floor(lid_top[:, 1].min() - skin_h)) - 2)
+    y1 = min(h, int(np.ceil(lid_edge[:, 1].max())) + 3)
     if x1 <= x0 or y1 <= y0:
         return
     off = np.array([x0, y0], np.float32)
     src = frame[y0:y1, x0:x1].astype(np.float32)
-    blur = max(0.6, 0.008 * unit)
-    core = _fill(src.shape[:2], [poly], off, blur)
-    feather = _fill(src.shape[:2], [np.vstack([lid_top - [0, 0.06 * unit], lid_edge[::-1]])], off, 0.025 * unit)
-    lid = np.maximum(core, 0.9 * feather) * min(1.0, closure / 0.25)
-    # texture: rows of the lid sample a band above it (band height <= 0.07 eye distances)
-    xs = np.arange(x0, x1, dtype=np.float32)
     order = np.argsort(lid_top[:, 0])
-    top_y = np.interp(xs, lid_top[order, 0], lid_top[order, 1]) - y0
-    edge_y = np.interp(xs, lid_edge[order, 0], lid_edge[order, 1]) - y0
-    ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
-    h = np.maximum(edge_y - top_y, 1.0)[None, :]
-    t = np.clip((ys - top_y[None, :]) / h, 0.0, 1.0)
-    band = min(0.07 * unit, float(top_y.min()) - 1.0) if top_y.min() > 2 else 1.0
-    map_y = (top_y[None, :] - 0.04 * unit - band * (1.0 - t)).astype(np.float32)
-    map_x = np.broadcast_to(xs[None, :] - x0, map_y.shape).astype(np.float32)
-    tex = cv2.remap(src, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    shade = (0.55 * tex + 0.45 * skin) * (1.0 - 0.08 * t[..., None])
-    a = lid[..., None]
-    roi = src * (1 - a) + a * shade
+    xs = np.arange(x0, x1, dtype=np.float32)
+    top = np.interp(xs, lid_top[order, 0], lid_top[order, 1]) - y0             # (w,) lid line now
+    edge = np.interp(xs, lid_edge[order, 0], lid_edge[order, 1]) - y0          # (w,) its new place
+    inside = (xs >= lid_top[:, 0].min()) & (xs <= lid_top[:, 0].max())
+    drop = np.where(inside, np.maximum(edge - top, 0.0), 0.0)[None, :]          # (1, w)
+    top = top[None, :]
+    ys = np.arange(y1 - y0, dtype=np.float32)[:, None]                          # (h, 1)
+    start = top - skin_h                                                        # the skin band's top: fixed
+    # rows [start, top - margin + drop] sample [start, top - margin] (skin stretched); rows
+    # below, to top + drop, sample the margin shifted by drop; below that the eye
+    knee = top - margin + drop
+    stretch = (ys - start) * (skin_h - margin) / np.maximum(knee - start, 1e-3) + start
+    map_y = np.where(ys < start, ys, np.where(ys < knee, stretch, ys - drop))
+    end = top + drop                                                            # the lid's lower edge
+    map_x = np.broadcast_to((xs - x0)[None, :], map_y.shape)
+    tex = cv2.remap(src, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    # coverage: the whole band above the lower edge (the map is the identity at its top and sides),
+    # antialiased along the lower edge
+    a = np.clip(end - ys + 0.5, 0.0, 1.0) * (drop > 0.05)
+    a = cv2.GaussianBlur(a.astype(np.float32), (0, 0), max(0.5, 0.006 * unit))
+    # the stretched skin takes a little of the lid colour, in proportion to how far it stretched
+    t = np.clip((ys - start) / np.maximum(knee - start, 1e-3), 0.0, 1.0) * (ys < knee)
+    tint = (0.45 * np.clip(drop / max(0.1 * unit, 1e-3), 0.0, 1.0) * t)[..., None]
+    lid = tex * (1.0 - tint) + tint * skin
+    alpha = a[..., None]
+    roi = src * (1.0 - alpha) + alpha * lid
     lash = np.zeros(roi.shape[:2], np.uint8)
-    pts = np.round((lid_edge - off) * (1 << _SHIFT)).astype(np.int32)
-    cv2.polylines(lash, [pts[1:-1]], False, 255, max(1, int(round(0.014 * unit))), cv2.LINE_AA, _SHIFT)
-    lash_a = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (0, 0), blur) * 0.7 * min(1.0, closure) ** 3
+    line = np.round((lid_edge - off) * (1 << _SHIFT)).astype(np.int32)
+    cv2.polylines(lash, [line[1:-1]], False, 255, max(1, int(round(0.014 * unit))), cv2.LINE_AA, _SHIFT)
+    lash_a = cv2.GaussianBlur(lash.astype(np.float32) / 255.0, (0, 0), max(0.6, 0.008 * unit)) * 0.6 * min(1.0, closure) ** 3
     _blend(roi, lash_a, LASH)
-    frame[y0:y1, x0:x1] = np.clip(roi, 0, 255).astype(np.uint8)
+    frame[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)

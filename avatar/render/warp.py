@@ -265,11 +265,11 @@ class WarpRenderer:
         shade_expression(out, tgt, dict(zip(ARKIT_NAMES, np.clip(expression, 0.0, 1.0).tolist())))
         for (up, lo, _), skin, col in zip(_EYES, self._lid_skin, self._blink_col):
             b = float(np.clip(expression[col], 0.0, 1.0))
-            if b > 0.04:
+            if b > 0.02:
+                # the warp leaves the lid where it is (the rig's blink moves no landmark: a
+                # coarse warp cannot move a lid line a few pixels exactly); the drawn lid closes
                 top, bottom = tgt[list(up)], tgt[list(lo)]
-                # the rig moved the lid half way; the drawn lid edge goes the rest of the way
-                rest = (b - 0.5 * b) / max(1e-3, 1.0 - 0.5 * b)
-                draw_eyelid(out, top, top + rest * (bottom - top), b, skin, unit)
+                draw_eyelid(out, top, top + b * (bottom - top), b, skin, unit)
         return out
 
     def _paste_upper(self, out, back_up, tgt, unit) -> tuple[np.ndarray | None, tuple[int, int]]:

@@ -352,3 +352,111 @@ def test_the_text_being_typed_is_prefilled_once_per_change_and_a_failure_is_no_n
     live.prefill_with(None)
     live.on_message({"type": "draft", "text": "more"})
     assert "more" not in drafts.texts
+
+
+def test_no_prefill_begins_while_a_sent_message_waits_for_its_turn():
+    live = LiveSession(pipeline())
+    drafts = Drafts()
+    live.prefill_with(drafts, history=False)
+    live.on_message({"type": "sent"})  # the person pressed Enter: the turn is on its way
+    live.on_message({"type": "draft", "text": "I got the job"})  # the page's last draft timer fired
+    wait_for(lambda: any(m["stage"] == "prefill_skipped" for m in live.trace))
+    assert drafts.texts == []  # the model is left to the turn
+    live.turn_sink()  # the turn began (and its lock keeps the drafter off the tree)
+    live.prefill("I got the job!")
+    wait_for(lambda: drafts.texts == ["I got the job!"])
+
+
+class DottedASR(CountingASR):
+    """Says what CountingASR says with a closing full stop, as Whisper ends a cut-off utterance;
+    with `hold`, each transcription waits for its own `release()`."""
+
+    def __init__(self, hold: bool = False):
+        import threading
+
+        super().__init__()
+        self.hold = hold
+        self._released = threading.Semaphore(0)
+
+    def release(self) -> None:
+        self._released.release()
+
+    def transcribe(self, pcm, sr):
+        out = super().transcribe(pcm, sr)
+        if self.hold:
+            assert self._released.acquire(timeout=30)
+        return type(out)(text=out.text + ".")
+
+
+def dotted_session(script: str, hold: bool = False):
+    asr = DottedASR(hold)
+    live = LiveSession(pipeline(), asr=lambda: asr, vad=lambda: QuietAwareVAD(script))
+    sent: queue.Queue = queue.Queue()
+    live._send = sent.put
+    live.on_message({"type": "mic", "on": True})
+    drafts = Drafts()
+    live.prefill_with(drafts, history=False)
+    return live, sent, asr, drafts, np.full(1600, 3000, np.int16).tobytes()
+
+
+def test_a_partial_is_prefilled_without_its_closing_stop():
+    from app.live import partial_prefix
+
+    assert partial_prefix("He was not. ") == "He was not" and partial_prefix("And so...") == "And so"
+    assert partial_prefix("Is it?") == "Is it" and partial_prefix("e.g. this") == "e.g. this"
+    live, sent, asr, drafts, chunk = dotted_session("s" * 25 + "q" * 6)
+    for _ in range(25):
+        live.hear(chunk)
+    partial = next_message(sent, "partial")
+    assert partial["text"].endswith(" s.")  # shown as heard ...
+    wait_for(lambda: drafts.texts)  # ... prefilled as the start of what follows (a later partial may supersede it)
+    assert all(t.startswith("heard ") and t.endswith(" s") for t in drafts.texts)
+
+
+def test_in_a_quiet_stretch_the_speculative_transcript_is_prefilled_not_the_partial_before_it():
+    live, sent, asr, drafts, chunk = dotted_session("s" * 13 + "q" * 6, hold=True)
+    for _ in range(10):
+        live.hear(chunk)
+    wait_for(lambda: asr.calls == [1.0])  # a partial of the first second is being transcribed
+    for _ in range(3 + 2):  # the person goes on 0.3 s, then is quiet 0.2 s: the turn may be ending
+        live.hear(chunk)
+    assert live._mic._speculated
+    asr.release()  # the partial comes back: too late to be worth evaluating
+    wait_for(lambda: len(asr.calls) == 2)  # the speculative transcript is being made: the partial is done
+    wait_for(lambda: not live._prefills._jobs)  # whatever the partial handed on has begun
+    asr.release()
+    wait_for(lambda: drafts.texts)
+    assert drafts.texts == ["heard 1.3 s."]  # the speculative transcript, whole: the turn's own
+    assert live._mic._in_speech  # all before the turn ended
+
+
+def test_the_end_of_speech_holds_prefills_until_its_turn_begins():
+    live, sent, asr, drafts, chunk = dotted_session("s" * 8 + "q" * 6)
+    for _ in range(8 + 6):
+        live.hear(chunk)
+    assert next_message(sent, "transcript")["text"] == "heard 0.8 s."
+    live.prefill("heard 0.8 s. and")  # e.g. the page's draft timer: the turn is on its way
+    wait_for(lambda: any(m["stage"] == "prefill_skipped" for m in live.trace))
+    live.turn_sink()
+    live.prefill("next")
+    wait_for(lambda: "next" in drafts.texts)
+    assert "heard 0.8 s. and" not in drafts.texts
+
+
+def test_a_turn_heard_without_words_holds_no_prefill():
+    live, sent, asr, chunk = spoken_session("s" * 8 + "q" * 6)
+    live._asr = lambda: SaysNothing()
+    drafts = Drafts()
+    live.prefill_with(drafts, history=False)
+    for _ in range(8 + 6):
+        live.hear(chunk)
+    assert next_message(sent, "transcript")["text"] == ""
+    live.prefill("typed instead")
+    wait_for(lambda: drafts.texts == ["typed instead"])
+
+
+class SaysNothing:
+    def transcribe(self, pcm, sr):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(text="")

@@ -348,6 +348,47 @@ def test_the_page_s_live_session_prefills_the_conversation_the_chat_shows(ctx):
         assert drafter("How are you") is None
 
 
+def test_a_prefill_holds_the_turn_lock_only_while_it_reads_the_prompt(ctx):
+    import threading
+
+    from app.access import new_token
+    from app.ui.chat_tab import _Handlers
+    from tests.fakes import PrefillLLM
+
+    class HeldPrefill(PrefillLLM):
+        """Its prefill waits for `release`, as the model evaluating a prompt."""
+
+        def __init__(self):
+            super().__init__()
+            self.evaluating, self.release = threading.Event(), threading.Event()
+
+        def prefill(self, persona, path, cues):
+            self.evaluating.set()
+            assert self.release.wait(30)
+            return super().prefill(persona, path, cues)
+
+    ctx.services.llm = llm = HeldPrefill()
+    ctx.live = hooks = FollowingHooks()
+    owner = new_token()
+    h = _Handlers(ctx)
+    llm.release.set()
+    conv = list(h.send("Hello", None, owner))[-1][0]
+    h.controls(conv, owner)
+    drafter, _ = hooks.follows[-1]
+    llm.release.clear()
+    llm.evaluating.clear()
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(drafter("How are you")))
+    worker.start()
+    assert llm.evaluating.wait(30)  # the model evaluates the draft's prompt ...
+    lock = ctx.turn_lock(conv.id)
+    assert lock.acquire(blocking=False)  # ... and a turn may begin meanwhile
+    lock.release()
+    llm.release.set()
+    worker.join(30)
+    assert result == [{"prompt_n": 7, "cache_n": 100}]
+
+
 def test_a_bubble_names_each_label_its_sentences_were_said_with_in_order():
     from dialogue.turns import AvatarRole, SentenceEmotion, Turn
 

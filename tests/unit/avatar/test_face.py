@@ -11,7 +11,7 @@ REQUIRED = ["jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLe
             "mouthFrownLeft", "mouthFrownRight", "mouthStretchLeft", "mouthStretchRight", "mouthPressLeft",
             "mouthPressRight", "mouthUpperUpLeft", "mouthUpperUpRight", "mouthLowerDownLeft",
             "mouthLowerDownRight", "browInnerUp", "browDownLeft", "browDownRight", "browOuterUpLeft",
-            "browOuterUpRight", "eyeBlinkLeft", "eyeBlinkRight", "eyeSquintLeft", "eyeSquintRight",
+            "browOuterUpRight", "eyeSquintLeft", "eyeSquintRight",
             "eyeWideLeft", "eyeWideRight", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft",
             "noseSneerRight"]
 
@@ -60,8 +60,7 @@ def test_rig_covers_the_required_coefficients_and_jaw_spares_the_upper_lip(portr
     assert np.abs(jaw[list(L.UPPER_INNER[1:-1])]).max() == 0.0
     assert jaw[14, 1] > 0.2 * unit                       # lower lip goes down
     assert np.abs(jaw[list(L.LEFT_EYE_UPPER)]).max() == 0.0
-    blink = disp["eyeBlinkLeft"]
-    assert blink[386, 1] > 0 and np.abs(blink[list(L.RIGHT_EYE_UPPER)]).max() < 1e-3
+    assert "eyeBlinkLeft" not in disp and "eyeBlinkRight" not in disp   # lids are drawn, not warped
     assert all(n in rig.names for n in JAW_GROUP)
 
 

@@ -6,13 +6,19 @@ Run: python -m bench.live                  (both, one after the other: about 5 m
      python -m bench.live --llm embedded    (the embedded model: bench/results/live.json)
      python -m bench.live --llm scripted    (an instant scripted model: the avatar path alone,
                                              bench/results/live_scripted.json)
-Bounded: each run about 2-3 minutes on 2 quiet cores, at most about 5 (loading the models, then
-`--budget`, default 200 s, for the turns: when it runs out the turns measured so far are kept).
+Bounded: each run about 3-4 minutes on 2 quiet cores, at most about 6 (loading the models, then
+`--budget`, default 260 s, for the turns: when it runs out the turns measured so far are kept).
 
 Figures (medians over turns; page clock = performance.now() in the page):
 - typed -> first avatar audio+video: Send clicked -> the page's playback reaches the first frame of
   the avatar's speech (audio and video are one stream, so they start together). Shown with and
-  without the LLM's time to its first sentence (measured in the app around the LLM call).
+  without the LLM's time to its first sentence (measured in the app around the LLM call). Two
+  kinds of typed turn, both shown: "pasted" (the message put in the box at once and sent: nothing
+  of it was evaluated before Send; the page's draft of it, sent as it ends with a full stop, reaches
+  the model with the turn, which then waits for that evaluation: its time is in the figure, its
+  prompt tokens may show under the draft rather than the turn) and "key by key" (typed as `Typist`
+  types, about 65 words a minute with pauses; the page has the text so far prefilled at each
+  300 ms pause and at a sentence's last key, as in use).
 - end of speech -> first avatar audio: the end of the person's speech (VAD; the turn ends after
   0.5 s of silence, included) -> the page plays the reply's first frame. ASR and LLM included.
 - freezes during a reply: gaps between frames presented (requestVideoFrameCallback) longer than
@@ -40,6 +46,7 @@ import statistics
 import tempfile
 import threading
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +57,9 @@ TYPED = ("Hi! I just got back from a wonderful trip to the mountains.",
          "I am a bit worried about my exam tomorrow.",
          "Guess what, I won a prize at work today!",
          "Can you tell me something calming before I sleep?")
+TYPED_BY_HAND = ("My sister is coming to visit this weekend.",  # typed key by key (`--typing person`)
+                 "I burnt the dinner and now I feel silly.",
+                 "Do you think I should learn to play the piano?")
 SPOKEN = ("sense_and_sensibility_01_austen_64kb-0880.wav",  # 3.0 s; its reply plays out
           "sense_and_sensibility_01_austen_64kb-0890.wav",  # 5.3 s; its reply is interrupted by ...
           "sense_and_sensibility_01_austen_64kb-0870.wav")  # 7.1 s: a barge-in, answered in turn
@@ -97,22 +107,78 @@ def speech_wav(path: Path, barge_gap_s: float) -> Path:
     return path
 
 
-def _typed_turns(page, args, llm, res: dict, wait_ms) -> None:
-    for text in TYPED[: args.typed]:
+@dataclass(frozen=True)
+class Typist:
+    """How a person types a chat message (`--typing person`), in seconds: each key after a
+    lognormal interval (median `key_s`, spread `sigma`, clipped to [`min_s`, `max_s`]); before a
+    word, with probability `think_p`, a pause of `think_s` more (they think of the next word);
+    Send is one more key after the last one, with probability `review_p` after a look over the
+    message (`review_s` more). Seeded: a run types the same way each time. The page sends the text
+    typed so far to be prefilled after a 300 ms pause (app/ui/live.js DRAFT_AFTER_MS) and at a
+    sentence's last key, so the pauses and the full stops decide what was evaluated before Send. About 65 words a minute (an average typist is
+    40-50, a fast one 70-90)."""
+
+    key_s: float = 0.17
+    sigma: float = 0.35
+    min_s: float = 0.05
+    max_s: float = 0.7
+    think_p: float = 0.15
+    think_s: tuple[float, float] = (0.3, 1.0)
+    review_p: float = 0.5
+    review_s: tuple[float, float] = (0.3, 1.0)
+
+    def delays(self, text: str, seed: int) -> list[float]:
+        """Seconds before each key of `text`, then before Send (len(text) + 1 values)."""
+        rng = np.random.default_rng(seed)
+
+        def key() -> float:
+            return float(np.clip(self.key_s * np.exp(self.sigma * rng.standard_normal()), self.min_s, self.max_s))
+
+        out = []
+        for k, ch in enumerate(text):
+            wait = key()
+            if k > 0 and text[k - 1] == " " and ch != " " and rng.random() < self.think_p:
+                wait += float(rng.uniform(*self.think_s))
+            out.append(wait)
+        send = key() + (float(rng.uniform(*self.review_s)) if rng.random() < self.review_p else 0.0)
+        return out + [send]
+
+
+def _typed_turns(page, llm, res: dict, wait_ms, texts, key: str, typist: Typist | None = None) -> None:
+    """Typed turns into res[key]: each message pasted at once and sent (typist None), or typed
+    key by key as `typist` types (the page prefills the text so far at its pauses)."""
+    for k, text in enumerate(texts):
         box = page.locator("#message textarea")
-        box.fill(text)
+        drafts = _stats(page)["drafts"]
+        typing_s = 0.0
+        if typist is None:
+            box.fill(text)
+        else:
+            box.click()
+            delays = typist.delays(text, seed=11 + k)
+            for ch, wait in zip(text, delays):
+                time.sleep(wait)
+                page.keyboard.type(ch)
+            time.sleep(delays[-1])
+            typing_s = sum(delays)
         n_llm = len(llm.first_sentence_s)
         n_begun = len(_stats(page)["turnsBegun"])
         page.locator("#send").click()
         sent = _stats(page)["sentAt"]
-        reply = _reply(page, _turn_after(page, n_begun, wait_ms()), wait_ms())
+        turn = _turn_after(page, n_begun, wait_ms())
+        reply = _reply(page, turn, wait_ms())
+        saved = len(res["typed"]) + len(res.get("typed_person", [])) + 2  # greeting + the turns so far
         page.wait_for_function("n => document.querySelectorAll('#history .wc-feeling').length >= n",
-                               arg=len(res["typed"]) + 2, timeout=wait_ms())  # the turn is saved
+                               arg=saved, timeout=wait_ms())  # the turn is saved
         llm_s = llm.first_sentence_s[n_llm] if len(llm.first_sentence_s) > n_llm else None
         first = (reply["first"] - sent) / 1000
-        res["typed"].append({"text": text, "first_audio_video_s": first, "llm_first_sentence_s": llm_s,
-                             "without_llm_s": first - llm_s if llm_s is not None else None,
-                             "speech_runs": reply["runs"], **_freezes(_stats(page), reply["first"], reply["end"])})
+        row = {"text": text, "turn": turn, "first_audio_video_s": first, "llm_first_sentence_s": llm_s,
+               "without_llm_s": first - llm_s if llm_s is not None else None,
+               "speech_runs": reply["runs"], **_freezes(_stats(page), reply["first"], reply["end"])}
+        if typist is not None:
+            row |= {"typing_s": typing_s, "pause_before_send_s": delays[-1],
+                    "drafts_sent": _stats(page)["drafts"] - drafts}
+        res.setdefault(key, []).append(row)
 
 
 def _spoken_turns(page, res: dict, wait_ms) -> None:
@@ -307,7 +373,8 @@ def run(args) -> dict:
     configure_queue(demo, settings).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                                            quiet=True, **launch_options(settings, demo))
     url = f"http://127.0.0.1:{port}/"
-    res: dict = {"llm": args.llm, "warm_up_s": warm_s, "typed": [], "spoken": [], "barge_in": []}
+    res: dict = {"llm": args.llm, "warm_up_s": warm_s, "typed": [], "typed_person": [], "spoken": [], "barge_in": [],
+                 "typist": asdict(Typist()) if args.typing != "paste" else None}
     mic: list[str] = []
     if LIBRIVOX.is_dir():
         wav = speech_wav(tmp / "mic.wav", args.barge_gap or (4.5 if args.llm == "scripted" else 6.5))
@@ -339,7 +406,10 @@ def run(args) -> dict:
             page.wait_for_function("() => window.warmchatLive && window.warmchatLive.stats.playing", timeout=wait_ms())
             res["first_load_to_playing_s"] = time.perf_counter() - t_goto
             try:
-                _typed_turns(page, args, llm, res, wait_ms)
+                if args.typing in ("paste", "both"):
+                    _typed_turns(page, llm, res, wait_ms, TYPED[: args.typed], "typed")
+                if args.typing in ("person", "both"):
+                    _typed_turns(page, llm, res, wait_ms, TYPED_BY_HAND[: args.typed], "typed_person", Typist())
                 if mic:
                     _spoken_turns(page, res, wait_ms)
             except (TimeoutError, PageTimeout) as exc:  # out of budget (or a step never came): keep what was measured
@@ -380,12 +450,20 @@ def _median(xs):
 
 
 def summarize(res: dict) -> dict:
-    typed, spoken = res["typed"], res["spoken"]
-    replies = typed + spoken
+    typed, by_hand, spoken = res["typed"], res.get("typed_person", []), res["spoken"]
+    replies = typed + by_hand + spoken
+    stage_rows = res.get("stages", {}).get("typed", [])
+    hand_turns = {t["turn"] for t in by_hand}
+    pasted_rows = [r for r in stage_rows if r.get("turn") not in hand_turns]
+    hand_rows = [r for r in stage_rows if r.get("turn") in hand_turns]
     return {
         "typed_first_audio_video_s": _median([t["first_audio_video_s"] for t in typed]),
         "typed_without_llm_s": _median([t["without_llm_s"] for t in typed]),
         "llm_first_sentence_s": _median([t["llm_first_sentence_s"] for t in typed]),
+        "typed_person_first_audio_video_s": _median([t["first_audio_video_s"] for t in by_hand]),
+        "typed_person_llm_first_sentence_s": _median([t["llm_first_sentence_s"] for t in by_hand]),
+        "typed_person_without_llm_s": _median([t["without_llm_s"] for t in by_hand]),
+        "typed_person_prompt_tokens": _median([r.get("prompt_tokens") for r in hand_rows]),
         "end_of_speech_to_audio_s": _median([t["end_of_speech_to_audio_s"] for t in spoken]),
         "reply_longest_gap_ms": _median([r["longest_gap_ms"] for r in replies]),
         "reply_frozen_share": _median([r["frozen_share"] for r in replies]),
@@ -394,9 +472,10 @@ def summarize(res: dict) -> dict:
         "replies_without_silent_gaps": sum(r["speech_runs"] == 1 for r in replies),
         "replies": len(replies),
         "spoken_prompt_tokens": _median([r.get("prompt_tokens") for r in res.get("stages", {}).get("spoken", [])]),
-        "typed_prompt_tokens": _median([r.get("prompt_tokens") for r in res.get("stages", {}).get("typed", [])]),
+        "typed_prompt_tokens": _median([r.get("prompt_tokens") for r in pasted_rows]),
         "spoken_stages_s": _median_stages(res.get("stages", {}).get("spoken", [])),
-        "typed_stages_s": _median_stages(res.get("stages", {}).get("typed", [])),
+        "typed_stages_s": _median_stages(pasted_rows),
+        "typed_person_stages_s": _median_stages(hand_rows),
     }
 
 
@@ -407,14 +486,18 @@ def _median_stages(rows: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--typed", type=int, default=3, help="typed turns (max 4)")
+    p.add_argument("--typed", type=int, default=3, help="typed turns of each kind (max 3)")
+    p.add_argument("--typing", choices=("both", "paste", "person"), default="both",
+                   help="typed turns pasted and sent at once, typed key by key as a person types "
+                        "(Typist: the page prefills the text so far at the typing pauses), or both "
+                        "(the default: both figures, pasted first)")
     p.add_argument("--llm", choices=("both", "embedded", "scripted"), default="both",
                    help="the configured (embedded) model, a scripted instant one (the avatar path alone), "
                         "or both, one after the other (the default)")
     p.add_argument("--barge-gap", type=float, default=None,
                    help="seconds between the second utterance and the third that interrupts its reply "
                         "(default 4.5 with the scripted model, 6.5 with the embedded one)")
-    p.add_argument("--budget", type=float, default=200.0,
+    p.add_argument("--budget", type=float, default=260.0,
                    help="seconds for the measured turns of each run (after the models load); the rest is skipped")
     p.add_argument("--out", type=Path, default=None,
                    help="results JSON of a single run (default bench/results/live.json, live_scripted.json "
@@ -446,9 +529,13 @@ def measure(args) -> dict:
     def fmt(v, unit=""):
         return "-" if v is None else (f"{v:.2f}{unit}" if isinstance(v, float) else f"{v}{unit}")
 
-    rows = [("typed -> first avatar audio+video (page)", fmt(s["typed_first_audio_video_s"], " s"), "<= 2.0 s"),
+    rows = [("typed, pasted -> first avatar audio+video", fmt(s["typed_first_audio_video_s"], " s"), "<= 2.0 s"),
             ("  of which LLM first sentence", fmt(s["llm_first_sentence_s"], " s"), "apart"),
             ("  without the LLM", fmt(s["typed_without_llm_s"], " s"), ""),
+            ("typed key by key -> first avatar audio+video", fmt(s["typed_person_first_audio_video_s"], " s"),
+             "<= 2.0 s"),
+            ("  of which LLM first sentence", fmt(s["typed_person_llm_first_sentence_s"], " s"), "apart"),
+            ("  without the LLM", fmt(s["typed_person_without_llm_s"], " s"), ""),
             ("end of speech -> first avatar audio", fmt(s["end_of_speech_to_audio_s"], " s"), "<= 2.5 s"),
             ("longest freeze in a reply (median reply)", fmt(s["reply_longest_gap_ms"], " ms"), "<= 200 ms"),
             ("frozen share of a reply (median)", fmt(s["reply_frozen_share"]), "<= 0.02"),
@@ -457,10 +544,12 @@ def measure(args) -> dict:
             ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
             ("stream CPU ms per s (motion/render/encode)",
              "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", ""),
-            ("prompt tokens evaluated at a turn, spoken / typed",
-             f"{fmt(s['spoken_prompt_tokens'])} / {fmt(s['typed_prompt_tokens'])}", "")]
+            ("prompt tokens at a turn, spoken / pasted / by key",
+             f"{fmt(s['spoken_prompt_tokens'])} / {fmt(s['typed_prompt_tokens'])} / "
+             f"{fmt(s['typed_person_prompt_tokens'])}", "")]
     rows += [(f"  spoken: {k[:-2]}", fmt(v, " s"), "") for k, v in s["spoken_stages_s"].items()]
-    rows += [(f"  typed: {k[:-2]}", fmt(v, " s"), "") for k, v in s["typed_stages_s"].items()]
+    rows += [(f"  pasted: {k[:-2]}", fmt(v, " s"), "") for k, v in s["typed_stages_s"].items()]
+    rows += [(f"  by key: {k[:-2]}", fmt(v, " s"), "") for k, v in s["typed_person_stages_s"].items()]
     print(f"{res['cpu']} ({res['cores']} cores), load {res['load_avg_start']} -> {res['load_avg_end']} "  # noqa: T201
           f"(1-min median {fmt(res['load_avg_1min_median'])}), llm {args.llm}")
     for name, value, target in rows:
@@ -468,7 +557,8 @@ def measure(args) -> dict:
     for note in ("ended_early", "spoken_skipped"):
         if res.get(note):
             print(f"{note.replace('_', ' ')}: {res[note]}")  # noqa: T201
-    print(f"typed {len(res['typed'])}, spoken {len(res['spoken'])}, barge-ins {len(res['barge_in'])}; wrote {args.out}")  # noqa: T201
+    print(f"typed {len(res['typed'])} pasted + {len(res['typed_person'])} key by key, spoken {len(res['spoken'])}, "  # noqa: T201
+          f"barge-ins {len(res['barge_in'])}; wrote {args.out}")
     return res
 
 

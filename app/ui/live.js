@@ -14,13 +14,14 @@
   const CUT_MARGIN_S = 0.2;  // a barge-in's new stream plays this long after the playhead (app/live.py)
   const CATCH_UP_S = 0.3;  // more buffered than this while the avatar is not speaking: play faster
   const DRAFT_AFTER_MS = 300;  // a pause in typing this long sends the text so far to be prefilled
+  const SENTENCE_END = /[.!?…]["'”’)\]]*$/;  // ... as does a sentence's last key: Send often comes next
   const CATCH_UP_RATE = 1.5;  // (it idles or listens: nothing is heard) so its next words come sooner
   const stats = {
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
     turnsBegun: [], turns: {},  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
-    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], drafts: 0, notice: "", error: "",
+    bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], drafts: 0, draftTexts: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
@@ -314,7 +315,14 @@
     const box = ev.target.closest && ev.target.closest("#message textarea");
     if (!box) return;
     clearTimeout(draftTimer);
-    draftTimer = setTimeout(() => { if (box.value.trim()) { stats.drafts += 1; send({ type: "draft", text: box.value }); } }, DRAFT_AFTER_MS);
+    const draft = () => {
+      if (!box.value.trim()) return;
+      stats.drafts += 1; stats.draftTexts.push(box.value);
+      if (stats.draftTexts.length > 20) stats.draftTexts.shift();
+      send({ type: "draft", text: box.value });
+    };
+    if (SENTENCE_END.test(box.value)) draft();  // at once: no pause before Send needed
+    else draftTimer = setTimeout(draft, DRAFT_AFTER_MS);
   }, true);
 
   document.addEventListener("keydown", (ev) => {

@@ -127,6 +127,20 @@ def test_the_message_being_typed_is_prefilled_before_it_is_sent(live_page, live_
     assert [t.text for t in ahead[:-1]] == [t.text for t in asked[:-1]]  # the same conversation before it
 
 
+def test_a_sentence_s_last_key_sends_its_text_to_be_prefilled_without_a_pause(live_page, live_url):
+    live_page.goto(live_url)
+    wait_ready(live_page)
+    wait_live(live_page)
+    box = live_page.locator("#message textarea")
+    box.press_sequentially("I went out. To the", delay=20)  # no pause anywhere: only the "." sends
+    live_page.wait_for_function("() => window.warmchatLive.stats.drafts >= 1", timeout=WAIT_MS)
+    assert stats(live_page)["draftTexts"][0] == "I went out."
+    wait_for(lambda: any(path[-1].text == "I went out." for _, path, _ in LIVE_LLM.prefills))
+    # then the pause after the last key sends the rest, as before
+    live_page.wait_for_function("() => window.warmchatLive.stats.drafts >= 2", timeout=WAIT_MS)
+    assert stats(live_page)["draftTexts"][1] == "I went out. To the"
+
+
 def test_regenerate_and_reopen_never_blank_the_avatar(live_page, live_url):
     page = live_page
     page.goto(live_url)

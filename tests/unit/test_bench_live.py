@@ -82,3 +82,22 @@ def test_two_transcripts_heard_before_their_turns_began_get_a_turn_each():
         *turn_marks(3, 9.0),
     ]
     assert [r["turn"] for r in stages(trace, llm_at=[])["spoken"]] == [2, 3]
+
+
+def test_the_typist_types_at_a_person_s_pace_with_pauses_only_between_words():
+    from bench.live import Typist
+
+    text = "My sister is coming to visit this weekend and I am cleaning the whole house for her."
+    typist = Typist()
+    delays = typist.delays(text, seed=3)
+    assert len(delays) == len(text) + 1  # each key, then Send
+    assert delays == typist.delays(text, seed=3) and delays != typist.delays(text, seed=4)  # seeded
+    keys = delays[:-1]
+    longest_key = typist.max_s
+    for k, wait in enumerate(keys):
+        assert typist.min_s <= wait
+        if wait > longest_key:  # a thinking pause: only before a word
+            assert k > 0 and text[k - 1] == " " and text[k] != " "
+    assert any(w > longest_key for w in keys)  # it does pause to think now and then
+    words_per_minute = (len(text) / 5) / (sum(keys) / 60)
+    assert 40 < words_per_minute < 90

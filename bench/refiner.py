@@ -40,7 +40,8 @@ import torch
 from avatar.face import landmarks as L
 from avatar.render.diffusion import (RefinerPipeline, build_scheduler, coarse_warp, load_pipeline, resolve_device,
                                      save_checkpoint, to_tensor)
-from avatar.render.diffusion_train import CONFIGS, DEFAULT_STEPS, SSIM_WEIGHT, make_pairs, prepare_clip, train
+from avatar.render.diffusion_train import (CONFIGS, DEFAULT_STEPS, ROLL_DEGREES, SSIM_WEIGHT, make_pairs, prepare_clip,
+                                           train)
 from bench.footage import clip_path
 from bench.machine import cpu_model
 
@@ -222,9 +223,10 @@ def strip(clip, frames, warped, refined, path: Path, count: int = 6) -> None:
 
 
 def training_record(stats, steps: int, batch: int, lr: float, ssim_weight: float, threads: int,
-                    prep_s: float, load_start) -> dict:
+                    prep_s: float, load_start, roll_degrees: float = 0.0) -> dict:
     """The JSON record of a training run (TrainStats) with the machine's load."""
     return {"steps": stats.steps, "steps_planned": steps, "batch": batch, "lr": lr, "ssim_weight": ssim_weight,
+            "roll_augmentation_degrees": roll_degrees,
             "torch_threads": threads, "wall_minutes": stats.wall_seconds / 60, "cpu_minutes": stats.cpu_seconds / 60,
             "wall_seconds_per_step": stats.wall_seconds_per_step, "cpu_seconds_per_step": stats.cpu_seconds_per_step,
             "quiet_wall_minutes_estimate": stats.cpu_seconds / 60 / max(1, threads),
@@ -242,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--ssim-weight", type=float, default=SSIM_WEIGHT, help="weight of the loss's structure term")
+    p.add_argument("--roll-degrees", type=float, default=ROLL_DEGREES,
+                   help="head-roll augmentation of training pairs (0: none, as before)")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: a fair share of a loaded machine)")
     p.add_argument("--ddim", type=int, nargs="+", default=[1, 2])
@@ -279,8 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         pairs = make_pairs(clip, clip.train)
         prep_s = time.perf_counter() - t0
-        unet, stats = train(pairs, config, steps, a.batch, lr=a.lr, device=device, ssim_weight=a.ssim_weight)
-        training = training_record(stats, steps, a.batch, a.lr, a.ssim_weight, a.threads, prep_s, load_start)
+        unet, stats = train(pairs, config, steps, a.batch, lr=a.lr, device=device, ssim_weight=a.ssim_weight,
+                            roll_degrees=a.roll_degrees)
+        training = training_record(stats, steps, a.batch, a.lr, a.ssim_weight, a.threads, prep_s, load_start,
+                                   a.roll_degrees)
         save_checkpoint(ckpt, config, unet)                      # kept at once: measuring may be redone
         ckpt.with_suffix(".json").write_text(json.dumps(training, indent=2))
     pipe = RefinerPipeline(unet, build_scheduler(config))

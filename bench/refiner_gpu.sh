@@ -4,7 +4,7 @@
 # model and full 512 px frame) and the held-out figures (bench/refiner.py) in
 # bench/results/refiner_gpu.json and docs/refiner_heldout_gpu.png. The model and its sampling are
 # the CPU configuration's (avatar/render/diffusion.py): a residual over the coarse warp (zero
-# output layer), squared error + SSIM loss, deterministic DDIM from the warp partly noised
+# output layer), squared error + SSIM loss, head-roll augmentation, deterministic DDIM from the warp partly noised
 # (the strength is chosen on the validation slice before the held-out tail, among 0.05-1.0; the
 # held-out tail is only measured). Training is bounded by steps, not time (seeded).
 #

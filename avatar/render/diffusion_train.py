@@ -7,6 +7,8 @@ the same coarse warp the renderer uses) -> the real frame j, both cut to the fac
 (`face_region`). The UNet learns the residual (real - warped), conditioned on the warped face,
 the reference face and frame j's masks; its loss (squared error plus a structure term, 1 - SSIM
 of the refined face) weighs the mouth and eyes more, where the coarse warp fails (teeth, lids).
+Half of each batch is rolled and rescaled (`rolled`): a clip shows few head rolls, and without
+this the refiner harmed rolled faces it had not seen.
 The output layer starts at zero, so training starts from warp-only. Two contiguous slices at the clip's end
 are never trained on: the validation slice (`validation`, default 10 % of the clip, just before
 the tail), on which the sampling strength is chosen (bench/refiner.py), and the held-out tail
@@ -40,6 +42,9 @@ PORTRAIT_SIZE = 512          # the crop size frames are cut at before the face r
 REGION_WEIGHT = 4.0          # extra loss weight on the mouth and eye regions
 SSIM_WEIGHT = 0.1            # weight of the structure term (1 - SSIM of the refined face, region-weighted)
 SSIM_WINDOW = 7              # the SSIM window (as bench/refiner measures it)
+ROLL_DEGREES = 30.0          # pose augmentation: in-plane head roll drawn from +-ROLL_DEGREES ...
+SCALE_JITTER = 0.1           # ... and a scale from 1 +- SCALE_JITTER, for AUGMENT_SHARE of each batch
+AUGMENT_SHARE = 0.5
 
 
 def ssim_map(a, b, window: int = SSIM_WINDOW):
@@ -190,6 +195,34 @@ class TrainStats:
         return self.wall_seconds / max(self.steps, 1)
 
 
+def random_similarity(n: int, generator, roll_degrees: float = ROLL_DEGREES, scale_jitter: float = SCALE_JITTER,
+                      share: float = AUGMENT_SHARE):
+    """(n, 2, 3) affine matrices for torch's affine_grid (normalised coordinates, about the
+    centre): a rotation uniform in +-roll_degrees and a scale uniform in 1 +- scale_jitter for a
+    random `share` of the n samples, the identity for the others (seeded by `generator`)."""
+    import torch
+
+    angle = (torch.rand(n, generator=generator) * 2 - 1) * np.radians(roll_degrees)
+    scale = 1 + (torch.rand(n, generator=generator) * 2 - 1) * scale_jitter
+    keep = torch.rand(n, generator=generator) >= share
+    angle, scale = torch.where(keep, 0.0, angle), torch.where(keep, 1.0, scale)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    zero = torch.zeros(n)
+    return torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+
+
+def rolled(theta, *tensors):
+    """Each (B, C, S, S) tensor resampled by the affine matrices `theta` (random_similarity):
+    images bicubic, the edge replicated (as frames are cut). A head roll of the target frame
+    rolls its warped face, its masks and the real face alike (the thin-plate warp to rotated
+    landmarks is the rotated warp), so a pair stays a pair; the reference is not rolled."""
+    import torch.nn.functional as F
+
+    grid = F.affine_grid(theta, list(tensors[0].shape), align_corners=False)
+    return tuple(F.grid_sample(t, grid, mode="bicubic", padding_mode="border", align_corners=False)
+                 for t in tensors)
+
+
 def lr_schedule(step: int, steps: int, lr: float, warmup: int = 50) -> float:
     """The learning rate at `step` of `steps`: a linear warm-up over `warmup` steps, then a cosine
     decay to a tenth of `lr` at the last step (a function of steps only, never of time)."""
@@ -198,12 +231,16 @@ def lr_schedule(step: int, steps: int, lr: float, warmup: int = 50) -> float:
 
 
 def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr: float = 2e-4,
-          device: str = "cpu", seed: int = 0, flip: bool = True, ssim_weight: float = SSIM_WEIGHT):
+          device: str = "cpu", seed: int = 0, flip: bool = True, ssim_weight: float = SSIM_WEIGHT,
+          roll_degrees: float = ROLL_DEGREES):
     """Train a fresh UNet on `pairs` for exactly `steps` steps; returns it (on `device`, eval
     mode) and its TrainStats. Deterministic for a seed on one device and thread count: the same
     steps give the same model whatever the machine's load (no time budget). The learning rate
     follows lr_schedule. `flip` mirrors half of each batch (every input the same way), which
-    doubles the poses a short clip shows.
+    doubles the poses a short clip shows. `roll_degrees` > 0 rolls (and rescales) a share of
+    each batch (random_similarity, rolled): a clip shows few head rolls (WolfgangLanger's
+    training frames stay within +-5 deg, her laughing tail reaches 27), and a refiner trained
+    only upright corrected upright faces and harmed rolled ones.
 
     Loss: the region-weighted squared error of the prediction, plus (sample prediction)
     `ssim_weight` times the region-weighted 1 - SSIM of the refined face (warp + predicted
@@ -231,6 +268,8 @@ def train(pairs: PairSet, config: RefinerConfig, steps: int, batch: int = 8, lr:
         if flip:
             sel = torch.rand(len(idx), generator=gen) < 0.5
             w, r, m, y, wt = (torch.where(sel[:, None, None, None], t.flip(-1), t) for t in (w, r, m, y, wt))
+        if roll_degrees > 0:
+            w, m, y, wt = rolled(random_similarity(len(idx), gen, roll_degrees), w, m, y, wt)
         w, r, m, y, wt = (t.to(device) for t in (w, r, m, y, wt))
         residual = y - w                                                   # what the warp got wrong
         noise = torch.randn(residual.shape, generator=gen).to(device)

@@ -230,3 +230,36 @@ def test_sampling_strength_is_chosen_on_the_sweep_it_is_given():
     assert choose_strength(sweep, "mean_ssim") == 0.6     # the mean trades the eyes for the mouth
     with pytest.raises(ValueError, match="criterion"):
         choose_strength(sweep, "psnr")
+
+
+def test_roll_augmentation_rolls_a_share_of_the_batch_about_the_centre():
+    from avatar.render.diffusion_train import random_similarity, rolled
+
+    theta = random_similarity(64, torch.Generator().manual_seed(0), roll_degrees=30, scale_jitter=0.1, share=0.5)
+    linear = theta[:, :, :2]
+    identity = torch.isclose(linear, torch.eye(2).expand_as(linear)).all(dim=(1, 2))
+    assert 16 < int(identity.sum()) < 48                                     # about half the batch is kept as is
+    angles = torch.rad2deg(torch.atan2(linear[:, 1, 0], linear[:, 0, 0]))
+    assert float(angles.abs().max()) <= 30.0 and float(angles.abs().max()) > 15.0
+    assert torch.all(theta[:, :, 2] == 0)                                    # about the centre: no shift
+    assert torch.all(random_similarity(8, torch.Generator().manual_seed(0), share=0.0) == torch.eye(2, 3))
+
+    img = torch.full((1, 1, 33, 33), -1.0)
+    img[0, 0, 16, 26] = 1.0                                                  # a dot right of the centre
+    quarter = torch.tensor([[[0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]])           # a 90 deg roll
+    (out,) = rolled(quarter, img)
+    y, x = np.unravel_index(int(out[0, 0].argmax()), (33, 33))
+    assert (y, x) in {(26, 16), (6, 16)} and abs(int(y) - 16) == 10          # the dot turned about the centre
+    (same,) = rolled(torch.eye(2, 3)[None], img)
+    torch.testing.assert_close(same, img, atol=1e-5, rtol=0)
+
+
+def test_roll_augmentation_changes_training_and_stays_seeded():
+    from avatar.render.diffusion_train import train
+
+    torch.set_num_threads(1)
+    cfg, pairs = RefinerConfig.tiny(), _fake_pairs()
+    plain = train(pairs, cfg, steps=3, batch=2, seed=3, roll_degrees=0)[1].losses
+    rolled_a = train(pairs, cfg, steps=3, batch=2, seed=3, roll_degrees=30)[1].losses
+    rolled_b = train(pairs, cfg, steps=3, batch=2, seed=3, roll_degrees=30)[1].losses
+    assert rolled_a == rolled_b and rolled_a != plain

@@ -101,3 +101,11 @@ def test_the_typist_types_at_a_person_s_pace_with_pauses_only_between_words():
     assert any(w > longest_key for w in keys)  # it does pause to think now and then
     words_per_minute = (len(text) / 5) / (sum(keys) / 60)
     assert 40 < words_per_minute < 90
+
+
+def test_a_partial_is_judged_by_the_start_it_shares_with_the_final_transcript():
+    from bench.live_partials import common_prefix, forced_prefix
+
+    assert common_prefix("He was not.", "He was not an old man.") == 10  # up to the stop the words replace
+    assert common_prefix("I'll let you", "Unless to be") == 0
+    assert forced_prefix("He was not an ill-dis") == "He was not an" and forced_prefix("Hello") is None

@@ -155,10 +155,16 @@ class Services:
     llm: LLM
     emotion_of: Callable[[str], EmotionState]
     max_message_chars: int = 2000
+    # the person's feeling in their messages (app.text_emotion.FeelingReader); None: emotion_of
+    feeling_of: Callable[[str], EmotionState] | None = None
     # Voice + motion + video for each reply sentence (app.media.AvatarComponents); None = text only.
     avatar: SentenceSpeaker | None = None
     profiles_dir: Path | None = None  # the user's emotion profiles (built-ins are always there)
     data_dir: Path | None = None  # where turn media lives (TurnMedia paths are relative to it); None = keep no files
+
+    def person_feeling(self, text: str) -> EmotionState:
+        """The feeling of a person's message (`feeling_of`, else `emotion_of`)."""
+        return (self.feeling_of or self.emotion_of)(text)
 
     def listen(self, persona: Persona, emotion: EmotionState | None = None) -> str | None:
         """A looping listening clip of the persona's avatar, mirroring `emotion` (None: text only)."""
@@ -444,7 +450,7 @@ def user_turn(services: Services, text: str, parent: str | None) -> Turn:
     if len(text) > limit:
         raise InputError(f"the message is {len(text)} characters long; the limit is {limit}")
     return Turn(parent=parent, speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text,
-                emotion=services.emotion_of(text))
+                emotion=services.person_feeling(text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -356,12 +356,6 @@ class PromptStyle:
     few_shot: bool = False
     cues_last: bool = False
     person_tag: bool = False
-    # the tag is asked for first at temperature 0 and written into the prompt as the reply's start
-    # (dialogue.llm.openai_backend: a server that continues a last assistant message, llama.cpp).
-    # Off for the embedded Qwen: measured on the 88 held-out replies (bench/replies, quiet, same
-    # prompt) greedy gave emotional fit 76 % and first sentence 1.04 s, the sampled tag 77 % and
-    # 0.95 s: greedy Qwen reads pleasant surprise as neutral.
-    greedy_tag: bool = False
 
     def example_answers(self) -> list[str]:
         """The few-shot answers this style shows the model (none without few_shot)."""

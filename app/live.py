@@ -224,8 +224,10 @@ class LiveSession:
 
     def turn_pending(self, pending: bool = True) -> None:
         """A message was sent or heard (pending False: what was heard had no words): until its
-        turn begins (`turn_sink`, at most `PENDING_TURN_S`), no prefill is begun: the model (one
-        slot) would make the turn wait for an evaluation of a prompt the turn is about to replace."""
+        turn begins (`turn_sink`, at most `PENDING_TURN_S`), no prefill of a message is begun:
+        the model (one slot) would make the turn wait for an evaluation of a prompt the turn is
+        about to replace. The conversation so far (`prefill_with`) is still evaluated: every
+        next prompt begins with it."""
         self._pending_since = time.monotonic() if pending else None
 
     def _turn_pending(self) -> bool:
@@ -233,7 +235,8 @@ class LiveSession:
         return since is not None and time.monotonic() - since < PENDING_TURN_S
 
     def _prefill(self, drafter: Callable[[str], dict | None], text: str) -> None:
-        if self._turn_pending():
+        # the conversation so far ("") is the start of any next turn's prompt: never stale
+        if text and self._turn_pending():
             self.mark("prefill_skipped", chars=len(text))
             return
         t0 = time.monotonic()

@@ -362,9 +362,11 @@ def test_no_prefill_begins_while_a_sent_message_waits_for_its_turn():
     live.on_message({"type": "draft", "text": "I got the job"})  # the page's last draft timer fired
     wait_for(lambda: any(m["stage"] == "prefill_skipped" for m in live.trace))
     assert drafts.texts == []  # the model is left to the turn
+    live.prefill_with(drafts)  # the conversation so far begins any next prompt: evaluated even now
+    wait_for(lambda: drafts.texts == [""])
     live.turn_sink()  # the turn began (and its lock keeps the drafter off the tree)
     live.prefill("I got the job!")
-    wait_for(lambda: drafts.texts == ["I got the job!"])
+    wait_for(lambda: drafts.texts == ["", "I got the job!"])
 
 
 class DottedASR(CountingASR):

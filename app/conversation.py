@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,8 @@ from emotion.builtin import get_profile
 from emotion.response import respond_to
 
 log = logging.getLogger(__name__)
+
+RECENT_FEELINGS = 16  # feelings of recent messages remembered (Services.person_feeling)
 
 
 class InputError(ValueError):
@@ -162,9 +166,27 @@ class Services:
     profiles_dir: Path | None = None  # the user's emotion profiles (built-ins are always there)
     data_dir: Path | None = None  # where turn media lives (TurnMedia paths are relative to it); None = keep no files
 
+    # the last few feelings read, by (reader, text): see person_feeling
+    _feelings: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _feelings_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
     def person_feeling(self, text: str) -> EmotionState:
-        """The feeling of a person's message (`feeling_of`, else `emotion_of`)."""
-        return (self.feeling_of or self.emotion_of)(text)
+        """The feeling of a person's message (`feeling_of`, else `emotion_of`). The last
+        `RECENT_FEELINGS` are remembered: a message prefilled while it was typed or spoken is sent
+        as it was, and its turn need not read it again (a model: about 0.1 s of CPU)."""
+        reader = self.feeling_of or self.emotion_of
+        key = (reader, text)
+        with self._feelings_lock:
+            known = self._feelings.get(key)
+            if known is not None:
+                self._feelings.move_to_end(key)
+                return known
+        feeling = reader(text)
+        with self._feelings_lock:
+            self._feelings[key] = feeling
+            while len(self._feelings) > RECENT_FEELINGS:
+                self._feelings.popitem(last=False)
+        return feeling
 
     def listen(self, persona: Persona, emotion: EmotionState | None = None) -> str | None:
         """A looping listening clip of the persona's avatar, mirroring `emotion` (None: text only)."""

@@ -31,7 +31,9 @@ Figures (medians over turns; page clock = performance.now() in the page):
   silence, ASR left after it, page + Gradio to the turn's start, LLM first sentence, TTS + motion
   of it, queue -> stream, the stream's lead, and the page's own start; per typed turn from the
   turn's start on. With each, the prompt tokens the model evaluated for the reply (the rest came
-  from its KV cache, filled by prefills while the person spoke and after the last reply).
+  from its KV cache, filled by prefills while the person spoke and after the last reply), the
+  prefills run and skipped before it, and `behind_prefill`: how long a prefill still evaluating
+  when the turn began held the model (its one slot) before the turn's own request.
 Writes the results JSON (CPU model, load averages at start and end and sampled every 5 s) and
 prints a table.
 """
@@ -274,11 +276,17 @@ def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, di
 
 def _prompt(trace: list[dict], turn: dict, replies) -> dict:
     """The turn's prompt work: tokens the model evaluated for its reply and took from its cache,
-    that evaluation's seconds, and how many prefills (app.live: the prompt evaluated ahead while
-    the person spoke or typed, or after the last reply) ran since the turn before."""
+    that evaluation's seconds, how many prefills (app.live: the prompt evaluated ahead while the
+    person spoke or typed, or after the last reply) ran and were skipped (a turn was on its way)
+    since the turn before, and how long the turn's start was behind a prefill still evaluating."""
     before = max((m["t"] for m in trace if m["stage"] == "turn" and m["t"] < turn["t"]), default=float("-inf"))
     after = min((m["t"] for m in trace if m["stage"] == "turn" and m["t"] > turn["t"]), default=float("inf"))
-    row = {"prefills": sum(1 for m in trace if m["stage"] == "prefill" and before < m["t"] <= turn["t"])}
+    row = {"prefills": sum(1 for m in trace if m["stage"] == "prefill" and before < m["t"] <= turn["t"]),
+           "prefills_skipped": sum(1 for m in trace if m["stage"] == "prefill_skipped" and before < m["t"] <= turn["t"]),
+           # a prefill still evaluating when the turn began: the model (one slot) finished it first
+           "behind_prefill_s": max((m["t"] + m["seconds"] - turn["t"] for m in trace
+                                    if m["stage"] == "prefill" and m["t"] <= turn["t"] < m["t"] + m.get("seconds", 0.0)),
+                                   default=0.0)}
     # its reply's timings, logged as the reply ended (none when it stopped the model early)
     timings = next((t for at, t in replies if turn["t"] <= at < after), None)
     if timings:

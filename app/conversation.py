@@ -277,10 +277,11 @@ class Conversation:
         `prefill_reply`. Nothing is saved. Blocks for the evaluation."""
         return evaluate_prompt(self.services, self.reply_prompt(text))
 
-    def reply_prompt(self, text: str) -> ReplyPrompt | None:
-        """The prompt sending `text` would give, read from the tree now (`reply_prompt`): call it
-        holding the turn lock, then evaluate it (`evaluate_prompt`) without."""
-        return reply_prompt(self.services, self.persona, self.tree, self.current, text)
+    def reply_prompt(self, text: str, feeling: EmotionState | None = None) -> ReplyPrompt | None:
+        """The prompt sending `text` would give, read from the tree now (`reply_prompt`; its
+        `feeling` read ahead, `draft_feeling`): call it holding the turn lock, then evaluate it
+        (`evaluate_prompt`) without."""
+        return reply_prompt(self.services, self.persona, self.tree, self.current, text, feeling)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -439,8 +440,9 @@ def greeting_turn(services: Services, persona: Persona) -> Turn:
                 emotion=services.emotion_of(persona.greeting))
 
 
-def user_turn(services: Services, text: str, parent: str | None) -> Turn:
-    """The person's message as a turn after `parent` (text stripped, its emotion read).
+def user_turn(services: Services, text: str, parent: str | None, feeling: EmotionState | None = None) -> Turn:
+    """The person's message as a turn after `parent` (text stripped, its emotion read, or
+    `feeling` when it was read already: `draft_feeling`).
 
     Raises InputError: empty or over-long text."""
     text = (text or "").strip()
@@ -450,7 +452,16 @@ def user_turn(services: Services, text: str, parent: str | None) -> Turn:
     if len(text) > limit:
         raise InputError(f"the message is {len(text)} characters long; the limit is {limit}")
     return Turn(parent=parent, speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text,
-                emotion=services.person_feeling(text))
+                emotion=feeling if feeling is not None else services.person_feeling(text))
+
+
+def draft_feeling(services: Services, text: str) -> EmotionState | None:
+    """The feeling of a message not sent yet, for `reply_prompt` (read by a model: read it before
+    taking the turn lock); None for text that could not be sent (empty, too long)."""
+    text = (text or "").strip()
+    if not text or len(text) > services.max_message_chars:
+        return None
+    return services.person_feeling(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,12 +475,13 @@ class ReplyPrompt:
 
 
 def reply_prompt(services: Services, persona: Persona, tree: TalkingTree | None, current: str | None,
-                 text: str) -> ReplyPrompt | None:
+                 text: str, feeling: EmotionState | None = None) -> ReplyPrompt | None:
     """The prompt of a reply to `text` sent after `current` in `tree` (None: a conversation not
     started yet, whose path is the persona's greeting), built now from the tree: read while no
     turn changes it (the caller holds the conversation's turn lock), then evaluated with
-    `evaluate_prompt` without it. text "": the path up to `current` alone. None when the
-    backend cannot prefill or the text could not be sent (too long)."""
+    `evaluate_prompt` without it. feeling: the text's, read ahead (`draft_feeling`; else read
+    here). text "": the path up to `current` alone. None when the backend cannot prefill or the
+    text could not be sent (too long)."""
     if getattr(services.llm, "prefill", None) is None:
         return None
     if tree is None or current is None:
@@ -478,7 +490,7 @@ def reply_prompt(services: Services, persona: Persona, tree: TalkingTree | None,
     if not (text or "").strip():
         return ReplyPrompt(persona.brief(), tuple(tree.path_to(current)), emotion_cues(tree, current))
     try:
-        user = user_turn(services, text, current)
+        user = user_turn(services, text, current, feeling)
     except InputError:
         return None
     return ReplyPrompt(persona.brief(), tuple(tree.path_to(current)) + (user,), emotion_cues_if_added(tree, user))

@@ -117,8 +117,8 @@ class Typist:
     Send is one more key after the last one, with probability `review_p` after a look over the
     message (`review_s` more). Seeded: a run types the same way each time. The page sends the text
     typed so far to be prefilled after a 300 ms pause (app/ui/live.js DRAFT_AFTER_MS) and at a
-    sentence's last key, so the pauses and the full stops decide what was evaluated before Send. About 65 words a minute (an average typist is
-    40-50, a fast one 70-90)."""
+    sentence's last key, so the pauses and the full stops decide what was evaluated before Send.
+    About 65 words a minute (an average typist is 40-50, a fast one 70-90)."""
 
     key_s: float = 0.17
     sigma: float = 0.35
@@ -281,12 +281,14 @@ def _prompt(trace: list[dict], turn: dict, replies) -> dict:
     since the turn before, and how long the turn's start was behind a prefill still evaluating."""
     before = max((m["t"] for m in trace if m["stage"] == "turn" and m["t"] < turn["t"]), default=float("-inf"))
     after = min((m["t"] for m in trace if m["stage"] == "turn" and m["t"] > turn["t"]), default=float("inf"))
-    row = {"prefills": sum(1 for m in trace if m["stage"] == "prefill" and before < m["t"] <= turn["t"]),
-           "prefills_skipped": sum(1 for m in trace if m["stage"] == "prefill_skipped" and before < m["t"] <= turn["t"]),
-           # a prefill still evaluating when the turn began: the model (one slot) finished it first
-           "behind_prefill_s": max((m["t"] + m["seconds"] - turn["t"] for m in trace
-                                    if m["stage"] == "prefill" and m["t"] <= turn["t"] < m["t"] + m.get("seconds", 0.0)),
-                                   default=0.0)}
+    def since_last_turn(stage: str) -> int:
+        return sum(1 for m in trace if m["stage"] == stage and before < m["t"] <= turn["t"])
+
+    # a prefill still evaluating when the turn began: the model (one slot) finished it first
+    behind = [m["t"] + m.get("seconds", 0.0) - turn["t"] for m in trace if m["stage"] == "prefill"
+              and m["t"] <= turn["t"] < m["t"] + m.get("seconds", 0.0)]
+    row = {"prefills": since_last_turn("prefill"), "prefills_skipped": since_last_turn("prefill_skipped"),
+           "behind_prefill_s": max(behind, default=0.0)}
     # its reply's timings, logged as the reply ended (none when it stopped the model early)
     timings = next((t for at, t in replies if turn["t"] <= at < after), None)
     if timings:
@@ -565,8 +567,8 @@ def measure(args) -> dict:
     for note in ("ended_early", "spoken_skipped"):
         if res.get(note):
             print(f"{note.replace('_', ' ')}: {res[note]}")  # noqa: T201
-    print(f"typed {len(res['typed'])} pasted + {len(res['typed_person'])} key by key, spoken {len(res['spoken'])}, "  # noqa: T201
-          f"barge-ins {len(res['barge_in'])}; wrote {args.out}")
+    print(f"typed {len(res['typed'])} pasted + {len(res['typed_person'])} key by key, "  # noqa: T201
+          f"spoken {len(res['spoken'])}, barge-ins {len(res['barge_in'])}; wrote {args.out}")
     return res
 
 

@@ -134,8 +134,9 @@ HEARD_MIN = 0.35  # the text recognizer's intensity from which its reading of th
 
 
 def heard_clearly(feeling: EmotionState) -> Emotion | None:
-    """The person's feeling when the text recognizer heard it clearly (not neutral, intensity >=
-    HEARD_MIN), else None: the lexicon misses much but is seldom wrong when it hears something."""
+    """The person's feeling when it was read clearly (not neutral, intensity >= HEARD_MIN), else
+    None. A confident reading of the app's classifier always clears HEARD_MIN (emotion.learned),
+    and so does a strong lexicon hit: either is seldom wrong when it is that clear."""
     if feeling.label is Emotion.NEUTRAL or feeling.intensity < HEARD_MIN:
         return None
     return feeling.label

@@ -68,7 +68,8 @@ def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: 
         prime(persona, path, cues)
         draft_s = time.perf_counter() - t0
     asm = ReplyAssembler(persona, emotion_of=recognize, max_sentences=style.max_sentences, max_chars=style.max_chars,
-                         expect_tag=style.ask_tag, companion=style.companion)
+                         expect_tag=style.ask_tag, companion=style.companion, person_tag=style.person_tag,
+                         heard=cues.user_current)  # as the app's stream assembles it (stream_structured)
     t0 = time.perf_counter()
     first_token = first_sentence = None
     timings: dict = {}

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,8 @@ from emotion.builtin import get_profile
 from emotion.response import respond_to
 
 log = logging.getLogger(__name__)
+
+RECENT_FEELINGS = 16  # feelings of recent messages remembered (Services.person_feeling)
 
 
 class InputError(ValueError):
@@ -155,10 +159,34 @@ class Services:
     llm: LLM
     emotion_of: Callable[[str], EmotionState]
     max_message_chars: int = 2000
+    # the person's feeling in their messages (app.text_emotion.FeelingReader); None: emotion_of
+    feeling_of: Callable[[str], EmotionState] | None = None
     # Voice + motion + video for each reply sentence (app.media.AvatarComponents); None = text only.
     avatar: SentenceSpeaker | None = None
     profiles_dir: Path | None = None  # the user's emotion profiles (built-ins are always there)
     data_dir: Path | None = None  # where turn media lives (TurnMedia paths are relative to it); None = keep no files
+
+    # the last few feelings read, by (reader, text): see person_feeling
+    _feelings: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _feelings_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    def person_feeling(self, text: str) -> EmotionState:
+        """The feeling of a person's message (`feeling_of`, else `emotion_of`). The last
+        `RECENT_FEELINGS` are remembered: a message prefilled while it was typed or spoken is sent
+        as it was, and its turn need not read it again (a model: about 0.1 s of CPU)."""
+        reader = self.feeling_of or self.emotion_of
+        key = (reader, text)
+        with self._feelings_lock:
+            known = self._feelings.get(key)
+            if known is not None:
+                self._feelings.move_to_end(key)
+                return known
+        feeling = reader(text)
+        with self._feelings_lock:
+            self._feelings[key] = feeling
+            while len(self._feelings) > RECENT_FEELINGS:
+                self._feelings.popitem(last=False)
+        return feeling
 
     def listen(self, persona: Persona, emotion: EmotionState | None = None) -> str | None:
         """A looping listening clip of the persona's avatar, mirroring `emotion` (None: text only)."""
@@ -271,10 +299,11 @@ class Conversation:
         `prefill_reply`. Nothing is saved. Blocks for the evaluation."""
         return evaluate_prompt(self.services, self.reply_prompt(text))
 
-    def reply_prompt(self, text: str) -> ReplyPrompt | None:
-        """The prompt sending `text` would give, read from the tree now (`reply_prompt`): call it
-        holding the turn lock, then evaluate it (`evaluate_prompt`) without."""
-        return reply_prompt(self.services, self.persona, self.tree, self.current, text)
+    def reply_prompt(self, text: str, feeling: EmotionState | None = None) -> ReplyPrompt | None:
+        """The prompt sending `text` would give, read from the tree now (`reply_prompt`; its
+        `feeling` read ahead, `draft_feeling`): call it holding the turn lock, then evaluate it
+        (`evaluate_prompt`) without."""
+        return reply_prompt(self.services, self.persona, self.tree, self.current, text, feeling)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -433,8 +462,9 @@ def greeting_turn(services: Services, persona: Persona) -> Turn:
                 emotion=services.emotion_of(persona.greeting))
 
 
-def user_turn(services: Services, text: str, parent: str | None) -> Turn:
-    """The person's message as a turn after `parent` (text stripped, its emotion read).
+def user_turn(services: Services, text: str, parent: str | None, feeling: EmotionState | None = None) -> Turn:
+    """The person's message as a turn after `parent` (text stripped, its emotion read, or
+    `feeling` when it was read already: `draft_feeling`).
 
     Raises InputError: empty or over-long text."""
     text = (text or "").strip()
@@ -444,7 +474,16 @@ def user_turn(services: Services, text: str, parent: str | None) -> Turn:
     if len(text) > limit:
         raise InputError(f"the message is {len(text)} characters long; the limit is {limit}")
     return Turn(parent=parent, speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text,
-                emotion=services.emotion_of(text))
+                emotion=feeling if feeling is not None else services.person_feeling(text))
+
+
+def draft_feeling(services: Services, text: str) -> EmotionState | None:
+    """The feeling of a message not sent yet, for `reply_prompt` (read by a model: read it before
+    taking the turn lock); None for text that could not be sent (empty, too long)."""
+    text = (text or "").strip()
+    if not text or len(text) > services.max_message_chars:
+        return None
+    return services.person_feeling(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,12 +497,13 @@ class ReplyPrompt:
 
 
 def reply_prompt(services: Services, persona: Persona, tree: TalkingTree | None, current: str | None,
-                 text: str) -> ReplyPrompt | None:
+                 text: str, feeling: EmotionState | None = None) -> ReplyPrompt | None:
     """The prompt of a reply to `text` sent after `current` in `tree` (None: a conversation not
     started yet, whose path is the persona's greeting), built now from the tree: read while no
     turn changes it (the caller holds the conversation's turn lock), then evaluated with
-    `evaluate_prompt` without it. text "": the path up to `current` alone. None when the
-    backend cannot prefill or the text could not be sent (too long)."""
+    `evaluate_prompt` without it. feeling: the text's, read ahead (`draft_feeling`; else read
+    here). text "": the path up to `current` alone. None when the backend cannot prefill or the
+    text could not be sent (too long)."""
     if getattr(services.llm, "prefill", None) is None:
         return None
     if tree is None or current is None:
@@ -472,7 +512,7 @@ def reply_prompt(services: Services, persona: Persona, tree: TalkingTree | None,
     if not (text or "").strip():
         return ReplyPrompt(persona.brief(), tuple(tree.path_to(current)), emotion_cues(tree, current))
     try:
-        user = user_turn(services, text, current)
+        user = user_turn(services, text, current, feeling)
     except InputError:
         return None
     return ReplyPrompt(persona.brief(), tuple(tree.path_to(current)) + (user,), emotion_cues_if_added(tree, user))

@@ -224,8 +224,10 @@ class LiveSession:
 
     def turn_pending(self, pending: bool = True) -> None:
         """A message was sent or heard (pending False: what was heard had no words): until its
-        turn begins (`turn_sink`, at most `PENDING_TURN_S`), no prefill is begun: the model (one
-        slot) would make the turn wait for an evaluation of a prompt the turn is about to replace."""
+        turn begins (`turn_sink`, at most `PENDING_TURN_S`), no prefill of a message is begun:
+        the model (one slot) would make the turn wait for an evaluation of a prompt the turn is
+        about to replace. The conversation so far (`prefill_with`) is still evaluated: every
+        next prompt begins with it."""
         self._pending_since = time.monotonic() if pending else None
 
     def _turn_pending(self) -> bool:
@@ -233,7 +235,8 @@ class LiveSession:
         return since is not None and time.monotonic() - since < PENDING_TURN_S
 
     def _prefill(self, drafter: Callable[[str], dict | None], text: str) -> None:
-        if self._turn_pending():
+        # the conversation so far ("") is the start of any next turn's prompt: never stale
+        if text and self._turn_pending():
             self.mark("prefill_skipped", chars=len(text))
             return
         t0 = time.monotonic()
@@ -535,14 +538,11 @@ class _Mic:
                           audio_s=st.duration_s)
         if text and st is self._st:  # still the open utterance
             self.session.emit({"type": "partial", "text": text})
-            # the reply's prompt so far, evaluated while they speak: the speculative transcript as
-            # it is (the turn's own, unless they go on); a partial only while they speak (in a
-            # quiet stretch the speculative one follows: a partial's evaluation would only slow
-            # it down) and without its closing punctuation, which the words after it replace
-            if final:
+            # the reply's prompt so far, evaluated while they speak: the speculative transcript
+            # (the turn's own, unless they go on); a partial only while they speak (in a quiet
+            # stretch the speculative one follows, and a partial's evaluation would slow it down)
+            if final or not self._speculated:
                 self.session.prefill(text)
-            elif not self._speculated:
-                self.session.prefill(partial_prefix(text))
 
     def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:
         s = self.session
@@ -565,12 +565,6 @@ class _Mic:
             return
         s.heard = Heard(text, pcm, ended_at)
         s.emit({"type": "transcript", "text": text, "since_end_ms": since_end_ms})
-
-
-def partial_prefix(text: str) -> str:
-    """A partial transcript as the start of the final one: without its closing punctuation
-    (Whisper ends a cut-off utterance with "." or "..."; the words that follow replace it)."""
-    return text.rstrip().rstrip(".,;:!?…").rstrip()
 
 
 def every_other(motion):

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     persona: str = "ada"  # default persona name
     max_message_chars: int = Field(2000, ge=1, le=100_000)
+    # the person's feeling read by the trained classifier over sentence embeddings (about 250 MB
+    # more memory, ~15 ms a message; app.text_emotion); false: by the word lexicon alone
+    learned_feelings: bool = True
     llm: LLMSettings = LLMSettings()
     asr: ASRSettings = ASRSettings()
     tts: TTSSettings = TTSSettings()

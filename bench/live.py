@@ -31,7 +31,9 @@ Figures (medians over turns; page clock = performance.now() in the page):
   silence, ASR left after it, page + Gradio to the turn's start, LLM first sentence, TTS + motion
   of it, queue -> stream, the stream's lead, and the page's own start; per typed turn from the
   turn's start on. With each, the prompt tokens the model evaluated for the reply (the rest came
-  from its KV cache, filled by prefills while the person spoke and after the last reply).
+  from its KV cache, filled by prefills while the person spoke and after the last reply), the
+  prefills run and skipped before it, and `behind_prefill`: how long a prefill still evaluating
+  when the turn began held the model (its one slot) before the turn's own request.
 Writes the results JSON (CPU model, load averages at start and end and sampled every 5 s) and
 prints a table.
 """
@@ -115,8 +117,8 @@ class Typist:
     Send is one more key after the last one, with probability `review_p` after a look over the
     message (`review_s` more). Seeded: a run types the same way each time. The page sends the text
     typed so far to be prefilled after a 300 ms pause (app/ui/live.js DRAFT_AFTER_MS) and at a
-    sentence's last key, so the pauses and the full stops decide what was evaluated before Send. About 65 words a minute (an average typist is
-    40-50, a fast one 70-90)."""
+    sentence's last key, so the pauses and the full stops decide what was evaluated before Send.
+    About 65 words a minute (an average typist is 40-50, a fast one 70-90)."""
 
     key_s: float = 0.17
     sigma: float = 0.35
@@ -274,11 +276,19 @@ def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, di
 
 def _prompt(trace: list[dict], turn: dict, replies) -> dict:
     """The turn's prompt work: tokens the model evaluated for its reply and took from its cache,
-    that evaluation's seconds, and how many prefills (app.live: the prompt evaluated ahead while
-    the person spoke or typed, or after the last reply) ran since the turn before."""
+    that evaluation's seconds, how many prefills (app.live: the prompt evaluated ahead while the
+    person spoke or typed, or after the last reply) ran and were skipped (a turn was on its way)
+    since the turn before, and how long the turn's start was behind a prefill still evaluating."""
     before = max((m["t"] for m in trace if m["stage"] == "turn" and m["t"] < turn["t"]), default=float("-inf"))
     after = min((m["t"] for m in trace if m["stage"] == "turn" and m["t"] > turn["t"]), default=float("inf"))
-    row = {"prefills": sum(1 for m in trace if m["stage"] == "prefill" and before < m["t"] <= turn["t"])}
+    def since_last_turn(stage: str) -> int:
+        return sum(1 for m in trace if m["stage"] == stage and before < m["t"] <= turn["t"])
+
+    # a prefill still evaluating when the turn began: the model (one slot) finished it first
+    behind = [m["t"] + m.get("seconds", 0.0) - turn["t"] for m in trace if m["stage"] == "prefill"
+              and m["t"] <= turn["t"] < m["t"] + m.get("seconds", 0.0)]
+    row = {"prefills": since_last_turn("prefill"), "prefills_skipped": since_last_turn("prefill_skipped"),
+           "behind_prefill_s": max(behind, default=0.0)}
     # its reply's timings, logged as the reply ended (none when it stopped the model early)
     timings = next((t for at, t in replies if turn["t"] <= at < after), None)
     if timings:
@@ -557,8 +567,8 @@ def measure(args) -> dict:
     for note in ("ended_early", "spoken_skipped"):
         if res.get(note):
             print(f"{note.replace('_', ' ')}: {res[note]}")  # noqa: T201
-    print(f"typed {len(res['typed'])} pasted + {len(res['typed_person'])} key by key, spoken {len(res['spoken'])}, "  # noqa: T201
-          f"barge-ins {len(res['barge_in'])}; wrote {args.out}")
+    print(f"typed {len(res['typed'])} pasted + {len(res['typed_person'])} key by key, "  # noqa: T201
+          f"spoken {len(res['spoken'])}, barge-ins {len(res['barge_in'])}; wrote {args.out}")
     return res
 
 

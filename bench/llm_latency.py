@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.text_emotion import FeelingReader
 from dialogue.cues import path_cues
 from dialogue.llm.base import PersonaBrief
 from dialogue.llm.embedded import style_for
@@ -67,7 +68,8 @@ def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: 
         prime(persona, path, cues)
         draft_s = time.perf_counter() - t0
     asm = ReplyAssembler(persona, emotion_of=recognize, max_sentences=style.max_sentences, max_chars=style.max_chars,
-                         expect_tag=style.ask_tag, companion=style.companion)
+                         expect_tag=style.ask_tag, companion=style.companion, person_tag=style.person_tag,
+                         heard=cues.user_current)  # as the app's stream assembles it (stream_structured)
     t0 = time.perf_counter()
     first_token = first_sentence = None
     timings: dict = {}
@@ -114,17 +116,17 @@ def timed_reply(client: Any, spec_max_tokens: int, style: PromptStyle, persona: 
 
 
 def run_conversation(client: Any, spec_name: str, persona: PersonaBrief, texts: list[str], prime: Prime, *,
-                     draft: bool = False) -> list[dict]:
+                     draft: bool = False, feeling: Callable[[str], EmotionState] = recognize) -> list[dict]:
     """Answer `texts` one after another as a conversation (the replies join the path); `prime`
     evaluates a prompt ahead (after each reply, and with `draft` before each message is sent:
-    see timed_reply)."""
+    see timed_reply); `feeling` reads the person's messages (the app's Services.person_feeling)."""
     spec = model_spec(spec_name)
     style = style_for(spec)
     path = [Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text="Hi, I'm Ada. How was your day?")]
     rows = []
     temperature = min(persona.temperature if persona.temperature is not None else 0.7, spec.max_temperature)
     for text in texts:
-        u = Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text, emotion=recognize(text),
+        u = Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text, emotion=feeling(text),
                  parent=path[-1].id)
         path.append(u)
         cues = path_cues(path)  # the app's traversal (emotion_cues) on a tree without siblings
@@ -155,6 +157,9 @@ def main(argv: list[str] | None = None) -> dict:
                            system_prompt="You are Ada, a warm and curious companion. You listen closely, ask one "
                                          "gentle question at a time, and celebrate small wins.\nSpeak naturally "
                                          "and briefly, as in a spoken conversation.", temperature=0.7)
+    feeling = FeelingReader()  # the app's reading of the person's messages, loaded before the clock
+    if not feeling.load():
+        raise SystemExit("the text-emotion classifier did not load (see the log)")
     load_before = os.getloadavg()
     proc = ModelProcess(model_path(spec.name), threads=args.threads, nice=args.nice, start_timeout_s=600)
     try:
@@ -168,8 +173,9 @@ def main(argv: list[str] | None = None) -> dict:
                               style=style_for(spec), extra_body={"cache_prompt": True}).prime
         prime(persona, [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="Hello!")], EmotionCues())
         prime_s = time.perf_counter() - t0
-        rows = run_conversation(client, spec.name, persona, TURNS[: args.turns], prime)
-        draft_rows = run_conversation(client, spec.name, persona, TURNS[: args.turns], prime, draft=True)
+        rows = run_conversation(client, spec.name, persona, TURNS[: args.turns], prime, feeling=feeling)
+        draft_rows = run_conversation(client, spec.name, persona, TURNS[: args.turns], prime, draft=True,
+                                      feeling=feeling)
         rss = _rss_mib(started.pid)
     finally:
         proc.stop()

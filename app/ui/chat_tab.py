@@ -18,7 +18,7 @@ import numpy as np
 
 from app.access import NoSuchConversation
 from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
-                              TurnFailed, UserTurnSaved, evaluate_prompt, prefill_reply)
+                              TurnFailed, UserTurnSaved, draft_feeling, evaluate_prompt, prefill_reply)
 from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.live import LivePanel, build_live_panel
@@ -415,11 +415,12 @@ class _Handlers:
 
         def draft(text: str) -> dict | None:
             # the lock only while the prompt is read from the tree: a turn that starts meanwhile
-            # must not wait for the model's evaluation (it would begin that much later)
+            # must not wait for the models (the feeling's reader, the LLM's evaluation)
+            feeling = draft_feeling(ctx.services, text)
             if not lock.acquire(blocking=False):  # a turn runs: the next prompt is not known yet
                 return None
             try:
-                prompt = conv.reply_prompt(text)
+                prompt = conv.reply_prompt(text, feeling)
             finally:
                 lock.release()
             return evaluate_prompt(ctx.services, prompt)

@@ -219,7 +219,7 @@ LID_MARGIN = 0.035  # eye distances of the lid margin (the lash line) above the 
 
 
 def draw_eyelid(frame: np.ndarray, lid_top: np.ndarray, lid_edge: np.ndarray, closure: float,
-                skin: np.ndarray, unit: float) -> None:
+                skin: np.ndarray, unit: float, raised: float = 0.0) -> None:
     """A closing upper eyelid: the lid as the frame shows it (`lid_top`, the upper lid line outer
     -> inner corner) slid down to `lid_edge` (where its edge is now), in place.
 
@@ -229,10 +229,14 @@ def draw_eyelid(frame: np.ndarray, lid_top: np.ndarray, lid_edge: np.ndarray, cl
     not moved (at the corners, at the top of the stretched skin, and everywhere at closure 0), so
     no edge shows there and nothing fades in: a lid is never half transparent. `skin` (the lid's
     sampled colour) tints the stretched skin a little and a lash line darkens a lid nearly shut.
+    raised: how far (px) the lid line was raised above its resting place (wide eyes): the
+    stretched skin still starts LID_SKIN above the resting lid, so a brow or a spectacle rim
+    above it is not dragged over the eye.
     """
     if closure < 0.02:
         return
-    skin_h, margin = LID_SKIN * unit, LID_MARGIN * unit
+    margin = LID_MARGIN * unit
+    skin_h = max(LID_SKIN * unit - max(raised, 0.0), margin + 1.0)
     pts = np.vstack([lid_top, lid_edge])
     h, w = frame.shape[:2]
     x0, x1 = max(0, int(np.floor(pts[:, 0].min())) - 2), min(w, int(np.ceil(pts[:, 0].max())) + 3)
@@ -264,6 +268,10 @@ def draw_eyelid(frame: np.ndarray, lid_top: np.ndarray, lid_edge: np.ndarray, cl
     # antialiased along the lower edge
     a = np.clip(end - ys + 0.5, 0.0, 1.0) * (drop > 0.05)
     a = cv2.GaussianBlur(a.astype(np.float32), (0, 0), max(0.5, 0.006 * unit))
+    # skin stretched far shows its few rows as vertical streaks: smoothed along the lid there
+    ratio = (knee - start) / max(skin_h - margin, 1.0)                          # (1, w) stretch factor
+    smooth = (np.clip((ratio - 1.0) / 2.0, 0.0, 1.0) * ((ys >= start) & (ys < knee)))[..., None]
+    tex = tex + smooth * (cv2.GaussianBlur(tex, (0, 0), sigmaX=max(1.0, 0.03 * unit), sigmaY=0.5) - tex)
     # the stretched skin takes a little of the lid colour, in proportion to how far it stretched
     t = np.clip((ys - start) / np.maximum(knee - start, 1e-3), 0.0, 1.0) * (ys < knee)
     tint = (0.45 * np.clip(drop / max(0.1 * unit, 1e-3), 0.0, 1.0) * t)[..., None]

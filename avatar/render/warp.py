@@ -263,13 +263,17 @@ class WarpRenderer:
             smile = 0.5 * float(expression[self._smile_cols].sum())
             draw_mouth(out, tgt[list(L.UPPER_INNER)], tgt[list(L.LOWER_INNER)], unit, interior, self._palette, smile)
         shade_expression(out, tgt, dict(zip(ARKIT_NAMES, np.clip(expression, 0.0, 1.0).tolist())))
+        rest = None
         for (up, lo, _), skin, col in zip(_EYES, self._lid_skin, self._blink_col):
             b = float(np.clip(expression[col], 0.0, 1.0))
             if b > 0.02:
                 # the warp leaves the lid where it is (the rig's blink moves no landmark: a
                 # coarse warp cannot move a lid line a few pixels exactly); the drawn lid closes
                 top, bottom = tgt[list(up)], tgt[list(lo)]
-                draw_eyelid(out, top, top + b * (bottom - top), b, skin, unit)
+                if rest is None:  # the lids without the expression (how far wide eyes raised them)
+                    rest = self.target_landmarks(pose, np.zeros_like(coeffs), gaze)
+                raised = float(np.mean(rest[list(up), 1] - top[:, 1]))
+                draw_eyelid(out, top, top + b * (bottom - top), b, skin, unit, raised)
         return out
 
     def _paste_upper(self, out, back_up, tgt, unit) -> tuple[np.ndarray | None, tuple[int, int]]:

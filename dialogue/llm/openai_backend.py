@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import errno
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,8 +18,6 @@ from emotion import EmotionState
 
 log = logging.getLogger(__name__)
 
-# Enough tokens for the longest tag, "[disgusted" (4 tokens with Qwen's vocabulary), and a space.
-TAG_TOKENS = 6
 # Said to the model when its reply had nothing usable (all of it dropped by validation).
 NUDGE = ("Say that again as a friend would, out loud: one or two short spoken sentences, no lists, "
          "no advice, no code, your tag first.")
@@ -93,8 +89,6 @@ class OpenAIChatLLM:
                 max_retries=settings.max_retries,
             )
         self._client = client
-        self._known_tag: tuple[tuple[str, str], str | None] | None = None  # (model, prompt) -> its greedy tag
-        self._tag_lock = threading.Lock()
 
     def _where(self) -> str:
         return f"LLM server at {self.settings.base_url}"
@@ -129,19 +123,10 @@ class OpenAIChatLLM:
         prompt at start; the next reply's prompt while the person still speaks). Returns the
         server's timings (llama.cpp: `prompt_n` tokens evaluated, `cache_n` reused; {} from a
         server that sends none), or None when it failed: failures are logged, not raised
-        (priming is an optimisation). With `style.greedy_tag`, a prompt that asks for the tag has
-        its tag written instead of one token (`_tag_for`): the reply to that very prompt then
-        takes it from here, without asking again ({} is returned then)."""
+        (priming is an optimisation)."""
         import openai
 
         messages = self.style.messages(persona, path, cues)
-        if self._wants_tag(messages):
-            try:
-                self._tag_for(persona, messages)
-            except LLMError as exc:
-                log.warning("priming the prompt cache failed: %s", exc)
-                return None
-            return {}
         try:
             answer = self._client.chat.completions.create(
                 model=persona.model or self.settings.model, messages=messages,
@@ -161,10 +146,6 @@ class OpenAIChatLLM:
         A reply with nothing usable is asked for again (retry_unusable) before the fallback line.
         """
         messages = self.style.messages(persona, path, cues)
-        if self._wants_tag(messages):
-            start = self._tag_for(persona, messages)
-            if start:
-                messages = messages + [{"role": "assistant", "content": start}]
         for attempt in range(self.retry_unusable + 1):
             last = attempt == self.retry_unusable
             chunks = self._stream_once(persona, messages, nudge=attempt > 0, heard=cues.user_current)
@@ -179,46 +160,6 @@ class OpenAIChatLLM:
             yield first
             yield from chunks
             return
-
-    def _wants_tag(self, messages: list[dict[str, str]]) -> bool:
-        """Whether the reply's tag is asked for first (`_greedy_tag`): no start is written yet."""
-        return self.style.greedy_tag and messages[-1]["role"] != "assistant"
-
-    def _tag_for(self, persona: PersonaBrief, messages: list[dict[str, str]]) -> str | None:
-        """`_greedy_tag`, asked once per prompt: a prefill (`prime`, while the person still
-        spoke) leaves it here for the reply to the same prompt (at temperature 0 the model would
-        write the same tag again; the reply saves that request, its decoding and round trip)."""
-        key = (persona.model or self.settings.model, json.dumps(messages))
-        # one asking at a time: a reply whose prompt a prefill is asking about right now waits
-        # for that answer instead of asking the server (one slot) again behind it
-        with self._tag_lock:
-            known = self._known_tag
-            if known is not None and known[0] == key:
-                return known[1]
-            start = self._greedy_tag(persona, messages)
-            self._known_tag = (key, start)
-            return start
-
-    def _greedy_tag(self, persona: PersonaBrief, messages: list[dict[str, str]]) -> str | None:
-        """The reply's tag as the model's most likely reading (temperature 0, up to its "]"), as
-        the reply's start for the stream to continue; None when it wrote no usable tag. The
-        prompt is evaluated here and stays in the server's cache for the stream, which then only
-        adds the tag's few tokens: about one HTTP round trip more than letting the stream write it.
-        A sampled tag changes from one asking to the next (a sad message read as sad, then as
-        disgusted); the person's feeling should not change when a reply is regenerated."""
-        import openai
-
-        model = persona.model or self.settings.model
-        extra = {"extra_body": self.extra_body} if self.extra_body else {}
-        try:
-            answer = self._client.chat.completions.create(
-                model=model, messages=messages, max_tokens=TAG_TOKENS, temperature=0.0, stop=["]"], stream=False,
-                **extra)
-        except (openai.APIError, OSError) as exc:
-            raise self._error(exc, model) from exc
-        text = (answer.choices[0].message.content or "") if answer.choices else ""
-        tag, _ = parse_tag(text.strip() + "]")
-        return f"[{tag.emotion.value}]" if tag is not None and tag.emotion is not None else None
 
     def _stream_once(self, persona: PersonaBrief, messages: list[dict[str, str]], *, nudge: bool,
                      heard: EmotionState | None = None) -> Iterator[ReplyChunk]:

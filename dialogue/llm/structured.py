@@ -72,10 +72,11 @@ class ReplyAssembler:
     reply ends where a list or a code block begins.
     person_tag: the tag names how the person feels; the reply's emotion is the empathic answer
     to it (emotion.response.EMPATHY), at the tag's intensity or PERSON_TAG_INTENSITY.
-    heard: with person_tag, the person's feeling as the text recognizer heard it; when it is clear
+    heard: with person_tag, the person's feeling as the app read it (the trained classifier where
+    confident, else the lexicon: app.text_emotion); when it is clear
     (dialogue.prompts.heard_clearly) it decides the person's feeling and the model's tag is
-    used only otherwise: the lexicon misses much but is seldom wrong when it hears something, and
-    a 1.5B model now and then tags grief "disgusted".
+    used only otherwise: a clear reading is seldom wrong, and a 1.5B model now and then tags
+    grief "disgusted".
     avoid: sentences the reply must not repeat (the few-shot answers, the avatar's earlier turns,
     the person's own message): a sentence of ECHO_MIN_WORDS words or more equal to one of them is
     dropped (small models copy a few-shot line or echo the question).

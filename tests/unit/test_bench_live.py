@@ -54,6 +54,7 @@ def test_each_turn_gets_its_reply_s_prompt_tokens_and_the_prefills_before_it():
     first, second = stages(trace, llm_at=[0.4, 10.5], replies=replies)["typed"]
     assert first["prefills"] == 0 and first["prompt_tokens"] == 60 and first["prompt_eval_s"] == pytest.approx(1.5)
     assert second["prefills"] == 2 and second["prompt_tokens"] == 3 and second["cached_tokens"] == 700
+    assert second["behind_prefill_s"] == 0.0 and second["prefills_skipped"] == 0
     # a reply that logged no timings (stopped early) does not take the next turn's
     first, second = stages(trace, llm_at=[0.4, 10.5], replies=replies[1:])["typed"]
     assert "prompt_tokens" not in first and second["prompt_tokens"] == 3
@@ -101,3 +102,22 @@ def test_the_typist_types_at_a_person_s_pace_with_pauses_only_between_words():
     assert any(w > longest_key for w in keys)  # it does pause to think now and then
     words_per_minute = (len(text) / 5) / (sum(keys) / 60)
     assert 40 < words_per_minute < 90
+
+
+def test_a_partial_is_judged_by_the_start_it_shares_with_the_final_transcript():
+    from bench.live_partials import common_prefix, forced_prefix
+
+    assert common_prefix("He was not.", "He was not an old man.") == 10  # up to the stop the words replace
+    assert common_prefix("I'll let you", "Unless to be") == 0
+    assert forced_prefix("He was not an ill-dis") == "He was not an" and forced_prefix("Hello") is None
+
+
+def test_a_turn_that_began_while_a_prefill_evaluated_is_said_to_be_behind_it():
+    trace = [
+        {"stage": "prefill", "t": 9.0, "seconds": 1.5},  # still evaluating at 10.0
+        {"stage": "sent", "t": 9.9},
+        {"stage": "prefill_skipped", "t": 9.95, "chars": 12},
+        *turn_marks(1, 10.0),
+    ]
+    row = stages(trace, llm_at=[10.4])["typed"][0]
+    assert row["behind_prefill_s"] == pytest.approx(0.5) and row["prefills_skipped"] == 1

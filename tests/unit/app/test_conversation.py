@@ -364,3 +364,38 @@ def test_a_conversation_not_started_yet_prefills_the_greeting_path(services, per
     assert prompt(llm.prefills[-1]) == prompt(llm.calls[-1])
     services.llm = FakeLLM()  # a backend without a prompt cache: nothing to do
     assert prefill_reply(services, persona, None, None, "Hello there") is None
+
+
+def test_the_persons_messages_are_read_by_the_feeling_reader(services, persona):
+    """Services.feeling_of (the trained classifier in the app) reads the person's turns; the
+    avatar's own sentences stay with emotion_of."""
+    from emotion import Emotion
+
+    read = []
+
+    def feeling_of(text):
+        read.append(text)
+        return EmotionState.of(Emotion.FEARFUL, 0.7)
+
+    services.feeling_of = feeling_of
+    conv = Conversation.start(services, persona)
+    events = list(conv.send("The results come tomorrow"))
+    assert events[0].turn.emotion.label is Emotion.FEARFUL
+    assert read == ["The results come tomorrow"]
+
+
+def test_a_message_prefilled_as_it_was_sent_has_its_feeling_read_once(services, persona):
+    read = []
+
+    def feeling_of(text):
+        read.append(text)
+        return EmotionState.of("sad", 0.6)
+
+    services.llm = PrefillLLM([("Oh no. I am sorry to hear that.", "sad", 0.6)])
+    services.feeling_of = feeling_of
+    conv = Conversation.start(services, persona)
+    conv.prefill("I lost my keys")  # while it was typed
+    list(conv.send("I lost my keys"))
+    assert read == ["I lost my keys"] and conv.path()[-2].emotion.label.value == "sad"
+    services.feeling_of = lambda text: EmotionState.of("happy", 0.6)  # another reader: read anew
+    assert services.person_feeling("I lost my keys").label.value == "happy"

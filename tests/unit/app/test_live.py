@@ -362,9 +362,11 @@ def test_no_prefill_begins_while_a_sent_message_waits_for_its_turn():
     live.on_message({"type": "draft", "text": "I got the job"})  # the page's last draft timer fired
     wait_for(lambda: any(m["stage"] == "prefill_skipped" for m in live.trace))
     assert drafts.texts == []  # the model is left to the turn
+    live.prefill_with(drafts)  # the conversation so far begins any next prompt: evaluated even now
+    wait_for(lambda: drafts.texts == [""])
     live.turn_sink()  # the turn began (and its lock keeps the drafter off the tree)
     live.prefill("I got the job!")
-    wait_for(lambda: drafts.texts == ["I got the job!"])
+    wait_for(lambda: drafts.texts == ["", "I got the job!"])
 
 
 class DottedASR(CountingASR):
@@ -397,20 +399,6 @@ def dotted_session(script: str, hold: bool = False):
     drafts = Drafts()
     live.prefill_with(drafts, history=False)
     return live, sent, asr, drafts, np.full(1600, 3000, np.int16).tobytes()
-
-
-def test_a_partial_is_prefilled_without_its_closing_stop():
-    from app.live import partial_prefix
-
-    assert partial_prefix("He was not. ") == "He was not" and partial_prefix("And so...") == "And so"
-    assert partial_prefix("Is it?") == "Is it" and partial_prefix("e.g. this") == "e.g. this"
-    live, sent, asr, drafts, chunk = dotted_session("s" * 25 + "q" * 6)
-    for _ in range(25):
-        live.hear(chunk)
-    partial = next_message(sent, "partial")
-    assert partial["text"].endswith(" s.")  # shown as heard ...
-    wait_for(lambda: drafts.texts)  # ... prefilled as the start of what follows (a later partial may supersede it)
-    assert all(t.startswith("heard ") and t.endswith(" s") for t in drafts.texts)
 
 
 def test_in_a_quiet_stretch_the_speculative_transcript_is_prefilled_not_the_partial_before_it():

@@ -387,6 +387,11 @@ def test_a_prefill_holds_the_turn_lock_only_while_it_reads_the_prompt(ctx):
     llm.release.set()
     worker.join(30)
     assert result == [{"prompt_n": 7, "cache_n": 100}]
+    # the message's feeling (a model reads it) is read before the lock is taken too
+    held_while_read = []
+    ctx.services.feeling_of = lambda text: held_while_read.append(lock.locked()) or EmotionState.of("sad", 0.6)
+    assert drafter("I lost my keys") is not None
+    assert held_while_read == [False] and llm.prefills[-1][1][-1].emotion.label.value == "sad"
 
 
 def test_a_bubble_names_each_label_its_sentences_were_said_with_in_order():

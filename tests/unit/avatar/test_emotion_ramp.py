@@ -19,8 +19,10 @@ SAD_FACE = expression_vector(PROFILE.expression(SAD, listening=False))
 CALM_FACE = expression_vector(PROFILE.expression(CALM, listening=False))
 # what the sad face moves (beyond the calm face's own level: warm's neutral presses its lips a little)
 SAD_COLUMNS = [c for c in _FADED_COLUMNS if SAD_FACE[c] - CALM_FACE[c] >= 0.1]
-# what it moves most (frown, stretch, squint), blinks aside (a blink may fall in the ramp)
-STRONG_SAD = [c for c in SAD_COLUMNS if SAD_FACE[c] >= 0.3 and "Blink" not in ARKIT_NAMES[c]]
+# what it moves most (inner brows, frown, squint), blinks aside (a blink may fall in the ramp) and
+# the lip stretch too (the next sentence's speech stretches the lips by up to about 0.4 itself)
+STRONG_SAD = [c for c in SAD_COLUMNS if SAD_FACE[c] >= 0.3 and "Blink" not in ARKIT_NAMES[c]
+              and "Stretch" not in ARKIT_NAMES[c]]
 
 
 def _shaped(emotion: EmotionState, previous: MotionClip | None, n: int = 50) -> MotionClip:

@@ -49,3 +49,17 @@ def test_a_lid_barely_closing_changes_nothing_above_its_skin():
     y0 = int(40 - LID_SKIN * UNIT) - 1
     assert close(out[:y0], img[:y0])                   # the stretched skin starts where it was
     assert close(out[:, :18], img[:, :18]) and close(out[:, 83:], img[:, 83:])
+
+
+def test_a_raised_lid_does_not_drag_the_rim_above_it_over_the_eye():
+    img, top, bottom = eye_image()
+    img[27:30, 10:90] = (30, 30, 30)                   # a spectacle rim above the lid (rows 27-29)
+    raised = top - [0, 6.0]                            # wide eyes: the lid line 6 px higher, at row 34
+    img[34:41, 20:81] = EYE                            # (the eye shows where the lid was)
+    img[32:35, 20:81] = LASH
+    out = img.copy()
+    draw_eyelid(out, raised, raised + 0.8 * (bottom - raised), 0.8, SKIN.astype(np.float32), UNIT, raised=6.0)
+    edge = int(34 + 0.8 * (71 - 34))
+    lid = out[36:edge - 3, 30:71].astype(int)          # the lid's skin, above its lash line
+    assert lid.mean(-1).min() > 100                    # no rim (nor eye) in it
+    assert close(out[27:30], img[27:30])               # the rim stays where it is

@@ -192,131 +192,13 @@ def test_the_retry_keeps_a_reply_start_written_in_the_prompt_last():
     assert out[-1].final.text == "Oh no, I'm so sorry." and out[-1].final.emotion is Emotion.SAD
 
 
-class TagFirstClient(FakeClient):
-    """Answers the non-streamed tag request with `tag_text`, then streams as FakeClient."""
-
-    def __init__(self, stream, tag_text):
-        super().__init__(stream)
-        self.tag_text = tag_text
-
-    def _create(self, **kwargs):
-        self.calls.append(kwargs)
-        if not kwargs.get("stream"):
-            return SimpleNamespace(choices=[SimpleNamespace(message=SimpleNamespace(content=self.tag_text))])
-        return self.stream
-
-
-def test_greedy_tag_is_asked_first_and_written_as_the_reply_s_start():
+def test_the_prompt_ends_with_the_tag_the_recognizer_heard_clearly():
     from dialogue.prompts import PromptStyle
 
-    style = PromptStyle(companion=True, cues_last=True, person_tag=True, greedy_tag=True)
-    client = TagFirstClient(FakeStream([" Oh no,", " that is awful.", " Are you hurt?"]), "[sad")
-    path = [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="The storm wrecked our garden.")]
-    out = list(OpenAIChatLLM(SETTINGS, client=client, style=style).stream_reply(PersonaBrief(name="Ada"), path,
-                                                                                EmotionCues()))
-    tag_call, stream_call = client.calls
-    assert tag_call["temperature"] == 0.0 and tag_call["stop"] == ["]"] and tag_call["stream"] is False
-    # the stream continues the reply's start: the same prompt with the tag written as the assistant's
-    assert stream_call["messages"][:-1] == tag_call["messages"]
-    assert stream_call["messages"][-1] == {"role": "assistant", "content": "[sad]"}
-    sentences = [c.sentence for c in out if c.sentence]
-    assert sentences == ["Oh no, that is awful.", "Are you hurt?"] and out[-1].final.emotion is Emotion.SAD
-
-
-def test_greedy_tag_that_is_no_tag_leaves_the_prompt_as_it_was():
-    from dialogue.prompts import PromptStyle
-
-    style = PromptStyle(companion=True, cues_last=True, person_tag=True, greedy_tag=True)
-    client = TagFirstClient(FakeStream(["[happy] ", "Well done!"]), "Oh wow, that is")
-    out = list(OpenAIChatLLM(SETTINGS, client=client, style=style).stream_reply(PersonaBrief(name="Ada"), PATH,
-                                                                                EmotionCues()))
-    assert client.calls[1]["messages"] == client.calls[0]["messages"]  # nothing written in: the model tags
-    assert [c.sentence for c in out if c.sentence] == ["Well done!"] and out[-1].final.emotion is Emotion.HAPPY
-
-
-def test_no_tag_request_when_the_recognizer_already_wrote_the_tag():
-    from dialogue.prompts import PromptStyle
-
-    style = PromptStyle(companion=True, cues_last=True, person_tag=True, greedy_tag=True)
+    style = PromptStyle(companion=True, cues_last=True, person_tag=True)
     heard = EmotionCues(user_current=EmotionState.of(Emotion.ANGRY, 0.8))
-    client = TagFirstClient(FakeStream([" How unfair!"]), "[happy")
-    list(OpenAIChatLLM(SETTINGS, client=client, style=style).stream_reply(PersonaBrief(name="Ada"), PATH, heard))
+    client = FakeClient(FakeStream([" How unfair!"]))
+    out = list(OpenAIChatLLM(SETTINGS, client=client, style=style).stream_reply(PersonaBrief(name="Ada"), PATH, heard))
     assert len(client.calls) == 1 and client.calls[0]["messages"][-1] == {"role": "assistant", "content": "[angry]"}
+    assert out[-1].final.emotion is Emotion.SAD  # the avatar answers anger with concern (EMPATHY)
 
-
-def test_a_prefill_writes_the_tag_and_the_reply_to_the_same_prompt_takes_it_from_there():
-    from dialogue.prompts import PromptStyle
-
-    style = PromptStyle(companion=True, cues_last=True, person_tag=True, greedy_tag=True)
-    client = TagFirstClient(FakeStream([" Oh no,", " that is awful."]), "[sad")
-    llm = OpenAIChatLLM(SETTINGS, client=client, style=style)
-    storm = [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="The storm wrecked our garden.")]
-    assert llm.prime(PersonaBrief(name="Ada"), storm, EmotionCues()) == {}  # while the person spoke
-    out = list(llm.stream_reply(PersonaBrief(name="Ada"), storm, EmotionCues()))
-    tag_call, stream_call = client.calls  # one tag request: the prefill's
-    assert tag_call["max_tokens"] > 1 and tag_call["stop"] == ["]"]
-    assert stream_call["messages"] == tag_call["messages"] + [{"role": "assistant", "content": "[sad]"}]
-    assert out[-1].final.emotion is Emotion.SAD
-    llm.prime(PersonaBrief(name="Ada"), PATH, EmotionCues())  # another prompt: its own tag request
-    assert len(client.calls) == 3 and client.calls[-1]["messages"] != tag_call["messages"]
-
-
-class HeldTagClient(TagFirstClient):
-    """A TagFirstClient whose tag requests wait for `release` (a prefill the server is still on);
-    `arrived` counts the tag requests that reached it."""
-
-    def __init__(self, stream, tag_text):
-        import threading
-
-        super().__init__(stream, tag_text)
-        self.arrived, self.release = 0, threading.Event()
-
-    def _create(self, **kwargs):
-        if not kwargs.get("stream"):
-            self.arrived += 1
-            assert self.release.wait(30)
-        return super()._create(**kwargs)
-
-
-class SpyLock:
-    """A lock that counts the threads waiting to take it."""
-
-    def __init__(self):
-        import threading
-
-        self._lock, self.waiting = threading.Lock(), 0
-
-    def __enter__(self):
-        self.waiting += 1
-        self._lock.acquire()
-        self.waiting -= 1
-        return self
-
-    def __exit__(self, *exc):
-        self._lock.release()
-
-
-def test_a_reply_waits_for_the_tag_a_prefill_of_its_prompt_is_still_asking_for():
-    import threading
-
-    from dialogue.prompts import PromptStyle
-    from tests.unit.app.test_live import wait_for
-
-    style = PromptStyle(companion=True, cues_last=True, person_tag=True, greedy_tag=True)
-    client = HeldTagClient(FakeStream([" Oh no,", " that is awful."]), "[sad")
-    llm = OpenAIChatLLM(SETTINGS, client=client, style=style)
-    llm._tag_lock = lock = SpyLock()
-    storm = [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="The storm wrecked our garden.")]
-    prefill = threading.Thread(target=llm.prime, args=(PersonaBrief(name="Ada"), storm, EmotionCues()))
-    prefill.start()
-    wait_for(lambda: client.arrived == 1)  # the prefill's tag request is at the server
-    out: list = []
-    reply = threading.Thread(target=lambda: out.extend(llm.stream_reply(PersonaBrief(name="Ada"), storm, EmotionCues())))
-    reply.start()
-    wait_for(lambda: lock.waiting == 1 or client.arrived > 1)  # the reply waits for it (or asked again)
-    client.release.set()
-    prefill.join(30)
-    reply.join(30)
-    assert client.arrived == 1  # the reply took the prefill's tag instead of asking again
-    assert client.calls[-1]["messages"][-1] == {"role": "assistant", "content": "[sad]"}
-    assert out[-1].final.emotion is Emotion.SAD

@@ -371,6 +371,13 @@ def test_a_clear_reading_of_the_person_is_not_overruled_by_cheering_words():
     ("It's important to seek professional help.", True),
     ("Let me know how it goes!", False),
     ("What else happened at the party?", False),
+    # a coder model's instinct: code explained instead of a friend's answer
+    ("To reverse a string in JavaScript, you can use the split(), reverse(), and join() methods together.", True),
+    ("Here's an example:", True),
+    ("To reverse a string in JavaScript, you can use the split method to convert it into an array.", True),
+    ("I love coding with Python on rainy days!", False),
+    ("Here is an idea for the weekend.", True),
+    ("That sounds like a fun idea for the weekend (if the weather holds).", False),
 ])
 def test_assistant_speak(sentence, assistant):
     from dialogue.llm.hygiene import is_assistant_speak

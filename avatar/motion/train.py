@@ -270,19 +270,19 @@ def main(argv: list[str] | None = None) -> int:
     n_val = max(len(samples) // 20, 4)
     train, val = samples[n_val:], samples[:n_val]
     frames = sum(len(s.motion) for s in samples)
-    print(f"corpus: {len(samples)} clips, {frames / 25 / 60:.1f} min of motion, built in {time.time() - t0:.0f} s")
+    log.info("corpus: %d clips, %.1f min of motion, built in %.0f s", len(samples), frames / 25 / 60, time.time() - t0)
     cfg = MotionConfig(n_layer=a.layers, n_embd=a.width, n_head=a.heads, n_enc_layer=a.enc_layers, dropout=a.dropout,
                        n_cues=a.cues)
     model = MotionModel(cfg)
     set_normalisation(model, train)
-    print(f"model: {cfg.n_layer} layers x {cfg.n_embd}, {model.num_params() / 1e6:.2f} M decoder parameters")
+    log.info("model: %d layers x %d, %.2f M decoder parameters", cfg.n_layer, cfg.n_embd, model.num_params() / 1e6)
     hist = fit(model, train, val, a.minutes, a.batch, lr=a.lr, kl_weight=a.kl_weight, seed=a.seed,
                max_steps=a.steps, head_weight=a.head_weight, pause_boost=a.pause_boost,
                prior_frac=a.prior_frac, nod_weight=a.nod_weight)
     info = {**hist, "sentences": a.sentences, "clips": len(samples), "corpus_minutes": frames / 25 / 60,
             "corpus": "espeak-ng speech + procedural teacher", "command": "warmchat train-motion " + " ".join(sys.argv[1:] if argv is None else argv)}
     save_checkpoint(model, a.out, info)
-    print(f"saved {a.out} ({a.out.stat().st_size / 1e6:.1f} MB): {hist}")
+    log.info("saved %s (%.1f MB): %s", a.out, a.out.stat().st_size / 1e6, hist)
     return 0
 
 

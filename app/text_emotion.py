@@ -95,7 +95,7 @@ class FeelingReader:
 def training_messages(path: Path = MESSAGES, sentences: Path = SENTENCES) -> list[tuple[Emotion, str]]:
     """The labelled messages: `path`'s "label|message" lines (blank lines and # comments skipped),
     then the dev split of the labelled sentences (`sentences`, a csv: text, label, source, split)."""
-    out = [(Emotion(r["label"]), r["text"]) for r in _sentence_rows(sentences) if r["split"] == "dev"]
+    out = [(Emotion(r["label"]), r["text"]) for r in sentence_rows(sentences) if r["split"] == "dev"]
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -113,10 +113,11 @@ def held_out_messages(path: Path = HELD_OUT, sentences: Path = SENTENCES) -> lis
     texts = [item["text"] for item in data["single"]]
     for conv in data["conversations"]:
         texts += [t for i, t in enumerate(conv["turns"]) if i % 2 == 0]
-    return texts + [r["text"] for r in _sentence_rows(sentences) if r["split"] == "test"]
+    return texts + [r["text"] for r in sentence_rows(sentences) if r["split"] == "test"]
 
 
-def _sentence_rows(path: Path) -> list[dict[str, str]]:
+def sentence_rows(path: Path = SENTENCES) -> list[dict[str, str]]:
+    """The labelled sentences' rows (text, label, source, split)."""
     with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 

@@ -23,7 +23,6 @@ Writes bench/results/replies.json (every reply, for the hand review in docs/repl
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os

@@ -14,7 +14,6 @@ test accuracy is likely above what a reader reaches on real users' messages.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import platform
@@ -22,7 +21,7 @@ import statistics
 import time
 from pathlib import Path
 
-from app.text_emotion import FeelingReader
+from app.text_emotion import FeelingReader, sentence_rows
 from bench.machine import cpu_model
 from bench.replies import load_items
 from emotion.state import Emotion
@@ -36,8 +35,7 @@ LABELS = [e.value for e in Emotion]
 
 def load_rows(path: Path = DATA) -> list[dict[str, str]]:
     """Rows of the labelled set: text, label, source, split."""
-    with open(path, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
+    return sentence_rows(path)
 
 
 def reply_messages() -> list[dict[str, str]]:

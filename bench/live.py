@@ -295,7 +295,7 @@ def _prompt(trace: list[dict], turn: dict, replies, firsts) -> dict:
     timings = next((t for at, t in replies if turn["t"] <= at < after), None)
     if timings:
         row |= {"prompt_tokens": timings.get("prompt_n"), "cached_tokens": timings.get("cache_n"),
-                "prompt_eval_s": (timings.get("prompt_ms") or 0.0) / 1000}
+                "prompt_eval_s": (timings.get("prompt_ms") or 0.0) / 1000, "reply_raw": timings.get("raw")}
     # where the time to its first sentence went: the first token, then the tokens decoded by then
     first = next((t for at, t in firsts if turn["t"] <= at < after), None)
     if first:
@@ -317,7 +317,7 @@ class ServerTimings(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         timings = getattr(record, "llm_timings", None)
         if timings:
-            self.replies.append((time.monotonic(), dict(timings)))
+            self.replies.append((time.monotonic(), dict(timings) | {"raw": getattr(record, "llm_raw", "")}))
         first = getattr(record, "llm_first", None)
         if first:
             self.firsts.append((time.monotonic(), dict(first)))
@@ -438,7 +438,8 @@ def run(args) -> dict:
             except (TimeoutError, PageTimeout) as exc:  # out of budget (or a step never came): keep what was measured
                 res["ended_early"] = str(exc).splitlines()[0][:200]
             s = _stats(page)
-            res["page"] = {k: s[k] for k in ("frames", "freezes", "frozenMs", "waiting", "fragments", "bytes", "mode")}
+            res["page"] = {k: s[k] for k in ("frames", "freezes", "frozenMs", "waiting", "fragments", "bytes", "mode",
+                                             "waits", "catchUps")}
             res["page"]["partial_transcripts"] = len(s.get("partials", []))
             res["page"]["longest_gaps"] = sorted(s["gaps"], key=lambda g: -g[1])[:10]  # [page ms, gap ms]
             res["page"]["cuts"] = s.get("cuts", [])

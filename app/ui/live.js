@@ -12,7 +12,13 @@
   const MIME = 'video/mp4; codecs="avc1.42E01F, mp4a.40.2"';
   const MAX_LATENCY_S = 1.2;  // more buffered than this: jump to near the live edge
   const CUT_MARGIN_S = 0.2;  // a barge-in's new stream plays this long after the playhead (app/live.py)
-  const CATCH_UP_S = 0.3;  // more buffered than this while the avatar is not speaking: play faster
+  // More buffered than CATCH_UP_S while the avatar is not speaking: play faster, down to
+  // CAUGHT_UP_S. Both lie above what the stream keeps buffered while it waits (its lead, 0.25 s,
+  // plus the page's own start delay): a threshold inside that range switched the rate hundreds
+  // of times a run, and each switch made Chromium's audio renderer stall the picture (waiting
+  // events with 0.4 s buffered, 0.5-1.2 s freezes on a 2-core Xeon).
+  const CATCH_UP_S = 0.7;
+  const CAUGHT_UP_S = 0.45;
   const DRAFT_AFTER_MS = 300;  // a pause in typing this long sends the text so far to be prefilled
   const SENTENCE_END = /[.!?…]["'”’)\]]*$/;  // ... as does a sentence's last key: Send often comes next
   const CATCH_UP_RATE = 1.5;  // (it idles or listens: nothing is heard) so its next words come sooner
@@ -20,12 +26,12 @@
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
-    turnsBegun: [], turns: {},  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
+    turnsBegun: [], turns: {}, waits: [],  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
     bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], drafts: 0, draftTexts: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
   window.warmchatLive = live;
-  let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null, cuts = [], cutAt = null;
+  let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null, cuts = [], cutAt = null, lastDataAt = 0;
   let userMuted = false, micNode = null, micStream = null, micCtx = null, retries = 0, speakingTurn = null;
 
   const panel = () => document.querySelector("#live-panel");
@@ -61,7 +67,12 @@
       sb.addEventListener("updateend", pump);
       pump();
     }, { once: true });
-    video.addEventListener("waiting", () => { stats.waiting += 1; });
+    video.addEventListener("waiting", () => {
+      // why it waits: [page ms, seconds buffered beyond the playhead, ms since the last data, rate]
+      stats.waiting += 1;
+      const ahead = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
+      if (stats.waits.length < 200) stats.waits.push([performance.now(), ahead, performance.now() - lastDataAt, video.playbackRate]);
+    });
     video.addEventListener("playing", () => {
       if (!stats.playing) { stats.playing = true; send({ type: "playing" }); }
       stats.mode = "live";
@@ -76,7 +87,7 @@
     ws.onopen = () => { stats.connected = true; retries = 0; if (stats.micOn) send({ type: "mic", on: true }); };
     ws.onmessage = (ev) => {
       if (typeof ev.data === "string") { onMessage(JSON.parse(ev.data)); return; }
-      stats.fragments += 1; stats.bytes += ev.data.byteLength;
+      stats.fragments += 1; stats.bytes += ev.data.byteLength; lastDataAt = performance.now();
       queue.push(ev.data); pump();
     };
     ws.onclose = () => {
@@ -199,7 +210,8 @@
     if (silentUntil !== null && t >= pageTime(silentUntil)) { silentUntil = null; v.muted = userMuted; }
     // the playhead drifts behind the stream (its start, a stall): catch up while nothing is said
     const ahead = v.buffered.length ? v.buffered.end(v.buffered.length - 1) - t : 0;
-    const rate = !stats.speaking && ahead > CATCH_UP_S ? CATCH_UP_RATE : 1;
+    const fast = v.playbackRate > 1;
+    const rate = !stats.speaking && ahead > (fast ? CAUGHT_UP_S : CATCH_UP_S) ? CATCH_UP_RATE : 1;
     if (v.playbackRate !== rate) { v.playbackRate = rate; if (rate > 1) stats.catchUps += 1; }
     requestAnimationFrame(tick);
   }

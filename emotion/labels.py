@@ -12,8 +12,10 @@ directions after Scherer (2003) and Juslin & Laukka (2003); faces after Ekman & 
 prototypes (EMFACS), written as ARKit blendshape weights at full intensity, then calibrated on
 clips rendered the way `warmchat render` makes them, with the FER2013 judge in the loop (bench/
 expression.py; a coordinate search per emotion over its FACS channels, capped where a face would
-turn into a caricature, then looked at): sad as corners pulled down and out with narrowed, heavy
-eyes and raised inner brows (AU1+15+20+7, a little AU4); anger as lowered brows, a squint, a
+turn into a caricature, then looked at): sad as raised inner brows over heavy lids, the corners
+drawn down and out a little (AU1+15+20 with a little AU4, AU6 and AU7; the search for it counted
+the dlib identity distance too, bench/face_search.py: the stronger mouth of before cost the
+astronaut 0.03 and hopper 0.05 more, and its depressor lines read as drawn on); anger as lowered brows, a squint, a
 sneer and pressed lips; surprise as high brows, widened eyes and a dropped, rounded jaw
 (AU1+2+5+26); fear as raised inner brows a little drawn together, eyes wide open and lips
 stretched down over a dropped jaw (AU1+4+5+15+20+26; on a portrait with glasses the eyes and the
@@ -103,8 +105,8 @@ TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("sad", -0.7, -0.45, "#3b6fd8", "sorry, low, sympathetic",
               "The person is sad. Comfort them gently in one or two short sentences.",
               (0.82, 0.90, 0.70),
-              _face(mouthFrown=0.8, mouthStretch=0.6, eyeSquint=0.7, browDown=0.3, browInnerUp_=1.0, eyeBlink=0.45,
-                    mouthPress=0.3, mouthShrugLower_=0.3),
+              _face(mouthFrown=0.45, mouthStretch=0.45, eyeSquint=0.3, browDown=0.3, browInnerUp_=1.0, eyeBlink=0.5,
+                    cheekSquint=0.3),
               "sad", HeadStyle(gain=0.8, speed=0.75, pitch=0.08), meet="comfort them gently",
               listener=_face(mouthFrown=1.0, mouthStretch=0.6, eyeSquint=0.8, browDown=0.15, browInnerUp_=1.0, eyeBlink=0.3,
                              cheekSquint=0.3)),

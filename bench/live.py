@@ -246,11 +246,13 @@ def _first(trace: list[dict], stage: str, after: float, turn: int | None = None)
     return None
 
 
-def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, dict]] = ()) -> dict:
+def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, dict]] = (),
+           firsts: list[tuple[float, dict]] = ()) -> dict:
     """Where each turn's time went, from the session's timing marks (seconds, server clock).
 
     replies: (time.monotonic() at the reply's end, the model server's timings) per LLM reply
-    (`ServerTimings`): each turn gets its first reply's prompt tokens evaluated and reused.
+    (`ServerTimings`): each turn gets its first reply's prompt tokens evaluated and reused;
+    firsts: the same at each reply's first sentence (its first token, tokens decoded by then).
     spoken: one entry per transcribed utterance answered by a turn; typed: per other turn."""
     out: dict[str, list[dict]] = {"spoken": [], "typed": []}
     spoken_turns = set()
@@ -263,18 +265,18 @@ def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, di
         spoken_turns.add(turn["turn"])
         row = {"vad_end_of_turn_s": vad["t"] - vad["speech_end"], "asr_after_vad_s": heard["t"] - vad["t"],
                "page_to_turn_s": turn["t"] - heard["t"]}
-        row |= _turn_stages(trace, turn, llm_at) | _prompt(trace, turn, replies)
+        row |= _turn_stages(trace, turn, llm_at) | _prompt(trace, turn, replies, firsts)
         played = _first(trace, "played", turn["t"], turn["turn"])
         row["total_s"] = played["t"] - vad["speech_end"] if played else None
         out["spoken"].append(row)
     for turn in (m for m in trace if m["stage"] == "turn" and m["turn"] not in spoken_turns):
         sent = next((m for m in reversed(trace) if m["stage"] == "sent" and m["t"] <= turn["t"]), None)
         row = {"sent_to_turn_s": turn["t"] - sent["t"] if sent else None} | _turn_stages(trace, turn, llm_at)
-        out["typed"].append(row | _prompt(trace, turn, replies))
+        out["typed"].append(row | _prompt(trace, turn, replies, firsts))
     return out
 
 
-def _prompt(trace: list[dict], turn: dict, replies) -> dict:
+def _prompt(trace: list[dict], turn: dict, replies, firsts) -> dict:
     """The turn's prompt work: tokens the model evaluated for its reply and took from its cache,
     that evaluation's seconds, how many prefills (app.live: the prompt evaluated ahead while the
     person spoke or typed, or after the last reply) ran and were skipped (a turn was on its way)
@@ -294,6 +296,13 @@ def _prompt(trace: list[dict], turn: dict, replies) -> dict:
     if timings:
         row |= {"prompt_tokens": timings.get("prompt_n"), "cached_tokens": timings.get("cache_n"),
                 "prompt_eval_s": (timings.get("prompt_ms") or 0.0) / 1000}
+    # where the time to its first sentence went: the first token, then the tokens decoded by then
+    first = next((t for at, t in firsts if turn["t"] <= at < after), None)
+    if first:
+        n = first.get("predicted_n") or 0
+        row |= {"llm_call_first_sentence_s": first.get("seconds"), "llm_first_token_s": first.get("first_piece_s"),
+                "first_sentence_tokens": n,
+                "decode_ms_per_token": (first.get("predicted_ms") or 0.0) / n if n else None}
     return row
 
 
@@ -303,11 +312,15 @@ class ServerTimings(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.replies: list[tuple[float, dict]] = []
+        self.firsts: list[tuple[float, dict]] = []  # the timings so far at each reply's first sentence
 
     def emit(self, record: logging.LogRecord) -> None:
         timings = getattr(record, "llm_timings", None)
         if timings:
             self.replies.append((time.monotonic(), dict(timings)))
+        first = getattr(record, "llm_first", None)
+        if first:
+            self.firsts.append((time.monotonic(), dict(first)))
 
 
 def _turn_stages(trace: list[dict], turn: dict, llm_at: list[float]) -> dict:
@@ -437,7 +450,7 @@ def run(args) -> dict:
                 res["stream_frames"] = live.cost.frames
                 res["stream_size"] = live.pipeline.renderer.size
                 trace = list(live.trace)
-                res["stages"] = stages(trace, list(llm.first_sentence_at), server.replies)
+                res["stages"] = stages(trace, list(llm.first_sentence_at), server.replies, server.firsts)
                 t0 = trace[0]["t"] if trace else 0.0  # the raw marks, seconds from the first
                 res["trace"] = [{k: (v - t0 if k in ("t", "speech_end", "plays_at") else v) for k, v in m.items()}
                                 for m in trace]
@@ -489,8 +502,11 @@ def summarize(res: dict) -> dict:
     }
 
 
+PER_TOKEN = ("first_sentence_tokens", "decode_ms_per_token")  # medians beside the seconds
+
+
 def _median_stages(rows: list[dict]) -> dict:
-    keys = list(dict.fromkeys(k for r in rows for k in r if k.endswith("_s")))
+    keys = list(dict.fromkeys(k for r in rows for k in r if k.endswith("_s") or k in PER_TOKEN))
     return {k: _median([r.get(k) for r in rows]) for k in keys}
 
 
@@ -557,9 +573,9 @@ def measure(args) -> dict:
             ("prompt tokens at a turn, spoken / pasted / by key",
              f"{fmt(s['spoken_prompt_tokens'])} / {fmt(s['typed_prompt_tokens'])} / "
              f"{fmt(s['typed_person_prompt_tokens'])}", "")]
-    rows += [(f"  spoken: {k[:-2]}", fmt(v, " s"), "") for k, v in s["spoken_stages_s"].items()]
-    rows += [(f"  pasted: {k[:-2]}", fmt(v, " s"), "") for k, v in s["typed_stages_s"].items()]
-    rows += [(f"  by key: {k[:-2]}", fmt(v, " s"), "") for k, v in s["typed_person_stages_s"].items()]
+    for kind, key in (("spoken", "spoken_stages_s"), ("pasted", "typed_stages_s"), ("by key", "typed_person_stages_s")):
+        rows += [(f"  {kind}: {k}", fmt(v, ""), "") if k in PER_TOKEN else (f"  {kind}: {k[:-2]}", fmt(v, " s"), "")
+                 for k, v in s[key].items()]
     print(f"{res['cpu']} ({res['cores']} cores), load {res['load_avg_start']} -> {res['load_avg_end']} "  # noqa: T201
           f"(1-min median {fmt(res['load_avg_1min_median'])}), llm {args.llm}")
     for name, value, target in rows:

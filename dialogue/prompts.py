@@ -8,11 +8,14 @@ rendered as alternating user/assistant messages, oldest dropped first to fit a c
 
 For a local model whose KV cache is reused between turns (llama.cpp `cache_prompt`) the prompt is
 laid out so that its prefix stays the same from turn to turn: `cues_last` moves the cues (which
-change every turn) out of the system message into a short system note right after the message
-being answered, and the few-shot turns (`few_shot`) are examples in the system message. Every
-earlier user message keeps the very note it was answered with (rendered again from the path alone,
-`dialogue.cues.path_cues`), and the oldest messages are dropped at fixed points, so the cached prefix
-holds from turn to turn: only the new message, its note and the model's answer are evaluated.
+change every turn) out of the system message into short system notes beside the messages, and the
+few-shot turns (`few_shot`) are examples in the system message. Every earlier user message keeps
+the very note it was answered with (rendered again from the path alone, `dialogue.cues.path_cues`),
+and the oldest messages are dropped at fixed points, so the cached prefix holds from turn to turn:
+only the new message, its note and the model's answer are evaluated. With `person_tag` the note
+comes BEFORE each message (`mood_before`: the traversal of the path before it), so nothing but the
+reply's start follows the message being answered: the prompt evaluated while the person typed or
+spoke (app.live) is, up to their last words, the prompt of the reply.
 
 `person_tag`: the tag names how the PERSON feels ("[angry]"), a plain reading a small model gets
 right far more often than its own fitting feeling; the avatar's feeling is then the profile's
@@ -142,12 +145,15 @@ def heard_clearly(feeling: EmotionState) -> Emotion | None:
     return feeling.label
 
 
-def mood_note(cues: EmotionCues) -> str:
-    """What the reverse-level traversal adds to a message's note, in few words (every word is
-    evaluated anew each turn, about 20 ms a token on 2 cores): the mood so far when it differs
-    from this message's feeling, and its trend; "" when there is nothing to add."""
+def mood_before(cues: EmotionCues) -> str:
+    """The note before a message (`person_tag`): what the reverse-level traversal of the path
+    before it tells, in few words: the mood so far when it is not neutral, and the person's trend;
+    "" when there is nothing to tell. It depends on the path before the message alone, so the
+    prompt up to the message's end is evaluated while the person still types or speaks, and
+    sending it evaluates only the message's last words and the reply's start (every token after
+    the cached prefix costs about 25 ms on 2 cores)."""
     parts = []
-    if cues.dominant.label is not cues.user_current.label:
+    if cues.dominant.label is not Emotion.NEUTRAL:
         parts.append(f"Mood so far: mostly {cues.dominant.label.value}.")
     dv = cues.user_trend[0]
     if abs(dv) > 0.1:
@@ -254,11 +260,12 @@ def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True
     cut from its start if it alone is too long). Avatar turns carry their tag when `with_tags`
     (`avatar_tag`: as the model writes it, so a cached prefix still matches). Consecutive turns of
     one speaker are merged (several servers' templates require alternation); empty turns are
-    skipped. notes: a system note after each user message but a last one (that one's note is the
-    caller's: it carries the cues), the note it was answered with (`cue_note` or, with
-    `person_tag`, `mood_note` of `path_cues` up to that message)."""
+    skipped. notes: a system note with each user message, the one it was answered with: with
+    `person_tag` before every user message, `mood_before` of the path before it (`path_cues`);
+    without, `cue_note` after every user message but a last one (that one's note is the caller's:
+    it carries the cues)."""
     msgs: list[Message] = []
-    upto: list[int] = []  # per message: index in `path` of its last turn
+    spans: list[list[int]] = []  # per message: indices in `path` of its first and last turn
     last_user: Turn | None = None
     for i, turn in enumerate(path):
         text = turn.text.strip()
@@ -273,10 +280,10 @@ def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True
             last_user = turn
         if msgs and msgs[-1]["role"] == role:
             msgs[-1] = {"role": role, "content": msgs[-1]["content"] + "\n" + text}
-            upto[-1] = i
+            spans[-1][1] = i
         else:
             msgs.append({"role": role, "content": text})
-            upto.append(i)
+            spans.append([i, i])
     if not msgs:
         return []
     start = _kept_from([len(m["content"]) for m in msgs], budget_chars)
@@ -285,14 +292,26 @@ def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True
         kept = [{"role": kept[0]["role"], "content": kept[0]["content"][-budget_chars:]}]
     if not notes:
         return kept
-    note_of = mood_note if person_tag else cue_note
     out: list[Message] = []
     for j, msg in enumerate(kept):
+        first, last = spans[start + j]
+        before = after = ""
+        if msg["role"] == "user" and person_tag:
+            before = note_before(path[:first])
+        elif msg["role"] == "user" and j < len(kept) - 1:
+            after = cue_note(path_cues(path[: last + 1]))
+        out += [{"role": "system", "content": before}] if before else []
         out.append(msg)
-        note = note_of(path_cues(path[: upto[start + j] + 1])) if msg["role"] == "user" and j < len(kept) - 1 else ""
-        if note:
-            out.append({"role": "system", "content": note})
+        out += [{"role": "system", "content": after}] if after else []
     return out
+
+
+def note_before(path: list[Turn]) -> str:
+    """The note before a user message that follows `path` (`person_tag`): `mood_before` of its
+    cues, "" while no user turn is on it (a greeting's feeling is not the conversation's mood)."""
+    if not any(t.speaker is Speaker.USER for t in path):
+        return ""
+    return mood_before(path_cues(path))
 
 
 def build_messages(
@@ -314,10 +333,12 @@ def build_messages(
     budget_chars bounds the path's text (the system message comes on top).
     compact: the short system prompt for tiny models; ask_tag: ask for the `[label x]` tag.
     companion: the companion rules; few_shot: the few-shot turns at the end of the system message
-    (`examples`); cues_last: the cues as a system note after the message being answered, and after
-    every earlier user message the note it was answered with: the prefix stays the
-    same from turn to turn (cacheable) and the note sits where a small model heeds it most. For
-    servers whose chat template accepts system messages anywhere (ChatML).
+    (`examples`); cues_last: the cues as system notes beside the messages (`path_messages`):
+    without `person_tag` the current cues after the message being answered (`cue_note`), where a
+    small model heeds them most; with it the traversal of the path before each user message,
+    before it (`mood_before`). Either way every earlier message keeps the note it was answered
+    with and the prefix stays the same from turn to turn (cacheable). For servers whose chat
+    template accepts system messages anywhere (ChatML).
     person_tag: the tag names the person's feeling (see the module doc); when the text recognizer
     heard it clearly (`heard_clearly`) the prompt ends with the reply's start, that tag, for the
     server to continue (llama.cpp does; an OpenAI server may not: for the embedded models).
@@ -329,7 +350,12 @@ def build_messages(
     msgs = [{"role": "system", "content": system}]
     turns = path_messages(path, budget_chars=budget_chars, with_tags=ask_tag, notes=cues_last, person_tag=person_tag)
     answering = bool(turns) and turns[-1]["role"] == "user"
-    note = (mood_note(cues) if person_tag else cue_note(cues)) if cues_last and answering else ""
+    if cues_last and person_tag and not answering and path:
+        # a prompt evaluated ahead of the person's next message (app.conversation.prefill_reply
+        # after a reply) ends with the note that message will follow: it is in the cache too
+        note = note_before(path)
+    else:
+        note = cue_note(cues) if cues_last and answering and not person_tag else ""
     if note:
         turns.append({"role": "system", "content": note})
     heard = heard_clearly(cues.user_current) if person_tag and answering else None

@@ -186,6 +186,7 @@ class OpenAIChatLLM:
 
         server_timings: dict[str, Any] = {}
         raw: list[str] = []  # the model's text as it came (logged with the timings, for benchmarks)
+        first_piece_s: list[float] = []  # seconds from the request to the first piece of text
 
         def pieces() -> Iterator[str]:
             if messages[-1]["role"] == "assistant":  # the reply's start, written in the prompt
@@ -201,6 +202,8 @@ class OpenAIChatLLM:
                     finish["reason"] = choice.finish_reason
                 text = getattr(choice.delta, "content", None) if choice.delta is not None else None
                 if text:
+                    if not raw:
+                        first_piece_s.append(time.monotonic() - t0)
                     raw.append(text)
                     yield text
 
@@ -214,7 +217,12 @@ class OpenAIChatLLM:
                 avoid=said_before(messages) + self.style.example_answers(),
             ):
                 if first and out.sentence:
-                    log.info("LLM first sentence after %.2f s (%s)", time.monotonic() - t0, model)
+                    # with the server's timings so far (llama.cpp: prompt_ms, predicted_n, ...),
+                    # for benchmarks (bench/live.py): where the time to the first sentence went
+                    seconds = time.monotonic() - t0
+                    facts = {"seconds": seconds, "first_piece_s": first_piece_s[0] if first_piece_s else None,
+                             **server_timings}
+                    log.info("LLM first sentence after %.2f s (%s)", seconds, model, extra={"llm_first": facts})
                     first = False
                 if out.final is not None:  # logged before it is handed on: callers stop at the final chunk
                     _log_reply(time.monotonic() - t0, model, finish["reason"], server_timings, "".join(raw))

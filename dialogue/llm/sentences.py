@@ -5,6 +5,9 @@ and then a character that may start a sentence. It is confirmed only once that n
 seen, so a stream yields a sentence one token late and never splits "Dr. Smith", "e.g. this",
 "3.5", "J. R. R. Tolkien", "Wait... what" or a list marker "1. " at the start of a line.
 A newline also ends a sentence (small models write lists and stray lines).
+A sentence that ends in "!" or "?" is not ambiguous: a stream yields it as soon as that mark
+arrives (a token sooner: the first words are spoken about 0.1 s earlier), and marks or closing
+quotes that follow it are dropped.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ _END_IF_CAPITAL = {"etc", "a.m", "p.m", "approx"}
 _TERMINATORS = ".!?…"
 _CLOSERS = "\"'”’)]»"
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]»]*(?=\s)")
+_ENDS_CLEARLY = re.compile(r"\w[!?]+$")  # the text so far ends a sentence with ! or ?
 
 
 def _word_before(text: str, end: int) -> str:
@@ -65,8 +69,14 @@ class SentenceSplitter:
 
     def __init__(self) -> None:
         self._buf = ""
+        self._after_early = False  # a sentence was yielded at its "!" or "?": drop marks that follow
 
     def feed(self, text: str) -> list[str]:
+        if self._after_early:
+            rest = text.lstrip(_TERMINATORS + _CLOSERS)
+            if not rest:
+                return []
+            text, self._after_early = rest, False
         self._buf += text
         out: list[str] = []
         pos = 0
@@ -91,11 +101,14 @@ class SentenceSplitter:
                 continue
             break
         self._buf = buf[pos:]
+        if _ENDS_CLEARLY.search(self._buf):
+            out.append(self._buf)
+            self._buf, self._after_early = "", True
         return [s for s in (x.strip() for x in out) if s]
 
     def flush(self) -> str | None:
         """The unfinished remainder (None when empty); the splitter is empty afterwards."""
-        rest, self._buf = self._buf.strip(), ""
+        rest, self._buf, self._after_early = self._buf.strip(), "", False
         return rest or None
 
     @property

@@ -122,8 +122,9 @@ def test_embedded_streams_through_the_openai_path_and_says_when_it_restarted(fak
         sent = json.loads(log.read_text().splitlines()[-1])
         assert sent["stream"] is True and sent["cache_prompt"] is True and sent["timings_per_token"] is True
         roles = [m["role"] for m in sent["messages"]]
-        # stable prefix: the system message with the examples; the cue note right after the message answered
-        assert roles == ["system", "user", "system", "assistant"] and "Examples of how" in sent["messages"][0]["content"]
+        # stable prefix: the system message with the examples; nothing but the reply's start after
+        # the message answered (its note, if any, comes before it: there is no user turn before here)
+        assert roles == ["system", "user", "assistant"] and "Examples of how" in sent["messages"][0]["content"]
         assert sent["messages"][-1]["content"] == "[happy]"  # heard clearly: the reply's start is written
         assert sent["max_tokens"] <= models.MODELS["qwen2.5-coder-1.5b"].max_tokens
 

@@ -6,8 +6,8 @@ from emotion import Emotion, EmotionState
 ADA = PersonaBrief(name="Ada", description="A warm companion.", system_prompt="You are Ada. You are kind.")
 
 
-def user(text):
-    return Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text)
+def user(text, emo=Emotion.NEUTRAL, k=0.0):
+    return Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text=text, emotion=EmotionState.of(emo, k))
 
 
 def avatar(text, emo=Emotion.HAPPY, k=0.6):
@@ -126,6 +126,31 @@ def test_person_tag_prompt_keeps_the_whole_last_exchange_in_the_cached_prefix():
                          emotion=EmotionState.of(shown, 0.6)))
     system = style.messages(ADA, path, path_cues(path))[0]["content"]
     assert "the feeling you hear in them" in system
+
+
+def test_person_tag_prompt_has_only_the_reply_start_after_the_message():
+    """The note of the traversal comes before the message, from the path before it: the prompt
+    evaluated ahead (after the last reply, or with the message so far) is the reply's prompt up to
+    the message's last words, and nothing but the reply's start follows them."""
+    from dialogue.cues import path_cues
+    from dialogue.prompts import PromptStyle
+
+    style = PromptStyle(companion=True, few_shot=True, cues_last=True, person_tag=True, max_sentences=2)
+    path = [avatar("Hi, how are you?", Emotion.NEUTRAL, 0.3),
+            user("My exam went badly.", Emotion.SAD, 0.7), avatar("Oh no, I'm sorry.", Emotion.SAD, 0.6),
+            user("And then my bike was stolen.", Emotion.SAD, 0.8), avatar("That's awful.", Emotion.SAD, 0.6)]
+    ahead = style.messages(ADA, path, path_cues(path))  # after the reply, before any message
+    assert ahead[-1] == {"role": "system", "content": "Mood so far: mostly sad."}
+    message = user("But my sister is visiting, so I'm glad!", Emotion.HAPPY, 0.8)
+    msgs = style.messages(ADA, path + [message], path_cues(path + [message]))
+    assert msgs[-3:] == [ahead[-1], {"role": "user", "content": message.text}, {"role": "assistant", "content": "[happy]"}]
+    assert msgs[: len(ahead)] == ahead
+    so_far = path + [user("But my sister is", Emotion.NEUTRAL, 0.0)]
+    draft = style.messages(ADA, so_far, path_cues(so_far))
+    assert draft[:-1] == msgs[:-2] and draft[-1]["role"] == "user"  # typed so far: heard nothing clear yet
+    # the first message has no note: a greeting's feeling is not the conversation's mood
+    assert [m["role"] for m in style.messages(ADA, path[:2], path_cues(path[:2]))] == ["system", "assistant", "user",
+                                                                                      "assistant"]
 
 
 def test_history_is_cut_at_fixed_points_so_the_prefix_holds_for_many_turns():

@@ -49,3 +49,14 @@ def test_dr_is_not_split_across_tokens():
 
 def test_no_is_a_word_and_an_abbreviation():
     assert split_sentences("Oh no. I am sorry. See No. 5 here.") == ["Oh no.", "I am sorry.", "See No. 5 here."]
+
+
+def test_a_sentence_ending_in_an_exclamation_or_question_mark_is_yielded_at_once():
+    sp = SentenceSplitter()
+    assert sp.feed("That's great") == []
+    assert sp.feed(" news!") == ["That's great news!"]  # not ambiguous: no need to see the next word
+    assert sp.feed("!") == [] and sp.feed('"') == []  # what follows the mark is dropped...
+    assert sp.feed(" What") == [] and sp.feed(" happened?") == ["What happened?"]
+    assert sp.feed(" I see.") == []  # ...while a period still waits for the next word ("Dr.")
+    assert sp.flush() == "I see."
+    assert list(stream_sentences(["Really", "?!", " Yes", "."])) == ["Really?!", "Yes."]

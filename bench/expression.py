@@ -6,7 +6,9 @@ on the rendered frames by models that did not make them (bench/judges.py):
 
 - confusion: per avatar a 7x7 table, intended emotion x FER2013 top-1 share over the middle half
   of the clip (every 2nd frame);
-- identity: dlib ResNet embedding distance of middle frames to the portrait, per emotion;
+- identity: dlib ResNet embedding distance of middle frames to the portrait photo, per emotion (the
+  target); apart, to the relaxed portrait the renderer animates (a smiling photo is relaxed
+  before any emotion is shown: this one leaves that deliberate change out);
 - landmark shift: a second judge of the same frames (the faces are tuned against FER2013 itself,
   bench/face_search.py): mediapipe landmarks re-detected on them, each emotion's median brow
   height, eye opening, mouth width, corner lift and aperture minus neutral's, in eye distances;
@@ -117,13 +119,15 @@ def face_geometry(lm) -> dict[str, float]:
 
 
 def judge_expression(renderer, motion: MotionClip, fer: FERJudge, ident: IdentityJudge,
-                     ref: np.ndarray) -> tuple[dict[str, float], list[float], dict[str, float]]:
-    """(FER top-1 share per label over the middle frames, identity distances of 3 middle frames,
-    median face_geometry of the middle frames, a second judge of the same frames: mediapipe)."""
+                     ref: np.ndarray, ref_rest: np.ndarray | None = None
+                     ) -> tuple[dict[str, float], list[float], dict[str, float], list[float]]:
+    """(FER top-1 share per label over the middle frames, identity distances of 3 middle frames to
+    `ref`, median face_geometry of the middle frames (a second judge of the same frames:
+    mediapipe), and the same 3 frames' distances to `ref_rest` (empty without it))."""
     from avatar.face import landmarks as L
 
     counts = dict.fromkeys(LABELS, 0)
-    dist, box, geo = [], None, []
+    dist, box, geo, dist_rest = [], None, [], []
     idx = list(middle(motion.num_frames))
     for k, i in enumerate(idx):
         frame = renderer.render_frame(motion, i)
@@ -135,10 +139,13 @@ def judge_expression(renderer, motion: MotionClip, fer: FERJudge, ident: Identit
             continue
         counts[FER_LABELS[int(np.argmax(fer.probs(frame, box)))]] += 1
         if k in (0, len(idx) // 2, len(idx) - 1):
-            dist.append(ident.distance(ident.embedding(frame, box), ref))
+            emb = ident.embedding(frame, box)
+            dist.append(ident.distance(emb, ref))
+            if ref_rest is not None:
+                dist_rest.append(ident.distance(emb, ref_rest))
     total = max(sum(counts.values()), 1)
     geometry = {key: float(np.median([g[key] for g in geo])) for key in geo[0]} if geo else {}
-    return {k: v / total for k, v in counts.items()}, dist, geometry
+    return {k: v / total for k, v in counts.items()}, dist, geometry, dist_rest
 
 
 def track_pose(renderer, motion: MotionClip) -> tuple[np.ndarray, np.ndarray]:
@@ -316,17 +323,22 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
         renderer = maker.renderer(avatar)
         img = maker.photo(avatar)  # identity is judged against the photo, not its relaxed version
         ref = ident.embedding(img, face_box(img))
+        # ... and, apart, against the face the renderer animates (the relaxed portrait)
+        rest_img = renderer.portrait.image
+        ref_rest = ident.embedding(rest_img, face_box(rest_img))
         av: dict = {}
         if "speaking" in parts:
-            confusion, identity, geometry = {}, {}, {}
+            confusion, identity, geometry, identity_rest = {}, {}, {}, {}
             for e in LABELS:
-                confusion[e], d, geometry[e] = judge_expression(renderer, clips[e][1], fer, ident, ref)
+                confusion[e], d, geometry[e], d_rest = judge_expression(renderer, clips[e][1], fer, ident, ref, ref_rest)
                 identity[e] = float(max(d)) if d else float("nan")
+                identity_rest[e] = float(max(d_rest)) if d_rest else float("nan")
             hits = {e: confusion[e][e] for e in LABELS}
             # the second judge: how far each emotion's median landmark geometry moved from neutral's
             shift = {e: {k: geometry[e][k] - geometry["neutral"][k] for k in geometry["neutral"]}
                      for e in LABELS if geometry.get(e) and geometry.get("neutral")}
             av |= {"confusion": confusion, "intended_share": hits, "identity_max": identity,
+                   "identity_max_vs_rest_face": identity_rest,
                    "emotions_at_60pct": int(sum(v >= 0.6 for v in hits.values())),
                    "landmark_shift_iod": shift}
             if not quick:
@@ -353,11 +365,11 @@ def print_table(res: dict) -> None:
         if "confusion" in av:
             print(f"\n{avatar}: intended emotion (rows) x FER2013 top-1 share, middle frames, intensity "  # noqa: T201
                   f"{res['intensity']}; identity = max dlib distance to the portrait")
-            print(f"{'':11s}" + "".join(f"{s:>7s}" for s in short) + "   identity")  # noqa: T201
+            print(f"{'':11s}" + "".join(f"{s:>7s}" for s in short) + "   identity (vs its relaxed face)")  # noqa: T201
             for e in LABELS:
                 row = av["confusion"][e]
                 print(f"{e:11s}" + "".join(f"{row[lab]:7.2f}" for lab in FER_LABELS)  # noqa: T201
-                      + f"   {av['identity_max'][e]:.3f}")
+                      + f"   {av['identity_max'][e]:.3f} ({av['identity_max_vs_rest_face'][e]:.3f})")
             print(f"emotions read as intended on >= 60 % of middle frames: {av['emotions_at_60pct']} / 7")  # noqa: T201
         shift = av.get("landmark_shift_iod", {})
         if shift:

@@ -13,6 +13,8 @@ bench/expression.py confirms on fresh clips.
 Run: python -m bench.face_search EMOTION CHANNEL [CHANNEL ...] [--avatars hopper astronaut]
      [--start '{"mouthFrown": 0.8}'] [--cap jawOpen=0.6] [--frames 8]
      -> the best face found and its scores on stdout
+     python -m bench.face_search EMOTION --compare '[{...}, {...}]' --samples 2 --frames 16
+     -> each face's scores on the same clips (made twice: the TTS samples differ)
 """
 
 from __future__ import annotations
@@ -159,6 +161,15 @@ def search(scorer: FaceScorer, start: dict[str, float], channels: list[str], cap
     return face, scores
 
 
+def compare(scorers: list[FaceScorer], face: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Per avatar, `face` scored by each scorer (clips of different TTS samples: FER shares move
+    by 0.1-0.2 between samples of one sentence): the mean top share and margin, the worst identity."""
+    runs = [s.score(face) for s in scorers]
+    return {av: {"top": float(np.mean([r[av]["top"] for r in runs])),
+                 "margin": float(np.mean([r[av]["margin"] for r in runs])),
+                 "identity": float(max(r[av]["identity"] for r in runs))} for av in runs[0]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("emotion")
@@ -170,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--listening", action="store_true", help="a listener's face (see FaceScorer)")
     ap.add_argument("--score-only", action="store_true", help="score the start face, no search")
+    ap.add_argument("--compare", default="", help="JSON list of faces: score each on the same clips, no search")
+    ap.add_argument("--samples", type=int, default=1,
+                    help="with --compare: clips made this many times (the TTS samples differ), each face scored on all")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from emotion.labels import spec
@@ -181,6 +195,15 @@ def main(argv: list[str] | None = None) -> int:
         for name, w in spec(args.emotion).face.items():
             start[name[:-4] if name.endswith("Left") else name[:-5] if name.endswith("Right") else name + "_"] = w
     caps = {k: float(v) for k, v in (c.split("=") for c in args.cap)}
+    if args.compare:
+        from bench.expression import Maker
+
+        maker = Maker()
+        scorers = [FaceScorer(args.emotion, args.avatars, args.intensity, args.frames, args.listening, maker)
+                   for _ in range(max(1, args.samples))]
+        for face in json.loads(args.compare):
+            print(json.dumps({"face": face, "scores": compare(scorers, face)}))  # noqa: T201
+        return 0
     scorer = FaceScorer(args.emotion, args.avatars, args.intensity, args.frames, args.listening)
     face, scores = (start, scorer.score(start)) if args.score_only else search(scorer, start, args.channels, caps)
     print(json.dumps({"face": face, "scores": scores}, indent=1))  # noqa: T201

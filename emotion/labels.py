@@ -12,13 +12,16 @@ directions after Scherer (2003) and Juslin & Laukka (2003); faces after Ekman & 
 prototypes (EMFACS), written as ARKit blendshape weights at full intensity, then calibrated on
 clips rendered the way `warmchat render` makes them, with the FER2013 judge in the loop (bench/
 expression.py; a coordinate search per emotion over its FACS channels, capped where a face would
-turn into a caricature, then looked at): sad as corners pulled down and out with narrowed, heavy
-eyes and raised inner brows (AU1+15+20+7, a little AU4); anger as lowered brows, a squint, a
-sneer and pressed lips; surprise as high brows, widened eyes and a dropped, rounded jaw
-(AU1+2+5+26); fear as raised inner brows a little drawn together, eyes wide open and lips
-stretched down over a dropped jaw (AU1+4+5+15+20+26; on a portrait with glasses the eyes and the
-mouth carry it, not the brows); happy with the teeth showing. The faces are tuned against the
-same FER2013 model that bench/expression.py judges them with: its shares are not an
+turn into a caricature, then looked at; sad, anger and fear compared again on the same clips with
+the dlib identity distance counted, bench/face_search.py): sad as raised inner brows over heavy
+lids, the corners drawn down and out a little (AU1+15+20, a little AU4, AU6 and AU7: the stronger
+mouth of before cost the astronaut 0.03 and hopper 0.05 more, and its depressor lines read as
+drawn on); anger as lowered brows over glaring eyes, a squint and a little sneer, lips pressed
+(AU4+5+7+9+23, the cheeks raised a little); surprise as high brows, widened eyes and a dropped,
+rounded jaw (AU1+2+5+26); fear as raised inner brows, eyes wide open and lips stretched down over
+a dropped jaw (AU1+5+15+20+26, a trace of AU4; on a portrait with glasses the eyes and the mouth
+carry it, not the brows); happy with the teeth showing. The faces are tuned against the same
+FER2013 model that bench/expression.py judges them with: its shares are not an
 independent test of legibility (the bench also reports mediapipe landmark displacement).
 """
 
@@ -103,15 +106,15 @@ TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("sad", -0.7, -0.45, "#3b6fd8", "sorry, low, sympathetic",
               "The person is sad. Comfort them gently in one or two short sentences.",
               (0.82, 0.90, 0.70),
-              _face(mouthFrown=0.8, mouthStretch=0.6, eyeSquint=0.7, browDown=0.3, browInnerUp_=1.0, eyeBlink=0.45,
-                    mouthPress=0.3, mouthShrugLower_=0.3),
+              _face(mouthFrown=0.45, mouthStretch=0.45, eyeSquint=0.3, browDown=0.3, browInnerUp_=1.0, eyeBlink=0.5,
+                    cheekSquint=0.3),
               "sad", HeadStyle(gain=0.8, speed=0.75, pitch=0.08), meet="comfort them gently",
               listener=_face(mouthFrown=1.0, mouthStretch=0.6, eyeSquint=0.8, browDown=0.15, browInnerUp_=1.0, eyeBlink=0.3,
                              cheekSquint=0.3)),
     LabelSpec("angry", -0.65, 0.75, "#d64541", "cross, indignant, firm",
               "The person is angry. Stay calm and understanding, in one or two short sentences.",
               (1.08, 1.04, 1.35),
-              _face(browDown=1.0, eyeSquint=1.0, noseSneer=0.8, mouthPress=0.5, mouthUpperUp=0.3, eyeWide=0.15),
+              _face(browDown=1.0, eyeSquint=0.7, noseSneer=0.5, mouthPress=0.4, mouthUpperUp=0.3, eyeWide=0.4, cheekSquint=0.4),
               "sad", HeadStyle(gain=1.1, speed=0.9, pitch=0.03),
               meet="stay calm and on their side, no lecture",
               listener=_face(browDown=0.7, browOuterUp=0.45, eyeSquint=0.45, cheekSquint=1.0, noseSneer=0.8, mouthPress=0.3,
@@ -125,7 +128,7 @@ TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("fearful", -0.45, 0.9, "#2a9d8f", "afraid, worried, anxious",
               "The person is afraid. Reassure them gently in one or two short sentences.",
               (1.15, 1.10, 0.95),
-              _face(browInnerUp_=1.0, browDown=0.2, eyeWide=1.0, mouthStretch=0.9, jawOpen_=0.35, mouthFrown=0.9),
+              _face(browInnerUp_=1.0, browDown=0.1, eyeWide=1.0, mouthStretch=0.6, jawOpen_=0.45, mouthFrown=0.9),
               "sad", HeadStyle(gain=1.0, speed=1.3, pitch=0.04), meet="reassure them calmly",
               listener=_face(browInnerUp_=1.0, eyeWide=0.8, mouthStretch=0.3, jawOpen_=0.2, mouthFrown=1.0)),
     LabelSpec("disgusted", -0.8, 0.25, "#6b8e23", "repelled, put off, disapproving",

@@ -19,7 +19,7 @@ SAD_FACE = expression_vector(PROFILE.expression(SAD, listening=False))
 CALM_FACE = expression_vector(PROFILE.expression(CALM, listening=False))
 # what the sad face moves (beyond the calm face's own level: warm's neutral presses its lips a little)
 SAD_COLUMNS = [c for c in _FADED_COLUMNS if SAD_FACE[c] - CALM_FACE[c] >= 0.1]
-# what it moves most (inner brows, frown, squint), blinks aside (a blink may fall in the ramp) and
+# what it moves most (inner brows, the frown on both sides), blinks aside (a blink may fall in the ramp) and
 # the lip stretch too (the next sentence's speech stretches the lips by up to about 0.4 itself)
 STRONG_SAD = [c for c in SAD_COLUMNS if SAD_FACE[c] >= 0.3 and "Blink" not in ARKIT_NAMES[c]
               and "Stretch" not in ARKIT_NAMES[c]]
@@ -68,7 +68,7 @@ def test_a_sad_then_neutral_reply_through_the_shipped_model_ramps_without_a_pop(
             return segment
 
     pipeline = AvatarPipeline(tts=EspeakTTS(), motion=TransformerMotionGenerator(), renderer=None, profile=PROFILE)
-    assert len(STRONG_SAD) >= 4
+    assert len(STRONG_SAD) >= 3
     for seed in (0, 1, 2):
         first, second = pipeline.stream([Say("I am so sorry to hear that.", SAD, seed=seed),
                                          Say("How was the rest of your day?", CALM, seed=seed + 1)],

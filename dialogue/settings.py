@@ -28,6 +28,7 @@ class LLMSettings(BaseModel):
     # The model process's CPU budget: llama.cpp threads, and how much lower its priority is than
     # the app's (the avatar's voice, motion and render stages must keep real time while it writes).
     embedded_threads: int = Field(2, ge=1, le=64)
+    embedded_batch_threads: int = Field(0, ge=0, le=64)  # threads evaluating prompts (0: embedded_threads)
     embedded_nice: int = Field(5, ge=0, le=19)
     embedded_ctx: int = Field(4096, ge=256, le=32768)  # tokens of context (KV cache)
     # one start of the process, model load included: 4-16 s here, but over 180 s was seen at load 18

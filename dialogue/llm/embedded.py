@@ -71,7 +71,8 @@ class EmbeddedLLM:
         with self._lock:
             if self._process is None:
                 s = self.settings
-                self._process = ModelProcess(self.model_file(), threads=s.embedded_threads, ctx=s.embedded_ctx,
+                self._process = ModelProcess(self.model_file(), threads=s.embedded_threads,
+                                             batch_threads=s.embedded_batch_threads, ctx=s.embedded_ctx,
                                              nice=s.embedded_nice, start_timeout_s=s.embedded_start_timeout_s)
             return self._process
 

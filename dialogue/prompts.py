@@ -295,14 +295,14 @@ def path_messages(path: list[Turn], *, budget_chars: int, with_tags: bool = True
     out: list[Message] = []
     for j, msg in enumerate(kept):
         first, last = spans[start + j]
-        before = after = ""
-        if msg["role"] == "user" and person_tag:
-            before = note_before(path[:first])
-        elif msg["role"] == "user" and j < len(kept) - 1:
-            after = cue_note(path_cues(path[: last + 1]))
-        out += [{"role": "system", "content": before}] if before else []
+        user = msg["role"] == "user"
+        before = note_before(path[:first]) if user and person_tag else ""
+        after = cue_note(path_cues(path[: last + 1])) if user and not person_tag and j < len(kept) - 1 else ""
+        if before:
+            out.append({"role": "system", "content": before})
         out.append(msg)
-        out += [{"role": "system", "content": after}] if after else []
+        if after:
+            out.append({"role": "system", "content": after})
     return out
 
 

@@ -70,8 +70,7 @@
     video.addEventListener("waiting", () => {
       // why it waits: [page ms, seconds buffered beyond the playhead, ms since the last data, rate]
       stats.waiting += 1;
-      const ahead = video.buffered.length ? video.buffered.end(video.buffered.length - 1) - video.currentTime : 0;
-      if (stats.waits.length < 200) stats.waits.push([performance.now(), ahead, performance.now() - lastDataAt, video.playbackRate]);
+      if (stats.waits.length < 200) stats.waits.push([performance.now(), bufferedAhead(video), performance.now() - lastDataAt, video.playbackRate]);
     });
     video.addEventListener("playing", () => {
       if (!stats.playing) { stats.playing = true; send({ type: "playing" }); }
@@ -156,6 +155,11 @@
     return Math.min(out, limit);
   }
 
+  // seconds of media buffered beyond the playhead
+  function bufferedAhead(v) {
+    return v.buffered.length ? v.buffered.end(v.buffered.length - 1) - v.currentTime : 0;
+  }
+
   function play(v) {
     v.muted = userMuted;
     v.play().catch(() => { v.muted = true; v.play().catch(() => {}); notice("Sound is off: click anywhere to hear the avatar."); });
@@ -209,7 +213,7 @@
     }
     if (silentUntil !== null && t >= pageTime(silentUntil)) { silentUntil = null; v.muted = userMuted; }
     // the playhead drifts behind the stream (its start, a stall): catch up while nothing is said
-    const ahead = v.buffered.length ? v.buffered.end(v.buffered.length - 1) - t : 0;
+    const ahead = bufferedAhead(v);
     const fast = v.playbackRate > 1;
     const rate = !stats.speaking && ahead > (fast ? CAUGHT_UP_S : CATCH_UP_S) ? CATCH_UP_RATE : 1;
     if (v.playbackRate !== rate) { v.playbackRate = rate; if (rate > 1) stats.catchUps += 1; }

@@ -455,6 +455,7 @@ def run(args) -> dict:
                 t0 = trace[0]["t"] if trace else 0.0  # the raw marks, seconds from the first
                 res["trace"] = [{k: (v - t0 if k in ("t", "speech_end", "plays_at") else v) for k, v in m.items()}
                                 for m in trace]
+                res["trace_t0_monotonic"] = t0  # to line the marks up with other time.monotonic() logs
             browser.close()
     finally:
         hub = getattr(demo, "warmchat_live", None)

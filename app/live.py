@@ -12,8 +12,8 @@ has the next frames and the avatar never freezes: it idles, listens, thinks or s
 A chat turn gets the session's `turn_sink` and its sentences are queued on the stream as they are
 voiced (app.conversation, `Conversation.live`).
 
-The page's microphone audio comes back over the same WebSocket (16 kHz int16 mono). It is fed to
-a voice activity detector (`dialogue.asr.vad`) and to the listening motion: speech that starts
+The page's microphone audio comes back over the same WebSocket (16 kHz int16 mono) to the
+session's microphone (app.mic). It is fed to a voice activity detector (`dialogue.asr.vad`) and to the listening motion: speech that starts
 while the avatar speaks is a barge-in (the queue is flushed and the page silences what it has
 already received, and the stream is cut: a new MP4 follows that the page plays `CUT_MARGIN_S`
 after its playhead, dropping the speaking frames it had buffered beyond that, so the lips stop
@@ -40,25 +40,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.mic import Heard, Jobs, Mic, default_vad
 from avatar.pipeline import AvatarPipeline
 from avatar.presence import Presence, PresenceState, TurnSink
-from dialogue.asr.streaming import settled
 
 log = logging.getLogger(__name__)
 
 FPS = 25
 SAMPLE_RATE = 24000  # the stream's audio (AAC)
-MIC_RATE = 16000  # the page sends its microphone at this rate
 CHUNK_FRAMES = 2  # frames made per step of the stream thread (80 ms): queued speech starts within one
 LEAD_S = 0.6  # video made ahead of the wall clock while the avatar speaks (absorbs scheduling hiccups)
 DEGRADE_BELOW_S = 0.1  # less made ahead than this (the stream fell behind): render every other frame
 POLL_S = 0.04  # the stream thread's longest sleep
 WAIT_LEAD_S = 0.25  # ... while it idles, listens or thinks: a reply's first words join the stream sooner
 CUT_MARGIN_S = 0.2  # after a barge-in, the new stream plays this long after the page's playhead
-PRE_ROLL_S = 0.4  # microphone audio kept from before the detected start of speech
-PARTIAL_EVERY_S = 1.0  # seconds of new speech before the page is shown the transcript so far again
-END_OF_TURN_S = 0.5  # quiet that ends the person's turn (Silero: speech probability < 0.35 throughout)
-SPECULATE_AFTER_S = 0.1  # quiet in an utterance before its final transcript is begun
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 MAX_DRAFT_CHARS = 4000  # the longest typed draft a page may send to be prefilled
 PENDING_TURN_S = 5.0  # a message sent (or heard) starts its turn within this; no prefill begins meanwhile
@@ -90,15 +85,6 @@ class StreamCost:
                 "encode": 1000 * self.encode_s / seconds}
 
 
-@dataclass(frozen=True, slots=True)
-class Heard:
-    """The end of one spoken turn: its transcript and recording (16 kHz mono float32)."""
-
-    text: str
-    pcm: np.ndarray
-    ended_at: float  # time.monotonic() at the end of the person's speech
-
-
 class LiveSession:
     """One page's live avatar stream and microphone (see the module docstring).
 
@@ -117,12 +103,12 @@ class LiveSession:
         self.pipeline = pipeline
         self.presence = Presence(_listener(pipeline), sample_rate=SAMPLE_RATE, fps=FPS)
         self._asr = asr
-        self._vad_factory = vad or _default_vad
+        self._vad_factory = vad or default_vad
         self._send: Callable[[object], None] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._mic = _Mic(self)
+        self._mic = Mic(self)
         self.heard: Heard | None = None  # the last transcribed turn, until a message takes its voice
         self.playing = False  # the page reported that the stream plays
         self.cost = StreamCost()  # CPU time the stream thread spent, per stage
@@ -130,7 +116,7 @@ class LiveSession:
         self._cut = threading.Event()  # a barge-in: the stream thread cuts the stream (see `_run`)
         self._base_frame = 0  # the presence's frame at the start of the current stream (its media time 0)
         self._drafter: Callable[[str], dict | None] | None = None  # evaluates a reply's prompt ahead
-        self._prefills = _Jobs("live-prefill")
+        self._prefills = Jobs("live-prefill")
         self._prefilled = ""  # the text of the last prefill handed on
         self._pending_since: float | None = None  # a message was sent or heard; its turn has not begun
 
@@ -160,7 +146,7 @@ class LiveSession:
         self._mic.off()
         self.playing = False
         self._prefills.close()
-        self._prefills = _Jobs("live-prefill")
+        self._prefills = Jobs("live-prefill")
 
     def on_message(self, msg: dict) -> None:
         """A JSON message from the page: {"type": "playing"} | {"type": "mic", "on": bool} |
@@ -352,230 +338,6 @@ class LiveSession:
         return [drawn[k // 2] for k in range(motion.num_frames)]
 
 
-class _Jobs:
-    """One thread that runs jobs in order (a microphone's transcriptions; a session's prefills).
-    A job not of kind "final" is skipped when a newer one waits (the newer one covers more);
-    final jobs always run, also after `close` (a turn that ended before the microphone went off
-    is still answered)."""
-
-    def __init__(self, name: str = "live-asr") -> None:
-        self._name = name
-        self._jobs: deque[tuple[str, Callable[[], None]]] = deque()
-        self._cv = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._closed = False
-
-    def submit(self, kind: str, job: Callable[[], None]) -> None:
-        with self._cv:
-            if self._closed and kind != "final":
-                return
-            self._jobs.append((kind, job))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
-            self._cv.notify()
-
-    def close(self) -> None:
-        with self._cv:
-            self._closed = True
-            self._cv.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._jobs and not self._closed:
-                    self._cv.wait()
-                if not self._jobs:
-                    return
-                kind, job = self._jobs.popleft()
-                superseded = kind != "final" and bool(self._jobs)
-            if not superseded:
-                job()
-
-
-class _Mic:
-    """The page's microphone: voice activity, barge-in, the listening motion, transcription.
-
-    Speech is transcribed while the person speaks (dialogue.asr.streaming.StreamingTranscriber,
-    one per utterance): the transcript so far goes to the page as a "partial" every
-    `PARTIAL_EVERY_S` of new speech, and once the person has been quiet for `SPECULATE_AFTER_S`
-    the utterance so far is transcribed for good while the VAD waits out the rest of its
-    end-of-turn silence; audio of that quiet stretch is held back and only transcribed when the
-    person goes on speaking. So the final transcript is (almost) ready when the turn ends.
-    """
-
-    def __init__(self, session: LiveSession):
-        self.session = session
-        self.vad = None
-        self._lock = threading.Lock()
-        self._buffer: list[np.ndarray] = []  # the open utterance (with pre-roll), or the pre-roll
-        self._buffered = 0
-        self._in_speech = False
-        self._stream_s = 0.0  # seconds of audio fed since the microphone was switched on
-        self._jobs = _Jobs()
-        self._st = None  # the open utterance's StreamingTranscriber
-        self._held: list[np.ndarray] = []  # audio of a quiet stretch in the utterance, not transcribed yet
-        self._speculated = False  # the utterance up to this quiet stretch is being transcribed
-        self._partial_at = 0.0  # seconds of utterance transcribed for the last partial job
-
-    def on(self) -> None:
-        with self._lock:
-            self.vad = self.session._vad_factory()
-            self._buffer, self._buffered, self._in_speech, self._stream_s = [], 0, False, 0.0
-            self._jobs.close()
-            self._jobs = _Jobs()
-            self._st, self._held = None, []
-            self._jobs.submit("load", self._load_recogniser)  # while the person starts to speak
-
-    def off(self) -> None:
-        with self._lock:
-            self.vad = None
-            self._buffer, self._buffered, self._in_speech = [], 0, False
-            self._jobs.close()
-            self._st, self._held = None, []
-
-    def feed(self, pcm: np.ndarray) -> None:
-        s = self.session
-        with self._lock:
-            if self.vad is None:
-                return
-            now = time.monotonic()
-            self._stream_s += len(pcm) / MIC_RATE
-            self._buffer.append(pcm)
-            self._buffered += len(pcm)
-            if not self._in_speech:
-                self._trim_pre_roll()
-            events = self.vad.feed(pcm)
-            started = False
-            for event in events:
-                ago_ms = 1000.0 * (self._stream_s - event.t_s)  # how long before `now` it happened
-                if event.kind == "start" and not self._in_speech:
-                    self._in_speech = started = True
-                    self._start_event(now, ago_ms)
-                    self._begin_utterance()
-                elif event.kind == "end" and self._in_speech:
-                    self._in_speech = False
-                    utterance = np.concatenate(self._buffer)
-                    cut = int(round((self._stream_s - event.t_s) * MIC_RATE))  # the silence after it
-                    utterance = utterance[: max(0, len(utterance) - cut)]
-                    self._buffer, self._buffered = [], 0
-                    self._end_utterance(utterance, now - ago_ms / 1000.0, now)
-            if self._in_speech and not started:
-                self._follow(pcm)
-        s.presence.hear(pcm, MIC_RATE)
-
-    def _start_event(self, now: float, ago_ms: float) -> None:
-        s = self.session
-        if s.presence.state is PresenceState.SPEAKING or s.presence.queued:
-            frame = s.presence.barge_in()
-            s.cut()
-            s.emit({"type": "barge", "t": s.media_time(frame), "since_start_ms": ago_ms})
-        else:
-            s.presence.listen(True)
-        s.emit({"type": "speech", "since_start_ms": ago_ms})
-
-    def _trim_pre_roll(self) -> None:
-        keep = int(PRE_ROLL_S * MIC_RATE)
-        while self._buffer and self._buffered - len(self._buffer[0]) >= keep:
-            self._buffered -= len(self._buffer.pop(0))
-
-    # --- transcription while the person speaks (lock held) ------------------------------------
-
-    def _begin_utterance(self) -> None:
-        """Speech started: a transcriber for this utterance, fed its pre-roll and first chunk."""
-        self._st, self._held, self._speculated, self._partial_at = None, [], False, 0.0
-        if self.session._asr is None:
-            return
-        from dialogue.asr.streaming import StreamingTranscriber
-
-        try:
-            self._st = StreamingTranscriber(self.session._asr(), MIC_RATE, partial_every_s=PARTIAL_EVERY_S)
-        except Exception as exc:  # no recogniser: the turn's end says so (see _final)
-            log.warning("live recogniser unavailable: %s", exc)
-            return
-        self._st.feed(np.concatenate(self._buffer))
-
-    def _follow(self, pcm: np.ndarray) -> None:
-        """A chunk inside the open utterance: transcribed on (a partial now and then), or held
-        back while the person is quiet; a long enough quiet stretch starts the final transcript."""
-        st = self._st
-        if st is None:
-            return
-        if getattr(self.vad, "silence_s", 0.0) > 0.0:
-            self._held.append(pcm)
-            if not self._speculated and self.vad.silence_s >= SPECULATE_AFTER_S:
-                self._speculated = True
-                self._jobs.submit("speculate", lambda: self._partial(st, final=True))
-            return
-        for held in self._held:  # the person went on: the quiet stretch is part of the utterance
-            st.feed(held)
-        self._held, self._speculated = [], False
-        st.feed(pcm)
-        if st.duration_s - self._partial_at >= PARTIAL_EVERY_S:
-            self._partial_at = st.duration_s
-            self._jobs.submit("partial", lambda: self._partial(st))
-
-    def _end_utterance(self, pcm: np.ndarray, ended_at: float, now: float) -> None:
-        st, self._st, self._held = self._st, None, []
-        s = self.session
-        s.mark("vad_end", now, speech_end=ended_at)
-        s.turn_pending()  # its transcript is on the way: prefills begun now would delay its turn
-        self._jobs.submit("final", lambda: self._final(st, pcm, ended_at))
-
-    # --- the transcription thread ---------------------------------------------------------------
-
-    def _load_recogniser(self) -> None:
-        """Load the speech model now (WhisperASR loads on first use: that would be the first partial)."""
-        if self.session._asr is None:
-            return
-        try:
-            getattr(self.session._asr(), "load", lambda: None)()
-        except Exception as exc:  # the first utterance reports it
-            log.warning("live recogniser failed to load: %s", exc)
-
-    def _partial(self, st, final: bool = False) -> None:
-        t0 = time.monotonic()
-        try:
-            text = st.finish() if final else st.partial()
-        except Exception as exc:  # a partial that fails is no news; the final one reports it
-            log.debug("live partial transcription failed: %s", exc)
-            return
-        self.session.mark("asr", t0, kind="speculative" if final else "partial", seconds=time.monotonic() - t0,
-                          audio_s=st.duration_s)
-        if text and st is self._st:  # still the open utterance
-            self.session.emit({"type": "partial", "text": text})
-            # the reply's prompt so far, evaluated while they speak: the speculative transcript
-            # (the turn's own, unless they go on); a partial's settled words only while they speak
-            # (in a quiet stretch the speculative one follows, and a partial's evaluation would
-            # slow it down), so that the final transcript continues what was evaluated
-            if final:
-                self.session.prefill(text)
-            elif not self._speculated:
-                self.session.prefill(settled(text))
-
-    def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:
-        s = self.session
-        text = ""
-        if s._asr is not None and len(pcm) >= MIC_RATE * 0.2:
-            try:
-                if st is None:
-                    text = s._asr().transcribe(pcm, MIC_RATE).text.strip()
-                else:
-                    text = st.finish()
-            except Exception as exc:  # an unusable utterance: the page says so and listens on
-                log.warning("live transcription failed: %s", exc)
-                s.emit({"type": "notice", "message": f"could not transcribe that: {exc}"})
-        since_end_ms = 1000.0 * (time.monotonic() - ended_at)
-        s.mark("transcript", speech_end=ended_at, chars=len(text))
-        if not text:
-            s.turn_pending(False)  # nothing to answer
-            s.presence.listen(False)
-            s.emit({"type": "transcript", "text": "", "since_end_ms": since_end_ms})
-            return
-        s.heard = Heard(text, pcm, ended_at)
-        s.emit({"type": "transcript", "text": text, "since_end_ms": since_end_ms})
-
-
 def every_other(motion):
     """Frames 0, 2, 4, ... of a motion clip."""
     from dataclasses import replace
@@ -587,12 +349,6 @@ def _listener(pipeline: AvatarPipeline):
     from avatar.motion.live import LiveListener
 
     return LiveListener(pipeline.profile)
-
-
-def _default_vad():
-    from dialogue.asr.vad import make_streaming_vad
-
-    return make_streaming_vad(MIC_RATE, end_silence_s=END_OF_TURN_S)
 
 
 class LiveHub:

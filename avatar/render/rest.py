@@ -23,8 +23,10 @@ import numpy as np
 from avatar.motion.clip import ARKIT_INDEX, MotionClip
 from avatar.render.warp import WarpRenderer
 
-KEEP_FROM = 0.45   # shares of the photo's own smile: below, the relaxed face alone
-KEEP_FULL = 0.65   # ... at or above, the photo's own mouth alone
+KEEP_FROM = 0.15   # shares of the photo's own smile: below, the relaxed face alone
+KEEP_FULL = 0.5    # ... at or above, the photo's own mouth alone (a ramp to a smile crosses the
+                   # band in a few frames, a dissolve of the parting lips; a face held in it, a
+                   # faint smile under happy 0.3, shows both mouths)
 _SMILE = [ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]]
 
 

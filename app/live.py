@@ -42,6 +42,7 @@ import numpy as np
 
 from avatar.pipeline import AvatarPipeline
 from avatar.presence import Presence, PresenceState, TurnSink
+from dialogue.asr.streaming import settled
 
 log = logging.getLogger(__name__)
 
@@ -311,10 +312,12 @@ class LiveSession:
                 if ahead < -1.0:  # fell behind (a loaded machine): the page stalled; catch up from now
                     log.warning("live stream %s fell %.1f s behind", self.token[:6], -ahead)
                     start = time.monotonic() - made / FPS
+                thinking = self.presence.state is PresenceState.THINKING and not self.presence.queued
                 c0 = time.thread_time()
                 chunk = self.presence.next_chunk(CHUNK_FRAMES)
                 c1 = time.thread_time()
-                frames = self._frames(chunk.motion, behind=ahead < DEGRADE_BELOW_S)
+                frames = self._frames(chunk.motion, behind=ahead < DEGRADE_BELOW_S,
+                                      thinking=thinking and not chunk.events)
                 c2 = time.thread_time()
                 data = encoder.write(frames, chunk.pcm)
                 self.cost.add(chunk.motion.num_frames, c1 - c0, c2 - c1, time.thread_time() - c2,
@@ -336,12 +339,15 @@ class LiveSession:
             except Exception:  # closing a broken encoder: nothing more to send
                 log.debug("closing the live encoder failed", exc_info=True)
 
-    def _frames(self, motion, behind: bool) -> list[np.ndarray]:
-        """The chunk's frames; while the stream is behind, every other one rendered (shown twice)."""
+    def _frames(self, motion, behind: bool, thinking: bool = False) -> list[np.ndarray]:
+        """The chunk's frames; every other one rendered (shown twice) while the stream is behind,
+        and while the avatar only thinks (its pose changes slowly, and the model writing the reply
+        needs the CPU: the thinking chunks cost half)."""
         renderer = self.pipeline.renderer
-        if not behind or motion.num_frames < 2:
+        if not (behind or thinking) or motion.num_frames < 2:
             return list(renderer.stream_frames(motion))
-        self.cost.skipped += motion.num_frames // 2
+        if behind:
+            self.cost.skipped += motion.num_frames // 2
         drawn = list(renderer.stream_frames(every_other(motion)))
         return [drawn[k // 2] for k in range(motion.num_frames)]
 
@@ -539,10 +545,13 @@ class _Mic:
         if text and st is self._st:  # still the open utterance
             self.session.emit({"type": "partial", "text": text})
             # the reply's prompt so far, evaluated while they speak: the speculative transcript
-            # (the turn's own, unless they go on); a partial only while they speak (in a quiet
-            # stretch the speculative one follows, and a partial's evaluation would slow it down)
-            if final or not self._speculated:
+            # (the turn's own, unless they go on); a partial's settled words only while they speak
+            # (in a quiet stretch the speculative one follows, and a partial's evaluation would
+            # slow it down), so that the final transcript continues what was evaluated
+            if final:
                 self.session.prefill(text)
+            elif not self._speculated:
+                self.session.prefill(settled(text))
 
     def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:
         s = self.session

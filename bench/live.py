@@ -246,6 +246,31 @@ def _first(trace: list[dict], stage: str, after: float, turn: int | None = None)
     return None
 
 
+def model_alone(llm, tokens: int = 32) -> dict | None:
+    """The embedded model's own speed in this run, before the page and the stream start (the
+    machine's state: the same model decoded 5-12 tokens a second on the same 2 cores on one day):
+    one uncached prompt and `tokens` decoded, as llama.cpp times them; the faster of two tries."""
+    import urllib.request
+
+    started, _ = llm.process().ensure_running()
+    best = None
+    for attempt in range(2):
+        body = {"messages": [{"role": "user", "content": f"Tell me a long story about a dog ({attempt})."}],
+                "max_tokens": tokens, "temperature": 0, "cache_prompt": False, "ignore_eos": True}
+        req = urllib.request.Request(started.base_url.rstrip("/") + "/chat/completions", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                t = json.loads(r.read())["timings"]
+        except (OSError, KeyError, ValueError) as exc:
+            return {"error": str(exc)[:200]}
+        if best is None or t.get("predicted_per_second", 0) > best.get("predicted_per_second", 0):
+            best = t
+    tok_s = best.get("predicted_per_second")
+    return {"prompt_tok_s": best.get("prompt_per_second"), "decode_tok_s": tok_s,
+            "decode_ms_per_token": 1000.0 / tok_s if tok_s else None}
+
+
 def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, dict]] = (),
            firsts: list[tuple[float, dict]] = ()) -> dict:
     """Where each turn's time went, from the session's timing marks (seconds, server clock).
@@ -388,6 +413,7 @@ def run(args) -> dict:
     t0 = time.perf_counter()
     warm_up(services, persona)
     warm_s = time.perf_counter() - t0
+    alone = model_alone(services.llm.llm) if args.llm == "embedded" else None
     asr = _asr_factory(settings)
     asr_model = asr()  # load the recognizer before the page starts the clock
     getattr(asr_model, "load", lambda: None)()
@@ -396,7 +422,7 @@ def run(args) -> dict:
     configure_queue(demo, settings).launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                                            quiet=True, **launch_options(settings, demo))
     url = f"http://127.0.0.1:{port}/"
-    res: dict = {"llm": args.llm, "warm_up_s": warm_s, "typed": [], "typed_person": [], "spoken": [], "barge_in": [],
+    res: dict = {"llm": args.llm, "warm_up_s": warm_s, "model_alone": alone, "typed": [], "typed_person": [], "spoken": [], "barge_in": [],
                  "typist": asdict(Typist()) if args.typing != "paste" else None}
     mic: list[str] = []
     if LIBRIVOX.is_dir():
@@ -455,6 +481,7 @@ def run(args) -> dict:
                 t0 = trace[0]["t"] if trace else 0.0  # the raw marks, seconds from the first
                 res["trace"] = [{k: (v - t0 if k in ("t", "speech_end", "plays_at") else v) for k, v in m.items()}
                                 for m in trace]
+                res["trace_t0_monotonic"] = t0  # to line the marks up with other time.monotonic() logs
             browser.close()
     finally:
         hub = getattr(demo, "warmchat_live", None)
@@ -571,6 +598,8 @@ def measure(args) -> dict:
             ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
             ("stream CPU ms per s (motion/render/encode)",
              "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", ""),
+            ("the model alone before the page: decode ms/token", fmt((res.get("model_alone") or {}).get(
+                "decode_ms_per_token")), "machine state"),
             ("prompt tokens at a turn, spoken / pasted / by key",
              f"{fmt(s['spoken_prompt_tokens'])} / {fmt(s['typed_prompt_tokens'])} / "
              f"{fmt(s['typed_person_prompt_tokens'])}", "")]

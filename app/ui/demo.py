@@ -64,17 +64,27 @@ def build_demo(
         conv = gr.State(None)  # this browser session's Conversation
         gr.Markdown("## warmchat — talk with an emotion-aware avatar")
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"):
+            with gr.Tab("Chat", id="chat") as chat_tab_item:
                 chat = build_chat_tab(ctx, conv)
             with gr.Tab("Tree", id="tree") as tree_tab_item:
                 tree = build_tree_tab(ctx, conv, chat.turn_outputs, chat.show)
-            with gr.Tab("Persona", id="persona"):
+            with gr.Tab("Persona", id="persona") as persona_tab_item:
                 persona_load = build_persona_tab(ctx)
-            with gr.Tab("Emotion profile", id="profile"):
+            with gr.Tab("Emotion profile", id="profile") as profile_tab_item:
                 profile_load = build_profile_tab(ctx)
         refresh = tree_refresher(ctx)
+        # the tree and timeline are drawn (matplotlib, ~0.2 s of CPU) after a turn only while the
+        # Tree tab shows; otherwise when it is opened: a turn's CPU goes to the reply
+        tree_shown = gr.State(False)
+        for item, shown in ((chat_tab_item, False), (tree_tab_item, True), (persona_tab_item, False),
+                            (profile_tab_item, False)):
+            item.select(lambda shown=shown: shown, None, tree_shown, api_name=False, show_progress="hidden")
+
+        def refresh_if_shown(conv, shown: bool, request: gr.Request = None) -> tuple:
+            return refresh(conv, request) if shown else (gr.skip(),) * len(tree.outputs)
+
         for event in chat.turn_events:
-            event.then(refresh, [conv], tree.outputs, api_name=False, show_progress="hidden")
+            event.then(refresh_if_shown, [conv, tree_shown], tree.outputs, api_name=False, show_progress="hidden")
         tree_tab_item.select(refresh, [conv], tree.outputs, api_name=False)
         fn, inputs, outputs = chat.load
         demo.load(fn, inputs, outputs, api_name=False)

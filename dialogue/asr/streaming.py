@@ -117,3 +117,10 @@ class StreamingTranscriber:
                     self._text = result.text.strip()
                     self._min_new_s = max(self.partial_every_s, 2.0 * took)
                 return self._text
+
+
+def settled(partial: str) -> str:
+    """The words of a partial transcript that the final one will likely begin with: all but the
+    last. Whisper guesses the word being spoken where the audio stops and ends a cut-off utterance
+    with a full stop, so the last word of a partial is the one that changes."""
+    return " ".join(partial.split()[:-1])

@@ -145,8 +145,14 @@ def hanging_app(tmp_path_factory):
     from tests.e2e.app_server import start_app
     from tests.fakes import HangingLLM
 
+    from app.settings import Settings
+    from dialogue.settings import LLMSettings
+
     llm = HangingLLM()
-    demo, url = start_app(tmp_path_factory.mktemp("hanging"), llm)
+    # the app's LLM timeout (60 s by default, as long as the page waits) must not end the hanging
+    # turn while a loaded machine is still drawing its progress
+    settings = Settings(llm=LLMSettings(timeout_s=600))
+    demo, url = start_app(tmp_path_factory.mktemp("hanging"), llm, settings=settings)
     yield url, llm
     llm.release.set()
     demo.close()

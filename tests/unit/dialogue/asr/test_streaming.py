@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dialogue.asr.base import Prosody, Transcript
-from dialogue.asr.streaming import StreamingTranscriber
+from dialogue.asr.streaming import StreamingTranscriber, settled
 
 SR = 16000
 
@@ -80,3 +80,8 @@ def test_audio_past_the_longest_utterance_is_dropped():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError):
         StreamingTranscriber(FakeASR(Clock()), partial_every_s=0)
+
+
+def test_the_settled_words_of_a_partial_leave_out_the_last_one_which_may_yet_change():
+    assert settled("He was not an old.") == "He was not an"  # cut off: Whisper's full stop goes too
+    assert settled("Hello") == "" and settled("") == "" and settled("  a  b ") == "a"

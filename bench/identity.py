@@ -8,7 +8,9 @@ is taken on frames that add one step of the rendering at a time, per avatar:
 - relaxed: the portrait with its resting expression relaxed (avatar.face.portrait.relax_portrait),
   alone, and each of its steps alone (lips closed, smile warped away, creases softened);
 - face: + each emotion's face without speech or head motion (the clip's median coefficients);
-- speech: + the clip's own frames without head motion; full: the clip as rendered.
+- speech: + the clip's own frames without head motion; full: the clip on the relaxed portrait;
+- rendered: the clip as `warmchat render` renders it (a smiling photo keeps as much of its own
+  smile as the frame's face smiles, avatar.render.rest: happy shows the photo's mouth).
 
 and, per emotion, the distance with one face region of the emotion's face put back to the
 relaxed face (brows, eyes, nose, mouth, cheeks): the region whose restoring lowers it most is
@@ -79,6 +81,7 @@ def ablation(maker: Maker, avatar: str, ident: IdentityJudge, clips: dict) -> di
         return float(np.max(out))
 
     raw, rel = WarpRenderer(photo), WarpRenderer(relaxed)
+    rendered = maker.renderer(avatar)
     none, no_gaze = np.zeros(52, np.float32), np.zeros(2, np.float32)
     res: dict = {"warp": dist([raw.render_pose_expression(STILL, none, no_gaze)]),
                  "relaxed": dist([relaxed.image])}
@@ -107,7 +110,8 @@ def ablation(maker: Maker, avatar: str, ident: IdentityJudge, clips: dict) -> di
                "pose_relaxed": dist([rel.render_pose_expression(motion.pose[i], none, no_gaze) for i in ii]),
                "face": dist([still]),
                "speech": dist([rel.render_pose_expression(STILL, motion.expression[i], motion.gaze[i]) for i in ii]),
-               "full": dist(full), "full_vs_rest": dist(full, ref_rest)}
+               "full": dist(full), "full_vs_rest": dist(full, ref_rest),
+               "rendered": dist([rendered.render_frame(motion, i) for i in ii])}
         if e != "neutral":
             f32 = still.astype(np.float32)
             row["region_restored"] = {name: dist([(f32 * (1 - m) + base * m).astype(np.uint8)])
@@ -121,7 +125,7 @@ def print_table(res: dict) -> None:
     for avatar, r in res["avatars"].items():
         print(f"\n{avatar}: dlib distance to the photo; warp {r['warp']:.3f}, relaxed portrait {r['relaxed']:.3f}"  # noqa: T201
               + "".join(f", {k} {v:.3f}" for k, v in r.get("relax_steps", {}).items()))
-        cols = ("pose_photo", "pose_relaxed", "face", "speech", "full", "full_vs_rest")
+        cols = ("pose_photo", "pose_relaxed", "face", "speech", "full", "full_vs_rest", "rendered")
         print(f"{'':11s}" + "".join(f"{c:>14s}" for c in cols) + "   face, one region put back:")  # noqa: T201
         for e, row in r["emotions"].items():
             back = "  ".join(f"{k} {v:.3f}" for k, v in row.get("region_restored", {}).items())

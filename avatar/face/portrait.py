@@ -154,6 +154,37 @@ def load_portrait(source: str | Path | np.ndarray, size: int, cache_dir: str | P
     return portrait
 
 
+@dataclass(frozen=True, slots=True)
+class RestSmile:
+    """A portrait's own resting smile, which the renderer keeps as far as a frame's face smiles.
+
+    level: the photo's mouthSmile level in (0, 1] (rig.rest_expression). displacement: (478, 2)
+    float32 pixels of the landmarks that relax it (rig.relax_displacement at `level`). softened:
+    (S, S, 3) uint8, the photo with its smile creases softened (portrait.soften_smile_folds).
+    """
+
+    level: float
+    displacement: np.ndarray
+    softened: np.ndarray
+
+    def relax_share(self, smile: float) -> float:
+        """How much of the resting smile a frame whose face smiles `smile` (mouthSmile in [0, 1])
+        relaxes: all of it at no smile, none at the photo's own level or above."""
+        return float(np.clip((self.level - smile) / self.level, 0.0, 1.0))
+
+
+def resting_smile(portrait: Portrait) -> RestSmile | None:
+    """The portrait's resting smile (rig.rest_expression) as the renderer keeps it, or None for a
+    face photographed without one (smile under 0.05)."""
+    from avatar.face.rig import relax_displacement, rest_expression
+
+    level = rest_expression(portrait.landmarks)["smile"]
+    if level < 0.05:
+        return None
+    disp = relax_displacement(portrait.landmarks, {"smile": level})
+    return RestSmile(level, disp, soften_smile_folds(portrait.image, portrait.landmarks, level))
+
+
 def relax_portrait(portrait: Portrait) -> Portrait:
     """The portrait with its own expression relaxed (rig.rest_expression): a photo that smiles
     with open lips becomes a face at rest, so that sad, angry or afraid can be shown on it.

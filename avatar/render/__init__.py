@@ -37,12 +37,24 @@ def resolve_avatar(avatar: str | Path) -> Path | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _warp_renderer(path: str, mtime: float, size: int, cache_dir: str | None):
-    from avatar.face.portrait import load_portrait, relax_portrait
+def _warp_renderers(path: str, mtime: float, size: int, cache_dir: str | None):
+    """(the renderer of the photo's faces, the warp renderer of its face at rest)."""
+    from avatar.face.portrait import load_portrait, relax_portrait, resting_smile
+    from avatar.face.rig import rest_expression
+    from avatar.render.rest import RestFaceRenderer
     from avatar.render.warp import WarpRenderer
 
-    # the face at rest: a smiling photo is relaxed first, so every emotion can be shown on it
-    return WarpRenderer(relax_portrait(load_portrait(path, size, cache_dir)))
+    photo = load_portrait(path, size, cache_dir)
+    # the face at rest: a smiling photo is relaxed, so every emotion can be shown on it ...
+    relaxed = WarpRenderer(relax_portrait(photo))
+    smile = resting_smile(photo)
+    if smile is None:
+        return relaxed, relaxed
+    # ... but only as far as each frame's face asks: a smile keeps hers (avatar.render.rest)
+    own = WarpRenderer(photo, rest_smile=smile)
+    if rest_expression(photo.landmarks)["gap"] < 0.01:
+        return own, relaxed       # closed lips: the warp alone relaxes the smile by any share
+    return RestFaceRenderer(own, relaxed), relaxed
 
 
 def make_renderer(avatar: str | Path, settings: RenderSettings, cache_dir: str | Path | None = None) -> Renderer:
@@ -61,10 +73,11 @@ def make_renderer(avatar: str | Path, settings: RenderSettings, cache_dir: str |
         return StylizedRenderer(settings.size)
     if settings.renderer not in ("warp", "diffusion"):
         raise ValueError(f"unknown renderer {settings.renderer!r}: use 'warp' or 'diffusion'")
-    warp = _warp_renderer(str(path.resolve()), path.stat().st_mtime, settings.size,
-                          str(cache_dir) if cache_dir is not None else None)
+    faces, warp = _warp_renderers(str(path.resolve()), path.stat().st_mtime, settings.size,
+                                  str(cache_dir) if cache_dir is not None else None)
     if settings.renderer == "warp":
-        return warp
+        return faces
+    # the diffusion refiner keeps refining the warp of the face at rest
     from avatar.render.diffusion import DiffusionRenderer
 
     return DiffusionRenderer.from_checkpoint(warp, settings.diffusion_checkpoint, settings.device,

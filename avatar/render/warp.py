@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from avatar.face import landmarks as L
-from avatar.face.portrait import Portrait
+from avatar.face.portrait import Portrait, RestSmile
 from avatar.face.pose import rotation_matrix
 from avatar.face.rig import build_rig, face_frame
 from avatar.motion.clip import ARKIT_INDEX, ARKIT_NAMES, MotionClip
@@ -76,10 +76,15 @@ class WarpRenderer:
     """Renders a Portrait driven by MotionClips. Frames are (size, size, 3) uint8 RGB.
 
     Motion pose is relative to the portrait's own pose: zeros reproduce the portrait.
+    With `rest_smile` (a portrait photographed smiling), a frame's mouthSmile is counted from the
+    photo's own smile: a frame that smiles less warps the resting smile away by the difference
+    (RestSmile.relax_share of its displacement, its creases softened as far), one that smiles more
+    adds only the excess through the rig.
     """
 
-    def __init__(self, portrait: Portrait, cells: int = 64) -> None:
+    def __init__(self, portrait: Portrait, cells: int = 64, rest_smile: RestSmile | None = None) -> None:
         self.portrait = portrait
+        self.rest_smile = rest_smile
         self.size = portrait.size
         self.cells = cells
         size, lm = self.size, portrait.landmarks
@@ -141,6 +146,16 @@ class WarpRenderer:
         self._lm_flat = np.concatenate([rig.displacement, rig.gaze]).reshape(
             len(rig.displacement) + len(rig.gaze), -1).astype(np.float32)      # (C+2, 478 * 2)
         self._jaw_flat = np.ascontiguousarray(self._jaw_basis[self._jaw_idx].reshape(-1, 2 * g))
+        # the resting smile's relaxation: one more coarse field, weighted per frame by its share
+        rest_disp = rest_smile.displacement.astype(np.float64) if rest_smile is not None else np.zeros((n_lm, 2))
+        self._rest_basis = (op[:, :n_lm] @ rest_disp).astype(np.float32)               # (G, 2)
+        self._rest_lm = rest_disp
+        self._soft_roi = None
+        if rest_smile is not None:
+            changed = np.argwhere(np.any(rest_smile.softened != portrait.image, axis=-1))
+            if len(changed):
+                (ya, xa), (yb, xb) = changed.min(0), changed.max(0) + 1
+                self._soft_roi = (int(xa), int(ya), int(xb), int(yb))
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self._ident = np.dstack([xs, ys])
         self._cell_px = size // cells if size % cells == 0 else None  # pixels per coarse cell, when whole
@@ -168,12 +183,40 @@ class WarpRenderer:
         return np.median(bright, 0)
 
     # ---------------------------------------------------------------- per-frame
-    def target_landmarks(self, pose: np.ndarray, coeffs: np.ndarray, gaze: np.ndarray) -> np.ndarray:
-        """(478, 2) landmark positions in the output for one frame's pose (6,), coeffs (C,), gaze (2,)."""
+    def relax_share(self, expression: np.ndarray) -> float:
+        """The share of the portrait's resting smile that a frame with ARKit `expression` (52,)
+        relaxes (RestSmile.relax_share of its mean mouthSmile); 0 without a resting smile."""
+        if self.rest_smile is None:
+            return 0.0
+        return self.rest_smile.relax_share(float(np.mean(np.clip(expression[self._smile_cols], 0.0, 1.0))))
+
+    def _counted_from_rest(self, expression: np.ndarray) -> np.ndarray:
+        """`expression` (52,) with its mouthSmile counted from the photo's own smile (the excess)."""
+        if self.rest_smile is None:
+            return expression
+        out = np.array(expression, np.float32)
+        out[self._smile_cols] = np.maximum(out[self._smile_cols] - self.rest_smile.level, 0.0)
+        return out
+
+    def _source(self, relax: float) -> np.ndarray:
+        """The image the frame samples: the portrait, its smile creases softened by `relax`."""
+        if relax <= 0.0 or self._soft_roi is None:
+            return self.portrait.image
+        x0, y0, x1, y1 = self._soft_roi
+        out = self.portrait.image.copy()
+        out[y0:y1, x0:x1] = cv2.addWeighted(self.rest_smile.softened[y0:y1, x0:x1], relax,
+                                            self.portrait.image[y0:y1, x0:x1], 1.0 - relax, 0.0)
+        return out
+
+    def target_landmarks(self, pose: np.ndarray, coeffs: np.ndarray, gaze: np.ndarray, relax: float = 0.0) -> np.ndarray:
+        """(478, 2) landmark positions in the output for one frame's pose (6,), coeffs (C,), gaze
+        (2,) and the share `relax` of the resting smile it relaxes (see relax_share)."""
         r, a, t = self._pose_parts(pose)
         lm = self._head3[:478]
         w = np.concatenate([coeffs, gaze]).astype(np.float32)[None, :]
         expr = cv2.gemm(w, self._lm_flat, 1.0, None, 0.0).reshape(-1, 2).astype(np.float64)   # (478, 2)
+        if relax > 0.0:
+            expr += relax * self._rest_lm
         moved = (lm - self._pivot) @ r.T * pose[5] + self._pivot + t
         return moved[:, :2] + expr @ a.T
 
@@ -186,7 +229,7 @@ class WarpRenderer:
         fw = self.portrait.landmarks.face_width
         return r, r[:2, :2] * s, np.array([tx * fw, ty * fw, 0.0])
 
-    def _fields(self, pose, coeffs, gaze):
+    def _fields(self, pose, coeffs, gaze, relax: float = 0.0):
         """Coarse forward fields (cells, cells, 2): without the jaw layer and with it."""
         r, a, t = self._pose_parts(pose)
         # displacement of a head point p: (s R - I)[:2] (p - pivot) + t, linear in the precomputed
@@ -197,6 +240,8 @@ class WarpRenderer:
         f = cv2.gemm(self._pose_basis, w_pose, 1.0, None, 0.0, flags=cv2.GEMM_2_T)   # (G, 2)
         w = np.concatenate([coeffs, gaze]).astype(np.float32)[None, :]
         expr = cv2.gemm(w, self._basis_flat, 1.0, None, 0.0).reshape(-1, 2)
+        if relax > 0.0:
+            expr += np.float32(relax) * self._rest_basis
         a32 = a.astype(np.float32)
         f += cv2.gemm(expr, a32, 1.0, None, 0.0, flags=cv2.GEMM_2_T)
         shape = (self.cells, self.cells, 2)
@@ -223,15 +268,17 @@ class WarpRenderer:
         block = cv2.resize(back_coarse[r0:r1, c0:c1], ((c1 - c0) * s, (r1 - r0) * s), interpolation=cv2.INTER_LINEAR)
         return block[y0 - r0 * s:y1 - r0 * s, x0 - c0 * s:x1 - c0 * s]
 
-    def _remap(self, back_coarse: np.ndarray, roi=None) -> np.ndarray:
+    def _remap(self, back_coarse: np.ndarray, roi=None, source: np.ndarray | None = None) -> np.ndarray:
         """The portrait warped by the backward coarse field, for the whole frame or roi = (x0, y0,
         x1, y1). The float source map is converted to OpenCV's fixed-point maps first: remap's
         own interpolation is fixed-point (1/32 pixel) either way, and the fixed maps remap ~30 %
-        faster than converting float maps tile by tile inside remap (same output)."""
+        faster than converting float maps tile by tile inside remap (same output). `source`: the
+        image to sample (default the portrait's)."""
         x0, y0, x1, y1 = roi if roi is not None else (0, 0, self.size, self.size)
         m = cv2.subtract(self._ident[y0:y1, x0:x1], self._upsample(back_coarse, (x0, y0, x1, y1)))
         xy, frac = cv2.convertMaps(m, None, cv2.CV_16SC2)
-        return cv2.remap(self.portrait.image, xy, frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        src = self.portrait.image if source is None else source
+        return cv2.remap(src, xy, frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def source_map(self, pose: np.ndarray, expression: np.ndarray, gaze: np.ndarray) -> np.ndarray:
         """(size, size, 2) float32: where each output pixel samples the portrait (with the jaw
@@ -243,26 +290,31 @@ class WarpRenderer:
 
     def render_pose_expression(self, pose: np.ndarray, expression: np.ndarray, gaze: np.ndarray) -> np.ndarray:
         """One frame from pose (6,), ARKit expression (52,), gaze (2,) -> (size, size, 3) uint8."""
-        coeffs = np.clip(np.asarray(expression, np.float32)[self.rig.columns], 0.0, 1.0)
+        expression = np.asarray(expression, np.float32)
+        relax = self.relax_share(expression)
+        coeffs = np.clip(self._counted_from_rest(expression)[self.rig.columns], 0.0, 1.0)
         gaze = np.clip(np.asarray(gaze, np.float32), -1.0, 1.0)
         pose = np.asarray(pose, np.float32)
         cell = self.size / self.cells
-        f_up, f_all = self._fields(pose, coeffs, gaze)
-        tgt = self.target_landmarks(pose, coeffs, gaze)
+        source = self._source(relax)
+        f_up, f_all = self._fields(pose, coeffs, gaze, relax)
+        tgt = self.target_landmarks(pose, coeffs, gaze, relax)
         unit = self._unit * float(pose[5])
         if f_all is None:
-            out = self._remap(invert_on_grid(f_up, cell))
+            out = self._remap(invert_on_grid(f_up, cell), source=source)
         else:
-            out = self._remap(invert_on_grid(f_all, cell))
-            layer, corner = self._paste_upper(out, invert_on_grid(f_up, cell), tgt, unit)
+            out = self._remap(invert_on_grid(f_all, cell), source=source)
+            layer, corner = self._paste_upper(out, invert_on_grid(f_up, cell), tgt, unit, source)
             interior = None
             if self._own_opening > 2.0 and layer is not None:
                 no_jaw = np.where(self.rig.jaw, 0.0, coeffs)
-                own = self.target_landmarks(pose, no_jaw, gaze)[list(L.LOWER_INNER)]
+                own = self.target_landmarks(pose, no_jaw, gaze, relax)[list(L.LOWER_INNER)]
                 interior = (layer, corner, own)
             smile = 0.5 * float(expression[self._smile_cols].sum())
             draw_mouth(out, tgt[list(L.UPPER_INNER)], tgt[list(L.LOWER_INNER)], unit, interior, self._palette, smile)
-        shade_expression(out, tgt, dict(zip(ARKIT_NAMES, np.clip(expression, 0.0, 1.0).tolist())))
+        # the photo shows its own smile's shading: only the excess is shaded
+        counted = np.clip(self._counted_from_rest(expression), 0.0, 1.0)
+        shade_expression(out, tgt, dict(zip(ARKIT_NAMES, counted.tolist())))
         rest = None
         for (up, lo, _), skin, col in zip(_EYES, self._lid_skin, self._blink_col):
             b = float(np.clip(expression[col], 0.0, 1.0))
@@ -271,12 +323,12 @@ class WarpRenderer:
                 # coarse warp cannot move a lid line a few pixels exactly); the drawn lid closes
                 top, bottom = tgt[list(up)], tgt[list(lo)]
                 if rest is None:  # the lids without the expression (how far wide eyes raised them)
-                    rest = self.target_landmarks(pose, np.zeros_like(coeffs), gaze)
+                    rest = self.target_landmarks(pose, np.zeros_like(coeffs), gaze, relax)
                 raised = float(np.mean(rest[list(up), 1] - top[:, 1]))
                 draw_eyelid(out, top, top + b * (bottom - top), b, skin, unit, raised)
         return out
 
-    def _paste_upper(self, out, back_up, tgt, unit) -> tuple[np.ndarray | None, tuple[int, int]]:
+    def _paste_upper(self, out, back_up, tgt, unit, source=None) -> tuple[np.ndarray | None, tuple[int, int]]:
         """Above the lip seam, near the mouth, show the layer in which the jaw did not move."""
         upper = tgt[list(L.UPPER_INNER)]
         mx0, mx1 = upper[:, 0].min(), upper[:, 0].max()
@@ -287,7 +339,7 @@ class WarpRenderer:
         y1 = int(min(self.size, tgt[list(L.LOWER_INNER), 1].max() + 0.1 * unit + 6))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None, (0, 0)
-        layer = self._remap(back_up, (x0, y0, x1, y1))
+        layer = self._remap(back_up, (x0, y0, x1, y1), source)
         h, w = y1 - y0, x1 - x0
         # region above the upper inner lip, extended sideways at corner height
         poly = np.vstack([[x0 - 2, upper[0, 1]], upper, [x1 + 2, upper[-1, 1]], [x1 + 2, y0 - 2], [x0 - 2, y0 - 2]])

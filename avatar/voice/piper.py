@@ -140,6 +140,8 @@ class PiperTTS(SentenceTTS):
         cmd = [sys.executable, "-m", "avatar.voice.piper_worker"]
         if self.settings.piper_model_path:
             cmd += ["--model", self.settings.piper_model_path]
+        if self.settings.piper_seed is not None:
+            cmd += ["--seed", str(self.settings.piper_seed)]
         return cmd
 
     def start(self) -> None:

@@ -1,6 +1,8 @@
 """Piper TTS worker: a long-lived subprocess that loads a piper voice once and speaks sentences.
 
-Run as `python -m avatar.voice.piper_worker [--model X.onnx] [--config X.onnx.json]`. piper-tts
+Run as `python -m avatar.voice.piper_worker [--model X.onnx] [--config X.onnx.json] [--seed N]`
+(--seed: the model's noise is drawn from a generator seeded with N, so the same requests in the
+same order give the same audio; without it, piper's random noise). piper-tts
 is GPL-3.0-or-later, so warmchat never imports it: only this worker process does.
 
 Protocol (stdin/stdout, one request at a time):
@@ -47,10 +49,31 @@ def _speak(voice, text: str, length_scale: float | None) -> tuple[np.ndarray, li
     return pcm, alignments
 
 
+def _seeded_session(model_path: str, seed: int):
+    """An onnxruntime session of the voice model (patched for alignments, as PiperVoice.load
+    does) whose random nodes draw from a generator seeded with `seed`: piper samples its noise
+    with RandomNormalLike nodes that carry no seed, so onnxruntime seeds them at random."""
+    import onnx
+    import onnxruntime
+    from piper.patch_voice_with_alignment import add_alignment_output
+
+    model = onnx.load(model_path)
+    add_alignment_output(model)
+    random_nodes = [n for n in model.graph.node if n.op_type.startswith("Random")]
+    if not random_nodes:
+        raise ValueError(f"--seed: the voice model {model_path} has no random nodes to seed")
+    for k, node in enumerate(random_nodes):
+        kept = [a for a in node.attribute if a.name != "seed"]
+        del node.attribute[:]
+        node.attribute.extend(kept + [onnx.helper.make_attribute("seed", float(seed + k))])
+    return onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="")
     parser.add_argument("--config", default="")
+    parser.add_argument("--seed", type=int, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="piper_worker: %(message)s")
 
@@ -61,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model, config = (args.model, args.config or args.model + ".json") if args.model else _default_paths()
     voice = PiperVoice.load(model, config_path=config, include_alignments=True)
+    if args.seed is not None:
+        voice.session = _seeded_session(model, args.seed)
     ready = {"event": "ready", "sample_rate": voice.config.sample_rate, "length_scale": voice.config.length_scale}
     out.write((json.dumps(ready) + "\n").encode())
     out.flush()

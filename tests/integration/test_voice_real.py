@@ -124,3 +124,19 @@ def test_round_trip_piper_to_whisper(piper, asr):
     clip = piper.synthesize(SENTENCES[1], VoiceSettings(), NEUTRAL)
     tr = asr.transcribe(clip.pcm, clip.sample_rate)
     assert wer([SENTENCES[1]], [tr.text]) <= 0.1, tr.text
+
+
+def test_a_seeded_piper_worker_speaks_the_same_every_run():
+    """TTSSettings.piper_seed seeds the model's noise: two workers with one seed give the same
+    audio for the same requests; piper's own random noise gives other audio."""
+    def speak(seed):
+        tts = make_tts("piper", TTSSettings(piper_seed=seed))
+        try:
+            return [tts.synthesize(t, VoiceSettings(), NEUTRAL).pcm for t in ("Hello there.", "How are you?")]
+        finally:
+            tts.close()
+
+    a, b, free = speak(3), speak(3), speak(None)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+    assert any(len(x) != len(z) or not np.array_equal(x, z) for x, z in zip(a, free))

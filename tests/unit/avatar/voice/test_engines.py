@@ -166,3 +166,9 @@ def test_registry():
     assert type(make_tts("espeak", TTSSettings())).__name__ == "EspeakTTS"
     with pytest.raises(ValueError, match="unknown TTS backend"):
         make_tts("nope", TTSSettings())
+
+
+def test_piper_seed_reaches_the_worker_command():
+    assert "--seed" not in PiperTTS(TTSSettings())._command()
+    cmd = PiperTTS(TTSSettings(piper_seed=4))._command()
+    assert cmd[cmd.index("--seed") + 1] == "4"

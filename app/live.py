@@ -15,14 +15,16 @@ voiced (app.conversation, `Conversation.live`).
 The page's microphone audio comes back over the same WebSocket (16 kHz int16 mono) to the
 session's microphone (app.mic). It is fed to a voice activity detector (`dialogue.asr.vad`) and
 to the listening motion: speech that starts while the avatar speaks is a barge-in (the queue is
-flushed and the page silences what it has already received, and the stream is cut: a new MP4 follows that the page plays `CUT_MARGIN_S`
-after its playhead, dropping the speaking frames it had buffered beyond that, so the lips stop
-too); the end of the person's turn is transcribed and sent to the page, which sends it as a
-message (the turn then runs like a typed one, keeping the recording as the turn's voice).
+flushed and the page silences what it has already received, and the stream is cut: a new MP4
+follows that the page plays `CUT_MARGIN_S` after its playhead, dropping the speaking frames it
+had buffered beyond that, so the lips stop too); the end of the person's turn is transcribed and
+sent to the page, which sends it as a message (the turn then runs like a typed one, keeping the
+recording as the turn's voice).
 
 A stream that falls behind the wall clock (a loaded machine) renders every other frame (each
 shown twice) until it has caught up: the audio goes on at full rate and the picture at 12.5 fps,
-rather than the page stalling.
+rather than the page stalling. So does the thinking avatar (the model is writing the reply and
+needs the CPU; the thinking pose changes slowly).
 
 `LiveHub` holds the sessions of the process, found by their unguessable token (the WebSocket)
 or by the Gradio session they belong to (the chat's handlers).

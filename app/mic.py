@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from avatar.presence import PresenceState
-from dialogue.asr.streaming import settled
+from dialogue.asr.streaming import StreamingTranscriber, settled
 
 if TYPE_CHECKING:
     from app.live import LiveSession
@@ -172,8 +172,6 @@ class Mic:
         self._st, self._held, self._speculated, self._partial_at = None, [], False, 0.0
         if self.session._asr is None:
             return
-        from dialogue.asr.streaming import StreamingTranscriber
-
         try:
             self._st = StreamingTranscriber(self.session._asr(), MIC_RATE, partial_every_s=PARTIAL_EVERY_S)
         except Exception as exc:  # no recogniser: the turn's end says so (see _final)

@@ -54,7 +54,12 @@ CHUNK_FRAMES = 2  # frames made per step of the stream thread (80 ms): queued sp
 LEAD_S = 0.6  # video made ahead of the wall clock while the avatar speaks (absorbs scheduling hiccups)
 DEGRADE_BELOW_S = 0.1  # less made ahead than this (the stream fell behind): render every other frame
 POLL_S = 0.04  # the stream thread's longest sleep
-WAIT_LEAD_S = 0.25  # ... while it idles, listens or thinks: a reply's first words join the stream sooner
+STALL_S = 0.12  # a chunk (80 ms of stream) that took longer than this to make is marked in the trace
+# ... while it idles, listens or thinks (a reply's first words join the stream after it). At 0.25 s the
+# page ran dry at each 0.2-0.4 s stall of the stream thread (the CPU taken by the rest) and fell
+# behind the stream's clock by as much (0.3-0.5 s later than planned), with 0.8-1.2 s freezes in
+# every run; at 0.45 the page plays on time, so its first words come as soon (bench/live.py).
+WAIT_LEAD_S = 0.45
 CUT_MARGIN_S = 0.2  # after a barge-in, the new stream plays this long after the page's playhead
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 MAX_DRAFT_CHARS = 4000  # the longest typed draft a page may send to be prefilled
@@ -301,7 +306,7 @@ class LiveSession:
                     log.warning("live stream %s fell %.1f s behind", self.token[:6], -ahead)
                     start = time.monotonic() - made / FPS
                 thinking = self.presence.state is PresenceState.THINKING and not self.presence.queued
-                c0 = time.thread_time()
+                w0, c0 = time.monotonic(), time.thread_time()
                 chunk = self.presence.next_chunk(CHUNK_FRAMES)
                 c1 = time.thread_time()
                 frames = self._frames(chunk.motion, behind=ahead < DEGRADE_BELOW_S,
@@ -310,6 +315,9 @@ class LiveSession:
                 data = encoder.write(frames, chunk.pcm)
                 self.cost.add(chunk.motion.num_frames, c1 - c0, c2 - c1, time.thread_time() - c2,
                               behind=max(0.0, -ahead))
+                if time.monotonic() - w0 > STALL_S:  # the chunk took long: waiting (CPU, the GIL) or working
+                    self.mark("stream_stall", w0, seconds=time.monotonic() - w0, cpu_s=time.thread_time() - c0,
+                              ahead=ahead)
                 for frame, state, text, turn in chunk.events:
                     if state is PresenceState.SPEAKING:
                         self.mark("streamed", turn=turn, plays_at=start + self.media_time(frame))

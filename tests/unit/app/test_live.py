@@ -4,6 +4,7 @@ and transcription (fake VAD and ASR; the procedural teacher; a flat 32 px render
 from __future__ import annotations
 
 import queue
+import time
 from collections import deque
 
 import numpy as np
@@ -281,6 +282,29 @@ def test_a_thinking_avatar_is_drawn_at_half_rate_in_every_frame_slot_without_cou
     frames = live._frames(MotionClip.still(4), behind=False, thinking=True)
     assert len(frames) == 4 and renderer.drawn == 2 and frames[0] is frames[1]
     assert live.cost.skipped == 0
+
+
+class SlowFlat(Flat):
+    """Takes longer to draw a chunk than the stream allows (app.live.STALL_S), on the CPU."""
+
+    def stream_frames(self, motion):
+        from app.live import STALL_S
+
+        end = time.thread_time() + STALL_S
+        while time.thread_time() < end:
+            pass
+        return super().stream_frames(motion)
+
+
+def test_a_chunk_that_takes_long_to_make_is_marked_with_its_cpu_time():
+    live = LiveSession(AvatarPipeline(tts=None, motion=TeacherMotionGenerator(), renderer=SlowFlat()))
+    live.connect(lambda item: None)
+    try:
+        wait_for(lambda: any(m["stage"] == "stream_stall" for m in list(live.trace)))
+    finally:
+        live.disconnect()
+    stall = next(m for m in live.trace if m["stage"] == "stream_stall")
+    assert stall["cpu_s"] >= 0.1 and stall["seconds"] >= stall["cpu_s"]  # worked, not only waited
 
 
 def test_a_reconnected_page_gets_media_times_of_its_own_new_stream():

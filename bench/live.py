@@ -465,7 +465,7 @@ def run(args) -> dict:
                 res["ended_early"] = str(exc).splitlines()[0][:200]
             s = _stats(page)
             res["page"] = {k: s[k] for k in ("frames", "freezes", "frozenMs", "waiting", "fragments", "bytes", "mode",
-                                             "waits", "catchUps")}
+                                             "waits", "catchUps", "dataGaps", "longTasks")}
             res["page"]["partial_transcripts"] = len(s.get("partials", []))
             res["page"]["longest_gaps"] = sorted(s["gaps"], key=lambda g: -g[1])[:10]  # [page ms, gap ms]
             res["page"]["cuts"] = s.get("cuts", [])
@@ -521,6 +521,7 @@ def summarize(res: dict) -> dict:
         "barge_in_ms": _median([b["latency_ms"] for b in res["barge_in"]]),
         "barge_in_lips_still_ms": _median([b.get("lips_still_ms") for b in res["barge_in"]]),
         "replies_without_silent_gaps": sum(r["speech_runs"] == 1 for r in replies),
+        **_whole_run(res),
         "replies": len(replies),
         "spoken_prompt_tokens": _median([r.get("prompt_tokens") for r in res.get("stages", {}).get("spoken", [])]),
         "typed_prompt_tokens": _median([r.get("prompt_tokens") for r in pasted_rows]),
@@ -528,6 +529,18 @@ def summarize(res: dict) -> dict:
         "typed_stages_s": _median_stages(pasted_rows),
         "typed_person_stages_s": _median_stages(hand_rows),
     }
+
+
+def _whole_run(res: dict) -> dict:
+    """Freezes over the whole run, listening and idling included (after the page's first 10 s, its
+    start), and how often the stream thread took over `app.live.STALL_S` to make a chunk."""
+    page, trace = res.get("page") or {}, res.get("trace") or []
+    gaps = [g for t, g in (page.get("longest_gaps") or []) if t > 10_000]
+    stalls = [m["seconds"] for m in trace if m.get("stage") == "stream_stall"]
+    return {"run_longest_freeze_ms": max(gaps, default=None) if page else None,
+            "run_frozen_ms_per_min": (60 * page["frozenMs"] / (res["stream_frames"] / 25)
+                                      if page.get("frozenMs") is not None and res.get("stream_frames") else None),
+            "stream_stalls": len(stalls), "stream_longest_stall_s": max(stalls, default=None)}
 
 
 PER_TOKEN = ("first_sentence_tokens", "decode_ms_per_token")  # medians beside the seconds
@@ -596,6 +609,10 @@ def measure(args) -> dict:
             ("barge-in: speech start -> avatar silent", fmt(s["barge_in_ms"], " ms"), "<= 500 ms"),
             ("barge-in: speech start -> its lips still", fmt(s["barge_in_lips_still_ms"], " ms"), "<= 500 ms"),
             ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
+            ("whole run: longest freeze / frozen ms a minute",
+             f"{fmt(s['run_longest_freeze_ms'], ' ms')} / {fmt(s['run_frozen_ms_per_min'])}", ""),
+            ("stream chunks made late (> 0.12 s) / longest",
+             f"{s['stream_stalls']} / {fmt(s['stream_longest_stall_s'], ' s')}", ""),
             ("stream CPU ms per s (motion/render/encode)",
              "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", ""),
             ("the model alone before the page: decode ms/token", fmt((res.get("model_alone") or {}).get(

@@ -1,6 +1,6 @@
 """Reply quality of the embedded models, side by side, on a held-out set (bench/data/replies.json).
 
-    nice -n 10 python -m bench.replies [--models qwen2.5-coder-1.5b smollm2-135m] [--limit N]
+    nice -n 10 python -m bench.replies [--models qwen2.5-coder-1.5b smollm2-135m] [--limit N] [--prefill]
 
 Every item is answered as the app answers it: the persona Ada, the conversation built as a talking
 tree (earlier turns included), cues from the reverse-level traversal, the person's feeling read as
@@ -108,10 +108,11 @@ class _Facts(logging.Handler):
 
 
 def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progress: Path | None = None,
-               feeling: Callable[[str], EmotionState] = recognize) -> tuple[list[dict], dict]:
+               feeling: Callable[[str], EmotionState] = recognize, prefill: bool = False) -> tuple[list[dict], dict]:
     """Answer every item through the app's own backend (EmbeddedLLM: one model process, the
     model's prompt style, validation and the retry of an unusable reply); returns the rows and the
-    process facts."""
+    process facts. prefill: evaluate each reply's prompt first, as the live page does while the
+    person types (EmbeddedLLM.prefill: where the model writes its own tag, it writes it then)."""
     spec = model_spec(model)
     settings = LLMSettings(embedded_model=spec.name, embedded_threads=threads, embedded_nice=nice, timeout_s=600,
                            embedded_start_timeout_s=600)
@@ -127,6 +128,8 @@ def answer_all(model: str, items: list[dict], *, threads: int, nice: int, progre
         for item in items:
             path, tree = build_path(item["turns"], feeling)
             cues = tree.emotion_cues(path[-1].id)
+            if prefill:
+                llm.prefill(PERSONA, path, cues)
             t0 = time.perf_counter()
             first = None
             final = None
@@ -220,6 +223,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--feelings", choices=["learned", "lexicon"], default="learned",
                     help="how the person's messages are read: the app's classifier (default) or the word lexicon")
+    ap.add_argument("--prefill", action="store_true",
+                    help="evaluate each prompt ahead as the live page does (the model's own tag is written then)")
     ap.add_argument("--from-partial", nargs="+", type=Path, default=[],
                     help="summarize the rows of earlier runs' progress files instead of answering")
     args = ap.parse_args(argv)
@@ -231,7 +236,7 @@ def main(argv: list[str] | None = None) -> dict:
     if isinstance(feeling, FeelingReader) and not feeling.load():
         raise SystemExit("the text-emotion classifier did not load (see the log)")
     result: dict[str, Any] = {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "items": len(items),
-                              "persona": PERSONA.name, "feelings": args.feelings, "models": {}}
+                              "persona": PERSONA.name, "feelings": args.feelings, "prefill": args.prefill, "models": {}}
     for path in args.from_partial:
         part = json.loads(path.read_text(encoding="utf-8"))
         result["models"][part["model"]] = {"title": model_spec(part["model"]).title, "rows": part["rows"],
@@ -242,7 +247,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"== {model_spec(model).title}", flush=True)
         progress = args.out.with_name(f"{args.out.stem}_{model}.progress.json")
         rows, facts = answer_all(model, items, threads=args.threads, nice=args.nice, progress=progress,
-                                 feeling=feeling)
+                                 feeling=feeling, prefill=args.prefill)
         result["models"][model] = {"title": model_spec(model).title, "loadavg_before": load0,
                                    "loadavg_after": os.getloadavg(), "wall_s": time.perf_counter() - t0,
                                    **facts, "rows": rows}

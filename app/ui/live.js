@@ -13,7 +13,7 @@
   const MAX_LATENCY_S = 1.2;  // more buffered than this: jump to near the live edge
   const CUT_MARGIN_S = 0.2;  // a barge-in's new stream plays this long after the playhead (app/live.py)
   // More buffered than CATCH_UP_S while the avatar is not speaking: play faster, down to
-  // CAUGHT_UP_S. Both lie above what the stream keeps buffered while it waits (its lead, 0.25 s,
+  // CAUGHT_UP_S. Both lie at or above what the stream keeps buffered while it waits (its lead, 0.45 s,
   // plus the page's own start delay): a threshold inside that range switched the rate hundreds
   // of times a run, and each switch made Chromium's audio renderer stall the picture (waiting
   // events with 0.4 s buffered, 0.5-1.2 s freezes on a 2-core Xeon).
@@ -27,9 +27,15 @@
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
     sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
     turnsBegun: [], turns: {}, waits: [],  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
+    dataGaps: [], longTasks: [],  // [page ms, ms]: no stream data for over 150 ms; main-thread tasks over 50 ms
     bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], drafts: 0, draftTexts: [], notice: "", error: "",
   };
   const live = { stats, video: null, ws: null, token: null };
+  try {  // the page's own main-thread tasks over 50 ms (they hold back appending and presenting frames)
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (stats.longTasks.length < 500) stats.longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  } catch (e) { /* no Long Tasks API in this browser */ }
   window.warmchatLive = live;
   let ms = null, sb = null, queue = [], marks = [], silentUntil = null, lastFrameAt = null, cuts = [], cutAt = null, lastDataAt = 0;
   let userMuted = false, micNode = null, micStream = null, micCtx = null, retries = 0, speakingTurn = null;
@@ -86,7 +92,9 @@
     ws.onopen = () => { stats.connected = true; retries = 0; if (stats.micOn) send({ type: "mic", on: true }); };
     ws.onmessage = (ev) => {
       if (typeof ev.data === "string") { onMessage(JSON.parse(ev.data)); return; }
-      stats.fragments += 1; stats.bytes += ev.data.byteLength; lastDataAt = performance.now();
+      const now = performance.now();
+      if (lastDataAt && now - lastDataAt > 150 && stats.dataGaps.length < 500) stats.dataGaps.push([now, now - lastDataAt]);
+      stats.fragments += 1; stats.bytes += ev.data.byteLength; lastDataAt = now;
       queue.push(ev.data); pump();
     };
     ws.onclose = () => {

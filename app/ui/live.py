@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,6 +27,7 @@ from app.live import LiveHub, LiveSession
 log = logging.getLogger(__name__)
 
 LIVE_PATH = "/warmchat/live"
+SEND_LATE_S = 0.1  # a stream message sent this long after it was made is marked in the session's trace
 # A microphone drawn inline: the emoji rendered as a box where no emoji font is installed (Debian).
 MIC_ICON = ('<svg class="wc-mic-icon" viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" '
             'fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">'
@@ -180,13 +182,16 @@ def routes(hub: LiveHub) -> list:
 
         def send(item: object) -> None:  # called from the stream and microphone threads
             try:
-                loop.call_soon_threadsafe(out.put_nowait, item)
+                loop.call_soon_threadsafe(out.put_nowait, (time.monotonic(), item))
             except RuntimeError:  # the loop is gone (server shutting down)
                 pass
 
         async def pump() -> None:
             while True:
-                item = await out.get()
+                queued, item = await out.get()
+                late = time.monotonic() - queued
+                if late > SEND_LATE_S:  # the server's event loop held the stream back (bench/live.py reads it)
+                    live.mark("send_late", seconds=late)
                 if isinstance(item, bytes):
                     await ws.send_bytes(item)
                 else:

@@ -113,7 +113,9 @@ class EmbeddedLLM:
 
         Does nothing (returns None) when the model process is not running: starting it is the
         reply's job. Returns the server's timings (see OpenAIChatLLM.prime), None on failure.
-        Blocks for the evaluation (about 25 ms a new token on 2 cores).
+        Blocks for the evaluation (about 25 ms a new token on 2 cores). Where the model would
+        write its own tag first, it writes it now (`prime(tag_ahead=True)`): a reply to the same
+        prompt starts after it.
         """
         try:
             proc = self.process()
@@ -122,7 +124,7 @@ class EmbeddedLLM:
             started, _ = proc.ensure_running()
         except LLMError:  # no model: the reply says so
             return None
-        return self._backend_at(started).prime(persona, path, cues)
+        return self._backend_at(started).prime(persona, path, cues, tag_ahead=True)
 
     def close(self) -> None:
         """End the model process (it is also ended when the app exits)."""

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import errno
+import hashlib
+import json
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from dialogue.llm.base import LLMError, PersonaBrief, ReplyChunk
 from dialogue.llm.structured import EmotionOf, stream_structured
-from dialogue.llm.tags import parse_tag
+from dialogue.llm.tags import _match_tag, parse_tag
 from dialogue.prompts import PromptStyle
 from dialogue.settings import LLMSettings
 from dialogue.turns import EmotionCues, Turn
 from emotion import EmotionState
 
 log = logging.getLogger(__name__)
+TAG_AHEAD_TOKENS = 6  # the most a tag the model writes ahead may take ("[surprised]" is 3-5 tokens)
+TAGS_KEPT = 16  # tags written ahead, kept by their prompt (the newest)
 
 # Said to the model when its reply had nothing usable (all of it dropped by validation).
 NUDGE = ("Say that again as a friend would, out loud: one or two short spoken sentences, no lists, "
@@ -77,6 +83,8 @@ class OpenAIChatLLM:
         self.max_temperature = max_temperature
         self.max_tokens_cap = max_tokens_cap
         self.retry_unusable = retry_unusable
+        self._tags_ahead: OrderedDict[str, str] = OrderedDict()  # prompt digest -> the tag the model wrote
+        self._tags_lock = threading.Lock()
         if client is None:
             try:
                 import openai
@@ -117,26 +125,61 @@ class OpenAIChatLLM:
             return LLMError(f"The {self._where()} sent a broken answer: {str(exc)[:200]}")
         return LLMError(f"The {self._where()} failed: {type(exc).__name__}: {str(exc)[:200]}")
 
-    def prime(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> dict[str, Any] | None:
+    def prime(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues,
+              tag_ahead: bool = False) -> dict[str, Any] | None:
         """Send the prompt for one token and drop the answer: a server with a prompt cache (llama.cpp
         `cache_prompt`) then has the prompt's prefix evaluated before the real turn (the persona's
         prompt at start; the next reply's prompt while the person still speaks). Returns the
         server's timings (llama.cpp: `prompt_n` tokens evaluated, `cache_n` reused; {} from a
         server that sends none), or None when it failed: failures are logged, not raised
-        (priming is an optimisation)."""
+        (priming is an optimisation).
+
+        tag_ahead: where the reply would begin with the model writing its own tag (`writes_tag`),
+        have it write the tag now (greedy, up to "]"): a reply to the same prompt then starts
+        with that tag written (`stream_reply`), in the cache with the prompt, and its first words
+        come that many tokens sooner (3-5 tokens, 0.5-1 s beside the avatar on 2 cores)."""
         import openai
 
         messages = self.style.messages(persona, path, cues)
+        ahead = tag_ahead and self.writes_tag(messages)
+        options: dict[str, Any] = {"max_tokens": TAG_AHEAD_TOKENS, "stop": ["]"]} if ahead else {"max_tokens": 1}
+        if self.extra_body:
+            options["extra_body"] = self.extra_body
         try:
             answer = self._client.chat.completions.create(
-                model=persona.model or self.settings.model, messages=messages,
-                max_tokens=1, temperature=0.0, stream=False, **({"extra_body": self.extra_body} if self.extra_body else {}),
+                model=persona.model or self.settings.model, messages=messages, temperature=0.0, stream=False, **options,
             )
         except (openai.APIError, OSError) as exc:
             log.warning("priming the prompt cache failed: %s", self._error(exc, persona.model or self.settings.model))
             return None
+        if ahead:
+            self._keep_tag(messages, _content(answer))
         timings = (getattr(answer, "model_extra", None) or {}).get("timings")
         return dict(timings) if isinstance(timings, dict) else {}
+
+    def writes_tag(self, messages: list[dict[str, str]]) -> bool:
+        """Whether a reply to `messages` begins with the model writing its emotion tag: the style
+        asks for one and the prompt answers a message without the reply's start written."""
+        said = [m["role"] for m in messages if m["role"] != "system"]
+        return self.style.ask_tag and bool(said) and said[-1] == "user" and messages[-1]["role"] != "assistant"
+
+    def _keep_tag(self, messages: list[dict[str, str]], written: str) -> None:
+        tag = written.strip() + "]"
+        parsed, rest, _ = _match_tag(tag)
+        if not tag.startswith("[") or parsed is None or parsed.emotion is None or rest.strip():
+            return  # no tag (the model began its words): the reply writes what it writes
+        with self._tags_lock:
+            self._tags_ahead[_digest(messages)] = tag
+            while len(self._tags_ahead) > TAGS_KEPT:
+                self._tags_ahead.popitem(last=False)
+
+    def _with_tag_ahead(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
+        """`messages` ending with the reply's start, when a tag was written ahead for them."""
+        if not self.writes_tag(messages):
+            return messages
+        with self._tags_lock:
+            tag = self._tags_ahead.get(_digest(messages))
+        return messages + [{"role": "assistant", "content": tag}] if tag else messages
 
     def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:
         """Yield clean sentences as the server streams them, then the final Reply.
@@ -145,7 +188,7 @@ class OpenAIChatLLM:
         sentences already yielded stay valid. Each wait is bounded by settings.timeout_s.
         A reply with nothing usable is asked for again (retry_unusable) before the fallback line.
         """
-        messages = self.style.messages(persona, path, cues)
+        messages = self._with_tag_ahead(self.style.messages(persona, path, cues))
         for attempt in range(self.retry_unusable + 1):
             last = attempt == self.retry_unusable
             chunks = self._stream_once(persona, messages, nudge=attempt > 0, heard=cues.user_current)
@@ -237,6 +280,17 @@ class OpenAIChatLLM:
             close: Callable[[], None] | None = getattr(stream, "close", None)
             if close is not None:
                 close()  # stops the server's generation when we stopped early
+
+
+def _digest(messages: list[dict[str, str]]) -> str:
+    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _content(answer: Any) -> str:
+    """The text of a chat completion that does not stream ("" when it has none)."""
+    choices = getattr(answer, "choices", None) or []
+    message = getattr(choices[0], "message", None) if choices else None
+    return str(getattr(message, "content", None) or "")
 
 
 def _log_reply(seconds: float, model: str, finish: str | None, timings: dict[str, Any], raw: str) -> None:

@@ -4,6 +4,7 @@ and transcription (fake VAD and ASR; the procedural teacher; a flat 32 px render
 from __future__ import annotations
 
 import queue
+import time
 from collections import deque
 
 import numpy as np
@@ -257,6 +258,41 @@ def test_a_cut_ends_the_mp4_and_starts_a_new_one_the_page_plays_from_the_cut():
         live.disconnect()
 
 
+def test_speech_queued_while_the_stream_waits_is_spliced_in_by_a_cut_but_never_over_words():
+    live = LiveSession(pipeline())
+    got: queue.Queue = queue.Queue()
+    live.connect(got.put)
+    try:
+        live.playing = True
+        sink = live.turn_sink()
+        wait_for(lambda: live.media_time(live.presence.frames_out) > 1.0)  # it waits, 0.45 s made ahead
+        sink.put(speech(frames=50))  # 2 s of words
+        cut = next_message(got, "cut")
+        speaking = next_message(got, "state")
+        while speaking["state"] != "speaking":
+            speaking = next_message(got, "state")
+        assert speaking["t"] == pytest.approx(cut["t"], abs=0.1)  # the words begin where the new MP4 does
+        splices = [m for m in live.trace if m["stage"] == "splice"]
+        assert len(splices) == 1 and splices[0]["dropped_s"] > 0.1
+        sink.put(speech(frames=10))  # queued while the first is still playing: it follows it, no cut
+        wait_for(lambda: live.presence.queued == 0)
+        assert [m["stage"] for m in live.trace].count("splice") == 1
+    finally:
+        live.disconnect()
+
+
+def test_a_splice_waits_until_the_words_made_ahead_have_played_and_needs_something_to_gain(session):
+    session.playing = True
+    session.presence.turn_sink().put(speech(frames=10))  # queued, not begun: the presence waits
+    session._speech_plays_until = time.monotonic() + 1.0  # the last reply's words still play
+    assert not session._splice_due(ahead=0.45)
+    session._speech_plays_until = time.monotonic() - 1.0
+    assert session._splice_due(ahead=0.45)
+    assert not session._splice_due(ahead=0.25)  # dropping 0.05 s is not worth a cut
+    session.playing = False
+    assert not session._splice_due(ahead=0.45)
+
+
 class CountingFlat(Flat):
     def __init__(self):
         self.drawn = 0
@@ -281,6 +317,29 @@ def test_a_thinking_avatar_is_drawn_at_half_rate_in_every_frame_slot_without_cou
     frames = live._frames(MotionClip.still(4), behind=False, thinking=True)
     assert len(frames) == 4 and renderer.drawn == 2 and frames[0] is frames[1]
     assert live.cost.skipped == 0
+
+
+class SlowFlat(Flat):
+    """Takes longer to draw a chunk than the stream allows (app.live.STALL_S), on the CPU."""
+
+    def stream_frames(self, motion):
+        from app.live import STALL_S
+
+        end = time.thread_time() + STALL_S
+        while time.thread_time() < end:
+            pass
+        return super().stream_frames(motion)
+
+
+def test_a_chunk_that_takes_long_to_make_is_marked_with_its_cpu_time():
+    live = LiveSession(AvatarPipeline(tts=None, motion=TeacherMotionGenerator(), renderer=SlowFlat()))
+    live.connect(lambda item: None)
+    try:
+        wait_for(lambda: any(m["stage"] == "stream_stall" for m in list(live.trace)))
+    finally:
+        live.disconnect()
+    stall = next(m for m in live.trace if m["stage"] == "stream_stall")
+    assert stall["cpu_s"] >= 0.1 and stall["seconds"] >= stall["cpu_s"]  # worked, not only waited
 
 
 def test_a_reconnected_page_gets_media_times_of_its_own_new_stream():

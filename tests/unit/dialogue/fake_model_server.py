@@ -1,6 +1,7 @@
 """A stand-in for dialogue/llm/server.py with no model: same command line and stdout protocol,
 and a chat-completions endpoint that streams one scripted reply (unit tests of the supervisor),
-or answers a request that does not stream (a prefill) with one token and timings.
+or answers a request that does not stream (a prefill) with one token and timings (or, asked to
+stop at "]", with a tag written ahead).
 
 --model naming a file that contains "fail" makes it report a load error instead."""
 
@@ -15,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPLY = ["[happy 0.7] ", "That is ", "lovely news! ", "What happened next?"]
+TAG_AHEAD = "[surprised"  # the tag a prefill writes ahead (the server leaves out the stop string)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -27,10 +29,11 @@ class Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with open(os.environ["FAKE_SERVER_LOG"], "a", encoding="utf-8") as f:
             f.write(json.dumps(body) + "\n")
-        if not body.get("stream"):  # a prime / prefill: one token, and the server's timings
+        if not body.get("stream"):  # a prime / prefill: one token (its tag, asked to stop at "]"), and timings
+            written = TAG_AHEAD if body.get("stop") == ["]"] else "["
             answer = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                                 "choices": [{"index": 0, "finish_reason": "length",
-                                              "message": {"role": "assistant", "content": "["}}],
+                                 "choices": [{"index": 0, "finish_reason": "stop",
+                                              "message": {"role": "assistant", "content": written}}],
                                  "timings": {"prompt_n": 12, "cache_n": 640}}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -42,7 +45,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Connection", "close")
         self.end_headers()
-        for piece in REPLY:
+        started = body["messages"][-1]["role"] == "assistant"  # the reply's start written: go on after it
+        for piece in REPLY[1:] if started else REPLY:
             chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
                      "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())

@@ -155,6 +155,38 @@ def test_a_prefill_evaluates_the_reply_s_prompt_once_the_model_runs(fake_model):
         persona, PATH, CUES) is None  # no model file: nothing to prefill
 
 
+def test_where_the_model_writes_its_own_tag_a_prefill_writes_it_ahead_and_the_reply_starts_after_it(fake_model):
+    from dialogue.llm.openai_backend import TAG_AHEAD_TOKENS
+    from emotion.response import EMPATHY
+
+    model, log = fake_model
+    settings = LLMSettings(backend="embedded", embedded_model_path=str(model), timeout_s=20)
+    llm = EmbeddedLLM(settings, process=ModelProcess(model, script=FAKE_SERVER, start_timeout_s=20))
+    persona = PersonaBrief(name="Ada", system_prompt="You are Ada.")
+    unsure = EmotionCues(user_current=EmotionState.of(Emotion.NEUTRAL, 0.2))  # not heard clearly
+    requests = lambda: [json.loads(line) for line in log.read_text().splitlines()]  # noqa: E731
+    try:
+        list(llm.stream_reply(persona, PATH, unsure))  # starts the model
+        assert requests()[-1]["messages"][-1]["role"] == "user"  # nothing written ahead: the model writes its tag
+        llm.prefill(persona, PATH, unsure)
+        ahead = requests()[-1]
+        assert ahead["stop"] == ["]"] and ahead["max_tokens"] == TAG_AHEAD_TOKENS and ahead["temperature"] == 0.0
+        chunks = list(llm.stream_reply(persona, PATH, unsure))
+        asked = requests()[-1]
+        assert asked["messages"][:-1] == ahead["messages"]
+        assert asked["messages"][-1] == {"role": "assistant", "content": "[surprised]"}
+        assert [c.sentence for c in chunks if c.sentence] == ["That is lovely news!", "What happened next?"]
+        assert chunks[-1].final.emotion is EMPATHY[Emotion.SURPRISED]  # the tag written ahead is the reply's
+
+        other = [Turn(speaker=Speaker.USER, avatar_role=AvatarRole.LISTENING, text="I got the job, finally!")]
+        list(llm.stream_reply(persona, other, unsure))  # another message: its own tag, written by the model
+        assert requests()[-1]["messages"][-1]["role"] == "user"
+        llm.prefill(persona, PATH, CUES)  # heard clearly: the prompt ends with the reader's tag; nothing ahead
+        assert requests()[-1]["max_tokens"] == 1 and "stop" not in requests()[-1]
+    finally:
+        llm.close()
+
+
 def test_registry_and_model_names():
     assert isinstance(make_llm(LLMSettings(backend="embedded")), EmbeddedLLM)
     assert make_llm(LLMSettings(embedded_model="smollm2")).spec.name == "smollm2-135m"

@@ -37,7 +37,9 @@ KEEP_FULL = 0.45   # ... at or above, the photo's own mouth alone. A ramp to a s
 # the frames, 0.78 closed). Speech never raises the upper lip this far (a neutral or sad clip's
 # mouthUpperUp stays under 0.1; anger's face holds 0.28, disgust's 0.37).
 BARE_FROM = 0.1    # mean mouthUpperUp: below, the lips stay closed
-BARE_FULL = 0.2    # ... at or above, the photo's own teeth alone
+BARE_FULL = 0.2    # ... at or above, the photo's own teeth alone. A face held in the band costs
+                   # two warps a frame, as a faint smile does: anger spoken at intensity 0.25-0.5
+                   # (0.3 x shown strength) and heard at 0.25-0.6 (listening), disgust spoken at 0.2-0.35
 _SMILE = [ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]]
 _UPPER_UP = [ARKIT_INDEX["mouthUpperUpLeft"], ARKIT_INDEX["mouthUpperUpRight"]]
 

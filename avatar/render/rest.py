@@ -7,10 +7,12 @@ closed). So two warp renderers of the same photo are kept: `own`, the photo as i
 between open lips, its smile relaxed by the share a frame asks), and `relaxed`, the closed-lipped
 face at rest. Which one a frame shows follows its own mouthSmile, counted in shares of the photo's
 smile: a face that smiles at least KEEP_FULL of it (happy) is the photo's own smiling mouth, one
-that smiles under KEEP_FROM (every other emotion's face, the neutral one included) is the relaxed
-face, and in between (an emotion's ramp, a faint smile) the two frames are cross-faded, so a
-change of emotion never pops. bench/identity.py: her happy face is 0.40 from her photo this way,
-0.50 on the relaxed face with its smile put back.
+that smiles under KEEP_FROM is the relaxed face, and in between (an emotion's ramp, a faint
+smile) the two frames are cross-faded, so a change of emotion never pops. A face that raises its
+upper lip (anger's and disgust's snarl, mouthUpperUp over BARE_FROM..BARE_FULL) bares teeth, so
+it shows the photo's own teeth as well, its smile relaxed away; neutral, sad, surprised and
+fearful faces keep the lips closed. bench/identity.py: her happy face is 0.40 from her photo this
+way, 0.50 on the relaxed face with its smile put back.
 """
 
 from __future__ import annotations
@@ -29,7 +31,22 @@ KEEP_FULL = 0.45   # ... at or above, the photo's own mouth alone. A ramp to a s
                    # both mouths and costs two warps a frame (5.3 ms against 2.1 at 384 px, which
                    # the live stream cannot spare): with 0.15-0.5, 68 % of a happy-0.3 sentence's
                    # frames were in it (its smile sits at 0.45-0.5 of hers); with 0.2-0.45, 3 %
+# A raised upper lip (AU10: mouthUpperUp, anger's and disgust's snarl) bares the upper teeth, so
+# such a face keeps the photo's own teeth too, its smile relaxed away: the astronaut's angry face
+# is 0.54 from her photo this way, 0.61 on the closed-lipped face (FER2013 reads angry on 0.70 of
+# the frames, 0.78 closed). Speech never raises the upper lip this far (a neutral or sad clip's
+# mouthUpperUp stays under 0.1; anger's face holds 0.28, disgust's 0.37).
+BARE_FROM = 0.1    # mean mouthUpperUp: below, the lips stay closed
+BARE_FULL = 0.2    # ... at or above, the photo's own teeth alone. A face held in the band costs
+                   # two warps a frame, as a faint smile does: anger spoken at intensity 0.25-0.5
+                   # (0.3 x shown strength) and heard at 0.25-0.6 (listening), disgust spoken at 0.2-0.35
 _SMILE = [ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]]
+_UPPER_UP = [ARKIT_INDEX["mouthUpperUpLeft"], ARKIT_INDEX["mouthUpperUpRight"]]
+
+
+def _smoothstep(x: float, lo: float, hi: float) -> float:
+    t = float(np.clip((x - lo) / (hi - lo), 0.0, 1.0))
+    return t * t * (3.0 - 2.0 * t)
 
 
 class RestFaceRenderer:
@@ -49,12 +66,13 @@ class RestFaceRenderer:
         self.portrait = relaxed.portrait
 
     def own_share(self, expression: np.ndarray) -> float:
-        """How much of a frame with ARKit `expression` (52,) is the photo's own mouth, in [0, 1]: a
-        smoothstep of its mean mouthSmile over [KEEP_FROM, KEEP_FULL] x the photo's smile."""
+        """How much of a frame with ARKit `expression` (52,) is the photo's own mouth, in [0, 1]:
+        the larger of a smoothstep of its mean mouthSmile over [KEEP_FROM, KEEP_FULL] x the
+        photo's smile and one of its mean mouthUpperUp over [BARE_FROM, BARE_FULL] (bared teeth)."""
+        e = np.clip(np.asarray(expression, np.float32), 0.0, 1.0)
         level = self.own.rest_smile.level
-        smile = float(np.mean(np.clip(np.asarray(expression)[_SMILE], 0.0, 1.0)))
-        t = float(np.clip((smile / level - KEEP_FROM) / (KEEP_FULL - KEEP_FROM), 0.0, 1.0))
-        return t * t * (3.0 - 2.0 * t)
+        smiles = _smoothstep(float(np.mean(e[_SMILE])) / level, KEEP_FROM, KEEP_FULL)
+        return max(smiles, _smoothstep(float(np.mean(e[_UPPER_UP])), BARE_FROM, BARE_FULL))
 
     def render_pose_expression(self, pose: np.ndarray, expression: np.ndarray, gaze: np.ndarray) -> np.ndarray:
         """One frame from pose (6,), ARKit expression (52,), gaze (2,) -> (size, size, 3) uint8."""

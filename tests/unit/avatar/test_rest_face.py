@@ -1,5 +1,6 @@
 """A portrait photographed smiling keeps her own smile as far as a frame's face smiles: happy
-shows the photo's mouth, every face that does not smile shows the relaxed, closed-lipped one."""
+shows the photo's mouth, a face whose upper lip is raised (angry, disgusted) the photo's teeth
+with its smile relaxed, every other face the relaxed, closed-lipped one."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def test_the_photo_s_own_smile_renders_the_photo_and_no_smile_relaxes_it(faces, 
         own.render_pose_expression(STILL, smile(0.0), NO_GAZE).astype(int) - portrait.image).mean()
 
 
-@pytest.mark.parametrize("label", ["neutral", "sad", "angry", "surprised", "fearful", "disgusted"])
+@pytest.mark.parametrize("label", ["neutral", "sad", "surprised", "fearful"])
 def test_faces_that_do_not_smile_show_the_relaxed_face(faces, label):
     e = face_of(label)
     assert faces.own_share(e) == 0.0
@@ -89,6 +90,34 @@ def test_happy_shows_her_own_smiling_mouth(faces, portrait):
     x, y = np.round(portrait.landmarks.xy[13]).astype(int)
     rest = faces.relaxed.render_pose_expression(STILL, e, NO_GAZE)
     assert frame[y:y + 3, x - 3:x + 4].mean() > rest[y:y + 3, x - 3:x + 4].mean() + 20
+
+
+def upper_lip(level: float) -> np.ndarray:
+    out = np.zeros(len(ARKIT_NAMES), np.float32)
+    out[[ARKIT_INDEX["mouthUpperUpLeft"], ARKIT_INDEX["mouthUpperUpRight"]]] = level
+    return out
+
+
+@pytest.mark.parametrize("label", ["angry", "disgusted"])
+def test_a_raised_upper_lip_bares_her_own_teeth_without_her_smile(faces, portrait, label):
+    e = face_of(label)
+    assert faces.own_share(e) == 1.0
+    frame = faces.render_pose_expression(STILL, e, NO_GAZE)
+    assert np.array_equal(frame, faces.own.render_pose_expression(STILL, e, NO_GAZE))
+    x, y = np.round(portrait.landmarks.xy[13]).astype(int)
+    closed = faces.relaxed.render_pose_expression(STILL, e, NO_GAZE)
+    assert frame[y:y + 3, x - 3:x + 4].mean() > closed[y:y + 3, x - 3:x + 4].mean() + 20   # teeth
+    # ... and the smile is relaxed away: the corners sit lower than the photo's
+    assert faces.own.relax_share(e) == 1.0
+
+
+def test_the_upper_lip_s_share_ramps_and_speech_levels_keep_the_lips_closed(faces):
+    from avatar.render.rest import BARE_FROM, BARE_FULL
+
+    assert faces.own_share(upper_lip(0.08)) == 0.0          # what speech raises it by, at most
+    shares = [faces.own_share(upper_lip(v)) for v in np.linspace(BARE_FROM, BARE_FULL, 11)]
+    assert shares[0] == pytest.approx(0.0, abs=1e-6) and shares[-1] == pytest.approx(1.0)
+    assert np.all(np.diff(shares) >= 0) and np.max(np.diff(shares)) < 0.2
 
 
 def test_a_ramp_into_a_smile_cross_fades_never_pops(faces, rest):

@@ -6,10 +6,9 @@ WebSocket, app/ui/live.py), its stream thread runs the presence loop in real tim
     presence.next_chunk(2 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
 
 keeping `LEAD_S` of video ahead of the wall clock while the avatar speaks (`WAIT_LEAD_S` while
-it waits), so the page (MediaSource) always has the next frames and the avatar never freezes: it
-idles, listens, thinks or speaks (avatar/presence.py). Speech queued while it waits is spliced in
-by a cut (below) that drops the waiting frames the page holds beyond `CUT_MARGIN_S`, so a reply's
-first words are not queued behind them.
+it waits, so a reply's first words are not queued behind much), so the page (MediaSource) always
+has the next frames and the avatar never freezes: it idles, listens, thinks or speaks
+(avatar/presence.py).
 A chat turn gets the session's `turn_sink` and its sentences are queued on the stream as they are
 voiced (app.conversation, `Conversation.live`).
 
@@ -62,7 +61,6 @@ STALL_S = 0.12  # a chunk (80 ms of stream) that took longer than this to make i
 # every run; at 0.45 the page plays on time, so its first words come as soon (bench/live.py).
 WAIT_LEAD_S = 0.45
 CUT_MARGIN_S = 0.2  # after a barge-in, the new stream plays this long after the page's playhead
-SPLICE_MIN_S = 0.1  # speech queued while waiting is spliced in (a cut) when that saves more than this
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 MAX_DRAFT_CHARS = 4000  # the longest typed draft a page may send to be prefilled
 PENDING_TURN_S = 5.0  # a message sent (or heard) starts its turn within this; no prefill begins meanwhile
@@ -123,7 +121,6 @@ class LiveSession:
         self.cost = StreamCost()  # CPU time the stream thread spent, per stage
         self.trace: deque[dict] = deque(maxlen=TRACE_LEN)  # timing marks of turns (see `mark`)
         self._cut = threading.Event()  # a barge-in: the stream thread cuts the stream (see `_run`)
-        self._speech_plays_until = 0.0  # when (time.monotonic()) the last speaking frame made plays
         self._base_frame = 0  # the presence's frame at the start of the current stream (its media time 0)
         self._drafter: Callable[[str], dict | None] | None = None  # evaluates a reply's prompt ahead
         self._prefills = Jobs("live-prefill")
@@ -290,12 +287,9 @@ class LiveSession:
         start, made = time.monotonic(), 0
         try:
             while not stop.is_set():
-                ahead = made / FPS - (time.monotonic() - start)
-                if self._cut.is_set() or self._splice_due(ahead):
+                if self._cut.is_set():
                     # the page drops its buffer beyond playhead + CUT_MARGIN_S and plays a new MP4 there:
                     # the rest of the old one, then where the new one starts (media time), then the new one
-                    if not self._cut.is_set():
-                        self.mark("splice", dropped_s=ahead - CUT_MARGIN_S)
                     self._cut.clear()
                     tail = encoder.close()
                     if tail:
@@ -303,7 +297,7 @@ class LiveSession:
                     self.emit({"type": "cut", "t": made / FPS})
                     encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE)
                     start = time.monotonic() - made / FPS + CUT_MARGIN_S  # made ahead: the margin
-                    ahead = CUT_MARGIN_S
+                ahead = made / FPS - (time.monotonic() - start)
                 lead = LEAD_S if self.presence.state is PresenceState.SPEAKING or self.presence.queued else WAIT_LEAD_S
                 if ahead > lead:
                     stop.wait(min(ahead - lead, POLL_S))  # woken often: queued speech starts soon
@@ -312,12 +306,9 @@ class LiveSession:
                     log.warning("live stream %s fell %.1f s behind", self.token[:6], -ahead)
                     start = time.monotonic() - made / FPS
                 thinking = self.presence.state is PresenceState.THINKING and not self.presence.queued
-                was_speaking = self.presence.state is PresenceState.SPEAKING
                 w0, c0 = time.monotonic(), time.thread_time()
                 chunk = self.presence.next_chunk(CHUNK_FRAMES)
                 c1 = time.thread_time()
-                if was_speaking or self.presence.state is PresenceState.SPEAKING:  # a splice must not cut it
-                    self._speech_plays_until = start + (made + chunk.motion.num_frames) / FPS
                 frames = self._frames(chunk.motion, behind=ahead < DEGRADE_BELOW_S,
                                       thinking=thinking and not chunk.events)
                 c2 = time.thread_time()
@@ -343,15 +334,6 @@ class LiveSession:
                 encoder.close()
             except Exception:  # closing a broken encoder: nothing more to send
                 log.debug("closing the live encoder failed", exc_info=True)
-
-    def _splice_due(self, ahead: float) -> bool:
-        """Whether speech was queued while the stream waits (idles, listens, thinks) with more
-        made ahead than a cut leaves: its first words then play `CUT_MARGIN_S` after the page's
-        playhead instead of after all of `WAIT_LEAD_S`: the waiting frames beyond it are dropped,
-        as at a barge-in (never words: not before the last speaking frame made has played)."""
-        return (self.playing and ahead > CUT_MARGIN_S + SPLICE_MIN_S and self.presence.queued > 0
-                and self.presence.state is not PresenceState.SPEAKING
-                and time.monotonic() + CUT_MARGIN_S >= self._speech_plays_until)  # the last words have played
 
     def _frames(self, motion, behind: bool, thinking: bool = False) -> list[np.ndarray]:
         """The chunk's frames; every other one rendered (shown twice) while the stream is behind,

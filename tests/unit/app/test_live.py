@@ -258,41 +258,6 @@ def test_a_cut_ends_the_mp4_and_starts_a_new_one_the_page_plays_from_the_cut():
         live.disconnect()
 
 
-def test_speech_queued_while_the_stream_waits_is_spliced_in_by_a_cut_but_never_over_words():
-    live = LiveSession(pipeline())
-    got: queue.Queue = queue.Queue()
-    live.connect(got.put)
-    try:
-        live.playing = True
-        sink = live.turn_sink()
-        wait_for(lambda: live.media_time(live.presence.frames_out) > 1.0)  # it waits, 0.45 s made ahead
-        sink.put(speech(frames=50))  # 2 s of words
-        cut = next_message(got, "cut")
-        speaking = next_message(got, "state")
-        while speaking["state"] != "speaking":
-            speaking = next_message(got, "state")
-        assert speaking["t"] == pytest.approx(cut["t"], abs=0.1)  # the words begin where the new MP4 does
-        splices = [m for m in live.trace if m["stage"] == "splice"]
-        assert len(splices) == 1 and splices[0]["dropped_s"] > 0.1
-        sink.put(speech(frames=10))  # queued while the first is still playing: it follows it, no cut
-        wait_for(lambda: live.presence.queued == 0)
-        assert [m["stage"] for m in live.trace].count("splice") == 1
-    finally:
-        live.disconnect()
-
-
-def test_a_splice_waits_until_the_words_made_ahead_have_played_and_needs_something_to_gain(session):
-    session.playing = True
-    session.presence.turn_sink().put(speech(frames=10))  # queued, not begun: the presence waits
-    session._speech_plays_until = time.monotonic() + 1.0  # the last reply's words still play
-    assert not session._splice_due(ahead=0.45)
-    session._speech_plays_until = time.monotonic() - 1.0
-    assert session._splice_due(ahead=0.45)
-    assert not session._splice_due(ahead=0.25)  # dropping 0.05 s is not worth a cut
-    session.playing = False
-    assert not session._splice_due(ahead=0.45)
-
-
 class CountingFlat(Flat):
     def __init__(self):
         self.drawn = 0

@@ -85,6 +85,7 @@ class OpenAIChatLLM:
         self.retry_unusable = retry_unusable
         self._tags_ahead: OrderedDict[str, str] = OrderedDict()  # prompt digest -> the tag the model wrote
         self._tags_lock = threading.Lock()
+        self._writing: dict[str, threading.Event] = {}  # prompt digest -> set once its tag is written
         if client is None:
             try:
                 import openai
@@ -145,15 +146,24 @@ class OpenAIChatLLM:
         options: dict[str, Any] = {"max_tokens": TAG_AHEAD_TOKENS, "stop": ["]"]} if ahead else {"max_tokens": 1}
         if self.extra_body:
             options["extra_body"] = self.extra_body
+        key, writing = _digest(messages), threading.Event()
+        if ahead:  # a reply to this prompt asked for meanwhile waits for the tag (the server serves this first)
+            with self._tags_lock:
+                self._writing[key] = writing
         try:
             answer = self._client.chat.completions.create(
                 model=persona.model or self.settings.model, messages=messages, temperature=0.0, stream=False, **options,
             )
+            if ahead:
+                self._keep_tag(key, _content(answer))
         except (openai.APIError, OSError) as exc:
             log.warning("priming the prompt cache failed: %s", self._error(exc, persona.model or self.settings.model))
             return None
-        if ahead:
-            self._keep_tag(messages, _content(answer))
+        finally:
+            with self._tags_lock:
+                if self._writing.get(key) is writing:
+                    del self._writing[key]
+            writing.set()
         timings = (getattr(answer, "model_extra", None) or {}).get("timings")
         return dict(timings) if isinstance(timings, dict) else {}
 
@@ -163,22 +173,28 @@ class OpenAIChatLLM:
         said = [m["role"] for m in messages if m["role"] != "system"]
         return self.style.ask_tag and bool(said) and said[-1] == "user" and messages[-1]["role"] != "assistant"
 
-    def _keep_tag(self, messages: list[dict[str, str]], written: str) -> None:
+    def _keep_tag(self, key: str, written: str) -> None:
         tag = written.strip() + "]"
         parsed, rest, _ = _match_tag(tag)
         if not tag.startswith("[") or parsed is None or parsed.emotion is None or rest.strip():
             return  # no tag (the model began its words): the reply writes what it writes
         with self._tags_lock:
-            self._tags_ahead[_digest(messages)] = tag
+            self._tags_ahead[key] = tag
             while len(self._tags_ahead) > TAGS_KEPT:
                 self._tags_ahead.popitem(last=False)
 
     def _with_tag_ahead(self, messages: list[dict[str, str]]) -> list[dict[str, str]]:
-        """`messages` ending with the reply's start, when a tag was written ahead for them."""
+        """`messages` ending with the reply's start, when a tag was written ahead for them (or is
+        being written: the server answers that request before this one anyway)."""
         if not self.writes_tag(messages):
             return messages
+        key = _digest(messages)
         with self._tags_lock:
-            tag = self._tags_ahead.get(_digest(messages))
+            writing = self._writing.get(key)
+        if writing is not None:
+            writing.wait(self.settings.attempt_timeout_s)
+        with self._tags_lock:
+            tag = self._tags_ahead.get(key)
         return messages + [{"role": "assistant", "content": tag}] if tag else messages
 
     def stream_reply(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> Iterator[ReplyChunk]:

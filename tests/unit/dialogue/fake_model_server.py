@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -31,6 +32,7 @@ class Handler(BaseHTTPRequestHandler):
             f.write(json.dumps(body) + "\n")
         if not body.get("stream"):  # a prime / prefill: one token (its tag, asked to stop at "]"), and timings
             written = TAG_AHEAD if body.get("stop") == ["]"] else "["
+            time.sleep(float(os.environ.get("FAKE_PREFILL_S", "0")))  # a model still evaluating it
             answer = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
                                  "choices": [{"index": 0, "finish_reason": "stop",
                                               "message": {"role": "assistant", "content": written}}],

@@ -187,6 +187,31 @@ def test_where_the_model_writes_its_own_tag_a_prefill_writes_it_ahead_and_the_re
         llm.close()
 
 
+def test_a_reply_asked_for_while_its_tag_is_written_ahead_waits_for_the_tag(fake_model, monkeypatch):
+    import threading
+
+    model, log = fake_model
+    monkeypatch.setenv("FAKE_PREFILL_S", "1.0")  # the fake model takes a second to answer a prefill
+    settings = LLMSettings(backend="embedded", embedded_model_path=str(model), timeout_s=20)
+    llm = EmbeddedLLM(settings, process=ModelProcess(model, script=FAKE_SERVER, start_timeout_s=20))
+    persona = PersonaBrief(name="Ada", system_prompt="You are Ada.")
+    unsure = EmotionCues(user_current=EmotionState.of(Emotion.NEUTRAL, 0.2))
+    try:
+        list(llm.stream_reply(persona, PATH, unsure))  # starts the model
+        ahead = threading.Thread(target=llm.prefill, args=(persona, PATH, unsure))
+        ahead.start()
+        deadline = time.monotonic() + 20
+        while not llm._backend._writing:  # the prefill's request is on its way
+            assert time.monotonic() < deadline and ahead.is_alive()
+            time.sleep(0.005)
+        list(llm.stream_reply(persona, PATH, unsure))  # sent while the model writes the tag
+        ahead.join()
+        asked = json.loads(log.read_text().splitlines()[-1])
+        assert asked["stream"] and asked["messages"][-1] == {"role": "assistant", "content": "[surprised]"}
+    finally:
+        llm.close()
+
+
 def test_registry_and_model_names():
     assert isinstance(make_llm(LLMSettings(backend="embedded")), EmbeddedLLM)
     assert make_llm(LLMSettings(embedded_model="smollm2")).spec.name == "smollm2-135m"

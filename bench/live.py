@@ -534,11 +534,13 @@ def summarize(res: dict) -> dict:
 def _whole_run(res: dict) -> dict:
     """Freezes over the whole run, listening and idling included (after the page's first 10 s, its
     start), and how often the stream thread took over `app.live.STALL_S` to make a chunk."""
+    from app.live import FPS  # the app's modules load in `run` (heavy): here only what is read
+
     page, trace = res.get("page") or {}, res.get("trace") or []
     gaps = [g for t, g in (page.get("longest_gaps") or []) if t > 10_000]
     stalls = [m["seconds"] for m in trace if m.get("stage") == "stream_stall"]
     return {"run_longest_freeze_ms": max(gaps, default=None) if page else None,
-            "run_frozen_ms_per_min": (60 * page["frozenMs"] / (res["stream_frames"] / 25)
+            "run_frozen_ms_per_min": (60 * page["frozenMs"] / (res["stream_frames"] / FPS)
                                       if page.get("frozenMs") is not None and res.get("stream_frames") else None),
             "stream_stalls": len(stalls), "stream_longest_stall_s": max(stalls, default=None)}
 

@@ -171,7 +171,7 @@ class OpenAIChatLLM:
         """Whether a reply to `messages` begins with the model writing its emotion tag: the style
         asks for one and the prompt answers a message without the reply's start written."""
         said = [m["role"] for m in messages if m["role"] != "system"]
-        return self.style.ask_tag and bool(said) and said[-1] == "user" and messages[-1]["role"] != "assistant"
+        return self.style.ask_tag and bool(said) and said[-1] == "user"
 
     def _keep_tag(self, key: str, written: str) -> None:
         tag = written.strip() + "]"

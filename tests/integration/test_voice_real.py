@@ -140,3 +140,16 @@ def test_a_seeded_piper_worker_speaks_the_same_every_run():
     for x, y in zip(a, b):
         assert np.array_equal(x, y)
     assert any(len(x) != len(z) or not np.array_equal(x, z) for x, z in zip(a, free))
+
+
+def test_whisper_encodes_a_short_window_for_short_speech_and_the_whole_one_on_request(asr):
+    """A 3 s utterance is encoded in the 15-s window (encoder_window_s), not Whisper's 30 s, and
+    still transcribed right; encoder_window_s 30 gives the model's own window."""
+    name = "sense_and_sensibility_01_austen_64kb-0880"  # "he was not an ill disposed young man", 3 s
+    pcm, sr = load_audio(LIBRIVOX / f"{name}.wav")
+    tr = asr.transcribe(pcm, sr)
+    assert asr._model.frames == 1500
+    assert wer(["he was not an ill disposed young man"], [tr.text]) <= 0.3, tr.text
+    whole = WhisperASR(ASRSettings(encoder_window_s=30.0), model_factory=lambda _s: asr._model)
+    assert wer([tr.text], [whole.transcribe(pcm, sr).text]) <= 0.3
+    assert asr._model.frames == 3000

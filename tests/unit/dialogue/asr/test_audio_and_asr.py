@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from dialogue.asr import AudioError, load_audio, make_asr, to_mono_16k
-from dialogue.asr.whisper import WhisperASR
+from dialogue.asr.whisper import WhisperASR, encoder_frames
 from dialogue.settings import ASRSettings
 
 
@@ -117,3 +117,11 @@ def test_make_asr():
 def test_dialogue_asr_does_not_import_torch():
     code = "import sys, dialogue.asr, dialogue.asr.whisper, dialogue.asr.vad; assert 'torch' not in sys.modules and 'gradio' not in sys.modules"
     subprocess.run([__import__("sys").executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_encoder_window_fits_the_audio_within_whispers_30_seconds():
+    assert encoder_frames(3.0, 15.0) == 1500  # short speech: the window
+    assert encoder_frames(20.0, 15.0) == 2200  # longer: the audio and 2 s after it
+    assert encoder_frames(40.0, 15.0) == 3000  # never past the model's own window
+    assert encoder_frames(3.0, 30.0) == 3000
+    assert encoder_frames(13.005, 15.0) % 2 == 0

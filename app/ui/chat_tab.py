@@ -126,7 +126,10 @@ def build_chat_tab(ctx: UIContext, conv: gr.State) -> ChatTab:
         new_btn.click(h.new, [persona_dd, conv], outs, api_name=False, show_progress_on=[chatbot]),
     ]
     if live is not None:  # a hands-free turn: the page sends what the live stream's microphone heard
-        tab.turn_events.append(live.send.click(h.send_heard, [text, conv], outs, api_name=False, **turn))
+        # "multiple": what is heard while a turn still runs (the person spoke while the avatar thought)
+        # is queued behind it; Gradio's default ("once") dropped it, and the utterance went unanswered
+        tab.turn_events.append(live.send.click(h.send_heard, [text, conv], outs, api_name=False,
+                                               trigger_mode="multiple", **turn))
         text.focus(h.typing, None, None, api_name=False, show_progress="hidden")
         text.blur(h.not_typing, None, None, api_name=False, show_progress="hidden")
     for event in tab.turn_events:

@@ -6,6 +6,7 @@ barge-in. Every check waits on what the page shows or measures (window.warmchatL
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,29 @@ def voice_app(tmp_path_factory):
     demo.close()
 
 
+class HeldLLM(FakeLLM):
+    """A FakeLLM whose first reply waits until `go` is set: the avatar thinks meanwhile."""
+
+    def __init__(self, replies=None):
+        super().__init__(replies)
+        self.go = threading.Event()
+
+    def stream_reply(self, persona, path, cues):
+        if not self.calls:
+            self.go.wait(WAIT_MS / 1000)
+        yield from super().stream_reply(persona, path, cues)
+
+
+@pytest.fixture(scope="module")
+def held_voice_app(tmp_path_factory):
+    if not LIBRIVOX.is_dir():
+        pytest.skip("Debian pocketsphinx-testdata is not installed")
+    llm = HeldLLM([("That is lovely to hear.", "happy", 0.6)])
+    demo, url = start_app(tmp_path_factory.mktemp("held"), llm, live=True)
+    yield url, llm
+    demo.close()
+
+
 def _voice_page(playwright, wav: Path):
     """A Chromium whose microphone plays `wav` once (from when the page opens it)."""
     b = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LIVE_ARGS + [
@@ -240,6 +264,28 @@ def test_a_hands_free_spoken_turn(playwright, voice_app, tmp_path):
         assert s["micOn"] and s["transcripts"][0] == "hello from the microphone"
         assert s["speechEndAt"] is not None and s["speechStarts"][0] > s["speechEndAt"]
     finally:
+        b.close()
+
+
+def test_what_is_said_while_the_avatar_still_thinks_is_answered_after_its_reply(playwright, held_voice_app,
+                                                                              tmp_path):
+    url, llm = held_voice_app
+    wav = _speech_wav(tmp_path / "held.wav", [1.5, 4.0], ["sense_and_sensibility_01_austen_64kb-0880.wav",
+                                                         "sense_and_sensibility_01_austen_64kb-0890.wav"])
+    b, page = _voice_page(playwright, wav)
+    try:
+        _start_hands_free(page, url)
+        # the first utterance's reply is held back: the second is heard while the avatar thinks
+        page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 2", timeout=WAIT_MS)
+        assert stats(page)["bargeAt"] is None  # nothing was spoken yet: no barge-in
+        llm.go.set()
+        # both are answered, in order: the greeting and two replies (each saved reply shows its feeling)
+        page.wait_for_function("() => document.querySelectorAll('#history .wc-feeling').length >= 3",
+                               timeout=WAIT_MS)
+        expect(page.locator("#history")).to_contain_text("hello from the microphone")
+        assert len(llm.calls) == 2 and len(llm.calls[1][1]) > len(llm.calls[0][1])
+    finally:
+        llm.go.set()
         b.close()
 
 

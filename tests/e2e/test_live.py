@@ -237,6 +237,17 @@ def _voice_page(playwright, wav: Path):
     return b, page
 
 
+def _hands_free(playwright, url: str, wav: Path):
+    """A Chromium whose microphone plays `wav`, on the app at `url` with hands-free on."""
+    b, page = _voice_page(playwright, wav)
+    try:
+        _start_hands_free(page, url)
+    except BaseException:
+        b.close()
+        raise
+    return b, page
+
+
 def _start_hands_free(page, url: str) -> None:
     """Open the app, wait for its live stream, and turn the hands-free microphone on."""
     page.goto(url)
@@ -251,9 +262,8 @@ def _start_hands_free(page, url: str) -> None:
 
 def test_a_hands_free_spoken_turn(playwright, voice_app, tmp_path):
     wav = _speech_wav(tmp_path / "one.wav", [4.0], ["sense_and_sensibility_01_austen_64kb-0870.wav"])
-    b, page = _voice_page(playwright, wav)
+    b, page = _hands_free(playwright, voice_app, wav)
     try:
-        _start_hands_free(page, voice_app)
         # the person speaks; the end of the turn is found, transcribed and answered, hands-free
         page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 1", timeout=WAIT_MS)
         expect(page.locator("#history")).to_contain_text("hello from the microphone")
@@ -272,9 +282,8 @@ def test_what_is_said_while_the_avatar_still_thinks_is_answered_after_its_reply(
     url, llm = held_voice_app
     wav = _speech_wav(tmp_path / "held.wav", [1.5, 4.0], ["sense_and_sensibility_01_austen_64kb-0880.wav",
                                                          "sense_and_sensibility_01_austen_64kb-0890.wav"])
-    b, page = _voice_page(playwright, wav)
+    b, page = _hands_free(playwright, url, wav)
     try:
-        _start_hands_free(page, url)
         # the first utterance's reply is held back: the second is heard while the avatar thinks
         page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 2", timeout=WAIT_MS)
         assert stats(page)["bargeAt"] is None  # nothing was spoken yet: no barge-in
@@ -292,9 +301,8 @@ def test_what_is_said_while_the_avatar_still_thinks_is_answered_after_its_reply(
 def test_speaking_over_the_avatar_stops_it_and_it_listens(playwright, voice_app, tmp_path):
     wav = _speech_wav(tmp_path / "two.wav", [5.0, 4.0], ["sense_and_sensibility_01_austen_64kb-0880.wav",
                                                         "sense_and_sensibility_01_austen_64kb-0870.wav"])
-    b, page = _voice_page(playwright, wav)
+    b, page = _hands_free(playwright, voice_app, wav)
     try:
-        _start_hands_free(page, voice_app)
         page.wait_for_function("() => window.warmchatLive.stats.speaking", timeout=WAIT_MS)
         # the second utterance starts while the long reply plays: barge-in
         page.wait_for_function("() => window.warmchatLive.stats.bargeAt !== null", timeout=WAIT_MS)

@@ -66,6 +66,9 @@ SPOKEN = ("sense_and_sensibility_01_austen_64kb-0880.wav",  # 3.0 s; its reply p
           "sense_and_sensibility_01_austen_64kb-0890.wav",  # 5.3 s; its reply is interrupted by ...
           "sense_and_sensibility_01_austen_64kb-0870.wav")  # 7.1 s: a barge-in, answered in turn
 REPLY_GAP_S = 12.0  # silence after an utterance whose reply plays out
+# the embedded model's second reply starts speaking 6-10 s after its utterance on 2 cores (2026-12-02:
+# 8-10 s, and at 6.5 s three runs of four had no barge-in: the third utterance came while it thought)
+EMBEDDED_BARGE_GAP_S = 8.5
 SCRIPTED = ("That sounds wonderful. Tell me more about it, I would love to hear everything. "
             "What was the best part of it for you?")
 WAIT_MS = 120_000  # the longest wait for one step (a page event); the whole run has --budget
@@ -426,7 +429,7 @@ def run(args) -> dict:
                  "typist": asdict(Typist()) if args.typing != "paste" else None}
     mic: list[str] = []
     if LIBRIVOX.is_dir():
-        wav = speech_wav(tmp / "mic.wav", args.barge_gap or (4.5 if args.llm == "scripted" else 6.5))
+        wav = speech_wav(tmp / "mic.wav", args.barge_gap or (4.5 if args.llm == "scripted" else EMBEDDED_BARGE_GAP_S))
         mic = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                f"--use-file-for-fake-audio-capture={wav}%noloop"]
     else:
@@ -565,7 +568,7 @@ def main(argv: list[str] | None = None) -> int:
                         "or both, one after the other (the default)")
     p.add_argument("--barge-gap", type=float, default=None,
                    help="seconds between the second utterance and the third that interrupts its reply "
-                        "(default 4.5 with the scripted model, 6.5 with the embedded one)")
+                        f"(default 4.5 with the scripted model, {EMBEDDED_BARGE_GAP_S:g} with the embedded one)")
     p.add_argument("--budget", type=float, default=260.0,
                    help="seconds for the measured turns of each run (after the models load); the rest is skipped")
     p.add_argument("--out", type=Path, default=None,

@@ -101,7 +101,9 @@ class Mic:
         self._jobs = Jobs()
         self._st = None  # the open utterance's StreamingTranscriber
         self._held: list[np.ndarray] = []  # audio of a quiet stretch in the utterance, not transcribed yet
-        self._speculated = False  # the utterance up to this quiet stretch is being transcribed
+        # the quiet stretch whose speculative transcript is being made (a token; None: none): the
+        # person may speak on from it, and then that transcript is no news
+        self._speculated: object | None = None
         self._partial_at = 0.0  # seconds of utterance transcribed for the last partial job
 
     def on(self) -> None:
@@ -169,7 +171,7 @@ class Mic:
 
     def _begin_utterance(self) -> None:
         """Speech started: a transcriber for this utterance, fed its pre-roll and first chunk."""
-        self._st, self._held, self._speculated, self._partial_at = None, [], False, 0.0
+        self._st, self._held, self._speculated, self._partial_at = None, [], None, 0.0
         if self.session._asr is None:
             return
         try:
@@ -187,13 +189,13 @@ class Mic:
             return
         if getattr(self.vad, "silence_s", 0.0) > 0.0:
             self._held.append(pcm)
-            if not self._speculated and self.vad.silence_s >= SPECULATE_AFTER_S:
-                self._speculated = True
-                self._jobs.submit("speculate", lambda: self._partial(st, final=True))
+            if self._speculated is None and self.vad.silence_s >= SPECULATE_AFTER_S:
+                quiet = self._speculated = object()
+                self._jobs.submit("speculate", lambda: self._partial(st, quiet=quiet))
             return
         for held in self._held:  # the person went on: the quiet stretch is part of the utterance
             st.feed(held)
-        self._held, self._speculated = [], False
+        self._held, self._speculated = [], None
         st.feed(pcm)
         if st.duration_s - self._partial_at >= PARTIAL_EVERY_S:
             self._partial_at = st.duration_s
@@ -217,7 +219,9 @@ class Mic:
         except Exception as exc:  # the first utterance reports it
             log.warning("live recogniser failed to load: %s", exc)
 
-    def _partial(self, st, final: bool = False) -> None:
+    def _partial(self, st, quiet: object | None = None) -> None:
+        """A partial transcript (quiet None) or the speculative one of the quiet stretch `quiet`."""
+        final = quiet is not None
         t0 = time.monotonic()
         try:
             text = st.finish() if final else st.partial()
@@ -233,8 +237,11 @@ class Mic:
             # (in a quiet stretch the speculative one follows, and a partial's evaluation would
             # slow it down), so that the final transcript continues what was evaluated
             if final:
-                self.session.prefill(text)
-            elif not self._speculated:
+                # only while they are still quiet: the utterance goes on when they speak on from
+                # it, and evaluating a beginning of it would make the model busy when the turn comes
+                if quiet is self._speculated:
+                    self.session.prefill(text)
+            elif self._speculated is None:
                 self.session.prefill(settled(text))
 
     def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:

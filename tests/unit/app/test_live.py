@@ -436,14 +436,19 @@ def dotted_session(script: str, hold: bool = False):
     return live, sent, asr, drafts, np.full(1600, 3000, np.int16).tobytes()
 
 
-def test_in_a_quiet_stretch_the_speculative_transcript_is_prefilled_not_the_partial_before_it():
-    live, sent, asr, drafts, chunk = dotted_session("s" * 13 + "q" * 6, hold=True)
+def pause_while_a_partial_is_made(live, asr, chunk) -> None:
+    """1.3 s of speech (a partial of its first second being made: held), then 0.2 s quiet."""
     for _ in range(10):
         live.hear(chunk)
     wait_for(lambda: asr.calls == [1.0])  # a partial of the first second is being transcribed
     for _ in range(3 + 2):  # the person goes on 0.3 s, then is quiet 0.2 s: the turn may be ending
         live.hear(chunk)
     assert live._mic._speculated
+
+
+def test_in_a_quiet_stretch_the_speculative_transcript_is_prefilled_not_the_partial_before_it():
+    live, sent, asr, drafts, chunk = dotted_session("s" * 13 + "q" * 6, hold=True)
+    pause_while_a_partial_is_made(live, asr, chunk)
     asr.release()  # the partial comes back: too late to be worth evaluating
     wait_for(lambda: len(asr.calls) == 2)  # the speculative transcript is being made: the partial is done
     wait_for(lambda: not live._prefills._jobs)  # whatever the partial handed on has begun
@@ -455,12 +460,7 @@ def test_in_a_quiet_stretch_the_speculative_transcript_is_prefilled_not_the_part
 
 def test_a_speculative_transcript_of_a_pause_the_person_spoke_on_from_is_not_prefilled():
     live, sent, asr, drafts, chunk = dotted_session("s" * 13 + "q" * 2 + "s" * 5 + "q" * 6, hold=True)
-    for _ in range(10):
-        live.hear(chunk)
-    wait_for(lambda: asr.calls == [1.0])  # a partial of the first second is being transcribed
-    for _ in range(3 + 2):  # the person goes on 0.3 s, then is quiet 0.2 s: the turn may be ending
-        live.hear(chunk)
-    assert live._mic._speculated
+    pause_while_a_partial_is_made(live, asr, chunk)
     asr.release()  # the partial comes back (not evaluated: they are quiet); the speculative one begins
     wait_for(lambda: len(asr.calls) == 2)
     for _ in range(5):  # they speak on

@@ -25,7 +25,7 @@ from avatar.settings import TTSSettings
 from avatar.voice import VoiceSettings, make_tts
 from bench.machine import cpu_model
 from bench.wer import wer
-from dialogue.asr.audio import load_audio
+from dialogue.asr.audio import load_audio, to_mono_16k
 from dialogue.asr.whisper import WhisperASR
 from dialogue.settings import ASRSettings
 from emotion import EmotionState
@@ -49,7 +49,7 @@ def clips() -> list[tuple[str, str, np.ndarray]]:
     out = []
     for text in spoken:
         clip = tts.synthesize(text, voice, neutral)
-        out.append(("piper", text, _at_16k(clip.pcm, clip.sample_rate)))
+        out.append(("piper", text, to_mono_16k(clip.pcm, clip.sample_rate)))
     if hasattr(tts, "close"):
         tts.close()
     refs = LIBRIVOX / "transcription"
@@ -58,14 +58,8 @@ def clips() -> list[tuple[str, str, np.ndarray]]:
             m = re.match(r"<s> (.*) </s> \((.*)\)", line)
             if m and (LIBRIVOX / f"{m.group(2)}.wav").exists():
                 pcm, rate = load_audio(LIBRIVOX / f"{m.group(2)}.wav")
-                out.append(("read speech", m.group(1), _at_16k(pcm, rate)))
+                out.append(("read speech", m.group(1), to_mono_16k(pcm, rate)))
     return out
-
-
-def _at_16k(pcm: np.ndarray, rate: int) -> np.ndarray:
-    from dialogue.asr.audio import to_mono_16k
-
-    return to_mono_16k(pcm, rate)
 
 
 def main(argv: list[str] | None = None) -> int:

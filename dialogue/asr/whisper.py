@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from dialogue.asr.audio import ASR_RATE, clipped_fraction, to_mono_16k
-from dialogue.asr.base import AudioError, Prosody, TimedWord, Transcript
+from dialogue.asr.base import TimedWord, Transcript
 from dialogue.asr.prosody import analyze, find_pauses
 from dialogue.settings import ASRSettings
 
@@ -32,8 +32,6 @@ def default_model_dir() -> str:
 
 FRAMES_PER_S = 100  # Whisper's mel frames (10 ms hop)
 WINDOW_FRAMES = 3000  # the 30-s window Whisper pads every clip to
-
-
 WINDOW_PAD_S = 2.0  # the least silence after the audio in the encoder's window
 
 

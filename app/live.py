@@ -206,15 +206,18 @@ class LiveSession:
         if drafter is not None and history:
             self._prefills.submit("draft", lambda: self._prefill(drafter, ""))
 
-    def prefill(self, text: str) -> None:
+    def prefill(self, text: str, partial: bool = False) -> None:
         """The person's message so far (the transcript so far, the text typed so far): its reply's
         prompt is evaluated ahead on the session's prefill thread, so the reply, once the
-        message is sent, evaluates only its end. A newer text supersedes one not begun yet."""
+        message is sent, evaluates only its end. A newer text supersedes one not begun yet.
+        partial: `text` is a partial transcript's: it is dropped if the person is quiet by the time
+        it would begin (the speculative transcript follows; on 2 cores such an evaluation, begun
+        as they stopped, took 4 s and the turn waited 3.4 s behind it)."""
         drafter, text = self._drafter, (text or "").strip()
         if drafter is None or not text or text == self._prefilled:
             return
         self._prefilled = text
-        self._prefills.submit("draft", lambda: self._prefill(drafter, text))
+        self._prefills.submit("draft", lambda: self._prefill(drafter, text, partial))
 
     def turn_pending(self, pending: bool = True) -> None:
         """A message was sent or heard (pending False: what was heard had no words): until its
@@ -228,9 +231,9 @@ class LiveSession:
         since = self._pending_since
         return since is not None and time.monotonic() - since < PENDING_TURN_S
 
-    def _prefill(self, drafter: Callable[[str], dict | None], text: str) -> None:
+    def _prefill(self, drafter: Callable[[str], dict | None], text: str, partial: bool = False) -> None:
         # the conversation so far ("") is the start of any next turn's prompt: never stale
-        if text and self._turn_pending():
+        if text and (self._turn_pending() or (partial and self._mic.quiet)):
             self.mark("prefill_skipped", chars=len(text))
             return
         t0 = time.monotonic()

@@ -115,6 +115,11 @@ class Mic:
             self._st, self._held = None, []
             self._jobs.submit("load", self._load_recogniser)  # while the person starts to speak
 
+    @property
+    def quiet(self) -> bool:
+        """The person has paused in the utterance (its speculative transcript is begun)."""
+        return self._speculated is not None
+
     def off(self) -> None:
         with self._lock:
             self.vad = None
@@ -242,7 +247,7 @@ class Mic:
                 if quiet is self._speculated:
                     self.session.prefill(text)
             elif self._speculated is None:
-                self.session.prefill(settled(text))
+                self.session.prefill(settled(text), partial=True)
 
     def _final(self, st, pcm: np.ndarray, ended_at: float) -> None:
         s = self.session

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import re
+import threading
 import time
 from collections import deque
 
@@ -476,6 +477,29 @@ def test_a_speculative_transcript_of_a_pause_the_person_spoke_on_from_is_not_pre
     assert next_message(sent, "transcript")["text"] == "heard 2.0 s."  # the whole utterance
     wait_for(lambda: not live._prefills._jobs)
     assert "heard 1.3 s." not in drafts.texts
+
+
+def test_a_partial_whose_evaluation_would_begin_once_the_person_is_quiet_is_dropped():
+    live, sent, asr, drafts, chunk = dotted_session("s" * 13 + "q" * 6, hold=True)
+    go = threading.Event()
+    busy = Drafts()
+    live.prefill_with(lambda text: go.wait(30) and busy(text), history=False)
+    live.prefill("typed before")  # the model is busy evaluating something else
+    wait_for(lambda: not live._prefills._jobs)
+    for _ in range(10):
+        live.hear(chunk)
+    wait_for(lambda: asr.calls == [1.0])
+    for _ in range(3):  # they speak on (so the pause's transcript is a new one)
+        live.hear(chunk)
+    asr.release()  # the partial comes back while they speak: its evaluation waits for the model
+    wait_for(lambda: live._prefilled == "heard 1.0")
+    for _ in range(2):  # they pause: the speculative transcript is begun (and held)
+        live.hear(chunk)
+    assert live._mic.quiet
+    go.set()
+    wait_for(lambda: any(m["stage"] == "prefill_skipped" for m in live.trace))
+    assert busy.texts == ["typed before"]
+    asr.release()
 
 
 def test_the_end_of_speech_holds_prefills_until_its_turn_begins():

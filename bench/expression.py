@@ -15,6 +15,8 @@ on the rendered frames by models that did not make them (bench/judges.py):
 - head motion: yaw/pitch re-measured from mediapipe landmarks on every rendered frame (standard
   deviation in degrees, angular speed in deg/s), speaking and listening; and the ratio of the
   rendered to the commanded rotation (least-squares slope of measured on commanded yaw/pitch);
+  while speaking also the speed's floor, the same clip re-measured with its head held still (what
+  the landmarks' jitter and the estimator's following the mouth add), and the speed without it;
 - mouth: aperture (inner-lip gap / eye-corner distance) in the speaker's pauses (>= 300 ms): median
   absolute deviation.
 
@@ -122,11 +124,11 @@ def face_geometry(lm) -> dict[str, float]:
             "aperture": float(q[14, 1] - q[13, 1])}
 
 
-def judge_expression(renderer, motion: MotionClip, fer: FERJudge, ident: IdentityJudge,
-                     ref: np.ndarray, ref_rest: np.ndarray | None = None
+def judge_expression(renderer, motion: MotionClip, fer: FERJudge, ident: IdentityJudge | None = None,
+                     ref: np.ndarray | None = None, ref_rest: np.ndarray | None = None
                      ) -> tuple[dict[str, float], list[float], dict[str, float], list[float]]:
     """(FER top-1 share per label over the middle frames, identity distances of 3 middle frames to
-    `ref`, median face_geometry of the middle frames (a second judge of the same frames:
+    `ref` (none without it), median face_geometry of the middle frames (a second judge of the same frames:
     mediapipe), and the same 3 frames' distances to `ref_rest` (empty without it))."""
     from avatar.face import landmarks as L
 
@@ -142,7 +144,7 @@ def judge_expression(renderer, motion: MotionClip, fer: FERJudge, ident: Identit
         if box is None:
             continue
         counts[FER_LABELS[int(np.argmax(fer.probs(frame, box)))]] += 1
-        if k in (0, len(idx) // 2, len(idx) - 1):
+        if ident is not None and ref is not None and k in (0, len(idx) // 2, len(idx) - 1):
             emb = ident.embedding(frame, box)
             dist.append(ident.distance(emb, ref))
             if ref_rest is not None:
@@ -169,17 +171,38 @@ def track_pose(renderer, motion: MotionClip) -> tuple[np.ndarray, np.ndarray]:
     return pose, aperture
 
 
+def angular_speed(pose_deg: np.ndarray) -> float:
+    """Mean yaw-pitch angular speed (deg/s) of (T, >=2) degrees, after a 3-frame mean against
+    landmark jitter (NaN rows dropped)."""
+    m = pose_deg[np.isfinite(pose_deg).all(1)]
+    kern = np.ones(3) / 3
+    sm = np.stack([np.convolve(m[:, j], kern, mode="valid") for j in range(2)], 1)
+    speed = np.linalg.norm(np.diff(sm, axis=0), axis=1) * FPS
+    return float(np.mean(speed)) if len(speed) else float("nan")
+
+
+def still_head_speed(renderer, motion: MotionClip) -> dict[str, float]:
+    """The head-speed figure's floor: the same clip rendered with its head held at its mean pose
+    (face, speech and gaze unchanged) and re-measured, so whatever speed is left is the landmarks'
+    jitter and the pose estimator following the moving mouth, not head motion (hopper 12-13 deg/s,
+    the astronaut 6-9); and the speaking figure without it, sqrt(speed^2 - floor^2) (the two add
+    about in quadrature: commanded 12.0 and floor 12.4 measured 17.9 on hopper's neutral clip)."""
+    import dataclasses
+
+    still = motion.pose.copy()
+    still[:, :3] = still[:, :3].mean(axis=0)
+    measured, _ = track_pose(renderer, dataclasses.replace(motion, pose=still))
+    return {"speed_still_head_deg_s": angular_speed(measured)}
+
+
 def head_figures(measured: np.ndarray, commanded: np.ndarray) -> dict[str, float]:
     """std (deg) and angular speed (deg/s, yaw-pitch, after a 3-frame mean against landmark
     jitter) of the measured head, and the rendered/commanded slope per axis."""
     ok = np.isfinite(measured).all(1)
     m = measured[ok]
     c = np.degrees(commanded[ok, :3])
-    kern = np.ones(3) / 3
-    sm = np.stack([np.convolve(m[:, j], kern, mode="valid") for j in range(2)], 1)
-    speed = np.linalg.norm(np.diff(sm, axis=0), axis=1) * FPS
     out = {"yaw_std": float(np.std(m[:, 0])), "pitch_std": float(np.std(m[:, 1])), "roll_std": float(np.std(m[:, 2])),
-           "speed_deg_s": float(np.mean(speed)) if len(speed) else float("nan"),
+           "speed_deg_s": angular_speed(m),
            "commanded_yaw_std": float(np.std(c[:, 0])), "commanded_pitch_std": float(np.std(c[:, 1]))}
     for j, axis in ((0, "yaw"), (1, "pitch")):
         x = c[:, j] - c[:, j].mean()
@@ -311,18 +334,23 @@ def listening_figures(maker: Maker, renderer, fer: FERJudge, ident: IdentityJudg
 
 
 def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: str,
-        parts: frozenset[str] = frozenset({"speaking", "listening", "lips"})) -> dict:
+        parts: frozenset[str] = frozenset({"speaking", "listening", "lips"}), samples: int = 1) -> dict:
     """The benchmark's figures per avatar; `parts` picks speaking (confusion, identity and, unless
     quick, the speaking head), listening (listening_figures, unless quick) and lips (lip_sync,
-    unless quick)."""
+    unless quick). samples > 1: the speaking clips made that many times in all (the voice and the
+    motion differ each time) and FER's share of the intended label given per sample and pooled;
+    every other figure is of the first."""
     t0 = time.perf_counter()
     maker = Maker(generator, tts)
     fer, ident = FERJudge(), IdentityJudge()
     clips = {e: maker.speaking(EmotionState.of(e, intensity), seed=3) for e in LABELS} if "speaking" in parts else {}
+    # made after the first set, so that the first set (every other figure's clips) stays the same
+    more = [{e: maker.speaking(EmotionState.of(e, intensity), seed=3 + k) for e in LABELS}
+            for k in range(1, samples)] if "speaking" in parts else []
     res: dict = {"text": TEXT, "intensity": intensity, "persona": maker.persona.name, "parts": sorted(parts),
                  "profile": maker.profile.name, "generator": generator or maker.settings.motion.generator,
                  "tts": maker.persona.voice.backend, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
-                 "load_avg_start": os.getloadavg(), "avatars": {}}
+                 "samples": 1 + len(more), "load_avg_start": os.getloadavg(), "avatars": {}}
     for avatar in avatars:
         renderer = maker.renderer(avatar)
         img = maker.photo(avatar)  # identity is judged against the photo, not its relaxed version
@@ -345,12 +373,20 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
                    "identity_max_vs_rest_face": identity_rest,
                    "emotions_at_60pct": int(sum(v >= 0.6 for v in hits.values())),
                    "landmark_shift_iod": shift}
+            if more:  # the same sentence spoken again (other voice samples, other motion seeds)
+                shares = [hits] + [{e: judge_expression(renderer, clip[e][1], fer)[0][e] for e in LABELS} for clip in more]
+                pooled = {e: float(np.mean([h[e] for h in shares])) for e in LABELS}
+                av |= {"intended_share_samples": shares, "intended_share_pooled": pooled,
+                       "emotions_at_60pct_pooled": int(sum(v >= 0.6 for v in pooled.values()))}
             if not quick:
                 speak = {}
                 for e in ("neutral", "happy", "sad", "angry"):
                     speech, motion = clips[e]
                     measured, aperture = track_pose(renderer, motion)
-                    speak[e] = head_figures(measured, motion.pose) | {"pause_aperture_mad": pause_mad(aperture, speech)}
+                    speak[e] = (head_figures(measured, motion.pose) | still_head_speed(renderer, motion)
+                                | {"pause_aperture_mad": pause_mad(aperture, speech)})
+                    floor = speak[e]["speed_still_head_deg_s"]
+                    speak[e]["speed_net_deg_s"] = float(np.sqrt(max(speak[e]["speed_deg_s"] ** 2 - floor ** 2, 0.0)))
                 av["head_speaking"] = speak
         if "listening" in parts and not quick:
             av |= listening_figures(maker, renderer, fer, ident, ref)
@@ -375,6 +411,12 @@ def print_table(res: dict) -> None:
                 print(f"{e:11s}" + "".join(f"{row[lab]:7.2f}" for lab in FER_LABELS)  # noqa: T201
                       + f"   {av['identity_max'][e]:.3f} ({av['identity_max_vs_rest_face'][e]:.3f})")
             print(f"emotions read as intended on >= 60 % of middle frames: {av['emotions_at_60pct']} / 7")  # noqa: T201
+            if "intended_share_pooled" in av:
+                per = av["intended_share_samples"]
+                print(f"over {len(per)} voice samples, intended share pooled (per sample): "  # noqa: T201
+                      + ", ".join(f"{e} {v:.2f} ({'/'.join(f'{h[e]:.2f}' for h in per)})"
+                                  for e, v in av["intended_share_pooled"].items())
+                      + f"; {av['emotions_at_60pct_pooled']} / 7 at >= 60 %")
         shift = av.get("landmark_shift_iod", {})
         if shift:
             keys = list(next(iter(shift.values())))
@@ -386,6 +428,9 @@ def print_table(res: dict) -> None:
         for role in ("head_speaking", "head_listening"):
             for e, h in av.get(role, {}).items():
                 extra = f" pause-MAD {h['pause_aperture_mad']:.3f}" if "pause_aperture_mad" in h else ""
+                if "speed_still_head_deg_s" in h:
+                    extra += (f"; still-head floor {h['speed_still_head_deg_s']:.1f} deg/s, "
+                              f"net speed {h['speed_net_deg_s']:.1f}")
                 print(f"  {role[5:]:9s} {e:8s} yaw std {h['yaw_std']:.2f} pitch std {h['pitch_std']:.2f} deg, "  # noqa: T201
                       f"speed {h['speed_deg_s']:.1f} deg/s, rendered/commanded yaw {h['yaw_ratio']:.2f} "
                       f"pitch {h['pitch_ratio']:.2f}{extra}")
@@ -412,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--avatars", nargs="+", default=["hopper", "astronaut"])
     ap.add_argument("--intensity", type=float, default=0.8)
     ap.add_argument("--quick", action="store_true", help="expression and identity only")
+    ap.add_argument("--samples", type=int, default=3,
+                    help="speaking clips made this many times for FER's pooled share (other figures: the first)")
     ap.add_argument("--generator", default="", help="transformer | teacher (default: the app's setting)")
     ap.add_argument("--tts", default="", help="TTS backend (default: the persona's)")
     ap.add_argument("--listening-only", action="store_true",
@@ -421,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     parts = frozenset({"listening", "lips"}) if args.listening_only else frozenset({"speaking", "listening", "lips"})
-    res = run(args.avatars, args.intensity, args.quick, args.generator, args.tts, parts)
+    res = run(args.avatars, args.intensity, args.quick, args.generator, args.tts, parts, args.samples)
     out = args.out or RESULTS / ("expression_listening.json" if args.listening_only else "expression.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1))

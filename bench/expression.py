@@ -344,13 +344,10 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
     maker = Maker(generator, tts)
     fer, ident = FERJudge(), IdentityJudge()
     clips = {e: maker.speaking(EmotionState.of(e, intensity), seed=3) for e in LABELS} if "speaking" in parts else {}
-    # made after the first set, so that the first set (every other figure's clips) stays the same
-    more = [{e: maker.speaking(EmotionState.of(e, intensity), seed=3 + k) for e in LABELS}
-            for k in range(1, samples)] if "speaking" in parts else []
     res: dict = {"text": TEXT, "intensity": intensity, "persona": maker.persona.name, "parts": sorted(parts),
                  "profile": maker.profile.name, "generator": generator or maker.settings.motion.generator,
                  "tts": maker.persona.voice.backend, "cpu": cpu_model(), "cpu_count": os.cpu_count(),
-                 "samples": 1 + len(more), "load_avg_start": os.getloadavg(), "avatars": {}}
+                 "samples": samples if "speaking" in parts else 0, "load_avg_start": os.getloadavg(), "avatars": {}}
     for avatar in avatars:
         renderer = maker.renderer(avatar)
         img = maker.photo(avatar)  # identity is judged against the photo, not its relaxed version
@@ -373,11 +370,6 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
                    "identity_max_vs_rest_face": identity_rest,
                    "emotions_at_60pct": int(sum(v >= 0.6 for v in hits.values())),
                    "landmark_shift_iod": shift}
-            if more:  # the same sentence spoken again (other voice samples, other motion seeds)
-                shares = [hits] + [{e: judge_expression(renderer, clip[e][1], fer)[0][e] for e in LABELS} for clip in more]
-                pooled = {e: float(np.mean([h[e] for h in shares])) for e in LABELS}
-                av |= {"intended_share_samples": shares, "intended_share_pooled": pooled,
-                       "emotions_at_60pct_pooled": int(sum(v >= 0.6 for v in pooled.values()))}
             if not quick:
                 speak = {}
                 for e in ("neutral", "happy", "sad", "angry"):
@@ -393,6 +385,18 @@ def run(avatars: list[str], intensity: float, quick: bool, generator: str, tts: 
         if "lips" in parts and not quick:
             av["lip_sync"] = lip_sync(maker, avatar)
         res["avatars"][avatar] = av
+    if "speaking" in parts and samples > 1:
+        # the same sentence spoken again (other voice samples, other motion seeds), made after
+        # every other figure's clips so that those stay the same run to run
+        more = [{e: maker.speaking(EmotionState.of(e, intensity), seed=3 + k)[1] for e in LABELS}
+                for k in range(1, samples)]
+        for avatar, av in res["avatars"].items():
+            renderer = maker.renderer(avatar)
+            shares = [av["intended_share"]] + [{e: judge_expression(renderer, clip[e], fer)[0][e] for e in LABELS}
+                                               for clip in more]
+            pooled = {e: float(np.mean([h[e] for h in shares])) for e in LABELS}
+            av |= {"intended_share_samples": shares, "intended_share_pooled": pooled,
+                   "emotions_at_60pct_pooled": int(sum(v >= 0.6 for v in pooled.values()))}
     res["load_avg_end"] = os.getloadavg()
     res["seconds"] = time.perf_counter() - t0
     return res

@@ -280,7 +280,7 @@ def test_teeth_take_the_photos_colour_cast():
 
 def test_the_bench_counts_an_m_as_closed_only_when_the_lips_meet():
     from avatar.voice.base import TimedUnit
-    from bench.expression import bilabial_closure
+    from bench.rendered_motion import bilabial_closure
 
     ap = np.full(50, 0.08)
     ap[10:12] = 0.005                                  # closed during the first m

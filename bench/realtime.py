@@ -120,19 +120,22 @@ def bench_vad(pcm16k):
 
 def bench_warp(motion, avatar: str, size: int):
     """Per frame: the renderer's frame, then a bare cv2.remap of the portrait with that frame's own
-    source map (float32, the same flags): wall and CPU times of both, interleaved."""
+    source map (float32, the same flags): wall and CPU times of both, interleaved. A smiling
+    photo's renderer (avatar.render.rest) warps the relaxed portrait, and also the photo itself
+    where the frame shows its own smile: the floor is one remap, of the relaxed portrait."""
     from avatar.render import make_renderer
     from avatar.settings import RenderSettings
 
     r = make_renderer(avatar, RenderSettings(size=size))
-    image = r.portrait.image
+    warp = getattr(r, "relaxed", r)  # a smiling photo's RestFaceRenderer: the relaxed portrait's warp
+    image = warp.portrait.image
     frames, wall, cpu, bare_wall, bare_cpu = [], [], [], [], []
     for i in range(motion.num_frames):
         t, c = time.perf_counter(), time.process_time()
         frames.append(r.render_frame(motion, i))
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-        m = r.source_map(motion.pose[i], motion.expression[i], motion.gaze[i])
+        m = warp.source_map(motion.pose[i], motion.expression[i], motion.gaze[i])
         t, c = time.perf_counter(), time.process_time()
         cv2.remap(image, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         bare_wall.append(time.perf_counter() - t)

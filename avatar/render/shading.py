@@ -149,18 +149,31 @@ def shade_expression(frame: np.ndarray, landmarks_xy: np.ndarray, coeffs: dict[s
     if x1 <= x0 or y1 <= y0:
         return
     dark = np.zeros((y1 - y0, x1 - x0), np.float32)
-    light = np.zeros_like(dark)
+    light = np.zeros_like(dark) if any(f.light for f in folds) else None
     for f, p in zip(folds, pts):
-        canvas = light if f.light else dark
-        layer = np.zeros_like(canvas)
-        poly = np.round((p - [x0, y0]) * (1 << _SHIFT)).astype(np.int32)
-        thick = max(1, int(round(f.width * unit)))
-        cv2.polylines(layer, [poly], False, float(min(f.strength, 1.0)), thick, cv2.LINE_AA, _SHIFT)
-        np.maximum(canvas, layer, out=canvas)
+        _stroke(light if f.light else dark, p - [x0, y0], max(1, int(round(f.width * unit))), min(f.strength, 1.0))
     sigma = max(0.8, 0.018 * unit)
     dark = cv2.GaussianBlur(dark, (0, 0), sigma)
-    light = cv2.GaussianBlur(light, (0, 0), 2.5 * sigma)
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     roi *= (1.0 - FOLD_DARK * dark)[..., None]
-    roi += (BULGE_LIGHT * light)[..., None] * (255.0 - roi)
+    if light is not None:  # (no highlight: nothing to add)
+        light = cv2.GaussianBlur(light, (0, 0), 2.5 * sigma)
+        roi += (BULGE_LIGHT * light)[..., None] * (255.0 - roi)
     frame[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
+
+
+def _stroke(canvas: np.ndarray, points: np.ndarray, thick: int, strength: float) -> None:
+    """Draw the antialiased polyline `points` (K, 2, in canvas pixels) into `canvas` (float32),
+    keeping the larger of the two values where strokes overlap; drawn on the stroke's own box
+    (its points plus its reach: half its thickness and the antialiasing), not the whole canvas."""
+    reach = thick // 2 + 3
+    h, w = canvas.shape
+    bx0, by0 = np.maximum(np.floor(points.min(0)).astype(int) - reach, 0)
+    bx1, by1 = np.minimum(np.ceil(points.max(0)).astype(int) + reach + 1, [w, h])
+    if bx1 <= bx0 or by1 <= by0:
+        return
+    layer = np.zeros((by1 - by0, bx1 - bx0), np.float32)
+    poly = np.round((points - [bx0, by0]) * (1 << _SHIFT)).astype(np.int32)
+    cv2.polylines(layer, [poly], False, float(strength), thick, cv2.LINE_AA, _SHIFT)
+    box = canvas[by0:by1, bx0:bx1]
+    np.maximum(box, layer, out=box)

@@ -34,3 +34,8 @@ class RenderSettings(BaseModel):
     device: str = "auto"  # auto | cpu | cuda
     diffusion_checkpoint: str = ""
     diffusion_steps: int = Field(4, ge=1, le=100)
+    # OpenCV's thread pool (process-wide; 0: OpenCV's default, one thread per core). A warp frame
+    # is many small operations, for which a pool of 2 costs more than it gives: on 2 cores one
+    # thread drew a 512 px frame in 2.8 ms of wall and 3.4 ms of CPU, two in 3.3 and 5.0 ms
+    # (bench/realtime), and the CPU it saves is the language model's
+    opencv_threads: int = Field(1, ge=0, le=64)

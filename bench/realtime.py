@@ -6,7 +6,9 @@ Stages: TTS (piper, its worker process included), speaking motion (the transform
 (Silero, 32 ms windows), warp render (512x512), H.264/AAC encode. On 2 cores the whole path has
 2000 CPU ms per second; what it leaves is the language model's.
 
-Run: python -m bench.realtime [--avatar astronaut] [--size 512] -> table, bench/results/realtime.json
+Run: python -m bench.realtime [--avatar astronaut] [--size 512] [--opencv-threads N] [--out F]
+     -> table, bench/results/realtime.json (the warp and its bare remap run in the app's OpenCV
+        thread pool, RenderSettings.opencv_threads, unless --opencv-threads says otherwise)
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ def bench_vad(pcm16k):
     return stage("voice activity (Silero)", time.process_time() - c, len(pcm16k) / 16000)
 
 
-def bench_warp(motion, avatar: str, size: int):
+def bench_warp(motion, avatar: str, size: int, opencv_threads: int | None = None):
     """Per frame: the renderer's frame, then a bare cv2.remap of the portrait with that frame's own
     source map (float32, the same flags): wall and CPU times of both, interleaved. A smiling
     photo's renderer (avatar.render.rest) warps the relaxed portrait, and also the photo itself
@@ -126,7 +128,10 @@ def bench_warp(motion, avatar: str, size: int):
     from avatar.render import make_renderer
     from avatar.settings import RenderSettings
 
-    r = make_renderer(avatar, RenderSettings(size=size))
+    settings = RenderSettings(size=size)
+    if opencv_threads is not None:
+        settings = settings.model_copy(update={"opencv_threads": opencv_threads})
+    r = make_renderer(avatar, settings)  # (sizes OpenCV's pool: the bare remap below runs in the same)
     warp = getattr(r, "relaxed", r)  # a smiling photo's RestFaceRenderer: the relaxed portrait's warp
     image = warp.portrait.image
     frames, wall, cpu, bare_wall, bare_cpu = [], [], [], [], []
@@ -164,27 +169,31 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--avatar", default="astronaut")
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--opencv-threads", type=int, default=None,
+                    help="OpenCV's thread pool for the warp and its bare remap (default: the app's, "
+                         "RenderSettings.opencv_threads; 0: OpenCV's own default)")
+    ap.add_argument("--out", type=Path, default=RESULTS / "realtime.json")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     from avatar.motion.features import resample
 
-    res: dict = {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "cv2_threads": cv2.getNumThreads(),
-                 "load_avg_start": os.getloadavg()}
+    res: dict = {"cpu": cpu_model(), "cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg()}
     clips, tts = bench_tts(SENTENCES)
     pcm = np.concatenate([c.pcm for c in clips]).astype(np.float32)
     sr = clips[0].sample_rate
     motion, mot = bench_motion(clips)
     listener = bench_listener(pcm, sr)
     vad = bench_vad(resample(pcm, sr, 16000))
-    frames, warp = bench_warp(motion, args.avatar, args.size)
+    frames, warp = bench_warp(motion, args.avatar, args.size, args.opencv_threads)
+    res["cv2_threads"] = cv2.getNumThreads()
     enc = bench_encode(frames, pcm, sr)
     stages = [tts, mot, listener, vad, warp, enc]
     res["stages"] = stages
     res["speaking_path_cpu_ms_per_s"] = sum(s["cpu_ms_per_s"] for s in (tts, mot, warp, enc))
     res["listening_path_cpu_ms_per_s"] = sum(s["cpu_ms_per_s"] for s in (listener, vad, warp, enc))
     res["load_avg_end"] = os.getloadavg()
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "realtime.json").write_text(json.dumps(res, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=2))
 
     width = max(len(s["stage"]) for s in stages) + 2
     print(f"{'stage':<{width}}  CPU ms per s of output")  # noqa: T201 - a benchmark prints its table

@@ -57,15 +57,26 @@ def _warp_renderers(path: str, mtime: float, size: int, cache_dir: str | None):
     return RestFaceRenderer(own, relaxed), relaxed
 
 
+def use_opencv_threads(threads: int) -> None:
+    """Size OpenCV's process-wide thread pool (`RenderSettings.opencv_threads`; 0: its default)."""
+    import cv2
+
+    if threads > 0 and cv2.getNumThreads() != threads:
+        cv2.setNumThreads(threads)
+
+
 def make_renderer(avatar: str | Path, settings: RenderSettings, cache_dir: str | Path | None = None) -> Renderer:
     """A renderer for a built-in avatar ("astronaut", "hopper", "stylized") or a portrait path.
 
     settings.renderer "warp" (default) or "diffusion" (needs settings.diffusion_checkpoint).
+    Sizes OpenCV's thread pool to settings.opencv_threads (process-wide: the renderers are its
+    main users).
     Portrait analysis is cached in-process (and in `cache_dir` as .npz when given): the second
     renderer for the same avatar and size is built from memory. Renderers are stateless per frame,
     so sharing one between sessions is safe.
     Raises PortraitError for unusable portraits, ValueError for an unknown renderer.
     """
+    use_opencv_threads(settings.opencv_threads)
     path = resolve_avatar(avatar)
     if path is None:
         from avatar.render.stylized import StylizedRenderer
@@ -84,4 +95,4 @@ def make_renderer(avatar: str | Path, settings: RenderSettings, cache_dir: str |
                                              settings.diffusion_steps)
 
 
-__all__ = ["Renderer", "list_builtin_avatars", "make_renderer", "resolve_avatar"]
+__all__ = ["Renderer", "list_builtin_avatars", "make_renderer", "resolve_avatar", "use_opencv_threads"]

@@ -108,6 +108,11 @@ def _fill(shape_hw, polys, offset, blur: float) -> np.ndarray:
     return m
 
 
+def _unit_clip(x: float) -> float:
+    """A scalar clipped to [0, 1] (np.clip costs microseconds a call on scalars)."""
+    return min(max(float(x), 0.0), 1.0)
+
+
 def _blend(dst: np.ndarray, alpha: np.ndarray, color) -> None:
     a = alpha[..., None]
     dst *= 1.0 - a
@@ -139,7 +144,7 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     inside = _fill(roi.shape[:2], [poly], off, blur) * min(1.0, opening / 3.0)
     # teeth: the upper incisors and canines hang from the upper lip (the middle 70 % of the mouth's
     # width, thinner towards the corners); a tongue rises from the lower lip when wide open
-    smile = float(np.clip(smile, 0.0, 1.0))
+    smile = _unit_clip(smile)
     band = min((0.055 + 0.015 * smile) * unit, (0.4 + 0.1 * smile) * opening)
     half = max(1e-3, 0.5 * float(np.ptp(upper[:, 0])))
     cx = float(upper[:, 0].mean())
@@ -156,13 +161,12 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
         low_band = low_h * np.sqrt(np.clip(1.0 - dxl * dxl, 0.0, 1.0))[:, None]
         polys.append(np.vstack([lower, (lower - low_band * np.array([[0.0, 1.0]]))[::-1]]))
     teeth = _fill(roi.shape[:2], polys, off, 1.5 * blur) * inside
-    tongue = _fill(roi.shape[:2], [tongue_poly], off, 3 * blur) * inside * float(
-        np.clip((opening / unit - 0.08) / 0.1, 0.0, 1.0))
+    tongue = _fill(roi.shape[:2], [tongue_poly], off, 3 * blur) * inside * _unit_clip((opening / unit - 0.08) / 0.1)
     # the cavity: darkest at its centre and deep inside, lit a little near the lips
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     depth = np.clip(1.0 - np.abs(ys - float(mid[:, 1].mean())) / max(0.5 * opening, 1.0), 0.0, 1.0)
     # a narrow gap lets in little light: the cavity is darker the less the mouth is open
-    _blend(roi, inside, palette.cavity * (SLIT_DARK + (1.0 - SLIT_DARK) * float(np.clip(opening / (0.12 * unit), 0.0, 1.0))))
+    _blend(roi, inside, palette.cavity * (SLIT_DARK + (1.0 - SLIT_DARK) * _unit_clip(opening / (0.12 * unit))))
     roi *= (1.0 - 0.35 * inside * depth)[..., None]
     _blend(roi, 0.35 * tongue, palette.tongue)
     if interior is None:
@@ -178,7 +182,7 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
         lit = TEETH_SHADE + (TEETH_SMILE_LIT - TEETH_SHADE) * smile
         shade = (lit * light * gaps[None, :] * (1.0 - 0.18 * edge))[..., None]
         # a barely open mouth shows shadow, not teeth
-        show = float(np.clip((opening / unit - 0.02) / 0.05, 0.0, 1.0))
+        show = _unit_clip((opening / unit - 0.02) / 0.05)
         _blend(roi, show * teeth, 0.0)
         roi += (show * teeth)[..., None] * palette.teeth * shade
     else:

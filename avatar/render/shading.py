@@ -36,12 +36,16 @@ class Fold:
 
 
 def _c(coeffs: dict[str, float], *names: str) -> float:
-    return float(np.mean([coeffs.get(n, 0.0) for n in names]))
+    return sum(coeffs.get(n, 0.0) for n in names) / len(names)
 
 
-def _bezier(a, b, c, n: int = 9) -> np.ndarray:
-    t = np.linspace(0.0, 1.0, n)[:, None]
-    return (1 - t) ** 2 * np.asarray(a) + 2 * (1 - t) * t * np.asarray(b) + t * t * np.asarray(c)
+_T9 = np.linspace(0.0, 1.0, 9)[:, None]
+_BEZIER9 = ((1 - _T9) ** 2, 2 * (1 - _T9) * _T9, _T9 * _T9)  # quadratic Bezier weights at 9 points
+
+
+def _bezier(a, b, c) -> np.ndarray:
+    wa, wb, wc = _BEZIER9
+    return wa * np.asarray(a) + wb * np.asarray(b) + wc * np.asarray(c)
 
 
 def expression_folds(q: np.ndarray, coeffs: dict[str, float]) -> list[Fold]:
@@ -150,30 +154,43 @@ def shade_expression(frame: np.ndarray, landmarks_xy: np.ndarray, coeffs: dict[s
         return
     dark = np.zeros((y1 - y0, x1 - x0), np.float32)
     light = np.zeros_like(dark) if any(f.light for f in folds) else None
+    drawn: dict[int, list] = {id(dark): [], id(light): []}
     for f, p in zip(folds, pts):
-        _stroke(light if f.light else dark, p - [x0, y0], max(1, int(round(f.width * unit))), min(f.strength, 1.0))
+        canvas = light if f.light else dark
+        _stroke(canvas, p - [x0, y0], max(1, int(round(f.width * unit))), min(f.strength, 1.0), drawn[id(canvas)])
     sigma = max(0.8, 0.018 * unit)
-    dark = cv2.GaussianBlur(dark, (0, 0), sigma)
+    # a shadow scales the skin: v * (1 - FOLD_DARK * dark); a highlight then takes it towards white:
+    # v + BULGE_LIGHT * light * (255 - v). Both as one scale and offset per pixel (in [0, 255]).
+    scale = 1.0 - FOLD_DARK * cv2.GaussianBlur(dark, (0, 0), sigma)
+    offset = np.float32(0.5)  # (rounds to nearest below)
+    if light is not None:
+        light = BULGE_LIGHT * cv2.GaussianBlur(light, (0, 0), 2.5 * sigma)
+        scale *= 1.0 - light
+        offset = 255.0 * light + 0.5
+        offset = offset[..., None]
     roi = frame[y0:y1, x0:x1].astype(np.float32)
-    roi *= (1.0 - FOLD_DARK * dark)[..., None]
-    if light is not None:  # (no highlight: nothing to add)
-        light = cv2.GaussianBlur(light, (0, 0), 2.5 * sigma)
-        roi += (BULGE_LIGHT * light)[..., None] * (255.0 - roi)
-    frame[y0:y1, x0:x1] = np.clip(roi + 0.5, 0, 255).astype(np.uint8)
+    roi *= scale[..., None]
+    roi += offset
+    frame[y0:y1, x0:x1] = roi.astype(np.uint8)
 
 
-def _stroke(canvas: np.ndarray, points: np.ndarray, thick: int, strength: float) -> None:
+def _stroke(canvas: np.ndarray, points: np.ndarray, thick: int, strength: float, drawn: list) -> None:
     """Draw the antialiased polyline `points` (K, 2, in canvas pixels) into `canvas` (float32),
-    keeping the larger of the two values where strokes overlap; drawn on the stroke's own box
-    (its points plus its reach: half its thickness and the antialiasing), not the whole canvas."""
+    keeping the larger of the two values where strokes overlap. Only the stroke's own box is
+    touched (its points plus its reach: half its thickness and the antialiasing); `drawn` holds
+    the boxes drawn on `canvas` so far: a box that meets none of them is still all zeros, and
+    the stroke is drawn on it directly."""
     reach = thick // 2 + 3
     h, w = canvas.shape
     bx0, by0 = np.maximum(np.floor(points.min(0)).astype(int) - reach, 0)
     bx1, by1 = np.minimum(np.ceil(points.max(0)).astype(int) + reach + 1, [w, h])
     if bx1 <= bx0 or by1 <= by0:
         return
-    layer = np.zeros((by1 - by0, bx1 - bx0), np.float32)
+    box = canvas[by0:by1, bx0:bx1]
+    alone = all(bx1 <= a0 or a1 <= bx0 or by1 <= b0 or b1 <= by0 for a0, b0, a1, b1 in drawn)
+    drawn.append((bx0, by0, bx1, by1))
+    layer = box if alone else np.zeros_like(box)
     poly = np.round((points - [bx0, by0]) * (1 << _SHIFT)).astype(np.int32)
     cv2.polylines(layer, [poly], False, float(strength), thick, cv2.LINE_AA, _SHIFT)
-    box = canvas[by0:by1, bx0:bx1]
-    np.maximum(box, layer, out=box)
+    if not alone:
+        np.maximum(box, layer, out=box)

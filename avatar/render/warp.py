@@ -317,7 +317,7 @@ class WarpRenderer:
         shade_expression(out, tgt, dict(zip(ARKIT_NAMES, counted.tolist())))
         rest = None
         for (up, lo, _), skin, col in zip(_EYES, self._lid_skin, self._blink_col):
-            b = float(np.clip(expression[col], 0.0, 1.0))
+            b = min(max(float(expression[col]), 0.0), 1.0)
             if b > 0.02:
                 # the warp leaves the lid where it is (the rig's blink moves no landmark: a
                 # coarse warp cannot move a lid line a few pixels exactly); the drawn lid closes

@@ -37,3 +37,18 @@ def test_make_renderer_knows_the_builtin_avatars():
     assert {"astronaut", "hopper", "stylized"} <= set(list_builtin_avatars())
     r = make_renderer("stylized", RenderSettings(size=128))
     assert r.size == 128
+
+
+def test_make_renderer_sizes_opencv_s_thread_pool_as_the_settings_say():
+    import cv2
+
+    before = cv2.getNumThreads()
+    try:
+        make_renderer("stylized", RenderSettings(size=64, opencv_threads=3))
+        assert cv2.getNumThreads() == 3
+        make_renderer("stylized", RenderSettings(size=64))  # the default: one thread (a warp frame is small work)
+        assert cv2.getNumThreads() == 1
+        make_renderer("stylized", RenderSettings(size=64, opencv_threads=0))  # 0: left as it is
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before)

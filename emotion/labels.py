@@ -128,7 +128,7 @@ TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("fearful", -0.45, 0.9, "#2a9d8f", "afraid, worried, anxious",
               "The person is afraid. Reassure them gently in one or two short sentences.",
               (1.15, 1.10, 0.95),
-              _face(browInnerUp_=1.0, browDown=0.1, eyeWide=1.0, mouthStretch=0.6, jawOpen_=0.45, mouthFrown=0.9),
+              _face(browInnerUp_=1.0, eyeWide=0.8, mouthStretch=0.45, jawOpen_=0.3, mouthFrown=0.9, noseSneer=0.2),
               "sad", HeadStyle(gain=1.0, speed=1.3, pitch=0.04), meet="reassure them calmly",
               listener=_face(browInnerUp_=1.0, eyeWide=0.8, mouthStretch=0.3, jawOpen_=0.2, mouthFrown=1.0)),
     LabelSpec("disgusted", -0.8, 0.25, "#6b8e23", "repelled, put off, disapproving",

@@ -367,7 +367,7 @@ class WarpRenderer:
         return self.render_pose_expression(motion.pose[index], motion.expression[index], motion.gaze[index])
 
     def stream_frames(self, motion: MotionClip) -> Iterator[np.ndarray]:
-        """Frames of `motion`, each rendered when requested (about 3-4 ms of CPU each at 512x512,
-        2-3x a bare cv2.remap of the frame: bench/realtime.py)."""
+        """Frames of `motion`, each rendered when requested (about 3 ms of CPU each at 512x512
+        with one OpenCV thread, about 3x a bare cv2.remap of the frame: bench/realtime.py)."""
         for i in range(motion.num_frames):
             yield self.render_frame(motion, i)

@@ -2,7 +2,7 @@
 apart), export of a 5-minute conversation, and resident memory of the running stages.
 
 Run: python -m bench.app [--turns 5] [--export-minutes 5]
-Uses the embedded defaults (SmolLM2-135M, piper, the shipped motion generator, the warp renderer)
+Uses the embedded defaults (Qwen2.5-Coder-1.5B, piper, the shipped motion generator, the warp renderer)
 in a temporary data dir. Writes bench/results/app.json and prints a table.
 
 - first segment: from `send()` to the first reply sentence's MP4 on disk, minus the time the LLM

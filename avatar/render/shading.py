@@ -154,10 +154,10 @@ def shade_expression(frame: np.ndarray, landmarks_xy: np.ndarray, coeffs: dict[s
         return
     dark = np.zeros((y1 - y0, x1 - x0), np.float32)
     light = np.zeros_like(dark) if any(f.light for f in folds) else None
-    drawn: dict[int, list] = {id(dark): [], id(light): []}
+    drawn: dict[bool, list] = {False: [], True: []}  # the boxes drawn so far on dark and on light
     for f, p in zip(folds, pts):
-        canvas = light if f.light else dark
-        _stroke(canvas, p - [x0, y0], max(1, int(round(f.width * unit))), min(f.strength, 1.0), drawn[id(canvas)])
+        _stroke(light if f.light else dark, p - [x0, y0], max(1, int(round(f.width * unit))),
+                min(f.strength, 1.0), drawn[f.light])
     sigma = max(0.8, 0.018 * unit)
     # a shadow scales the skin: v * (1 - FOLD_DARK * dark); a highlight then takes it towards white:
     # v + BULGE_LIGHT * light * (255 - v). Both as one scale and offset per pixel (in [0, 255]).

@@ -35,7 +35,8 @@ class RenderSettings(BaseModel):
     diffusion_checkpoint: str = ""
     diffusion_steps: int = Field(4, ge=1, le=100)
     # OpenCV's thread pool (process-wide; 0: OpenCV's default, one thread per core). A warp frame
-    # is many small operations, for which a pool of 2 costs more than it gives: on 2 cores one
-    # thread drew a 512 px frame in 2.8 ms of wall and 3.4 ms of CPU, two in 3.3 and 5.0 ms
-    # (bench/realtime), and the CPU it saves is the language model's
+    # is many small operations, for which a pool costs CPU: on 2 cores a 512 px frame took 3.4-3.5 ms
+    # of CPU with one thread, 4.2-4.8 ms with two (wall 3.1-3.2 against 2.4-2.9 ms; bench/realtime).
+    # The live stream shares the cores with the language model, so the CPU counts; an export, which
+    # renders as fast as it can, is about 15 % slower with one (bench/app)
     opencv_threads: int = Field(1, ge=0, le=64)

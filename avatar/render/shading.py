@@ -166,8 +166,7 @@ def shade_expression(frame: np.ndarray, landmarks_xy: np.ndarray, coeffs: dict[s
     if light is not None:
         light = BULGE_LIGHT * cv2.GaussianBlur(light, (0, 0), 2.5 * sigma)
         scale *= 1.0 - light
-        offset = 255.0 * light + 0.5
-        offset = offset[..., None]
+        offset = (255.0 * light + 0.5)[..., None]
     roi = frame[y0:y1, x0:x1].astype(np.float32)
     roi *= scale[..., None]
     roi += offset

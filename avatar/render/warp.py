@@ -23,7 +23,7 @@ from avatar.face.rig import build_rig, face_frame
 from avatar.motion.clip import ARKIT_INDEX, ARKIT_NAMES, MotionClip
 from avatar.render.composite import draw_eyelid, draw_mouth, mouth_palette
 from avatar.render.field import grid_points, invert_on_grid, tps_operator
-from avatar.render.shading import shade_expression
+from avatar.render.shading import broad_blur, shade_expression
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +58,6 @@ def turn_gain(depth: np.ndarray, flat: np.ndarray) -> float:
     f = np.asarray(flat, np.float64) - np.mean(flat)
     k = float(z @ f / max(z @ z, 1e-12))
     return float(np.clip(1.0 / max(k, 1e-3), 1.0, TURN_GAIN_MAX))
-
-
-def _broad_blur(mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of a float mask with a wide `sigma` (pixels), computed at a quarter of the
-    resolution when sigma is large (the result is smooth at that scale anyway; ~6x cheaper)."""
-    h, w = mask.shape
-    k = 4 if sigma >= 6 and min(h, w) >= 16 else 1
-    if k == 1:
-        return cv2.GaussianBlur(mask, (0, 0), sigma)
-    small = cv2.resize(mask, (-(-w // k), -(-h // k)), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigma / k)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 class WarpRenderer:
@@ -347,7 +335,7 @@ class WarpRenderer:
         cv2.fillPoly(m, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         m = m.astype(np.float32) / 255.0
         sharp = cv2.GaussianBlur(m, (0, 0), max(0.7, 0.01 * unit))
-        broad = _broad_blur(m, max(1.0, 0.08 * unit))
+        broad = broad_blur(m, max(1.0, 0.08 * unit))
         f32 = np.float32
         xs = np.arange(x0, x1, dtype=f32)
         lateral = np.clip(1 - (np.abs(xs - f32(0.5 * (mx0 + mx1))) - f32(half)) / f32(0.15 * unit + 1e-3), 0, 1)

@@ -146,7 +146,10 @@ class WarpRenderer:
                 self._soft_roi = (int(xa), int(ya), int(xb), int(yb))
         ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
         self._ident = np.dstack([xs, ys])
-        self._cell_px = size // cells if size % cells == 0 else None  # pixels per coarse cell, when whole
+        self._cell_px = s = size // cells if size % cells == 0 else None  # pixels per coarse cell, when whole
+        if s is not None:  # the coarse grid's positions in output pixels, padded by one cell
+            c = (np.arange(-1, cells + 1, dtype=np.float32) + 0.5) * s - 0.5
+            self._grid_pos = np.dstack(np.meshgrid(c, c)).astype(np.float32)
         xy = lm.xy
         self._own_opening = float(np.max(xy[list(L.LOWER_INNER), 1] - xy[list(L.UPPER_INNER), 1]))
         self._lid_skin = [self._skin_above(up) for up, _, _ in _EYES]
@@ -240,21 +243,27 @@ class WarpRenderer:
         jaw = cv2.gemm(jaw, a32, 1.0, None, 0.0, flags=cv2.GEMM_2_T)
         return f.reshape(shape), (f + jaw).reshape(shape)
 
-    def _upsample(self, back_coarse: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
-        """(y1 - y0, x1 - x0, 2) the coarse field (cells, cells, 2) bilinearly upsampled to the
-        output's pixels in roi = (x0, y0, x1, y1): the crop of cv2.resize to (size, size), computed
-        from the coarse cells around the roi only when a cell is a whole number of pixels."""
+    def _sample_map(self, back_coarse: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
+        """(y1 - y0, x1 - x0, 2) float32: where each output pixel in roi = (x0, y0, x1, y1) samples
+        the portrait, its own position less the backward coarse field (cells, cells, 2) bilinearly
+        upsampled as cv2.resize to (size, size) does. When a cell is a whole number of pixels, the
+        coarse grid's own positions less the field are upsampled instead, padded by one cell (the
+        field replicated there, as resize clamps at a border), and only the cells around roi: one
+        resize of a small block, no full-frame subtraction (same map within float rounding)."""
         x0, y0, x1, y1 = roi
         s = self._cell_px
-        if s is None or (x0, y0, x1, y1) == (0, 0, self.size, self.size):
+        if s is None:
             full = cv2.resize(back_coarse, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
-            return full[y0:y1, x0:x1]
-        # cells covering the roi plus one on each side (cv2.resize clamps at a block's edge);
-        # pixel x of the block's upsampling is output pixel x + c0 * s, as in the full resize
-        c0, r0 = max(x0 // s - 1, 0), max(y0 // s - 1, 0)
-        c1, r1 = min(-(-x1 // s) + 1, self.cells), min(-(-y1 // s) + 1, self.cells)
-        block = cv2.resize(back_coarse[r0:r1, c0:c1], ((c1 - c0) * s, (r1 - r0) * s), interpolation=cv2.INTER_LINEAR)
-        return block[y0 - r0 * s:y1 - r0 * s, x0 - c0 * s:x1 - c0 * s]
+            return cv2.subtract(self._ident[y0:y1, x0:x1], full[y0:y1, x0:x1])
+        pos = cv2.copyMakeBorder(back_coarse, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+        cv2.subtract(self._grid_pos, pos, dst=pos)
+        # padded cells covering the roi plus one on each side (resize clamps at a block's edge);
+        # padded cell j sits at output pixel (j - 1) * s + (s - 1) / 2
+        j0, i0 = x0 // s, y0 // s
+        j1, i1 = min(-(-x1 // s) + 2, self.cells + 2), min(-(-y1 // s) + 2, self.cells + 2)
+        block = cv2.resize(pos[i0:i1, j0:j1], ((j1 - j0) * s, (i1 - i0) * s), interpolation=cv2.INTER_LINEAR)
+        ox, oy = (j0 - 1) * s, (i0 - 1) * s
+        return block[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
 
     def _remap(self, back_coarse: np.ndarray, roi=None, source: np.ndarray | None = None) -> np.ndarray:
         """The portrait warped by the backward coarse field, for the whole frame or roi = (x0, y0,
@@ -262,8 +271,7 @@ class WarpRenderer:
         own interpolation is fixed-point (1/32 pixel) either way, and the fixed maps remap ~30 %
         faster than converting float maps tile by tile inside remap (same output). `source`: the
         image to sample (default the portrait's)."""
-        x0, y0, x1, y1 = roi if roi is not None else (0, 0, self.size, self.size)
-        m = cv2.subtract(self._ident[y0:y1, x0:x1], self._upsample(back_coarse, (x0, y0, x1, y1)))
+        m = self._sample_map(back_coarse, roi if roi is not None else (0, 0, self.size, self.size))
         xy, frac = cv2.convertMaps(m, None, cv2.CV_16SC2)
         src = self.portrait.image if source is None else source
         return cv2.remap(src, xy, frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -23,7 +23,8 @@ from app.errors import user_message
 from app.ui.context import UIContext
 from app.ui.live import LivePanel, build_live_panel
 from app.ui.pump import stream_paced
-from app.ui.view import branch_choices, chat_messages, conversation_label, emotion_badge, user_turn_choices
+from app.ui.view import (branch_choices, chat_messages, conversation_label, emotion_badge, user_turn_choices,
+                         writing_bubble)
 from dialogue.turns import Speaker
 
 log = logging.getLogger(__name__)
@@ -267,7 +268,8 @@ class _Handlers:
                         conv.live.presence.set_partner_emotion(event.turn.emotion)
                     clip = self.ctx.listening_video(conv.persona, event.turn.emotion)
                     video = gr.Video(value=clip, loop=True) if clip else gr.skip()
-                    yield (conv, history, video, emotion_badge(event.turn.emotion, "you"), "", "", "")
+                    yield (conv, history + [writing_bubble(name)], video, emotion_badge(event.turn.emotion, "you"),
+                           "", "", "")
                 elif isinstance(event, ReplySentence):
                     sentences.append(event.text)
                     partial = history + [{"role": "assistant", "content": " ".join(sentences)}]

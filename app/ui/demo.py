@@ -33,6 +33,8 @@ CSS = """
 /* Empty message slots take no room. One simple selector per :has(): Gradio prefixes every
    selector of a list, also inside :has(), and `:has(.wc-error, .wc-ok)` then never matches. */
 .wc-slot:not(:has(.wc-error)):not(:has(.wc-ok)) { display:none; }
+.wc-writing { letter-spacing:.2em; opacity:.45; animation:wc-writing 1.2s ease-in-out infinite; }
+@keyframes wc-writing { 50% { opacity:1; } }  /* the avatar's reply on its way (view.writing_bubble) */
 #history button[aria-label="Clear"] { display:none; }  /* clearing the view would not clear the tree */
 """ + LIVE_CSS
 

@@ -33,6 +33,13 @@ def chat_messages(path: list[Turn], avatar_name: str) -> list[dict[str, str]]:
     return messages
 
 
+def writing_bubble(avatar_name: str) -> dict[str, str]:
+    """A Chatbot message that stands in for the avatar's reply while it is written (until its first
+    sentence): three pulsing dots, so the history shows that an answer is on its way."""
+    return {"role": "assistant",
+            "content": f'<span class="wc-writing" title="{html.escape(avatar_name)} is writing">•••</span>'}
+
+
 def emotion_word(label: Emotion) -> str:
     """HTML of an emotion's name as a small word in its label colour."""
     return f'<span class="wc-emotion" style="color:{EMOTION_COLOURS[label]}">{label.value}</span>'

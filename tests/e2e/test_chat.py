@@ -167,10 +167,12 @@ def test_the_clip_player_shows_the_avatar_from_the_first_load_and_is_never_cover
     expect(video).to_have_attribute("src", re.compile(r"listening.*\.mp4"))  # not an empty player
     send(page, "please hang on a moment")
     assert llm.entered.wait(60), "the turn never reached the LLM"  # the reply is being written ...
-    page.wait_for_function("() => document.querySelector('#history .pending, #history .eta-bar, "
-                           "#history .progress-text') !== null")  # ... and its progress shows
+    # ... and the history shows it on its way: the avatar's writing bubble (Gradio's own pending
+    # timer only lasts until the turn's first output, the person's message)
+    expect(page.locator("#history .wc-writing")).to_have_count(1)
     expect(page.locator("#avatar-video .pending, #avatar-video .eta-bar, #avatar-video .progress-text")).to_have_count(0)
     expect(video).to_be_visible()  # ... on the history only, never over the avatar
     llm.release.set()
     wait_replies(page, 2)
+    expect(page.locator("#history .wc-writing")).to_have_count(0)  # the reply took its place
     expect(video).to_be_visible()

@@ -15,7 +15,7 @@ from app.ui.server import ServeError, check_server
 from app.ui.storage import atomic_write_text
 from app.ui.tree_plot import draw_timeline, draw_tree, tree_layout
 from app.ui.view import (EMOTION_COLOURS, branch_choices, chat_messages, emotion_badge, emotion_word, feeling_footer,
-                         user_turn_choices)
+                         user_turn_choices, writing_bubble)
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
 from emotion import Emotion, EmotionState
@@ -32,6 +32,13 @@ def ctx(tmp_path):
 def talk(conv: Conversation, text: str) -> None:
     for _ in conv.send(text):
         pass
+
+
+def test_the_writing_bubble_is_an_assistant_message_naming_the_avatar_safely():
+    bubble = writing_bubble('Ada <"b">')
+    assert bubble["role"] == "assistant"
+    assert 'class="wc-writing"' in bubble["content"]
+    assert "Ada &lt;&quot;b&quot;&gt; is writing" in bubble["content"] and "<\"b\">" not in bubble["content"]
 
 
 def test_chat_messages_and_choices(ctx):

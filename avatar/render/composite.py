@@ -59,7 +59,12 @@ def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
     # ivory with a blush of the lips' light (a yellow-brown tooth reads khaki, a grey one blue,
     # next to skin), at the brightness found above, with a share of the photo's colour cast
     ivory = IVORY * float(teeth @ np.array([0.3, 0.59, 0.11], np.float32)) / float(IVORY @ np.array([0.3, 0.59, 0.11]))
-    teeth = np.clip(cast_like(ivory, skin_c), 0, 255)
+    teeth = cast_like(ivory, skin_c)
+    # enamel lit from the front is never darker than the skin beside it (eye whites, in the
+    # lids' shade, often are): dim teeth read as a grey slab in the mouth
+    y = np.array([0.3, 0.59, 0.11], np.float32)
+    floor = TEETH_OVER_SKIN * float(skin_c @ y)
+    teeth = np.clip(teeth * max(1.0, floor / max(float(teeth @ y), 1.0)), 0, 255)
     lips = inside(L.LIPS_OUTER)
     if len(lips) >= 20:
         lip = np.median(lips, 0)
@@ -74,9 +79,20 @@ def mouth_palette(image: np.ndarray, xy: np.ndarray) -> MouthPalette:
 # beside the skin, never a grey slab that reads blue-green next to it.
 TEETH_CAST = 0.3
 IVORY = np.array([1.0, 0.93, 0.86], np.float32)   # the teeth's own chroma (R, G, B)
-TEETH_SHADE = 0.72  # brightness of the teeth in a talking (unsmiling) mouth, of their lit colour
-TEETH_SMILE_LIT = 1.2
-SLIT_DARK = 0.4        # the cavity's brightness in a slit of a mouth, of its colour when open wide  # ... and in a full smile (turned to the light; a dull band reads as no smile)
+TEETH_OVER_SKIN = 1.0  # the lit teeth's brightness (luma) at least, of the skin's
+# The teeth's brightness in a talking (unsmiling) mouth, of their lit colour: once it is open
+# TEETH_OPEN eye distances (0.72 there made a dull band that read as a grey slab beside warm
+# skin), and in a slit of a mouth (a narrow gap lets in little light)
+TEETH_SHADE = 1.0
+TEETH_OPEN = 0.12
+TEETH_SLIT = 0.72
+TEETH_SMILE_LIT = 1.2  # ... and in a full smile (turned to the light; a dull band reads as no smile)
+LOW_TEETH = 0.16     # a broad smile's lower teeth: their band's height, of the opening at full smile
+LOW_SPAN = 0.5       # ... and its half width, of the mouth's
+TONGUE_ALPHA = 0.8   # the tongue's opacity over the cavity in a mouth open wide
+TONGUE_RISE = 0.3    # its hump's height over the lower lip, of the opening
+TONGUE_SPAN = 0.7    # its half width, of the mouth's
+SLIT_DARK = 0.4        # the cavity's brightness in a slit of a mouth, of its colour when open wide
 
 
 def cast_like(colour: np.ndarray, skin: np.ndarray, share: float = TEETH_CAST) -> np.ndarray:
@@ -106,6 +122,19 @@ def _fill(shape_hw, polys, offset, blur: float) -> np.ndarray:
     if blur > 0:
         m = cv2.GaussianBlur(m, (0, 0), blur)
     return m
+
+
+def _band(curve: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """The polygon between `curve` (K, 2 px) and the curve moved down by `depth` (K, 1 px; up
+    where negative), over the stretch where depth is not zero (with one point of zero depth at each
+    end): where the band has tapered to nothing it is left out, not kept as a zero-width sliver
+    that an antialiased fill draws as a line along the lip."""
+    on = np.flatnonzero(np.abs(depth[:, 0]) > 1e-3)
+    if len(on) == 0:
+        return curve[:1]
+    a, b = max(on[0] - 1, 0), min(on[-1] + 2, len(curve))
+    part, d = curve[a:b], depth[a:b]
+    return np.vstack([part, (part + d * np.array([[0.0, 1.0]], np.float32))[::-1]])
 
 
 def _unit_clip(x: float) -> float:
@@ -150,16 +179,18 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     cx = float(upper[:, 0].mean())
     dx = (upper[:, 0] - cx) / (0.72 * half)
     taper = np.sqrt(np.clip(1.0 - dx * dx, 0.0, 1.0))[:, None]
-    teeth_poly = np.vstack([upper, (upper + taper * [0, band])[::-1]])
+    teeth_poly = _band(upper, taper * band)
     mid = 0.5 * (upper + lower)
-    tongue_poly = np.vstack([0.3 * mid + 0.7 * lower + [0, 0.1 * opening], lower[::-1]])
+    # the tongue: a hump resting on the lower teeth, highest in the middle
+    dxt = (lower[:, 0] - cx) / (TONGUE_SPAN * half)
+    tongue_poly = _band(lower, -TONGUE_RISE * opening * np.sqrt(np.clip(1.0 - dxt * dxt, 0.0, 1.0))[:, None])
     polys = [teeth_poly[:, :2]]
-    low_h = 0.1 * smile * opening
-    if smile > 0.5 and low_h >= 2.0:  # the lower teeth's edges show above the lower lip in a broad
+    low_h = LOW_TEETH * smile * opening
+    if smile > 0.5 and low_h >= 3.0:  # the lower teeth's edges show above the lower lip in a broad
         # smile (a thinner band would read as a grey rim round the cavity, not as teeth)
-        dxl = (lower[:, 0] - cx) / (0.6 * half)
+        dxl = (lower[:, 0] - cx) / (LOW_SPAN * half)
         low_band = low_h * np.sqrt(np.clip(1.0 - dxl * dxl, 0.0, 1.0))[:, None]
-        polys.append(np.vstack([lower, (lower - low_band * np.array([[0.0, 1.0]]))[::-1]]))
+        polys.append(_band(lower, -low_band))
     teeth = _fill(roi.shape[:2], polys, off, 1.5 * blur) * inside
     tongue = _fill(roi.shape[:2], [tongue_poly], off, 3 * blur) * inside * _unit_clip((opening / unit - 0.08) / 0.1)
     # the cavity: darkest at its centre and deep inside, lit a little near the lips
@@ -168,7 +199,7 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     # a narrow gap lets in little light: the cavity is darker the less the mouth is open
     _blend(roi, inside, palette.cavity * (SLIT_DARK + (1.0 - SLIT_DARK) * _unit_clip(opening / (0.12 * unit))))
     roi *= (1.0 - 0.35 * inside * depth)[..., None]
-    _blend(roi, 0.35 * tongue, palette.tongue)
+    _blend(roi, TONGUE_ALPHA * tongue, palette.tongue)
     if interior is None:
         # teeth: lit from the front, in shade towards the mouth corners and along their lower edge;
         # faint gaps between the incisors
@@ -179,7 +210,9 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
         gaps = 1.0 - 0.07 * np.exp(-0.5 * ((((xs - cx) / tooth_w + 0.5) % 1.0 - 0.5) / 0.08) ** 2)
         edge = np.clip((ys - float(upper[:, 1].min())) / max(band, 1.0), 0.0, 1.0)
         # teeth behind talking lips are in the mouth's shade; a smile turns them to the light
-        lit = TEETH_SHADE + (TEETH_SMILE_LIT - TEETH_SHADE) * smile
+        # and a narrow gap lets in little light: a slit's teeth are in shade
+        talk = TEETH_SLIT + (TEETH_SHADE - TEETH_SLIT) * _unit_clip(opening / (TEETH_OPEN * unit))
+        lit = talk + (TEETH_SMILE_LIT - talk) * smile
         shade = (lit * light * gaps[None, :] * (1.0 - 0.18 * edge))[..., None]
         # a barely open mouth shows shadow, not teeth
         show = _unit_clip((opening / unit - 0.02) / 0.05)

@@ -12,7 +12,7 @@ from avatar.face.rig import rest_expression
 from avatar.motion.base import MotionRequest
 from avatar.motion.clip import ARKIT_INDEX, MotionClip, Role
 from avatar.motion.shaping import PAUSE_JAW, emotion_face, head_motion, ramp_from
-from avatar.render.composite import mouth_palette
+from avatar.render.composite import MouthPalette, draw_mouth, mouth_palette
 from avatar.render.shading import shade_expression
 from emotion import EmotionState
 from emotion.labels import spec
@@ -88,6 +88,44 @@ def test_mouth_colours_come_from_the_portrait(portrait):
     assert pal.teeth @ luma > 2.5 * (pal.cavity @ luma)
     assert pal.teeth[0] >= pal.teeth[2]                # warm, never a blue-grey slab
     assert pal.cavity[0] > pal.cavity[2]
+
+
+def test_teeth_are_never_darker_than_the_skin(portrait):
+    pal = mouth_palette(portrait.image, portrait.landmarks.xy)
+    luma = np.array([0.3, 0.59, 0.11])
+    x, y = np.round(portrait.landmarks.xy[50]).astype(int)        # the right cheek
+    cheek = np.median(portrait.image[y - 4:y + 5, x - 4:x + 5].reshape(-1, 3), 0)
+    assert pal.teeth @ luma >= 0.95 * (cheek @ luma)
+
+
+def _open_mouth(opening: float, width: float = 120.0, k: int = 21):
+    """Inner-lip curves (corner to corner) of a mouth `opening` px open in the middle, on a skin canvas."""
+    x = np.linspace(-width / 2, width / 2, k)
+    bulge = 1.0 - (2 * x / width) ** 2
+    upper = np.stack([200 + x, 150 - 0.2 * opening * bulge], 1)
+    lower = np.stack([200 + x, 150 + 0.8 * opening * bulge], 1)
+    return upper.astype(np.float32), lower.astype(np.float32)
+
+
+PALETTE = MouthPalette(np.array([90, 25, 20], np.float32), np.array([235, 215, 195], np.float32),
+                       np.array([170, 95, 75], np.float32))
+
+
+def test_a_talking_mouth_shows_bright_teeth_a_tongue_and_no_rim():
+    skin = np.array([220, 150, 120], np.uint8)
+    frame = np.broadcast_to(skin, (300, 400, 3)).copy()
+    upper, lower = _open_mouth(40.0)
+    draw_mouth(frame, upper, lower, unit=150.0, palette=PALETTE)
+    luma = frame.astype(np.float32) @ np.array([0.3, 0.59, 0.11], np.float32)
+    teeth_y = int(upper[10, 1]) + 3
+    assert luma[teeth_y, 200] > 0.85 * (PALETTE.teeth @ [0.3, 0.59, 0.11])   # lit, not a dull band
+    cavity = luma[int(upper[10, 1]) + 16, 200]
+    assert luma[int(lower[10, 1]) - 4, 200] > cavity + 15        # the tongue rises from the lower lip
+    # beyond the teeth's span (they taper out towards the corners) the lip's edge shows the cavity,
+    # not a thin line of teeth running on to the corner
+    for i in (2, 18):
+        x, y = int(round(upper[i, 0])), int(round(upper[i, 1]))
+        assert luma[y + 1, x] < 0.5 * (PALETTE.teeth @ [0.3, 0.59, 0.11])
 
 
 def _speaking_clip(n=100):

@@ -81,10 +81,10 @@ TEETH_CAST = 0.3
 IVORY = np.array([1.0, 0.93, 0.86], np.float32)   # the teeth's own chroma (R, G, B)
 TEETH_OVER_SKIN = 1.0  # the lit teeth's brightness (luma) at least, of the skin's
 # The teeth's brightness in a talking (unsmiling) mouth, of their lit colour: once it is open
-# TEETH_OPEN eye distances (0.72 there made a dull band that read as a grey slab beside warm
+# GAP_OPEN eye distances (0.72 there made a dull band that read as a grey slab beside warm
 # skin), and in a slit of a mouth (a narrow gap lets in little light)
 TEETH_SHADE = 1.0
-TEETH_OPEN = 0.12
+GAP_OPEN = 0.12  # eye distances of opening from which the mouth's gap is fully lit (cavity and teeth)
 TEETH_SLIT = 0.72
 TEETH_SMILE_LIT = 1.2  # ... and in a full smile (turned to the light; a dull band reads as no smile)
 LOW_TEETH = 0.16     # a broad smile's lower teeth: their band's height, of the opening at full smile
@@ -197,7 +197,8 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     depth = np.clip(1.0 - np.abs(ys - float(mid[:, 1].mean())) / max(0.5 * opening, 1.0), 0.0, 1.0)
     # a narrow gap lets in little light: the cavity is darker the less the mouth is open
-    _blend(roi, inside, palette.cavity * (SLIT_DARK + (1.0 - SLIT_DARK) * _unit_clip(opening / (0.12 * unit))))
+    gap_light = _unit_clip(opening / (GAP_OPEN * unit))
+    _blend(roi, inside, palette.cavity * (SLIT_DARK + (1.0 - SLIT_DARK) * gap_light))
     roi *= (1.0 - 0.35 * inside * depth)[..., None]
     _blend(roi, TONGUE_ALPHA * tongue, palette.tongue)
     if interior is None:
@@ -211,7 +212,7 @@ def draw_mouth(frame: np.ndarray, upper: np.ndarray, lower: np.ndarray, unit: fl
         edge = np.clip((ys - float(upper[:, 1].min())) / max(band, 1.0), 0.0, 1.0)
         # teeth behind talking lips are in the mouth's shade; a smile turns them to the light
         # and a narrow gap lets in little light: a slit's teeth are in shade
-        talk = TEETH_SLIT + (TEETH_SHADE - TEETH_SLIT) * _unit_clip(opening / (TEETH_OPEN * unit))
+        talk = TEETH_SLIT + (TEETH_SHADE - TEETH_SLIT) * gap_light
         lit = talk + (TEETH_SMILE_LIT - talk) * smile
         shade = (lit * light * gaps[None, :] * (1.0 - 0.18 * edge))[..., None]
         # a barely open mouth shows shadow, not teeth

@@ -14,9 +14,8 @@ clips rendered the way `warmchat render` makes them, with the FER2013 judge in t
 expression.py; a coordinate search per emotion over its FACS channels, capped where a face would
 turn into a caricature, then looked at; sad, anger and fear compared again on the same clips with
 the dlib identity distance counted, bench/face_search.py): sad as raised inner brows over heavy
-lids, the corners drawn down and out a little (AU1+15+20, a little AU4, AU6 and AU7: the stronger
-mouth of before cost the astronaut 0.03 and hopper 0.05 more, and its depressor lines read as
-drawn on); anger as lowered brows over glaring eyes, a squint and a little sneer, lips pressed
+lids, the corners drawn down and out (AU1+15+20, a little AU4, AU6 and AU7; a stronger mouth
+still, with the lids nearly shut, read as a cartoon frown on the astronaut); anger as lowered brows over glaring eyes, a squint and a little sneer, lips pressed
 (AU4+5+7+9+23, the cheeks raised a little); surprise as high brows, widened eyes and a dropped,
 rounded jaw (AU1+2+5+26); fear as raised inner brows, eyes wide open and lips stretched down over
 a dropped jaw (AU1+5+15+20+26, a trace of AU4; on a portrait with glasses the eyes and the mouth
@@ -106,8 +105,8 @@ TABLE: tuple[LabelSpec, ...] = (
     LabelSpec("sad", -0.7, -0.45, "#3b6fd8", "sorry, low, sympathetic",
               "The person is sad. Comfort them gently in one or two short sentences.",
               (0.82, 0.90, 0.70),
-              _face(mouthFrown=0.45, mouthStretch=0.45, eyeSquint=0.3, browDown=0.3, browInnerUp_=1.0, eyeBlink=0.5,
-                    cheekSquint=0.3),
+              _face(mouthFrown=0.6, mouthStretch=0.8, eyeSquint=0.3, browDown=0.3, browInnerUp_=1.0, eyeBlink=0.6,
+                    cheekSquint=0.15),
               "sad", HeadStyle(gain=0.8, speed=0.75, pitch=0.08), meet="comfort them gently",
               listener=_face(mouthFrown=1.0, mouthStretch=0.6, eyeSquint=0.8, browDown=0.15, browInnerUp_=1.0, eyeBlink=0.3,
                              cheekSquint=0.3)),

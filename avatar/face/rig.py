@@ -20,10 +20,12 @@ from avatar.motion.clip import ARKIT_INDEX
 JAW_GROUP = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthClose")
 JAW_DROP = 0.32           # jawOpen = 1 lowers the chin by this many eye distances
 GAZE_SHIFT = (0.075, 0.05)  # iris shift in eye distances for gaze = 1 (x, y)
-JAW_LIP_SHAPE = 1.6       # the lower lip's drop across the mouth: (1 - x^2) ** this (higher: rounder)
+JAW_LIP_SHAPE = 0.8       # the lower lip's drop across the mouth: (1 - x^2) ** this (0.5: an ellipse, higher: more pointed)
+JAW_RAMP = 0.5            # below the corners the jaw's drop reaches full this many eye distances down
 BROW_DOWN = 0.085         # browDown = 1 lowers the brow by this many eye distances ...
 BROW_DOWN_LID = 0.02      # ... and the upper lid by this much
-JAW_CORNER_IN = 0.07      # jawOpen = 1 draws the mouth corners in by this many eye distances
+JAW_CORNER_IN = 0.0       # jawOpen = 1 draws the mouth corners in by this many eye distances (none: the
+                          # upper lip beside them stays in its own layer, so corners drawn in cut a notch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +109,16 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
     half_w = 0.5 * abs(q[L.MOUTH_LEFT, 0] - q[L.MOUTH_RIGHT, 0])
     e: dict[str, np.ndarray] = {}
 
-    # jaw: lower face drops, most at the chin, fading towards the jaw angles; corners follow halfway
+    # jaw: lower face drops, most at the chin, fading towards the jaw angles; the corners drop a little
     lat = np.exp(-((q[:, 0] - mouth_c[0]) ** 2) / (2 * 0.55 ** 2))
     jaw = np.zeros((n, 2))
-    jaw[:, 1] = JAW_DROP * lat * lower
-    # the lower lip opens as a parabola: full drop at its middle, little at the corners
-    lips = lower & (np.abs(q[:, 1] - mouth_c[1]) < 0.15) & (np.abs(q[:, 0] - mouth_c[0]) < half_w)
-    dx = (q[lips, 0] - mouth_c[0]) / half_w
-    jaw[lips, 1] *= 0.05 + 0.95 * np.clip(1.0 - dx * dx, 0.0, 1.0) ** JAW_LIP_SHAPE   # an oval, not a slot
+    # the lower lip opens as an arc: full drop at its middle, little at the corners; below and
+    # beside the corners the skin's drop grows with the distance below them, full at the chin
+    # (a drop that jumped from a pinned corner to the full drop just under it sheared the skin there)
+    dx = (q[:, 0] - mouth_c[0]) / half_w
+    arc = np.clip(1.0 - dx * dx, 0.0, 1.0) ** JAW_LIP_SHAPE
+    t = np.clip((q[:, 1] - mouth_c[1]) / JAW_RAMP, 0.0, 1.0)
+    jaw[:, 1] = JAW_DROP * lat * lower * (0.05 + 0.95 * np.maximum(arc, t * t * (3.0 - 2.0 * t)))
     for c in (L.MOUTH_RIGHT, L.MOUTH_LEFT, 78, 308, 62, 292, 76, 306):
         jaw[c] = (0.0, 0.15 * JAW_DROP * lat[c])
         jaw[c, 0] = -JAW_CORNER_IN * np.sign(q[c, 0] - mouth_c[0])  # corners come in
@@ -140,12 +144,14 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
         e[f"noseSneer{side}"] = _spread(q, [129 if sgn < 0 else 358, 98 if sgn < 0 else 327,
                                            64 if sgn < 0 else 294], (sgn * 0.01, -0.06), 0.09)
 
-    e["mouthFunnel"] = (_spread(q, [L.MOUTH_LEFT, 308], (-0.10, 0.0), 0.10)
-                        + _spread(q, [L.MOUTH_RIGHT, 78], (0.10, 0.0), 0.10)
+    # a rounded mouth narrows about its centre: every lip point comes in by its share of the
+    # half width (the corners alone moving in left the lips' sides behind them as flaps)
+    lip_pts = sorted(set(L.LIPS_OUTER) | set(L.UPPER_INNER) | set(L.LOWER_INNER))
+    narrow = np.stack([-np.clip((q[lip_pts, 0] - mouth_c[0]) / half_w, -1.0, 1.0), np.zeros(len(lip_pts))], 1)
+    e["mouthFunnel"] = (_spread(q, lip_pts, 0.10 * narrow, 0.10)
                         + _spread(q, [13, 0], (0.0, -0.04), 0.08, upper)
                         + _spread(q, [14, 17], (0.0, 0.07), 0.08, lower))
-    e["mouthPucker"] = (_spread(q, [L.MOUTH_LEFT, 308], (-0.15, 0.0), 0.12)
-                        + _spread(q, [L.MOUTH_RIGHT, 78], (0.15, 0.0), 0.12))
+    e["mouthPucker"] = _spread(q, lip_pts, 0.15 * narrow, 0.12)
     e["mouthLeft"] = _spread(q, list(L.LIPS_OUTER), (0.10, 0.0), 0.10)
     e["mouthRight"] = _spread(q, list(L.LIPS_OUTER), (-0.10, 0.0), 0.10)
     e["jawLeft"] = np.where(lower[:, None], (0.08, 0.0), 0.0) * lat[:, None]

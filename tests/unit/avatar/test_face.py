@@ -92,3 +92,42 @@ def test_user_portrait_errors_are_portrait_errors(tmp_path):
         make_renderer(blank, RenderSettings(size=128))
     with pytest.raises(PortraitError, match="unknown avatar"):
         make_renderer(tmp_path / "missing.png", RenderSettings(size=128))
+
+
+def _mouth_frame(portrait):
+    """(q face-unit landmarks, dx across the mouth in half widths, dy below the corners)."""
+    q = face_frame(portrait.landmarks).to_face(portrait.landmarks.xy)
+    centre = 0.5 * (q[L.MOUTH_LEFT] + q[L.MOUTH_RIGHT])
+    half_w = 0.5 * abs(q[L.MOUTH_LEFT, 0] - q[L.MOUTH_RIGHT, 0])
+    return q, (q[:, 0] - centre[0]) / half_w, q[:, 1] - centre[1]
+
+
+def _moved(portrait, disp):
+    frame = face_frame(portrait.landmarks)
+    return frame.to_face(portrait.landmarks.xy + disp) - frame.to_face(portrait.landmarks.xy)
+
+
+def test_an_open_jaw_rounds_the_lower_lip_and_stretches_the_skin_beside_the_corners_gradually(portrait):
+    rig = build_rig(portrait.landmarks)
+    jaw = _moved(portrait, dict(zip(rig.names, rig.displacement))["jawOpen"])
+    _, dx, dy = _mouth_frame(portrait)
+    chin = jaw[L.CHIN, 1]
+    # skin just beside a corner, at the corner's height, hardly drops (a full drop there, next
+    # to a corner that stays, sheared the cheek into folds)
+    beside = rig.lower_face & (np.abs(dx) > 1.0) & (np.abs(dx) < 1.6) & (dy < 0.1)
+    assert beside.any()
+    assert jaw[beside, 1].max() < 0.3 * chin
+    # the lower lip drops as an arc, not a V: half way to a corner it is well down
+    lip = [i for i in L.LOWER_INNER if 0.4 < abs(dx[i]) < 0.7]
+    assert lip and jaw[lip, 1].min() > 0.55 * jaw[list(L.LOWER_INNER), 1].max()
+
+
+def test_a_rounded_mouth_narrows_every_lip_point_not_only_the_corners(portrait):
+    rig = build_rig(portrait.landmarks)
+    disp = dict(zip(rig.names, rig.displacement))
+    _, dx, _ = _mouth_frame(portrait)
+    for name, full in (("mouthFunnel", 0.10), ("mouthPucker", 0.15)):
+        moved = _moved(portrait, disp[name])
+        for i in L.LIPS_OUTER:
+            if abs(dx[i]) > 0.2:
+                assert -np.sign(dx[i]) * moved[i, 0] > 0.5 * full * min(abs(dx[i]), 1.0), (name, i)

@@ -6,9 +6,10 @@ WebSocket, app/ui/live.py), its stream thread runs the presence loop in real tim
     presence.next_chunk(2 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
 
 keeping `LEAD_S` of video ahead of the wall clock while the avatar speaks (`WAIT_LEAD_S` while
-it waits, so a reply's first words are not queued behind much), so the page (MediaSource) always
-has the next frames and the avatar never freezes: it idles, listens, thinks or speaks
-(avatar/presence.py).
+it waits), so the page (MediaSource) always has the next frames and the avatar never freezes: it
+idles, listens, thinks or speaks (avatar/presence.py). When a reply's first words are queued, the
+idle video buffered beyond `CUT_MARGIN_S` is cut (as at a barge-in, below), so they play that soon
+after the playhead instead of behind the whole wait lead.
 A chat turn gets the session's `turn_sink` and its sentences are queued on the stream as they are
 voiced (app.conversation, `Conversation.live`).
 
@@ -60,7 +61,8 @@ STALL_S = 0.12  # a chunk (80 ms of stream) that took longer than this to make i
 # behind the stream's clock by as much (0.3-0.5 s later than planned), with 0.8-1.2 s freezes in
 # every run; at 0.45 the page plays on time, so its first words come as soon (bench/live.py).
 WAIT_LEAD_S = 0.45
-CUT_MARGIN_S = 0.2  # after a barge-in, the new stream plays this long after the page's playhead
+CUT_MARGIN_S = 0.2  # after a cut (a barge-in, a reply's start), the new stream plays this long after the page's playhead
+REPLY_CUT_GAIN_S = 0.1  # a reply's start cuts the idle video buffered ahead when it saves more than this
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 MAX_DRAFT_CHARS = 4000  # the longest typed draft a page may send to be prefilled
 PENDING_TURN_S = 5.0  # a message sent (or heard) starts its turn within this; no prefill begins meanwhile
@@ -290,7 +292,12 @@ class LiveSession:
         start, made = time.monotonic(), 0
         try:
             while not stop.is_set():
-                if self._cut.is_set():
+                ahead = made / FPS - (time.monotonic() - start)
+                # a reply's first words wait behind the idle video the page has buffered: cut it
+                # short, so they play CUT_MARGIN_S after the playhead instead of WAIT_LEAD_S
+                opening = (self.presence.queued and self.presence.state is not PresenceState.SPEAKING
+                           and ahead > CUT_MARGIN_S + REPLY_CUT_GAIN_S)
+                if self._cut.is_set() or opening:
                     # the page drops its buffer beyond playhead + CUT_MARGIN_S and plays a new MP4 there:
                     # the rest of the old one, then where the new one starts (media time), then the new one
                     self._cut.clear()
@@ -300,7 +307,7 @@ class LiveSession:
                     self.emit({"type": "cut", "t": made / FPS})
                     encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE)
                     start = time.monotonic() - made / FPS + CUT_MARGIN_S  # made ahead: the margin
-                ahead = made / FPS - (time.monotonic() - start)
+                    ahead = CUT_MARGIN_S
                 lead = LEAD_S if self.presence.state is PresenceState.SPEAKING or self.presence.queued else WAIT_LEAD_S
                 if ahead > lead:
                     stop.wait(min(ahead - lead, POLL_S))  # woken often: queued speech starts soon

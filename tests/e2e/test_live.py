@@ -313,8 +313,11 @@ def test_speaking_over_the_avatar_stops_it_and_it_listens(playwright, voice_app,
         assert s["bargeSilencedAt"] >= s["bargeAt"] and len(s["transcripts"]) == 1
         # the stream was cut: the speech it had buffered beyond the cut is dropped (the lips stop
         # there too), and the new stream plays on from the cut
-        page.wait_for_function("() => window.warmchatLive.stats.cuts.length >= 1", timeout=WAIT_MS)
-        cut = stats(page)["cuts"][0]
+        # (a reply's start cuts the idle video buffered ahead too: the barge-in's cut is the one after it)
+        page.wait_for_function("() => { const s = window.warmchatLive.stats; "
+                               "return s.cuts.some((c) => c.atMs >= s.bargeAt) }", timeout=WAIT_MS)
+        s = stats(page)
+        cut = next(c for c in s["cuts"] if c["atMs"] >= s["bargeAt"])
         wait_advanced(page, cut["at"], 1.0)
         s = stats(page)
         assert s["mode"] == "live" and not s["error"]  # the cut applied (a failed one falls back to clips)

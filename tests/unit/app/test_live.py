@@ -257,6 +257,46 @@ def test_a_cut_ends_the_mp4_and_starts_a_new_one_the_page_plays_from_the_cut():
         live.disconnect()
 
 
+def messages_until(got, stop, timeout_s: float = 30.0) -> list[dict]:
+    """The JSON messages the stream sends (its MP4 bytes skipped) until one satisfies `stop`."""
+    out, deadline = [], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            item = got.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if isinstance(item, dict):
+            out.append(item)
+            if stop(item):
+                return out
+    raise AssertionError(f"no such message in {timeout_s} s; got {out}")
+
+
+def test_a_replys_first_words_cut_the_idle_video_buffered_ahead_and_play_soon_after_the_playhead():
+    from app.live import CUT_MARGIN_S, WAIT_LEAD_S
+
+    live = LiveSession(pipeline())
+    got: queue.Queue = queue.Queue()
+    live.connect(got.put)
+    try:
+        live.on_message({"type": "playing"})
+        sink = live.turn_sink()                     # the turn begins: the stream shows it thinking,
+        wait_for(lambda: live.media_time(live.presence.frames_out) > WAIT_LEAD_S)   # its wait lead made
+        sink.put(speech())
+        sent = messages_until(got, lambda m: m.get("state") == "speaking")
+        cuts = [m for m in sent if m["type"] == "cut"]
+        # the words start the new MP4 (the page plays it CUT_MARGIN_S after its playhead), not
+        # behind the idle video made ahead
+        assert len(cuts) == 1 and cuts[0]["t"] > CUT_MARGIN_S
+        assert sent[-1]["t"] == pytest.approx(cuts[0]["t"])
+        sink.put(speech())                          # queued while it speaks: no cut
+        sink.end()
+        after = messages_until(got, lambda m: m.get("state") in ("idle", "listening", "thinking"))
+        assert not [m for m in after if m["type"] == "cut"]
+    finally:
+        live.disconnect()
+
+
 class CountingFlat(Flat):
     def __init__(self):
         self.drawn = 0

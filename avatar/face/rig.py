@@ -24,8 +24,6 @@ JAW_LIP_SHAPE = 0.8       # the lower lip's drop across the mouth: (1 - x^2) ** 
 JAW_RAMP = 0.5            # below the corners the jaw's drop reaches full this many eye distances down
 BROW_DOWN = 0.085         # browDown = 1 lowers the brow by this many eye distances ...
 BROW_DOWN_LID = 0.02      # ... and the upper lid by this much
-JAW_CORNER_IN = 0.0       # jawOpen = 1 draws the mouth corners in by this many eye distances (none: the
-                          # upper lip beside them stays in its own layer, so corners drawn in cut a notch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +118,9 @@ def _entries(q: np.ndarray, lower: np.ndarray) -> dict[str, np.ndarray]:
     t = np.clip((q[:, 1] - mouth_c[1]) / JAW_RAMP, 0.0, 1.0)
     jaw[:, 1] = JAW_DROP * lat * lower * (0.05 + 0.95 * np.maximum(arc, t * t * (3.0 - 2.0 * t)))
     for c in (L.MOUTH_RIGHT, L.MOUTH_LEFT, 78, 308, 62, 292, 76, 306):
+        # the corners drop a little and do not come in (the upper lip beside them, in the other
+        # layer, would not follow: drawn in, they cut a notch)
         jaw[c] = (0.0, 0.15 * JAW_DROP * lat[c])
-        jaw[c, 0] = -JAW_CORNER_IN * np.sign(q[c, 0] - mouth_c[0])  # corners come in
     e["jawOpen"] = jaw
     lower_lip = list(L.LOWER_INNER[1:-1]) + list(L.LOWER_OUTER[1:-1])
     e["mouthClose"] = _spread(q, lower_lip, (0.0, -0.5 * JAW_DROP), 0.06, lower)

@@ -7,6 +7,7 @@ image bottom), roll > 0 rotates the face clockwise in the image. Angles in radia
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +32,9 @@ class HeadPose:
 
 def rotation_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """(3, 3) rotation R = Rz(roll) Rx(pitch) Ry(yaw) acting on column vectors (x right, y down, z far)."""
-    cy, sy = np.cos(yaw), np.sin(yaw)
-    cp, sp = np.cos(pitch), np.sin(pitch)
-    cr, sr = np.cos(roll), np.sin(roll)
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    cp, sp = math.cos(pitch), math.sin(pitch)
+    cr, sr = math.cos(roll), math.sin(roll)
     ry = np.array([[cy, 0, -sy], [0, 1, 0], [sy, 0, cy]])   # yaw>0: near points (z<0) move to +x
     rx = np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])   # pitch>0: near points move to +y
     rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])   # roll>0: clockwise on screen (y down)

@@ -32,9 +32,11 @@ SHOULDER_DROP = 1.05
 DEPTH_SCALE = 0.7
 DEPTH_SMOOTH = 0.12       # eye distances        # shoulder anchor row, eye distances below the chin
 TURN_GAIN_MAX = 2.5
+BAND_CELLS = 8             # coarse cells a band of the remap spans (64 rows at 512 px: see _remap)
 PITCH_SHARE = 0.5         # pitch gets this share of the turn gain (see _pose_parts)
-_EYES = ((L.LEFT_EYE_UPPER, L.LEFT_EYE_LOWER, "eyeBlinkLeft"),
-         (L.RIGHT_EYE_UPPER, L.RIGHT_EYE_LOWER, "eyeBlinkRight"))
+_EYES = ((np.array(L.LEFT_EYE_UPPER), np.array(L.LEFT_EYE_LOWER), "eyeBlinkLeft"),
+         (np.array(L.RIGHT_EYE_UPPER), np.array(L.RIGHT_EYE_LOWER), "eyeBlinkRight"))
+_UPPER_INNER, _LOWER_INNER = np.array(L.UPPER_INNER), np.array(L.LOWER_INNER)
 
 
 def _anchors(size: int, chin_y: float, unit: float) -> np.ndarray:
@@ -139,6 +141,9 @@ class WarpRenderer:
         self._rest_basis = (op[:, :n_lm] @ rest_disp).astype(np.float32)               # (G, 2)
         self._rest_lm = rest_disp
         self._soft_roi = None
+        # the images a frame samples, with a fourth channel: see _remap
+        self._image4 = cv2.cvtColor(portrait.image, cv2.COLOR_RGB2RGBA)
+        self._soft4 = cv2.cvtColor(rest_smile.softened, cv2.COLOR_RGB2RGBA) if rest_smile is not None else None
         if rest_smile is not None:
             changed = np.argwhere(np.any(rest_smile.softened != portrait.image, axis=-1))
             if len(changed):
@@ -190,29 +195,32 @@ class WarpRenderer:
         return out
 
     def _source(self, relax: float) -> np.ndarray:
-        """The image the frame samples: the portrait, its smile creases softened by `relax`."""
+        """The image the frame samples, (size, size, 4) uint8 (RGB and a spare channel, see
+        _remap): the portrait, its smile creases softened by `relax`."""
         if relax <= 0.0 or self._soft_roi is None:
-            return self.portrait.image
+            return self._image4
         x0, y0, x1, y1 = self._soft_roi
-        out = self.portrait.image.copy()
-        out[y0:y1, x0:x1] = cv2.addWeighted(self.rest_smile.softened[y0:y1, x0:x1], relax,
-                                            self.portrait.image[y0:y1, x0:x1], 1.0 - relax, 0.0)
+        out = self._image4.copy()
+        out[y0:y1, x0:x1] = cv2.addWeighted(self._soft4[y0:y1, x0:x1], relax,
+                                            self._image4[y0:y1, x0:x1], 1.0 - relax, 0.0)
         return out
 
-    def target_landmarks(self, pose: np.ndarray, coeffs: np.ndarray, gaze: np.ndarray, relax: float = 0.0) -> np.ndarray:
+    def target_landmarks(self, pose: np.ndarray, coeffs: np.ndarray, gaze: np.ndarray, relax: float = 0.0,
+                         parts=None) -> np.ndarray:
         """(478, 2) landmark positions in the output for one frame's pose (6,), coeffs (C,), gaze
-        (2,) and the share `relax` of the resting smile it relaxes (see relax_share)."""
-        r, a, t = self._pose_parts(pose)
+        (2,) and the share `relax` of the resting smile it relaxes (see relax_share); `parts`: the
+        pose's _pose_parts when the caller has them."""
+        r, a, t = parts if parts is not None else self._pose_parts(pose)
         lm = self._head3[:478]
-        w = np.concatenate([coeffs, gaze]).astype(np.float32)[None, :]
-        expr = cv2.gemm(w, self._lm_flat, 1.0, None, 0.0).reshape(-1, 2).astype(np.float64)   # (478, 2)
+        w = np.concatenate([coeffs, gaze]).astype(np.float32)
+        expr = (w @ self._lm_flat).reshape(-1, 2).astype(np.float64)   # (478, 2)
         if relax > 0.0:
             expr += relax * self._rest_lm
-        moved = (lm - self._pivot) @ r.T * pose[5] + self._pivot + t
+        moved = (lm - self._pivot) @ (float(pose[5]) * r.T) + (self._pivot + t)
         return moved[:, :2] + expr @ a.T
 
     def _pose_parts(self, pose: np.ndarray):
-        yaw, pitch, roll, tx, ty, s = (float(v) for v in pose)
+        yaw, pitch, roll, tx, ty, s = pose.tolist()
         g = self._turn_gain
         # pitch gets a share of the gain: with all of it, re-detected pitch overshoots (measured
         # slope 1.2-1.7 on speech clips, where the chin's travel adds to it; 0.8-0.95 on stills)
@@ -220,17 +228,20 @@ class WarpRenderer:
         fw = self.portrait.landmarks.face_width
         return r, r[:2, :2] * s, np.array([tx * fw, ty * fw, 0.0])
 
-    def _fields(self, pose, coeffs, gaze, relax: float = 0.0):
-        """Coarse forward fields (cells, cells, 2): without the jaw layer and with it."""
-        r, a, t = self._pose_parts(pose)
+    def _fields(self, pose, coeffs, gaze, relax: float = 0.0, parts=None):
+        """Coarse forward fields (cells, cells, 2): without the jaw layer and with it; `parts`: the
+        pose's _pose_parts when the caller has them."""
+        r, a, t = parts if parts is not None else self._pose_parts(pose)
         # displacement of a head point p: (s R - I)[:2] (p - pivot) + t, linear in the precomputed
         # TPS fields of the coordinates (p - pivot)_k and of a constant
         m = float(pose[5]) * r[:2, :] - np.eye(2, 3)
         w_pose = np.hstack([m, t[:2, None]]).astype(np.float32)                 # (2, 4)
-        # cv2.gemm, not numpy @: OpenBLAS threads fight OpenCV's pool on 2 cores (10x slower)
+        # the (G, 4) x (4, 2) products with cv2.gemm (numpy's @ there is 10x slower on 2 cores, its
+        # OpenBLAS threads fighting OpenCV's pool); the (1, C + 2) x (C + 2, 2G) one with numpy's
+        # @, a single-threaded gemv in OpenBLAS at this size, 3x faster than cv2.gemm's
         f = cv2.gemm(self._pose_basis, w_pose, 1.0, None, 0.0, flags=cv2.GEMM_2_T)   # (G, 2)
-        w = np.concatenate([coeffs, gaze]).astype(np.float32)[None, :]
-        expr = cv2.gemm(w, self._basis_flat, 1.0, None, 0.0).reshape(-1, 2)
+        w = np.concatenate([coeffs, gaze]).astype(np.float32)
+        expr = (w @ self._basis_flat).reshape(-1, 2)
         if relax > 0.0:
             expr += np.float32(relax) * self._rest_basis
         a32 = a.astype(np.float32)
@@ -239,7 +250,7 @@ class WarpRenderer:
         jc = coeffs[self._jaw_idx]
         if not np.any(np.abs(jc) > 1e-3):
             return f.reshape(shape), None
-        jaw = cv2.gemm(jc[None, :].astype(np.float32), self._jaw_flat, 1.0, None, 0.0).reshape(-1, 2)
+        jaw = (jc.astype(np.float32) @ self._jaw_flat).reshape(-1, 2)
         jaw = cv2.gemm(jaw, a32, 1.0, None, 0.0, flags=cv2.GEMM_2_T)
         return f.reshape(shape), (f + jaw).reshape(shape)
 
@@ -267,14 +278,23 @@ class WarpRenderer:
 
     def _remap(self, back_coarse: np.ndarray, roi=None, source: np.ndarray | None = None) -> np.ndarray:
         """The portrait warped by the backward coarse field, for the whole frame or roi = (x0, y0,
-        x1, y1). The float source map is converted to OpenCV's fixed-point maps first: remap's
-        own interpolation is fixed-point (1/32 pixel) either way, and the fixed maps remap ~30 %
-        faster than converting float maps tile by tile inside remap (same output). `source`: the
-        image to sample (default the portrait's)."""
-        m = self._sample_map(back_coarse, roi if roi is not None else (0, 0, self.size, self.size))
-        xy, frac = cv2.convertMaps(m, None, cv2.CV_16SC2)
-        src = self.portrait.image if source is None else source
-        return cv2.remap(src, xy, frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        x1, y1), (h, w, 3) uint8. `source`: the (size, size, 4) image to sample (default the
+        portrait's, see _source). OpenCV's remap has a vector path for four 8-bit channels with a
+        float map that three channels lack: a 512 px frame remaps in 0.63-0.74 ms against
+        1.5-1.9 ms (fixed-point maps: 0.86-0.94 and 1.0-1.7 ms), and dropping the fourth channel
+        after costs 0.02 ms; the same pixels as a three-channel remap. It runs in bands of rows, so
+        that a band's float map stays in the cache between being made and being read, instead of
+        2 MB of map for the whole frame going out to memory and back."""
+        src = self._image4 if source is None else source
+        x0, y0, x1, y1 = roi if roi is not None else (0, 0, self.size, self.size)
+        band = BAND_CELLS * self._cell_px if self._cell_px is not None else y1 - y0
+        out = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+        for top in range(y0, y1, band):
+            bottom = min(top + band, y1)
+            m = self._sample_map(back_coarse, (x0, top, x1, bottom))
+            rgba = cv2.remap(src, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB, dst=out[top - y0:bottom - y0])
+        return out
 
     def source_map(self, pose: np.ndarray, expression: np.ndarray, gaze: np.ndarray) -> np.ndarray:
         """(size, size, 2) float32: where each output pixel samples the portrait (with the jaw
@@ -293,8 +313,9 @@ class WarpRenderer:
         pose = np.asarray(pose, np.float32)
         cell = self.size / self.cells
         source = self._source(relax)
-        f_up, f_all = self._fields(pose, coeffs, gaze, relax)
-        tgt = self.target_landmarks(pose, coeffs, gaze, relax)
+        parts = self._pose_parts(pose)
+        f_up, f_all = self._fields(pose, coeffs, gaze, relax, parts)
+        tgt = self.target_landmarks(pose, coeffs, gaze, relax, parts)
         unit = self._unit * float(pose[5])
         if f_all is None:
             out = self._remap(invert_on_grid(f_up, cell), source=source)
@@ -304,10 +325,10 @@ class WarpRenderer:
             interior = None
             if self._own_opening > 2.0 and layer is not None:
                 no_jaw = np.where(self.rig.jaw, 0.0, coeffs)
-                own = self.target_landmarks(pose, no_jaw, gaze, relax)[list(L.LOWER_INNER)]
+                own = self.target_landmarks(pose, no_jaw, gaze, relax, parts)[_LOWER_INNER]
                 interior = (layer, corner, own)
             smile = 0.5 * float(expression[self._smile_cols].sum())
-            draw_mouth(out, tgt[list(L.UPPER_INNER)], tgt[list(L.LOWER_INNER)], unit, interior, self._palette, smile)
+            draw_mouth(out, tgt[_UPPER_INNER], tgt[_LOWER_INNER], unit, interior, self._palette, smile)
         # the photo shows its own smile's shading: only the excess is shaded
         counted = np.clip(self._counted_from_rest(expression), 0.0, 1.0)
         shade_expression(out, tgt, dict(zip(ARKIT_NAMES, counted.tolist())))
@@ -317,22 +338,22 @@ class WarpRenderer:
             if b > 0.02:
                 # the warp leaves the lid where it is (the rig's blink moves no landmark: a
                 # coarse warp cannot move a lid line a few pixels exactly); the drawn lid closes
-                top, bottom = tgt[list(up)], tgt[list(lo)]
+                top, bottom = tgt[up], tgt[lo]
                 if rest is None:  # the lids without the expression (how far wide eyes raised them)
-                    rest = self.target_landmarks(pose, np.zeros_like(coeffs), gaze, relax)
-                raised = float(np.mean(rest[list(up), 1] - top[:, 1]))
+                    rest = self.target_landmarks(pose, np.zeros_like(coeffs), gaze, relax, parts)
+                raised = float(np.mean(rest[up, 1] - top[:, 1]))
                 draw_eyelid(out, top, top + b * (bottom - top), b, skin, unit, raised)
         return out
 
     def _paste_upper(self, out, back_up, tgt, unit, source=None) -> tuple[np.ndarray | None, tuple[int, int]]:
         """Above the lip seam, near the mouth, show the layer in which the jaw did not move."""
-        upper = tgt[list(L.UPPER_INNER)]
-        mx0, mx1 = upper[:, 0].min(), upper[:, 0].max()
+        upper = tgt[_UPPER_INNER]
+        mx0, mx1 = float(upper[:, 0].min()), float(upper[:, 0].max())
         half = 0.5 * (mx1 - mx0)
         pad_x, pad_up = half + 0.35 * unit, 0.45 * unit
         x0, y0 = int(max(0, mx0 - pad_x)), int(max(0, upper[:, 1].min() - pad_up))
         x1 = int(min(self.size, mx1 + pad_x))
-        y1 = int(min(self.size, tgt[list(L.LOWER_INNER), 1].max() + 0.1 * unit + 6))
+        y1 = int(min(self.size, tgt[_LOWER_INNER, 1].max() + 0.1 * unit + 6))
         if x1 - x0 < 4 or y1 - y0 < 4:
             return None, (0, 0)
         layer = self._remap(back_up, (x0, y0, x1, y1), source)
@@ -363,7 +384,8 @@ class WarpRenderer:
         return self.render_pose_expression(motion.pose[index], motion.expression[index], motion.gaze[index])
 
     def stream_frames(self, motion: MotionClip) -> Iterator[np.ndarray]:
-        """Frames of `motion`, each rendered when requested (about 3 ms of CPU each at 512x512
-        with one OpenCV thread, about 3x a bare cv2.remap of the frame: bench/realtime.py)."""
+        """Frames of `motion`, each rendered when requested (3.5-5 ms each at 512x512 with one
+        OpenCV thread on 2 shared cores, 2.3-2.6x a bare three-channel cv2.remap of the frame:
+        bench/realtime.py)."""
         for i in range(motion.num_frames):
             yield self.render_frame(motion, i)

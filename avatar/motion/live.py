@@ -13,7 +13,8 @@ every pause before they move. Live, the avatar must react to audio it has only j
 - the partner's emotion, once known (`set_partner_emotion`), ramps in through the profile's listener
   expressions x mirroring, with the teacher's head-down for sad or fearful partners; the avatar's own
   feeling from the reply it just spoke (`set_own_emotion`) stays on its face, fading, where it is the
-  stronger; no back-channel smile at a partner whose feeling is negative;
+  stronger, until the partner's next feeling (not neutral) is known; no back-channel smile at a
+  partner whose feeling is negative;
 - idle sway, blinks (renewal process) and gaze saccades, all evaluated at absolute stream time, so the
   output continues without seams however the frames are requested.
 
@@ -307,8 +308,13 @@ class LiveListener:
     def set_partner_emotion(self, emotion: EmotionState | None) -> None:
         """Mirror the partner's emotion from now on (None: back to attentive neutrality). The face
         ramps to the profile's listener expression for it (EmotionProfile.expression: mirroring x
-        intensity) over ~emotion_tau_s, unless the avatar's own feeling shows more (set_own_emotion)."""
+        intensity) over ~emotion_tau_s. A feeling (not neutral) ends the mood the avatar kept from
+        its own last reply (set_own_emotion): a listener who has just laughed stops smiling when
+        the person says they are scared, however faintly the mirror shows their fear; a neutral
+        message leaves that mood to fade, where it shows more than the mirror."""
         self._emotion = emotion
+        if emotion is not None and emotion.label is not Emotion.NEUTRAL:
+            self._own = None
         if emotion is None:
             self._head_down.target = np.asarray(0.0)
             self._gain_base = 1.0

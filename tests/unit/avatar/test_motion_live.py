@@ -192,6 +192,30 @@ def test_the_listening_face_keeps_the_mood_just_spoken_then_lets_it_fade(profile
     assert after[:, ARKIT_INDEX["mouthSmileLeft"]].mean() > 0.2 and after[:, frown].mean() < 0.05
 
 
+def test_the_persons_feeling_ends_the_mood_the_avatar_kept_from_its_reply(profile):
+    """It has just said something happy; then the person says they are scared: the smile goes,
+    though the mirror shows their fear more faintly than the happy mood would still show."""
+    from emotion import Emotion
+    from emotion.profile import LISTENER_EXPONENT, shown_strength
+
+    smile = ARKIT_INDEX["mouthSmileLeft"]
+    listener = LiveListener(profile, seed=5)
+    listener.set_partner_emotion(EmotionState.of("neutral", 0.5))
+    listener.set_own_emotion(EmotionState.of("happy", 0.8))
+    kept = listener.next_frames(25).expression[-5:, smile].mean()
+    assert kept > 0.3  # a neutral message leaves the mood just spoken
+    fear = EmotionState.of("fearful", 0.6)
+    assert profile.listener_strength(fear) < shown_strength(0.8 * 0.5 ** (1.0 / profile.decay_half_life_s),
+                                                            LISTENER_EXPONENT)  # the mood would win
+    listener.set_partner_emotion(fear)
+    after = listener.next_frames(50).expression[-5:]
+    want = profile.listener_face(Emotion.FEARFUL, profile.listener_strength(fear))
+    assert after[:, smile].mean() < 0.05
+    for name, v in want.items():
+        if v > 0.2:
+            assert after[:, ARKIT_INDEX[name]].mean() > 0.5 * v, name
+
+
 def test_no_back_channel_smile_at_a_sad_partner(profile):
     audio, _ = speech_with_pauses(8)
     smile = ARKIT_INDEX["mouthSmileRight"]

@@ -540,6 +540,7 @@ def summarize(res: dict) -> dict:
         "barge_in_ms": _median([b["latency_ms"] for b in res["barge_in"]]),
         "barge_in_lips_still_ms": _median([b.get("lips_still_ms") for b in res["barge_in"]]),
         "replies_without_silent_gaps": sum(r["speech_runs"] == 1 for r in replies),
+        **_sentence_gaps(res.get("trace") or []),
         **_whole_run(res),
         "replies": len(replies),
         "spoken_prompt_tokens": _median([r.get("prompt_tokens") for r in res.get("stages", {}).get("spoken", [])]),
@@ -548,6 +549,29 @@ def summarize(res: dict) -> dict:
         "typed_stages_s": _median_stages(pasted_rows),
         "typed_person_stages_s": _median_stages(hand_rows),
     }
+
+
+def _sentence_gaps(trace: list[dict]) -> dict:
+    """Silence the stream added between a reply's sentences (the next one not made in time: the
+    avatar holds a pose meanwhile), from the server's marks: a sentence's start on the stream's
+    clock less the end of the one before (its start + its duration), 0 where it was queued in
+    time. A voice's own pause after a sentence is inside its segment, so this is silence beyond
+    it. Per reply its longest; the median reply's and the run's longest."""
+    durations: dict[int, list[float]] = {}
+    starts: dict[int, list[float]] = {}
+    for m in trace:
+        if m.get("stage") == "queued":
+            durations.setdefault(m["turn"], []).append(m["seconds"])
+        elif m.get("stage") == "streamed":
+            starts.setdefault(m["turn"], []).append(m["plays_at"])
+    longest = []
+    for turn, at in starts.items():
+        dur = durations.get(turn, [])
+        if len(dur) != len(at) or len(at) < 2:
+            continue  # a reply cut by a barge-in, or one sentence: no gap between sentences
+        longest.append(max(max(0.0, at[k + 1] - at[k] - dur[k]) for k in range(len(at) - 1)))
+    return {"sentence_gap_longest_median_s": _median(longest), "sentence_gap_longest_s": max(longest, default=None),
+            "replies_with_sentence_gap_over_0_2_s": sum(g > 0.2 for g in longest)}
 
 
 def _whole_run(res: dict) -> dict:
@@ -632,6 +656,9 @@ def measure(args) -> dict:
             ("barge-in: speech start -> avatar silent", fmt(s["barge_in_ms"], " ms"), "<= 500 ms"),
             ("barge-in: speech start -> its lips still", fmt(s["barge_in_lips_still_ms"], " ms"), "<= 500 ms"),
             ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
+            ("silence added between sentences: median reply / longest",
+             f"{fmt(s['sentence_gap_longest_median_s'], ' s')} / {fmt(s['sentence_gap_longest_s'], ' s')}", ""),
+            ("  replies with such a silence over 0.2 s", str(s["replies_with_sentence_gap_over_0_2_s"]), ""),
             ("whole run: longest freeze / frozen ms a minute",
              f"{fmt(s['run_longest_freeze_ms'], ' ms')} / {fmt(s['run_frozen_ms_per_min'])}", ""),
             ("stream chunks made late (> 0.12 s) / longest",

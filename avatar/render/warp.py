@@ -213,7 +213,7 @@ class WarpRenderer:
         r, a, t = parts if parts is not None else self._pose_parts(pose)
         lm = self._head3[:478]
         w = np.concatenate([coeffs, gaze]).astype(np.float32)
-        expr = (w @ self._lm_flat).reshape(-1, 2).astype(np.float64)   # (478, 2)
+        expr = np.einsum("k,kn->n", w, self._lm_flat).reshape(-1, 2).astype(np.float64)   # (478, 2)
         if relax > 0.0:
             expr += relax * self._rest_lm
         moved = (lm - self._pivot) @ (float(pose[5]) * r.T) + (self._pivot + t)
@@ -236,12 +236,13 @@ class WarpRenderer:
         # TPS fields of the coordinates (p - pivot)_k and of a constant
         m = float(pose[5]) * r[:2, :] - np.eye(2, 3)
         w_pose = np.hstack([m, t[:2, None]]).astype(np.float32)                 # (2, 4)
-        # the (G, 4) x (4, 2) products with cv2.gemm (numpy's @ there is 10x slower on 2 cores, its
-        # OpenBLAS threads fighting OpenCV's pool); the (1, C + 2) x (C + 2, 2G) one with numpy's
-        # @, a single-threaded gemv in OpenBLAS at this size, 3x faster than cv2.gemm's
+        # no numpy @ in a frame: OpenBLAS runs these products on a second thread (10x slower on 2
+        # cores beside OpenCV's pool; with one OpenCV thread its worker still takes CPU the model
+        # writing beside the stream needs); the (G, 4) x (4, 2) products with cv2.gemm, the
+        # (1, C + 2) x (C + 2, 2G) ones with einsum's own loop (1.5-2x faster than cv2.gemm's)
         f = cv2.gemm(self._pose_basis, w_pose, 1.0, None, 0.0, flags=cv2.GEMM_2_T)   # (G, 2)
         w = np.concatenate([coeffs, gaze]).astype(np.float32)
-        expr = (w @ self._basis_flat).reshape(-1, 2)
+        expr = np.einsum("k,kn->n", w, self._basis_flat).reshape(-1, 2)
         if relax > 0.0:
             expr += np.float32(relax) * self._rest_basis
         a32 = a.astype(np.float32)
@@ -250,7 +251,7 @@ class WarpRenderer:
         jc = coeffs[self._jaw_idx]
         if not np.any(np.abs(jc) > 1e-3):
             return f.reshape(shape), None
-        jaw = (jc.astype(np.float32) @ self._jaw_flat).reshape(-1, 2)
+        jaw = np.einsum("k,kn->n", jc.astype(np.float32), self._jaw_flat).reshape(-1, 2)
         jaw = cv2.gemm(jaw, a32, 1.0, None, 0.0, flags=cv2.GEMM_2_T)
         return f.reshape(shape), (f + jaw).reshape(shape)
 

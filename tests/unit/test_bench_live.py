@@ -130,3 +130,20 @@ def test_the_barge_in_gap_follows_how_fast_the_model_writes():
     assert barge_gap({"decode_ms_per_token": 29.0}) == FAST_EMBEDDED_BARGE_GAP_S  # its reply starts in 2-3 s
     assert barge_gap({"decode_ms_per_token": 106.0}) == EMBEDDED_BARGE_GAP_S
     assert barge_gap({"error": "unreachable"}) == EMBEDDED_BARGE_GAP_S  # unknown speed: the slow machine's gap
+
+
+def test_the_silence_between_sentences_is_what_the_stream_added_beyond_each_segment():
+    from bench.live import _sentence_gaps
+
+    trace = [  # reply 1: its second sentence 0.5 s late; reply 2: queued in time; reply 3: one sentence
+        {"stage": "queued", "turn": 1, "seconds": 1.0}, {"stage": "streamed", "turn": 1, "plays_at": 2.0},
+        {"stage": "queued", "turn": 1, "seconds": 2.0}, {"stage": "streamed", "turn": 1, "plays_at": 3.5},
+        {"stage": "queued", "turn": 2, "seconds": 1.5}, {"stage": "streamed", "turn": 2, "plays_at": 10.0},
+        {"stage": "queued", "turn": 2, "seconds": 1.0}, {"stage": "streamed", "turn": 2, "plays_at": 11.5},
+        {"stage": "queued", "turn": 2, "seconds": 1.0}, {"stage": "streamed", "turn": 2, "plays_at": 12.6},
+        {"stage": "queued", "turn": 3, "seconds": 1.0}, {"stage": "streamed", "turn": 3, "plays_at": 20.0},
+    ]
+    gaps = _sentence_gaps(trace)
+    assert gaps["sentence_gap_longest_s"] == pytest.approx(0.5)
+    assert gaps["sentence_gap_longest_median_s"] == pytest.approx(0.3)  # the median of 0.5 and 0.1
+    assert gaps["replies_with_sentence_gap_over_0_2_s"] == 1

@@ -49,3 +49,19 @@ def test_all_but_the_last_frame_written_is_out_after_each_write():
     # interleaving muxer held 4-8 frames back (160-320 ms of latency)
     assert max(lags) <= 1
     assert samples_of_track(enc.close(), 1) == lags[-1]
+
+
+def test_a_stream_can_take_a_second_keyframe_a_few_frames_in():
+    import io
+
+    import av
+
+    def keyframes(enc) -> list[int]:
+        rng = np.random.default_rng(0)
+        data = b"".join(enc.write([rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)], np.zeros(960, np.float32))
+                        for _ in range(30)) + enc.close()
+        with av.open(io.BytesIO(data)) as f:
+            return [k for k, p in enumerate(p for p in f.demux(video=0) if p.size) if p.is_keyframe]
+
+    assert keyframes(LiveEncoder(64, 64, fps=25)) == [0, 25]  # one a second
+    assert keyframes(LiveEncoder(64, 64, fps=25, rekey_at=3))[:2] == [0, 3]

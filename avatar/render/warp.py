@@ -262,13 +262,22 @@ class WarpRenderer:
         coarse grid's own positions less the field are upsampled instead, padded by one cell (the
         field replicated there, as resize clamps at a border), and only the cells around roi: one
         resize of a small block, no full-frame subtraction (same map within float rounding)."""
-        x0, y0, x1, y1 = roi
-        s = self._cell_px
-        if s is None:
+        if self._cell_px is None:
+            x0, y0, x1, y1 = roi
             full = cv2.resize(back_coarse, (self.size, self.size), interpolation=cv2.INTER_LINEAR)
             return cv2.subtract(self._ident[y0:y1, x0:x1], full[y0:y1, x0:x1])
+        return self._block_map(self._grid_positions(back_coarse), roi)
+
+    def _grid_positions(self, back_coarse: np.ndarray) -> np.ndarray:
+        """(cells + 2, cells + 2, 2): where each coarse grid point samples the portrait, padded by
+        one cell (see _sample_map); only when a cell is a whole number of pixels."""
         pos = cv2.copyMakeBorder(back_coarse, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
-        cv2.subtract(self._grid_pos, pos, dst=pos)
+        return cv2.subtract(self._grid_pos, pos, dst=pos)
+
+    def _block_map(self, pos: np.ndarray, roi: tuple[int, int, int, int]) -> np.ndarray:
+        """_sample_map of roi from the padded grid positions `pos` (_grid_positions)."""
+        x0, y0, x1, y1 = roi
+        s = self._cell_px
         # padded cells covering the roi plus one on each side (resize clamps at a block's edge);
         # padded cell j sits at output pixel (j - 1) * s + (s - 1) / 2
         j0, i0 = x0 // s, y0 // s
@@ -288,11 +297,14 @@ class WarpRenderer:
         2 MB of map for the whole frame going out to memory and back."""
         src = self._image4 if source is None else source
         x0, y0, x1, y1 = roi if roi is not None else (0, 0, self.size, self.size)
-        band = BAND_CELLS * self._cell_px if self._cell_px is not None else y1 - y0
+        whole = self._cell_px is not None
+        band = BAND_CELLS * self._cell_px if whole else y1 - y0
+        pos = self._grid_positions(back_coarse) if whole else None  # once for all the bands
         out = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
         for top in range(y0, y1, band):
             bottom = min(top + band, y1)
-            m = self._sample_map(back_coarse, (x0, top, x1, bottom))
+            roi_band = (x0, top, x1, bottom)
+            m = self._block_map(pos, roi_band) if whole else self._sample_map(back_coarse, roi_band)
             rgba = cv2.remap(src, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB, dst=out[top - y0:bottom - y0])
         return out

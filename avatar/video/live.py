@@ -94,7 +94,7 @@ class LiveEncoder:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
             vf.pts = self._frames
             vf.time_base = Fraction(1, self.fps)
-            if self._frames == self._rekey_at > 0:
+            if self._rekey_at and self._frames == self._rekey_at:
                 vf.pict_type = av.video.frame.PictureType.I  # libx264 makes it an IDR (closed GOP)
             self._frames += 1
             self._container.mux(self._video.encode(vf))

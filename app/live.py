@@ -62,7 +62,7 @@ STALL_S = 0.12  # a chunk (80 ms of stream) that took longer than this to make i
 # every run; at 0.45 the page plays on time, so its first words come as soon (bench/live.py).
 WAIT_LEAD_S = 0.45
 CUT_MARGIN_S = 0.2  # after a cut (a barge-in, a reply's start), the new stream plays this long after the page's playhead
-CUT_REKEY_FRAMES = 3  # the new stream after a cut has a second keyframe this many frames in (LiveEncoder.rekey_at)
+CUT_INTRA_FRAMES = 8  # the new stream after a cut: its first frames all keyframes (LiveEncoder.intra_frames)
 REPLY_CUT_GAIN_S = 0.1  # a reply's start cuts the idle video buffered ahead when it saves more than this
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 MAX_DRAFT_CHARS = 4000  # the longest typed draft a page may send to be prefilled
@@ -306,7 +306,7 @@ class LiveSession:
                     if tail:
                         self.emit(tail)
                     self.emit({"type": "cut", "t": made / FPS})
-                    encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE, rekey_at=CUT_REKEY_FRAMES)
+                    encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE, intra_frames=CUT_INTRA_FRAMES)
                     start = time.monotonic() - made / FPS + CUT_MARGIN_S  # made ahead: the margin
                     ahead = CUT_MARGIN_S
                 lead = LEAD_S if self.presence.state is PresenceState.SPEAKING or self.presence.queued else WAIT_LEAD_S

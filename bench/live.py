@@ -44,7 +44,6 @@ import argparse
 import json
 import logging
 import os
-import statistics
 import tempfile
 import threading
 import time
@@ -52,6 +51,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bench.live_figures import PER_TOKEN, median, reply_freezes, stages, summarize
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -184,7 +185,7 @@ def _typed_turns(page, llm, res: dict, wait_ms, texts, key: str, typist: Typist 
         first = (reply["first"] - sent) / 1000
         row = {"text": text, "turn": turn, "first_audio_video_s": first, "llm_first_sentence_s": llm_s,
                "without_llm_s": first - llm_s if llm_s is not None else None,
-               "speech_runs": reply["runs"], **_freezes(_stats(page), reply["first"], reply["end"])}
+               "speech_runs": reply["runs"], **reply_freezes(_stats(page), reply["first"], reply["end"])}
         if typist is not None:
             row |= {"typing_s": typing_s, "pause_before_send_s": delays[-1],
                     "drafts_sent": _stats(page)["drafts"] - drafts}
@@ -204,7 +205,7 @@ def _spoken_turns(page, res: dict, wait_ms) -> None:
         s = _stats(page)
         res["spoken"].append({"transcript": heard["text"],
                               "speech_runs": reply["runs"], "end_of_speech_to_audio_s": (reply["first"] - ended) / 1000,
-                              **_freezes(s, reply["first"], reply["end"])})
+                              **reply_freezes(s, reply["first"], reply["end"])})
         if s["bargeAt"] is not None and all(b["at"] != s["bargeAt"] for b in res["barge_in"]):
             res["barge_in"].append(_barge(s))
 
@@ -236,22 +237,6 @@ def _reply(page, turn: int, timeout_ms: float) -> dict:
     page.wait_for_function("g => { const s = window.warmchatLive.stats; const t = s.turns[g]; return t && t.end "
                            "&& !s.speaking && s.state !== 'thinking' }", arg=str(turn), timeout=timeout_ms)
     return _stats(page)["turns"][str(turn)]
-
-
-def _freezes(stats: dict, start: float, end: float) -> dict:
-    gaps = [g for t, g in stats["gaps"] if start < t <= end]
-    frozen = sum(g - 40.0 for g in gaps)
-    duration_ms = max(end - start, 1.0)
-    return {"reply_s": duration_ms / 1000, "longest_gap_ms": max(gaps, default=0.0),
-            "frozen_share": frozen / duration_ms, "gaps_over_200ms": sum(g > 200 for g in gaps)}
-
-
-def _first(trace: list[dict], stage: str, after: float, turn: int | None = None) -> dict | None:
-    """The first mark of `stage` at or after `after` (of `turn` when given)."""
-    for m in trace:
-        if m["stage"] == stage and m["t"] >= after and (turn is None or m.get("turn") == turn):
-            return m
-    return None
 
 
 def barge_gap(alone: dict | None) -> float:
@@ -289,66 +274,6 @@ def model_alone(llm, tokens: int = 32) -> dict | None:
             "decode_ms_per_token": 1000.0 / tok_s if tok_s else None}
 
 
-def stages(trace: list[dict], llm_at: list[float], replies: list[tuple[float, dict]] = (),
-           firsts: list[tuple[float, dict]] = ()) -> dict:
-    """Where each turn's time went, from the session's timing marks (seconds, server clock).
-
-    replies: (time.monotonic() at the reply's end, the model server's timings) per LLM reply
-    (`ServerTimings`): each turn gets its first reply's prompt tokens evaluated and reused;
-    firsts: the same at each reply's first sentence (its first token, tokens decoded by then).
-    spoken: one entry per transcribed utterance answered by a turn; typed: per other turn."""
-    out: dict[str, list[dict]] = {"spoken": [], "typed": []}
-    spoken_turns = set()
-    for heard in (m for m in trace if m["stage"] == "transcript" and m.get("chars")):
-        vad = next((m for m in trace if m["stage"] == "vad_end" and m.get("speech_end") == heard["speech_end"]), None)
-        turn = next((m for m in trace if m["stage"] == "turn" and m["t"] >= heard["t"]
-                     and m["turn"] not in spoken_turns), None)  # a turn answers one transcript
-        if vad is None or turn is None:
-            continue
-        spoken_turns.add(turn["turn"])
-        row = {"vad_end_of_turn_s": vad["t"] - vad["speech_end"], "asr_after_vad_s": heard["t"] - vad["t"],
-               "page_to_turn_s": turn["t"] - heard["t"]}
-        row |= _turn_stages(trace, turn, llm_at) | _prompt(trace, turn, replies, firsts)
-        played = _first(trace, "played", turn["t"], turn["turn"])
-        row["total_s"] = played["t"] - vad["speech_end"] if played else None
-        out["spoken"].append(row)
-    for turn in (m for m in trace if m["stage"] == "turn" and m["turn"] not in spoken_turns):
-        sent = next((m for m in reversed(trace) if m["stage"] == "sent" and m["t"] <= turn["t"]), None)
-        row = {"sent_to_turn_s": turn["t"] - sent["t"] if sent else None} | _turn_stages(trace, turn, llm_at)
-        out["typed"].append(row | _prompt(trace, turn, replies, firsts))
-    return out
-
-
-def _prompt(trace: list[dict], turn: dict, replies, firsts) -> dict:
-    """The turn's prompt work: tokens the model evaluated for its reply and took from its cache,
-    that evaluation's seconds, how many prefills (app.live: the prompt evaluated ahead while the
-    person spoke or typed, or after the last reply) ran and were skipped (a turn was on its way)
-    since the turn before, and how long the turn's start was behind a prefill still evaluating."""
-    before = max((m["t"] for m in trace if m["stage"] == "turn" and m["t"] < turn["t"]), default=float("-inf"))
-    after = min((m["t"] for m in trace if m["stage"] == "turn" and m["t"] > turn["t"]), default=float("inf"))
-    def since_last_turn(stage: str) -> int:
-        return sum(1 for m in trace if m["stage"] == stage and before < m["t"] <= turn["t"])
-
-    # a prefill still evaluating when the turn began: the model (one slot) finished it first
-    behind = [m["t"] + m.get("seconds", 0.0) - turn["t"] for m in trace if m["stage"] == "prefill"
-              and m["t"] <= turn["t"] < m["t"] + m.get("seconds", 0.0)]
-    row = {"prefills": since_last_turn("prefill"), "prefills_skipped": since_last_turn("prefill_skipped"),
-           "behind_prefill_s": max(behind, default=0.0)}
-    # its reply's timings, logged as the reply ended (none when it stopped the model early)
-    timings = next((t for at, t in replies if turn["t"] <= at < after), None)
-    if timings:
-        row |= {"prompt_tokens": timings.get("prompt_n"), "cached_tokens": timings.get("cache_n"),
-                "prompt_eval_s": (timings.get("prompt_ms") or 0.0) / 1000, "reply_raw": timings.get("raw")}
-    # where the time to its first sentence went: the first token, then the tokens decoded by then
-    first = next((t for at, t in firsts if turn["t"] <= at < after), None)
-    if first:
-        n = first.get("predicted_n") or 0
-        row |= {"llm_call_first_sentence_s": first.get("seconds"), "llm_first_token_s": first.get("first_piece_s"),
-                "first_sentence_tokens": n,
-                "decode_ms_per_token": (first.get("predicted_ms") or 0.0) / n if n else None}
-    return row
-
-
 class ServerTimings(logging.Handler):
     """Collects the model server's timings logged with each reply (dialogue.llm.openai_backend)."""
 
@@ -364,23 +289,6 @@ class ServerTimings(logging.Handler):
         first = getattr(record, "llm_first", None)
         if first:
             self.firsts.append((time.monotonic(), dict(first)))
-
-
-def _turn_stages(trace: list[dict], turn: dict, llm_at: list[float]) -> dict:
-    queued = _first(trace, "queued", turn["t"], turn["turn"])
-    streamed = _first(trace, "streamed", turn["t"], turn["turn"])
-    played = _first(trace, "played", turn["t"], turn["turn"])
-    llm = next((t for t in llm_at if t >= turn["t"]), None)
-    if queued is None or streamed is None:
-        return {"turn": turn["turn"], "complete": False}
-    llm_s = llm - turn["t"] if llm is not None and llm <= queued["t"] else None
-    return {"turn": turn["turn"], "complete": played is not None,
-            "llm_first_sentence_s": llm_s,
-            "tts_motion_s": queued["t"] - (llm if llm_s is not None else turn["t"]),
-            "queue_to_stream_s": streamed["t"] - queued["t"],
-            "stream_lead_s": streamed["plays_at"] - streamed["t"],
-            "page_start_s": played["t"] - streamed["plays_at"] if played else None,
-            "turn_to_played_s": played["t"] - turn["t"] if played else None}
 
 
 class LoadSampler:
@@ -514,88 +422,6 @@ def run(args) -> dict:
     return res
 
 
-def _median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def summarize(res: dict) -> dict:
-    typed, by_hand, spoken = res["typed"], res.get("typed_person", []), res["spoken"]
-    replies = typed + by_hand + spoken
-    stage_rows = res.get("stages", {}).get("typed", [])
-    hand_turns = {t["turn"] for t in by_hand}
-    pasted_rows = [r for r in stage_rows if r.get("turn") not in hand_turns]
-    hand_rows = [r for r in stage_rows if r.get("turn") in hand_turns]
-    return {
-        "typed_first_audio_video_s": _median([t["first_audio_video_s"] for t in typed]),
-        "typed_without_llm_s": _median([t["without_llm_s"] for t in typed]),
-        "llm_first_sentence_s": _median([t["llm_first_sentence_s"] for t in typed]),
-        "typed_person_first_audio_video_s": _median([t["first_audio_video_s"] for t in by_hand]),
-        "typed_person_llm_first_sentence_s": _median([t["llm_first_sentence_s"] for t in by_hand]),
-        "typed_person_without_llm_s": _median([t["without_llm_s"] for t in by_hand]),
-        "typed_person_prompt_tokens": _median([r.get("prompt_tokens") for r in hand_rows]),
-        "end_of_speech_to_audio_s": _median([t["end_of_speech_to_audio_s"] for t in spoken]),
-        "reply_longest_gap_ms": _median([r["longest_gap_ms"] for r in replies]),
-        "reply_frozen_share": _median([r["frozen_share"] for r in replies]),
-        "barge_in_ms": _median([b["latency_ms"] for b in res["barge_in"]]),
-        "barge_in_lips_still_ms": _median([b.get("lips_still_ms") for b in res["barge_in"]]),
-        "replies_without_silent_gaps": sum(r["speech_runs"] == 1 for r in replies),
-        **_sentence_gaps(res.get("trace") or []),
-        **_whole_run(res),
-        "replies": len(replies),
-        "spoken_prompt_tokens": _median([r.get("prompt_tokens") for r in res.get("stages", {}).get("spoken", [])]),
-        "typed_prompt_tokens": _median([r.get("prompt_tokens") for r in pasted_rows]),
-        "spoken_stages_s": _median_stages(res.get("stages", {}).get("spoken", [])),
-        "typed_stages_s": _median_stages(pasted_rows),
-        "typed_person_stages_s": _median_stages(hand_rows),
-    }
-
-
-def _sentence_gaps(trace: list[dict]) -> dict:
-    """Silence the stream added between a reply's sentences (the next one not made in time: the
-    avatar holds a pose meanwhile), from the server's marks: a sentence's start on the stream's
-    clock less the end of the one before (its start + its duration), 0 where it was queued in
-    time. A voice's own pause after a sentence is inside its segment, so this is silence beyond
-    it. Per reply its longest; the median reply's and the run's longest."""
-    durations: dict[int, list[float]] = {}
-    starts: dict[int, list[float]] = {}
-    for m in trace:
-        if m.get("stage") == "queued":
-            durations.setdefault(m["turn"], []).append(m["seconds"])
-        elif m.get("stage") == "streamed":
-            starts.setdefault(m["turn"], []).append(m["plays_at"])
-    longest = []
-    for turn, at in starts.items():
-        dur = durations.get(turn, [])
-        if len(dur) != len(at) or len(at) < 2:
-            continue  # a reply cut by a barge-in, or one sentence: no gap between sentences
-        longest.append(max(max(0.0, at[k + 1] - at[k] - dur[k]) for k in range(len(at) - 1)))
-    return {"sentence_gap_longest_median_s": _median(longest), "sentence_gap_longest_s": max(longest, default=None),
-            "replies_with_sentence_gap_over_0_2_s": sum(g > 0.2 for g in longest)}
-
-
-def _whole_run(res: dict) -> dict:
-    """Freezes over the whole run, listening and idling included (after the page's first 10 s, its
-    start), and how often the stream thread took over `app.live.STALL_S` to make a chunk."""
-    from app.live import FPS  # the app's modules load in `run` (heavy): here only what is read
-
-    page, trace = res.get("page") or {}, res.get("trace") or []
-    gaps = [g for t, g in (page.get("longest_gaps") or []) if t > 10_000]
-    stalls = [m["seconds"] for m in trace if m.get("stage") == "stream_stall"]
-    return {"run_longest_freeze_ms": max(gaps, default=None) if page else None,
-            "run_frozen_ms_per_min": (60 * page["frozenMs"] / (res["stream_frames"] / FPS)
-                                      if page.get("frozenMs") is not None and res.get("stream_frames") else None),
-            "stream_stalls": len(stalls), "stream_longest_stall_s": max(stalls, default=None)}
-
-
-PER_TOKEN = ("first_sentence_tokens", "decode_ms_per_token")  # medians beside the seconds
-
-
-def _median_stages(rows: list[dict]) -> dict:
-    keys = list(dict.fromkeys(k for r in rows for k in r if k.endswith("_s") or k in PER_TOKEN))
-    return {k: _median([r.get(k) for r in rows]) for k in keys}
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--typed", type=int, default=3, help="typed turns of each kind (max 3)")
@@ -635,7 +461,7 @@ def measure(args) -> dict:
     with LoadSampler() as load:
         res = run(args)
     res |= meta | {"load_avg_end": os.getloadavg(), "load_avg_1min_samples": load.samples,
-                   "load_avg_1min_median": _median(load.samples), "summary": summarize(res)}
+                   "load_avg_1min_median": median(load.samples), "summary": summarize(res)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
     s = res["summary"]

@@ -143,6 +143,8 @@
   // The new stream's offset is set by pump once the removal has ended (sb.updating false): an
   // `updateend` listener added here could be run by the stale updateend of the append before,
   // while the removal still runs, and abort() then throws ("Aborting asynchronous remove()").
+  // Where the decoder had already read beyond `at`, Chromium resumes at the first keyframe at or
+  // after its read position: the new stream's first frames are all keyframes (app/live.py).
   function applyCut(c, v) {
     const end = v && v.buffered.length ? v.buffered.end(v.buffered.length - 1) : 0;
     const at = v ? Math.min(end, v.currentTime + CUT_MARGIN_S) : 0;

@@ -44,16 +44,17 @@ class LiveEncoder:
     Not thread-safe: one producer calls `write`. Audio and video must be written in step (the
     samples of exactly the frames written); `close` ends the stream.
 
-    rekey_at: a frame (counted from 0) that is also a keyframe, besides the first and one every
-    `gop_s` (0: none). A stream that replaces another in the page's buffer (a cut) takes one a
-    few frames in: where the page fails to show its first keyframe, nothing decodes until the
-    next one, which would otherwise come `gop_s` later (bench/live: every freeze of 0.9 s or more
-    began at a cut and lasted one GOP).
+    intra_frames: the first frames that are all keyframes (1: only the first; then one every `gop_s`).
+    A stream that replaces another in the page's buffer (a cut) takes several: Chromium's source
+    buffer resumes a removed read position at the first keyframe at or after it, and its decoder
+    has often read a few frames beyond the cut's splice point, so with one keyframe nothing new
+    shows until the next GOP (bench/live: every freeze of 0.9 s or more began at a cut and lasted
+    one GOP); with each of the first frames a keyframe, the next one is there.
     """
 
     def __init__(self, width: int, height: int, fps: int = 25, sample_rate: int = 24000,
                  fragment_s: float = 0.08, gop_s: float = 1.0, crf: int = 26, preset: str = "ultrafast",
-                 rekey_at: int = 0):
+                 intra_frames: int = 1):
         import av  # heavy: imported where used
 
         if width % 2 or height % 2:
@@ -74,7 +75,7 @@ class LiveEncoder:
         self._audio = self._container.add_stream("aac", rate=sample_rate)
         self._audio.layout = "mono"
         self._audio.bit_rate = 64000
-        self._rekey_at = rekey_at
+        self._intra_frames = intra_frames
         self._frames = 0
         self._samples = 0
         self._pending = np.zeros(0, np.float32)
@@ -94,7 +95,7 @@ class LiveEncoder:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
             vf.pts = self._frames
             vf.time_base = Fraction(1, self.fps)
-            if self._rekey_at and self._frames == self._rekey_at:
+            if 0 < self._frames < self._intra_frames:
                 vf.pict_type = av.video.frame.PictureType.I  # libx264 makes it an IDR (closed GOP)
             self._frames += 1
             self._container.mux(self._video.encode(vf))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.live import stages
+from bench.live_figures import stages
 
 
 def turn_marks(turn: int, t: float) -> list[dict]:
@@ -133,7 +133,7 @@ def test_the_barge_in_gap_follows_how_fast_the_model_writes():
 
 
 def test_the_silence_between_sentences_is_what_the_stream_added_beyond_each_segment():
-    from bench.live import _sentence_gaps
+    from bench.live_figures import sentence_gaps
 
     trace = [  # reply 1: its second sentence 0.5 s late; reply 2: queued in time; reply 3: one sentence
         {"stage": "queued", "turn": 1, "seconds": 1.0}, {"stage": "streamed", "turn": 1, "plays_at": 2.0},
@@ -143,7 +143,7 @@ def test_the_silence_between_sentences_is_what_the_stream_added_beyond_each_segm
         {"stage": "queued", "turn": 2, "seconds": 1.0}, {"stage": "streamed", "turn": 2, "plays_at": 12.6},
         {"stage": "queued", "turn": 3, "seconds": 1.0}, {"stage": "streamed", "turn": 3, "plays_at": 20.0},
     ]
-    gaps = _sentence_gaps(trace)
+    gaps = sentence_gaps(trace)
     assert gaps["sentence_gap_longest_s"] == pytest.approx(0.5)
     assert gaps["sentence_gap_longest_median_s"] == pytest.approx(0.3)  # the median of 0.5 and 0.1
     assert gaps["replies_with_sentence_gap_over_0_2_s"] == 1

@@ -297,14 +297,14 @@ class WarpRenderer:
         2 MB of map for the whole frame going out to memory and back."""
         src = self._image4 if source is None else source
         x0, y0, x1, y1 = roi if roi is not None else (0, 0, self.size, self.size)
-        whole = self._cell_px is not None
-        band = BAND_CELLS * self._cell_px if whole else y1 - y0
-        pos = self._grid_positions(back_coarse) if whole else None  # once for all the bands
+        whole_px = self._cell_px is not None  # a cell is a whole number of pixels (see _sample_map)
+        band = BAND_CELLS * self._cell_px if whole_px else y1 - y0
+        pos = self._grid_positions(back_coarse) if whole_px else None  # once for all the bands
         out = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
         for top in range(y0, y1, band):
             bottom = min(top + band, y1)
             roi_band = (x0, top, x1, bottom)
-            m = self._block_map(pos, roi_band) if whole else self._sample_map(back_coarse, roi_band)
+            m = self._block_map(pos, roi_band) if whole_px else self._sample_map(back_coarse, roi_band)
             rgba = cv2.remap(src, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB, dst=out[top - y0:bottom - y0])
         return out

@@ -6,10 +6,13 @@ WebSocket, app/ui/live.py), its stream thread runs the presence loop in real tim
     presence.next_chunk(2 frames) -> renderer -> LiveEncoder (fragmented MP4) -> the page
 
 keeping `LEAD_S` of video ahead of the wall clock while the avatar speaks (`WAIT_LEAD_S` while
-it waits), so the page (MediaSource) always has the next frames and the avatar never freezes: it
-idles, listens, thinks or speaks (avatar/presence.py). When a reply's first words are queued, the
-idle video buffered beyond `CUT_MARGIN_S` is cut (as at a barge-in, below), so they play that soon
-after the playhead instead of behind the whole wait lead.
+it idles or listens), so the page (MediaSource) always has the next frames and the avatar never
+freezes: it idles, listens, thinks or speaks (avatar/presence.py). While it thinks (a turn waits
+for the model's first sentence) the lead runs down to `THINK_LEAD_S`, so the reply's first words,
+appended after it, play that soon. They are never spliced in over video the page has buffered:
+Chromium's audio renderer reads 0.2-3 s ahead of the playhead (its queue doubles at each
+underflow), and a splice inside what it has read skips the new audio up to its read position
+(heard in the page: at 6 of 7 such cuts the first word began 70-460 ms late or not at all).
 A chat turn gets the session's `turn_sink` and its sentences are queued on the stream as they are
 voiced (app.conversation, `Conversation.live`).
 
@@ -61,9 +64,9 @@ STALL_S = 0.12  # a chunk (80 ms of stream) that took longer than this to make i
 # behind the stream's clock by as much (0.3-0.5 s later than planned), with 0.8-1.2 s freezes in
 # every run; at 0.45 the page plays on time, so its first words come as soon (bench/live.py).
 WAIT_LEAD_S = 0.45
-CUT_MARGIN_S = 0.2  # after a cut (a barge-in, a reply's start), the new stream plays this long after the page's playhead
+THINK_LEAD_S = 0.25  # ... while it thinks: a reply's first words play this soon after they are queued
+CUT_MARGIN_S = 0.2  # after a barge-in's cut, the new stream plays this long after the page's playhead
 CUT_INTRA_FRAMES = 8  # the new stream after a cut: its first frames all keyframes (LiveEncoder.intra_frames)
-REPLY_CUT_GAIN_S = 0.1  # a reply's start cuts the idle video buffered ahead when it saves more than this
 TRACE_LEN = 400  # timing marks kept per session (bench/live.py reads them)
 MAX_DRAFT_CHARS = 4000  # the longest typed draft a page may send to be prefilled
 PENDING_TURN_S = 5.0  # a message sent (or heard) starts its turn within this; no prefill begins meanwhile
@@ -294,11 +297,7 @@ class LiveSession:
         try:
             while not stop.is_set():
                 ahead = made / FPS - (time.monotonic() - start)
-                # a reply's first words wait behind the idle video the page has buffered: cut it
-                # short, so they play CUT_MARGIN_S after the playhead instead of WAIT_LEAD_S
-                opening = (self.presence.queued and self.presence.state is not PresenceState.SPEAKING
-                           and ahead > CUT_MARGIN_S + REPLY_CUT_GAIN_S)
-                if self._cut.is_set() or opening:
+                if self._cut.is_set():
                     # the page drops its buffer beyond playhead + CUT_MARGIN_S and plays a new MP4 there:
                     # the rest of the old one, then where the new one starts (media time), then the new one
                     self._cut.clear()
@@ -309,7 +308,7 @@ class LiveSession:
                     encoder = LiveEncoder(size, size, fps=FPS, sample_rate=SAMPLE_RATE, intra_frames=CUT_INTRA_FRAMES)
                     start = time.monotonic() - made / FPS + CUT_MARGIN_S  # made ahead: the margin
                     ahead = CUT_MARGIN_S
-                lead = LEAD_S if self.presence.state is PresenceState.SPEAKING or self.presence.queued else WAIT_LEAD_S
+                lead = self._lead()
                 if ahead > lead:
                     stop.wait(min(ahead - lead, POLL_S))  # woken often: queued speech starts soon
                     continue
@@ -345,6 +344,12 @@ class LiveSession:
                 encoder.close()
             except Exception:  # closing a broken encoder: nothing more to send
                 log.debug("closing the live encoder failed", exc_info=True)
+
+    def _lead(self) -> float:
+        """Seconds of stream to keep made ahead of the wall clock now (the module's docstring)."""
+        if self.presence.state is PresenceState.SPEAKING or self.presence.queued:
+            return LEAD_S
+        return THINK_LEAD_S if self.presence.state is PresenceState.THINKING else WAIT_LEAD_S
 
     def _frames(self, motion, behind: bool, thinking: bool = False) -> list[np.ndarray]:
         """The chunk's frames; every other one rendered (shown twice) while the stream is behind,

@@ -24,16 +24,18 @@ def _libraries():
 def mimic_main(argv: list[str] | None = None) -> int:
     """`warmchat mimic VIDEO --name STYLE --styles-dir DIR [--portrait IMG]`: learn a style from a video."""
     mimic_module, _ = _libraries()
+    from avatar.motion import calibration, style_fit
+
     p = argparse.ArgumentParser(prog="warmchat mimic", description=mimic_module.__doc__.splitlines()[0])
     p.add_argument("video", type=Path)
     p.add_argument("--name", required=True, help="style name (then use style=NAME)")
     p.add_argument("--styles-dir", type=Path, required=True, help="<data_dir>/styles")
     p.add_argument("--checkpoint", type=Path, default=mimic_module.DEFAULT_CHECKPOINT)
-    p.add_argument("--steps", type=int, default=mimic_module.FIT_STEPS,
+    p.add_argument("--steps", type=int, default=style_fit.FIT_STEPS,
                    help="gradient steps of the fit (a step count, not a time: the same style on any machine)")
     p.add_argument("--calibration-steps", type=int, default=16,
                    help="moment-calibration rounds after the fit (0: none)")
-    p.add_argument("--calibration-seconds", type=float, default=mimic_module.CALIBRATION_SECONDS,
+    p.add_argument("--calibration-seconds", type=float, default=calibration.CALIBRATION_SECONDS,
                    help="seconds of speech generated per calibration measurement (more: less noise, slower)")
     p.add_argument("--portrait", type=Path, default=None,
                    help="also save the clip's best portrait frame (frontal, eyes open, neutral) to this image")
@@ -43,8 +45,8 @@ def mimic_main(argv: list[str] | None = None) -> int:
         from avatar.face.tracking import track_video
     except ImportError as exc:
         raise SystemExit(f"face tracking is not available ({exc})") from exc
-    mimic_module.check_style_name(a.name)  # before the tracking, which takes a while
-    tracked = track_video(a.video, min_face_seconds=mimic_module.MIN_FACE_SECONDS)
+    style_fit.check_style_name(a.name)  # before the tracking, which takes a while
+    tracked = track_video(a.video, min_face_seconds=style_fit.MIN_FACE_SECONDS)
     q = tracked.quality
     print(f"tracked {q.frames} frames ({q.seconds:.1f} s): face in {100 * q.face_fraction:.0f}%, "
           f"landmark jitter {q.jitter_pct:.2f}% of the eye distance")

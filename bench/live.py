@@ -27,6 +27,11 @@ Figures (medians over turns; page clock = performance.now() in the page):
 - barge-in: the start of the person's speech (VAD) -> the page silences the avatar, and -> its
   lips stop (the playhead reaches the cut beyond which the avatar's buffered speech was dropped).
 - stream CPU: the stream thread's CPU milliseconds per second of output (motion, render, encode).
+- heard (`--heard` only): the page's sound (a Web Audio analyser on the video element, RMS per
+  animation frame): per reply, the media time from its first speaking frame to its first sound
+  (the voice's own lead-in, about 50-65 ms for piper, and the analyser's lag included; a reply
+  whose first words were skipped shows a longer delay), and how long sound went on after a
+  barge-in.
 - where the time goes (server clock, app.live.LiveSession.mark): per spoken turn, VAD end-of-turn
   silence, ASR left after it, page + Gradio to the turn's start, LLM first sentence, TTS + motion
   of it, queue -> stream, the stream's lead, and the page's own start; per typed turn from the
@@ -52,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.live_figures import PER_TOKEN, median, reply_freezes, stages, summarize
+from bench.live_figures import PER_TOKEN, median, reply_freezes, sound_heard, stages, summarize
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -377,6 +382,8 @@ def run(args) -> dict:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS + [
                 "--autoplay-policy=no-user-gesture-required"] + mic)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
+            if args.heard:  # what is heard (app/ui/live.js): it routes the sound through Web Audio
+                page.add_init_script("window.warmchatLiveAudioProbe = true")
             t_goto = time.perf_counter()
             page.goto(url)
             page.wait_for_function("() => window.warmchatLive && window.warmchatLive.stats.playing", timeout=wait_ms())
@@ -397,6 +404,12 @@ def run(args) -> dict:
             res["page"]["longest_gaps"] = sorted(s["gaps"], key=lambda g: -g[1])[:10]  # [page ms, gap ms]
             res["page"]["cuts"] = s.get("cuts", [])
             res["page"]["turns"] = s.get("turns", {})
+            if args.heard:
+                samples = s.get("heardAudio") or []
+                res["heard"] = sound_heard(samples, s.get("speechAt", []), [b["at"] for b in res["barge_in"]])
+                res["heard"]["samples_file"] = str(tmp / "heard.json")  # the raw samples, kept out of the results
+                (tmp / "heard.json").write_text(json.dumps({"samples": samples, "speechAt": s.get("speechAt", []),
+                                                            "cuts": s.get("cuts", []), "barge": res["barge_in"]}))
             hub = demo.warmchat_live
             for live in list(hub._by_session.values())[:1]:  # the page's session, before the page goes
                 res["stream_cpu_ms_per_s"] = live.cost.per_second()
@@ -439,6 +452,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"else {EMBEDDED_BARGE_GAP_S:g})")
     p.add_argument("--budget", type=float, default=260.0,
                    help="seconds for the measured turns of each run (after the models load); the rest is skipped")
+    p.add_argument("--heard", action="store_true",
+                   help="also listen to the page (a Web Audio analyser on the video element): when a reply's "
+                        "first sound comes after its first speaking frame, and how long sound goes on after a "
+                        "barge-in. It routes the sound through Web Audio, which costs the page: its freezes "
+                        "and latencies are then not those of use")
     p.add_argument("--out", type=Path, default=None,
                    help="results JSON of a single run (default bench/results/live.json, live_scripted.json "
                         "with --llm scripted)")
@@ -496,6 +514,13 @@ def measure(args) -> dict:
             ("prompt tokens at a turn, spoken / pasted / by key",
              f"{fmt(s['spoken_prompt_tokens'])} / {fmt(s['typed_prompt_tokens'])} / "
              f"{fmt(s['typed_person_prompt_tokens'])}", "")]
+    if res.get("heard"):
+        h = res["heard"]
+        rows += [("heard: speaking frame -> first sound (median)", fmt(h["speech_onset_median_ms"], " ms"),
+                  "voice lead-in ~60 ms"),
+                 ("  per reply", " ".join(f"{x:.0f}" for x in h["speech_onset_ms"]) or "-", "ms"),
+                 ("heard: sound after a barge-in", " ".join(f"{x:.0f}" for x in h["heard_after_barge_ms"]) or "-",
+                  "ms")]
     for kind, key in (("spoken", "spoken_stages_s"), ("pasted", "typed_stages_s"), ("by key", "typed_person_stages_s")):
         rows += [(f"  {kind}: {k}", fmt(v, ""), "") if k in PER_TOKEN else (f"  {kind}: {k[:-2]}", fmt(v, " s"), "")
                  for k, v in s[key].items()]

@@ -181,3 +181,28 @@ PER_TOKEN = ("first_sentence_tokens", "decode_ms_per_token")  # medians beside t
 def _median_stages(rows: list[dict]) -> dict:
     keys = list(dict.fromkeys(k for r in rows for k in r if k.endswith("_s") or k in PER_TOKEN))
     return {k: median([r.get(k) for r in rows]) for k in keys}
+
+
+HEARD_FLOOR = 0.1  # heard: louder than this share of the run's speech level (its 90th percentile RMS)
+
+
+def sound_heard(samples: list[list[float]], speech_at: list[float], barge_at: list[float]) -> dict:
+    """What the page's listener heard (the opt-in audio probe in app/ui/live.js: [page ms, media
+    time, RMS] per animation frame): per speech start (media time) the delay to the first sound
+    (the voice's own lead-in silence included; a reply's first syllables skipped at a cut show as
+    a longer delay), and per barge-in (page ms) how long sound went on after it."""
+    if not samples:
+        return {}
+    levels = sorted(r for _, _, r in samples)
+    floor = HEARD_FLOOR * levels[int(0.9 * (len(levels) - 1))]
+    onsets = []
+    for s in speech_at:
+        loud = next((t for _, t, r in samples if t >= s - 0.05 and r > floor), None)
+        if loud is not None and loud - s < 2.0:
+            onsets.append(round(1000 * (loud - s), 1))
+    after = []
+    for b in barge_at:
+        window = [(ms, r) for ms, _, r in samples if b <= ms <= b + 2000]
+        after.append(round(max((ms - b for ms, r in window if r > floor), default=0.0), 1))
+    return {"speech_onset_ms": onsets, "speech_onset_median_ms": median(onsets),
+            "heard_after_barge_ms": after, "level_floor": floor}

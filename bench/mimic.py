@@ -36,12 +36,14 @@ import torch
 
 from avatar.face.tracking import track_video
 from avatar.motion.base import MotionRequest
+from avatar.motion.calibration import (calibrated_channels, calibration_speech, chunks, motion_stats,
+                                       relative_to_median)
 from avatar.motion.clip import ARKIT_NAMES, Role
 from avatar.motion.conditioning import motion_array
 from avatar.motion.generator import DEFAULT_CHECKPOINT, TransformerMotionGenerator
 from avatar.motion.metrics import blink_stats
-from avatar.motion.mimic import (FIT_STEPS, MIN_FACE_SECONDS, calibrated_channels, calibration_speech, chunks, mimic,
-                                 motion_stats, relative_to_median)
+from avatar.motion.mimic import mimic
+from avatar.motion.style_fit import FIT_STEPS, MIN_FACE_SECONDS
 from bench.footage import clip_path
 from bench.machine import cpu_model
 from emotion import EmotionState

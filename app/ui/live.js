@@ -12,6 +12,9 @@
   const MIME = 'video/mp4; codecs="avc1.42E01F, mp4a.40.2"';
   const MAX_LATENCY_S = 1.2;  // more buffered than this: jump to near the live edge
   const CUT_MARGIN_S = 0.2;  // a barge-in's new stream plays this long after the playhead (app/live.py)
+  // ... and the sound comes back this long after that: the audio renderer has read (and decodes)
+  // up to its queue's length beyond the cut, which is the old, muted speech (app/live.py)
+  const UNMUTE_AFTER_CUT_S = 0.4;
   // More buffered than CATCH_UP_S while the avatar is not speaking: play faster, down to
   // CAUGHT_UP_S. Both lie at or above what the stream keeps buffered while it waits (its lead, 0.45 s,
   // plus the page's own start delay): a threshold inside that range switched the rate hundreds
@@ -25,7 +28,7 @@
   const stats = {
     mode: "starting", state: "idle", connected: false, playing: false, fragments: 0, bytes: 0,
     frames: 0, freezes: 0, frozenMs: 0, longestGapMs: 0, waiting: 0, speaking: false,
-    sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechEnds: [], gaps: [], bargeAt: null,
+    sentAt: null, speechEndAt: null, firstSpeechAt: null, speechStarts: [], speechAt: [], speechEnds: [], gaps: [], bargeAt: null,
     turnsBegun: [], turns: {}, waits: [],  // [turn, page time the server began it]; turn -> {first, end, runs} of its speech
     dataGaps: [], longTasks: [],  // [page ms, ms]: no stream data for over 150 ms; main-thread tasks over 50 ms
     bargeSilencedAt: null, bargeLatencyMs: null, micOn: false, catchUps: 0, cuts: [], partials: [], transcripts: [], heard: [], drafts: 0, draftTexts: [], notice: "", error: "",
@@ -85,6 +88,7 @@
       notice(video.muted && !userMuted ? "Sound is off: click anywhere to hear the avatar." : "");
     });
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+    if (window.warmchatLiveAudioProbe) probeAudio(video);
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${proto}://${location.host}/warmchat/live?token=${encodeURIComponent(token)}`);
     ws.binaryType = "arraybuffer";
@@ -191,6 +195,30 @@
     v.requestVideoFrameCallback(onFrame);
   }
 
+  // What is heard (opt-in: window.warmchatLiveAudioProbe, set by bench/live.py before the page
+  // loads): the element's sound through a Web Audio analyser, as [media time, RMS] once an
+  // animation frame; with `speechAt` (the media times where the avatar's speech begins) it shows
+  // whether a reply's first syllables are heard and when a barged-in reply falls silent.
+  function probeAudio(v) {
+    if (!window.AudioContext) return;
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 512;  // the last 10.7 ms at 48 kHz
+    ctx.createMediaElementSource(v).connect(analyser);
+    analyser.connect(ctx.destination);
+    const buf = new Float32Array(analyser.fftSize);
+    stats.heardAudio = [];
+    const sample = () => {
+      if (live.video !== v) { ctx.close(); return; }
+      analyser.getFloatTimeDomainData(buf);
+      let sum = 0;
+      for (const x of buf) sum += x * x;
+      if (stats.heardAudio.length < 40000) stats.heardAudio.push([performance.now(), v.currentTime, Math.sqrt(sum / buf.length)]);
+      requestAnimationFrame(sample);
+    };
+    requestAnimationFrame(sample);
+  }
+
   // state changes at media times: applied when playback reaches them
   function tick() {
     const v = live.video;
@@ -202,7 +230,7 @@
       const speaking = m.state === "speaking";
       if (speaking && !stats.speaking) {
         const at = performance.now();
-        stats.speechStarts.push(at);
+        stats.speechStarts.push(at); stats.speechAt.push(pageTime(m.t));
         if (stats.firstSpeechAt === null) stats.firstSpeechAt = at;
       }
       const now = performance.now();
@@ -221,7 +249,7 @@
       const label = document.querySelector("#live-panel .wc-live-state");
       if (label) label.dataset.state = m.state;
     }
-    if (silentUntil !== null && t >= pageTime(silentUntil)) { silentUntil = null; v.muted = userMuted; }
+    if (silentUntil !== null && t >= pageTime(silentUntil) + UNMUTE_AFTER_CUT_S) { silentUntil = null; v.muted = userMuted; }
     // the playhead drifts behind the stream (its start, a stall): catch up while nothing is said
     const ahead = bufferedAhead(v);
     const fast = v.playbackRate > 1;

@@ -84,7 +84,7 @@ def _short(tmp_path):
 def test_unusable_videos_are_clear_errors(tmp_path, make, error, match):
     from app.errors import user_message
     from avatar.face.tracking import track_video
-    from avatar.motion.mimic import MIN_FACE_SECONDS
+    from avatar.motion.style_fit import MIN_FACE_SECONDS
 
     with pytest.raises(Exception, match=match) as info:
         track_video(make(tmp_path), min_face_seconds=MIN_FACE_SECONDS)

@@ -57,7 +57,7 @@ def test_no_face_is_a_clear_error(tmp_path, tiny_checkpoint, speech, profile):
 
 
 def test_calibration_brings_generated_spread_to_the_tracked_one(tmp_path, tiny_checkpoint, speech, profile):
-    from avatar.motion.mimic import motion_stats, relative_to_median
+    from avatar.motion.calibration import motion_stats, relative_to_median
     from avatar.motion.conditioning import motion_array
 
     torch.manual_seed(0)
@@ -75,7 +75,7 @@ def test_calibration_brings_generated_spread_to_the_tracked_one(tmp_path, tiny_c
 
 
 def test_anchors_and_stats_of_a_known_signal():
-    from avatar.motion.mimic import chunks, motion_stats, relative_to_median
+    from avatar.motion.calibration import chunks, motion_stats, relative_to_median
 
     t = np.arange(100)
     m = np.zeros((100, 60))
@@ -91,7 +91,7 @@ def test_anchors_and_stats_of_a_known_signal():
 
 def test_calibrate_step_moves_each_kind_of_channel_its_own_way():
     from avatar.motion.clip import ARKIT_INDEX
-    from avatar.motion.mimic import RawAnchors, calibrate_step
+    from avatar.motion.calibration import RawAnchors, calibrate_step
 
     jaw = 8 + ARKIT_INDEX["jawOpen"]
     fit = {"out_scale": torch.ones(60), "out_shift": torch.zeros(60), "head_gain": torch.ones(3)}
@@ -111,7 +111,7 @@ def test_calibrate_step_moves_each_kind_of_channel_its_own_way():
 
 def test_expression_targets_ask_the_rectified_channels_for_their_upper_span():
     from avatar.motion.clip import ARKIT_INDEX
-    from avatar.motion.mimic import RECTIFIED, RECTIFIED_LEVEL, expression_targets, motion_stats
+    from avatar.motion.calibration import RECTIFIED, RECTIFIED_LEVEL, expression_targets, motion_stats
 
     brow, jaw = ARKIT_INDEX["browInnerUp"], ARKIT_INDEX["jawOpen"]
     assert 8 + brow in RECTIFIED and 8 + jaw not in RECTIFIED
@@ -134,7 +134,7 @@ def test_expression_targets_ask_the_rectified_channels_for_their_upper_span():
 
 def test_calibrate_step_shifts_a_saturated_channel_instead_of_scaling_it():
     from avatar.motion.clip import ARKIT_INDEX
-    from avatar.motion.mimic import RawAnchors, calibrate_step
+    from avatar.motion.calibration import RawAnchors, calibrate_step
 
     pucker = 8 + ARKIT_INDEX["mouthPucker"]   # not an affect channel (those only shift their level)
     fit = {"out_scale": torch.full((60,), 2.0), "out_shift": torch.full((60,), 1.0), "head_gain": torch.ones(3)}
@@ -145,7 +145,7 @@ def test_calibrate_step_shifts_a_saturated_channel_instead_of_scaling_it():
 
 
 def test_fit_is_bounded_by_steps_and_seeded(tiny_checkpoint, speech, profile):
-    from avatar.motion.mimic import fit_style
+    from avatar.motion.style_fit import fit_style
 
     tracked = _video(speech, profile)
     fits = [fit_style(TransformerMotionGenerator(tiny_checkpoint), tracked, steps=3, seed=7) for _ in range(2)]
@@ -160,7 +160,7 @@ def test_fit_is_bounded_by_steps_and_seeded(tiny_checkpoint, speech, profile):
 
 
 def test_head_limits_make_room_for_the_persons_own_rotation():
-    from avatar.motion.mimic import HARD_HEAD_LIMITS, head_limits
+    from avatar.motion.calibration import HARD_HEAD_LIMITS, head_limits
     from avatar.motion.shaping import MAX_PITCH, MAX_ROLL, MAX_YAW
 
     calm = np.zeros((50, 60))
@@ -191,7 +191,7 @@ def test_a_style_head_limit_lets_the_shown_roll_go_beyond_the_layers(tiny_checkp
 
 
 def test_head_gain_may_grow_past_four_for_a_person_who_moves_much_more():
-    from avatar.motion.mimic import MAX_HEAD_GAIN, RawAnchors, calibrate_step
+    from avatar.motion.calibration import MAX_HEAD_GAIN, RawAnchors, calibrate_step
 
     fit = {"out_scale": torch.ones(60), "out_shift": torch.zeros(60), "head_gain": torch.full((3,), 4.0)}
     raw = RawAnchors(center=np.zeros(60), lo=np.zeros(60), hi=np.zeros(60))
@@ -205,7 +205,7 @@ def test_head_gain_may_grow_past_four_for_a_person_who_moves_much_more():
 
 
 def test_place_gain_is_bounded_and_kept_between_rounds():
-    from avatar.motion.mimic import MAX_PLACE_GAIN, RawAnchors, calibrate_step
+    from avatar.motion.calibration import MAX_PLACE_GAIN, RawAnchors, calibrate_step
 
     fit = {"out_scale": torch.ones(60), "out_shift": torch.zeros(60), "head_gain": torch.ones(3),
            "place_gain": torch.tensor([1.0, 0.75 * MAX_PLACE_GAIN, 1.0, 1.0, 1.0])}
@@ -225,7 +225,7 @@ def test_place_gain_is_bounded_and_kept_between_rounds():
 
 def test_calibrate_step_moves_an_affect_channels_level_in_the_loop_and_its_span_after_it():
     from avatar.motion.clip import ARKIT_INDEX
-    from avatar.motion.mimic import MAX_EXPRESSION_GAIN, RECTIFIED, RawAnchors, calibrate_step
+    from avatar.motion.calibration import MAX_EXPRESSION_GAIN, RECTIFIED, RawAnchors, calibrate_step
 
     brow, jaw = 8 + ARKIT_INDEX["browInnerUp"], 8 + ARKIT_INDEX["jawOpen"]
     assert brow in RECTIFIED and jaw not in RECTIFIED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.live_figures import stages
+from bench.live_figures import sound_heard, stages
 
 
 def turn_marks(turn: int, t: float) -> list[dict]:
@@ -147,3 +147,17 @@ def test_the_silence_between_sentences_is_what_the_stream_added_beyond_each_segm
     assert gaps["sentence_gap_longest_s"] == pytest.approx(0.5)
     assert gaps["sentence_gap_longest_median_s"] == pytest.approx(0.3)  # the median of 0.5 and 0.1
     assert gaps["replies_with_sentence_gap_over_0_2_s"] == 1
+
+
+def test_what_the_page_heard_gives_each_replys_first_sound_and_the_sound_after_a_barge_in():
+    # [page ms, media time, RMS] every 20 ms: silence, a reply whose speaking frame is at media
+    # 1.0 s but whose sound begins at 1.3 s (its first word skipped), then speech cut by a barge-in
+    samples = []
+    for k in range(300):
+        t = k * 0.02
+        loud = 1.3 <= t < 2.0 or 3.0 <= t < 4.2
+        samples.append([1000 * t, t, 0.2 if loud else 0.0])
+    out = sound_heard(samples, speech_at=[1.0, 3.0], barge_at=[4000.0])
+    assert out["speech_onset_ms"] == [pytest.approx(300, abs=1), pytest.approx(0, abs=1)]
+    assert out["heard_after_barge_ms"] == [pytest.approx(180, abs=1)]  # the last loud sample, 4.18 s
+    assert sound_heard([], [1.0], []) == {}

@@ -97,8 +97,10 @@ def ramp_from(clip: MotionClip, previous: MotionClip | None, seconds: float = RA
 # pause, whatever its length), faded in and out over PAUSE_RAMP_S. Locking the movement to the pause
 # (not a random wander) gives every pause the same spread of openings, so the aperture's deviation
 # in pauses does not depend on the seed; the low level keeps the lips just apart (below jawOpen 0.1
-# they barely part on hopper, below 0.25 mediapipe hardly sees the astronaut's part).
-PAUSE_JAW = (0.13, 0.36)  # jawOpen at the lips' closest and widest in a pause
+# they barely part on hopper, below 0.25 mediapipe hardly sees the astronaut's part). Widest 0.38,
+# not 0.36, since the warp renders her commanded pitch (avatar.render.rotation): her head tips
+# further and the pause opening foreshortens (aperture deviation 0.007-0.010 at 0.36, 0.016 at 0.38).
+PAUSE_JAW = (0.13, 0.38)  # jawOpen at the lips' closest and widest in a pause
 PAUSE_BREATH_S = 0.9
 PAUSE_RAMP_S = 0.08
 
@@ -201,8 +203,9 @@ def bilabial_seal(expression: np.ndarray, request: MotionRequest) -> np.ndarray:
 # scales the model's own movement (its beats and nods stay where they are) and adds a slow sway,
 # both shaped by the emotion (emotion.labels HeadStyle: sad slower and lower, happy and surprised
 # livelier, angry firmer). Amplitudes are the commanded ones, and the warp renders the commanded
-# rotation (its turn gain makes up for its flattened depth: bench/expression.py measures the
-# rendered/commanded ratio on re-detected landmarks).
+# rotation (its turn gain makes up for its flattened depth, and each portrait's yaw and pitch are
+# calibrated on its own still renders: avatar.render.rotation; bench/expression.py measures the
+# rendered/commanded ratio on re-detected landmarks of the clips).
 # role -> (gain on the model's movement, sway std in degrees for yaw, pitch, roll, sway knot s)
 HEAD_LAYER = {Role.SPEAKING: (1.4, (2.6, 2.0, 1.3), 1.3), Role.LISTENING: (2.5, (3.4, 3.6, 1.2), 1.8)}
 MAX_YAW, MAX_PITCH, MAX_ROLL = 0.45, 0.30, 0.25  # rad: beyond this the warp shows its seams

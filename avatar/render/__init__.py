@@ -49,12 +49,33 @@ def _warp_renderers(path: str, mtime: float, size: int, cache_dir: str | None):
     relaxed = WarpRenderer(relax_portrait(photo))
     smile = resting_smile(photo)
     if smile is None:
-        return relaxed, relaxed
-    # ... but only as far as each frame's face asks: a smile keeps hers (avatar.render.rest)
-    own = WarpRenderer(photo, rest_smile=smile)
-    if rest_expression(photo.landmarks)["gap"] < 0.01:
-        return own, relaxed       # closed lips: the warp alone relaxes the smile by any share
-    return RestFaceRenderer(own, relaxed), relaxed
+        faces, warps = relaxed, (relaxed,)
+    else:
+        # ... but only as far as each frame's face asks: a smile keeps hers (avatar.render.rest)
+        own = WarpRenderer(photo, rest_smile=smile)
+        warps = (own, relaxed)
+        closed = rest_expression(photo.landmarks)["gap"] < 0.01  # closed lips: the warp alone relaxes any share
+        faces = own if closed else RestFaceRenderer(own, relaxed)
+    _calibrate_rotation(faces, warps)
+    return faces, relaxed
+
+
+def _calibrate_rotation(faces, warps) -> None:
+    """Set every warp's `rotation_gain` (one head: blended frames turn alike) so that the head
+    `faces` renders turns as far as commanded (avatar.render.rotation)."""
+    import numpy as np
+
+    from avatar.motion.clip import ARKIT_NAMES
+    from avatar.render.rotation import CAL_ROUNDS, rotation_gains
+
+    still, gaze = np.zeros(len(ARKIT_NAMES), np.float32), np.zeros(2, np.float32)
+    gains = (1.0, 1.0)
+    for _ in range(CAL_ROUNDS):
+        more = rotation_gains(lambda pose: faces.render_pose_expression(pose, still, gaze))
+        gains = (gains[0] * more[0], gains[1] * more[1])
+        for warp in warps:
+            warp.rotation_gain = gains
+    log.info("warp rotation gains (yaw, pitch) %.2f, %.2f", *gains)
 
 
 def use_opencv_threads(threads: int) -> None:

@@ -91,6 +91,7 @@ class WarpRenderer:
         w = np.exp(-d2 / (2 * (DEPTH_SMOOTH * lm.eye_distance) ** 2))
         pts3[:, 2] = 0.4 * pts3[:, 2] + 0.6 * (w @ pts3[:, 2]) / w.sum(1)
         self._turn_gain = turn_gain(lm.points[:, 2], pts3[:, 2])
+        self.rotation_gain = (1.0, 1.0)  # yaw, pitch: set from its own renders (avatar.render.rotation)
         center = 0.5 * (pts3[L.FOREHEAD] + pts3[L.CHIN])
         oval = pts3[list(L.FACE_OVAL)]
         low = oval[:, 1] > center[1] + 0.38 * lm.face_height
@@ -224,7 +225,8 @@ class WarpRenderer:
         g = self._turn_gain
         # pitch gets a share of the gain: with all of it, re-detected pitch overshoots (measured
         # slope 1.2-1.7 on speech clips, where the chin's travel adds to it; 0.8-0.95 on stills)
-        r = rotation_matrix(g * yaw, (1.0 + PITCH_SHARE * (g - 1.0)) * pitch, roll)
+        gy, gp = self.rotation_gain
+        r = rotation_matrix(gy * g * yaw, gp * (1.0 + PITCH_SHARE * (g - 1.0)) * pitch, roll)
         fw = self.portrait.landmarks.face_width
         return r, r[:2, :2] * s, np.array([tx * fw, ty * fw, 0.0])
 

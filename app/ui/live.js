@@ -196,8 +196,8 @@
   }
 
   // What is heard (opt-in: window.warmchatLiveAudioProbe, set by bench/live.py before the page
-  // loads): the element's sound through a Web Audio analyser, as [media time, RMS] once an
-  // animation frame; with `speechAt` (the media times where the avatar's speech begins) it shows
+  // loads): the element's sound through a Web Audio analyser, as [page ms, media time, RMS] once
+  // an animation frame; with `speechAt` (the media times where the avatar's speech begins) it shows
   // whether a reply's first syllables are heard and when a barged-in reply falls silent.
   function probeAudio(v) {
     if (!window.AudioContext) return;

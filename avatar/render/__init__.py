@@ -66,15 +66,12 @@ def _calibrate_rotation(faces, warps) -> None:
     import numpy as np
 
     from avatar.motion.clip import ARKIT_NAMES
-    from avatar.render.rotation import CAL_ROUNDS, rotation_gains
+    from avatar.render.rotation import rotation_gains
 
     still, gaze = np.zeros(len(ARKIT_NAMES), np.float32), np.zeros(2, np.float32)
-    gains = (1.0, 1.0)
-    for _ in range(CAL_ROUNDS):
-        more = rotation_gains(lambda pose: faces.render_pose_expression(pose, still, gaze))
-        gains = (gains[0] * more[0], gains[1] * more[1])
-        for warp in warps:
-            warp.rotation_gain = gains
+    gains = rotation_gains(lambda pose: faces.render_pose_expression(pose, still, gaze))
+    for warp in warps:
+        warp.rotation_gain = gains
     log.info("warp rotation gains (yaw, pitch) %.2f, %.2f", *gains)
 
 

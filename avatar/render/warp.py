@@ -224,7 +224,8 @@ class WarpRenderer:
         yaw, pitch, roll, tx, ty, s = pose.tolist()
         g = self._turn_gain
         # pitch gets a share of the gain: with all of it, re-detected pitch overshoots (measured
-        # slope 1.2-1.7 on speech clips, where the chin's travel adds to it; 0.8-0.95 on stills)
+        # slope 1.2-1.7 on speech clips, where the chin's travel adds to it); rotation_gain then
+        # makes each portrait's still renders turn as commanded (avatar.render.rotation)
         gy, gp = self.rotation_gain
         r = rotation_matrix(gy * g * yaw, gp * (1.0 + PITCH_SHARE * (g - 1.0)) * pitch, roll)
         fw = self.portrait.landmarks.face_width

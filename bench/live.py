@@ -57,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.live_figures import PER_TOKEN, median, reply_freezes, sound_heard, stages, summarize
+from bench.live_figures import fmt, median, reply_freezes, sound_heard, stages, summarize, table_rows
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
@@ -482,48 +482,7 @@ def measure(args) -> dict:
                    "load_avg_1min_median": median(load.samples), "summary": summarize(res)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2), encoding="utf-8")
-    s = res["summary"]
-
-    def fmt(v, unit=""):
-        return "-" if v is None else (f"{v:.2f}{unit}" if isinstance(v, float) else f"{v}{unit}")
-
-    rows = [("typed, pasted -> first avatar audio+video", fmt(s["typed_first_audio_video_s"], " s"), "<= 2.0 s"),
-            ("  of which LLM first sentence", fmt(s["llm_first_sentence_s"], " s"), "apart"),
-            ("  without the LLM", fmt(s["typed_without_llm_s"], " s"), ""),
-            ("typed key by key -> first avatar audio+video", fmt(s["typed_person_first_audio_video_s"], " s"),
-             "<= 2.0 s"),
-            ("  of which LLM first sentence", fmt(s["typed_person_llm_first_sentence_s"], " s"), "apart"),
-            ("  without the LLM", fmt(s["typed_person_without_llm_s"], " s"), ""),
-            ("end of speech -> first avatar audio", fmt(s["end_of_speech_to_audio_s"], " s"), "<= 2.5 s"),
-            ("longest freeze in a reply (median reply)", fmt(s["reply_longest_gap_ms"], " ms"), "<= 200 ms"),
-            ("frozen share of a reply (median)", fmt(s["reply_frozen_share"]), "<= 0.02"),
-            ("barge-in: speech start -> avatar silent", fmt(s["barge_in_ms"], " ms"), "<= 500 ms"),
-            ("barge-in: speech start -> its lips still", fmt(s["barge_in_lips_still_ms"], " ms"), "<= 500 ms"),
-            ("replies played as one run of speech", f"{s['replies_without_silent_gaps']} of {s['replies']}", ""),
-            ("silence added between sentences: median reply / longest",
-             f"{fmt(s['sentence_gap_longest_median_s'], ' s')} / {fmt(s['sentence_gap_longest_s'], ' s')}", ""),
-            ("  replies with such a silence over 0.2 s", str(s["replies_with_sentence_gap_over_0_2_s"]), ""),
-            ("whole run: longest freeze / frozen ms a minute",
-             f"{fmt(s['run_longest_freeze_ms'], ' ms')} / {fmt(s['run_frozen_ms_per_min'])}", ""),
-            ("stream chunks made late (> 0.12 s) / longest",
-             f"{s['stream_stalls']} / {fmt(s['stream_longest_stall_s'], ' s')}", ""),
-            ("stream CPU ms per s (motion/render/encode)",
-             "/".join(f"{v:.0f}" for v in res.get("stream_cpu_ms_per_s", {}).values()) or "-", ""),
-            ("the model alone before the page: decode ms/token", fmt((res.get("model_alone") or {}).get(
-                "decode_ms_per_token")), "machine state"),
-            ("prompt tokens at a turn, spoken / pasted / by key",
-             f"{fmt(s['spoken_prompt_tokens'])} / {fmt(s['typed_prompt_tokens'])} / "
-             f"{fmt(s['typed_person_prompt_tokens'])}", "")]
-    if res.get("heard"):
-        h = res["heard"]
-        rows += [("heard: speaking frame -> first sound (median)", fmt(h["speech_onset_median_ms"], " ms"),
-                  "voice lead-in ~60 ms"),
-                 ("  per reply", " ".join(f"{x:.0f}" for x in h["speech_onset_ms"]) or "-", "ms"),
-                 ("heard: sound after a barge-in", " ".join(f"{x:.0f}" for x in h["heard_after_barge_ms"]) or "-",
-                  "ms")]
-    for kind, key in (("spoken", "spoken_stages_s"), ("pasted", "typed_stages_s"), ("by key", "typed_person_stages_s")):
-        rows += [(f"  {kind}: {k}", fmt(v, ""), "") if k in PER_TOKEN else (f"  {kind}: {k[:-2]}", fmt(v, " s"), "")
-                 for k, v in s[key].items()]
+    rows = table_rows(res)
     print(f"{res['cpu']} ({res['cores']} cores), load {res['load_avg_start']} -> {res['load_avg_end']} "  # noqa: T201
           f"(1-min median {fmt(res['load_avg_1min_median'])}), llm {args.llm}")
     for name, value, target in rows:

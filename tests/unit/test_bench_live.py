@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.live_figures import sound_heard, stages
+from bench.live_figures import sound_heard, stages, table_rows
 
 
 def turn_marks(turn: int, t: float) -> list[dict]:
@@ -161,3 +161,15 @@ def test_what_the_page_heard_gives_each_replys_first_sound_and_the_sound_after_a
     assert out["speech_onset_ms"] == [pytest.approx(300, abs=1), pytest.approx(0, abs=1)]
     assert out["heard_after_barge_ms"] == [pytest.approx(180, abs=1)]  # the last loud sample, 4.18 s
     assert sound_heard([], [1.0], []) == {}
+
+
+def test_the_printed_table_shows_what_was_heard_only_when_the_page_listened():
+    import json
+    from pathlib import Path
+
+    res = json.loads((Path(__file__).resolve().parents[2] / "bench/results/live_scripted_heard_append.json").read_text())
+    names = [name for name, _, _ in table_rows(res)]
+    assert names[0] == "typed, pasted -> first avatar audio+video"
+    assert "heard: speaking frame -> first sound (median)" in names
+    del res["heard"]
+    assert not [n for n in table_rows(res) if n[0].startswith("heard")]

@@ -518,17 +518,18 @@ def reply_prompt(services: Services, persona: Persona, tree: TalkingTree | None,
     return ReplyPrompt(persona.brief(), tuple(tree.path_to(current)) + (user,), emotion_cues_if_added(tree, user))
 
 
-def evaluate_prompt(services: Services, prompt: ReplyPrompt | None) -> dict | None:
-    """Have the LLM evaluate `prompt` now (see `prefill_reply`); blocks for the evaluation.
-    Returns the backend's timings, or None (no prompt, no prefill, or it failed)."""
+def evaluate_prompt(services: Services, prompt: ReplyPrompt | None, tag_ahead: bool = True) -> dict | None:
+    """Have the LLM evaluate `prompt` now (see `prefill_reply`; tag_ahead: the backend's
+    `prefill`); blocks for the evaluation. Returns the backend's timings, or None (no prompt, no
+    prefill, or it failed)."""
     prefill = getattr(services.llm, "prefill", None)
     if prompt is None or prefill is None:
         return None
-    return prefill(prompt.persona, list(prompt.path), prompt.cues)
+    return prefill(prompt.persona, list(prompt.path), prompt.cues, tag_ahead=tag_ahead)
 
 
 def prefill_reply(services: Services, persona: Persona, tree: TalkingTree | None, current: str | None,
-                  text: str) -> dict | None:
+                  text: str, tag_ahead: bool = True) -> dict | None:
     """Have the LLM evaluate the prompt of a reply to `text` sent after `current` in `tree` (None:
     a conversation not started yet, whose path is the persona's greeting), before it is sent.
 
@@ -542,7 +543,7 @@ def prefill_reply(services: Services, persona: Persona, tree: TalkingTree | None
     evaluates (`evaluate_prompt`): call it while no turn changes the tree, or call those two
     apart, holding the turn lock for the first only.
     """
-    return evaluate_prompt(services, reply_prompt(services, persona, tree, current, text))
+    return evaluate_prompt(services, reply_prompt(services, persona, tree, current, text), tag_ahead)
 
 
 def delete_conversation(store: ConversationStore, data_dir: Path | None, conversation_id: str) -> None:

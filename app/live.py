@@ -128,7 +128,7 @@ class LiveSession:
         self.trace: deque[dict] = deque(maxlen=TRACE_LEN)  # timing marks of turns (see `mark`)
         self._cut = threading.Event()  # a barge-in: the stream thread cuts the stream (see `_run`)
         self._base_frame = 0  # the presence's frame at the start of the current stream (its media time 0)
-        self._drafter: Callable[[str], dict | None] | None = None  # evaluates a reply's prompt ahead
+        self._drafter: Callable[..., dict | None] | None = None  # evaluates a reply's prompt ahead
         self._prefills = Jobs("live-prefill")
         self._prefilled = ""  # the text of the last prefill handed on
         self._pending_since: float | None = None  # a message was sent or heard; its turn has not begun
@@ -202,10 +202,10 @@ class LiveSession:
 
     # --- the chat ------------------------------------------------------------------------------
 
-    def prefill_with(self, drafter: Callable[[str], dict | None] | None, history: bool = True) -> None:
-        """What evaluates the next reply's prompt ahead: `drafter(text)` with the person's message
-        so far (app.conversation.prefill_reply for this page's conversation; it returns the
-        model's timings or None). Set by the chat whenever its conversation changes (after each
+    def prefill_with(self, drafter: Callable[..., dict | None] | None, history: bool = True) -> None:
+        """What evaluates the next reply's prompt ahead: `drafter(text, tag_ahead=...)` with the
+        person's message so far (app.conversation.prefill_reply for this page's conversation; it
+        returns the model's timings or None; tag_ahead False for a partial transcript). Set by the chat whenever its conversation changes (after each
         turn). history: prefill the conversation so far at once (`drafter("")`), so the next
         reply finds its last reply evaluated as its prompt renders it, spoken or typed."""
         self._drafter, self._prefilled = drafter, ""
@@ -244,7 +244,9 @@ class LiveSession:
             return
         t0 = time.monotonic()
         try:
-            timings = drafter(text)
+            # a partial transcript's prompt alone: the final one nearly always extends it, so a
+            # tag written after it would be thrown away, and the model (one slot) kept from the turn
+            timings = drafter(text, tag_ahead=not partial)
         except Exception:  # an optimisation only: the reply evaluates its whole prompt then
             log.exception("prefilling the reply's prompt failed")
             return

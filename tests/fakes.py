@@ -35,9 +35,11 @@ class PrefillLLM(FakeLLM):
     def __init__(self, replies=None):
         super().__init__(replies)
         self.prefills: list[tuple[PersonaBrief, list[Turn], EmotionCues]] = []
+        self.tags_ahead: list[bool] = []  # per prefill: was the reply's tag to be written ahead
 
-    def prefill(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> dict:
+    def prefill(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues, tag_ahead: bool = True) -> dict:
         self.prefills.append((persona, path, cues))
+        self.tags_ahead.append(tag_ahead)
         return {"prompt_n": 7, "cache_n": 100}
 
 

@@ -414,11 +414,12 @@ class _Handlers:
                 persona = ctx.persona(ctx.settings.persona)
             except ValueError:  # PersonaError: the first message will say so
                 return
-            ctx.live.follow(request, lambda text: prefill_reply(ctx.services, persona, None, None, text), history)
+            ctx.live.follow(request, lambda text, tag_ahead=True: prefill_reply(ctx.services, persona, None, None, text,
+                                                                                tag_ahead), history)
             return
         lock = ctx.turn_lock(conv.id)
 
-        def draft(text: str) -> dict | None:
+        def draft(text: str, tag_ahead: bool = True) -> dict | None:
             # the lock only while the prompt is read from the tree: a turn that starts meanwhile
             # must not wait for the models (the feeling's reader, the LLM's evaluation)
             feeling = draft_feeling(ctx.services, text)
@@ -428,7 +429,7 @@ class _Handlers:
                 prompt = conv.reply_prompt(text, feeling)
             finally:
                 lock.release()
-            return evaluate_prompt(ctx.services, prompt)
+            return evaluate_prompt(ctx.services, prompt, tag_ahead)
 
         ctx.live.follow(request, draft, history)
 

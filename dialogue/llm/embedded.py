@@ -106,7 +106,7 @@ class EmbeddedLLM:
             self._backend_at(started).prime(persona, hello, EmotionCues())
         return time.monotonic() - t0
 
-    def prefill(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues) -> dict | None:
+    def prefill(self, persona: PersonaBrief, path: list[Turn], cues: EmotionCues, tag_ahead: bool = True) -> dict | None:
         """Evaluate the prompt of a reply to `path` now, before it is asked for (the person is
         still speaking or typing; `path` ends with their message so far): llama.cpp keeps it in
         the KV cache, so the reply, when it comes, evaluates only what changed at the end.
@@ -115,7 +115,8 @@ class EmbeddedLLM:
         reply's job. Returns the server's timings (see OpenAIChatLLM.prime), None on failure.
         Blocks for the evaluation (about 25 ms a new token on 2 cores). Where the model would
         write its own tag first, it writes it now (`prime(tag_ahead=True)`): a reply to the same
-        prompt starts after it.
+        prompt starts after it. tag_ahead False: the prompt alone (a partial transcript's, which the
+        final one nearly always extends: a tag after it would be thrown away).
         """
         try:
             proc = self.process()
@@ -124,7 +125,7 @@ class EmbeddedLLM:
             started, _ = proc.ensure_running()
         except LLMError:  # no model: the reply says so
             return None
-        return self._backend_at(started).prime(persona, path, cues, tag_ahead=True)
+        return self._backend_at(started).prime(persona, path, cues, tag_ahead=tag_ahead)
 
     def close(self) -> None:
         """End the model process (it is also ended when the app exits)."""

@@ -21,10 +21,12 @@ class Drafts:
 
     def __init__(self, fail_on: str | None = None):
         self.texts: list[str] = []
+        self.tags_ahead: list[bool] = []
         self.fail_on = fail_on
 
-    def __call__(self, text):
+    def __call__(self, text, tag_ahead=True):
         self.texts.append(text)
+        self.tags_ahead.append(tag_ahead)
         if text == self.fail_on:
             raise RuntimeError("the model process went away")
         return {"prompt_n": len(text), "cache_n": 700}
@@ -53,6 +55,7 @@ def test_partial_transcripts_are_prefilled_while_the_person_speaks():
     # "heard 1.0 s" -> all but the last word, which may yet change (on a loaded machine the 1.0 s
     # partial's evaluation may be superseded by the 2.0 s one's before it begins)
     assert re.fullmatch(r"heard [12]\.\d", drafts.texts[0]) and live._mic._in_speech  # never "... s"
+    assert drafts.tags_ahead[0] is False  # the final transcript extends it: no tag written after it
     # the mark is written once the drafter has returned, on the prefill thread: wait for it too
     wait_for(lambda: any(m["stage"] == "prefill" for m in live.trace))
     mark = next(m for m in live.trace if m["stage"] == "prefill")
@@ -141,6 +144,7 @@ def test_in_a_quiet_stretch_the_speculative_transcript_is_prefilled_not_the_part
     asr.release()
     wait_for(lambda: drafts.texts)
     assert drafts.texts == ["heard 1.3 s."]  # the speculative transcript, whole: the turn's own
+    assert drafts.tags_ahead == [True]  # ... so the reply's tag is written ahead after it
     assert live._mic._in_speech  # all before the turn ended
 
 
@@ -168,7 +172,7 @@ def test_a_partial_whose_evaluation_would_begin_once_the_person_is_quiet_is_drop
     live, sent, asr, drafts, chunk = dotted_session("s" * 13 + "q" * 6, hold=True)
     go = threading.Event()
     busy = Drafts()
-    live.prefill_with(lambda text: go.wait(30) and busy(text), history=False)
+    live.prefill_with(lambda text, tag_ahead=True: go.wait(30) and busy(text, tag_ahead), history=False)
     live.prefill("typed before")  # the model is busy evaluating something else
     wait_for(lambda: not live._prefills._jobs)
     for _ in range(10):

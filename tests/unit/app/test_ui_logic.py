@@ -369,10 +369,10 @@ def test_a_prefill_holds_the_turn_lock_only_while_it_reads_the_prompt(ctx):
             super().__init__()
             self.evaluating, self.release = threading.Event(), threading.Event()
 
-        def prefill(self, persona, path, cues):
+        def prefill(self, persona, path, cues, tag_ahead=True):
             self.evaluating.set()
             assert self.release.wait(30)
-            return super().prefill(persona, path, cues)
+            return super().prefill(persona, path, cues, tag_ahead)
 
     ctx.services.llm = llm = HeldPrefill()
     ctx.live = hooks = FollowingHooks()

@@ -72,15 +72,31 @@ def launch_options(settings: Settings, demo=None) -> dict:
     return options
 
 
+# How often gradio's queue looks for new events while it has none. Gradio polls every 1 ms (its
+# `Queue.sleep_when_free`): about 900 wake-ups a second and 5-6 % of a core on an idle server, on
+# the 2 cores the LLM and the avatar share. Every 10 ms costs an event 5 ms on average.
+QUEUE_IDLE_POLL_S = 0.01
+QUEUE_PROGRESS_POLL_S = 0.05  # its progress-update loop's (gradio: 10 ms); only gr.Progress uses it
+
+
 def configure_queue(demo, settings: Settings):
     """The queue shared by `serve` and the tests: no global limit of one request at a time.
 
     Events without their own limit (page load, branch switch, tree views, persona and profile
     forms) run as they come; turns run in their own "turn" group (ServerSettings.turn_concurrency,
     set where they are wired), export and speech recognition one at a time in their own groups;
-    the LLM and the avatar renderer are bounded by their own slots (app/limits.py).
+    the LLM and the avatar renderer are bounded by their own slots (app/limits.py). The queue
+    polls at `QUEUE_IDLE_POLL_S` when idle.
     """
-    return demo.queue(default_concurrency_limit=None)
+    demo = demo.queue(default_concurrency_limit=None)
+    queue = demo._queue  # gradio keeps no public setting for its polling
+    for name, seconds in (("sleep_when_free", QUEUE_IDLE_POLL_S),
+                          ("progress_update_sleep_when_free", QUEUE_PROGRESS_POLL_S)):
+        if hasattr(queue, name):
+            setattr(queue, name, seconds)
+        else:  # a gradio without it: it polls as it does (tests/unit/app/test_server.py checks the pin)
+            log.warning("gradio's queue has no %s: its idle polling is left as it is", name)
+    return demo
 
 
 def serve(settings: Settings) -> int:

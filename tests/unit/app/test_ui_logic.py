@@ -271,6 +271,21 @@ def test_launch_options_never_serve_the_conversation_database(tmp_path):
     assert all(not Path(settings.db_path).is_relative_to(p) for p in opts["allowed_paths"])
 
 
+def test_the_queue_polls_every_10_ms_when_idle_not_every_1_ms(tmp_path):
+    """gradio's queue polls its empty queue every 1 ms (about 900 wake-ups a second); the app
+    sets it to QUEUE_IDLE_POLL_S through a private attribute, so a gradio that renames it fails here."""
+    import gradio as gr
+
+    from app.ui.server import QUEUE_IDLE_POLL_S, QUEUE_PROGRESS_POLL_S, configure_queue
+
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    assert gr.Blocks().queue()._queue.sleep_when_free < QUEUE_IDLE_POLL_S  # gradio's own: what is changed
+    queue = configure_queue(demo, Settings(data_dir=tmp_path))._queue
+    assert queue.sleep_when_free == QUEUE_IDLE_POLL_S
+    assert queue.progress_update_sleep_when_free == QUEUE_PROGRESS_POLL_S
+
+
 def test_push_to_talk_keeps_the_recording_as_the_turns_voice(ctx):
     import numpy as np
     import soundfile as sf

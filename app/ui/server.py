@@ -89,12 +89,12 @@ def configure_queue(demo, settings: Settings):
     polls at `QUEUE_IDLE_POLL_S` when idle.
     """
     demo = demo.queue(default_concurrency_limit=None)
-    queue = demo._queue  # gradio keeps no public setting for its polling
+    queue = getattr(demo, "_queue", None)  # gradio keeps no public setting for its polling
     for name, seconds in (("sleep_when_free", QUEUE_IDLE_POLL_S),
                           ("progress_update_sleep_when_free", QUEUE_PROGRESS_POLL_S)):
         if hasattr(queue, name):
             setattr(queue, name, seconds)
-        else:  # a gradio without it: it polls as it does (tests/unit/app/test_server.py checks the pin)
+        else:  # a gradio without it polls as it does (tests/unit/app/test_ui_logic.py checks the pin)
             log.warning("gradio's queue has no %s: its idle polling is left as it is", name)
     return demo
 

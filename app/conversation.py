@@ -45,6 +45,8 @@ from emotion.response import respond_to
 log = logging.getLogger(__name__)
 
 RECENT_FEELINGS = 16  # feelings of recent messages remembered (Services.person_feeling)
+INTERRUPTED_NOTICE = "you spoke over the reply: it is kept as far as it was said"
+INTERRUPTED_BEFORE_NOTICE = "you went on speaking: the avatar listened instead of answering"
 
 
 class InputError(ValueError):
@@ -113,9 +115,11 @@ class ReplySaved:
 
 @dataclass(frozen=True, slots=True)
 class TurnFailed:
-    """The reply could not be produced; the user's turn is kept (already saved)."""
+    """The reply could not be produced; the user's turn is kept (already saved). interrupted: the
+    person went on speaking before the reply's first sentence was said (no failure: it listens)."""
 
     message: str
+    interrupted: bool = False
 
 
 TurnEvent = UserTurnSaved | ReplySentence | ReplyMedia | ReplySaved | TurnFailed
@@ -343,10 +347,15 @@ class Conversation:
         arc: list[SentenceEmotion] = []  # each sentence with the emotion voice and face got
         segments: list[str] = []  # the reply's video segments, in playback order
         index = 0
+        chunks = self._stream_llm(path, cues)
+        interrupted = False
         try:
-            for chunk in self._stream_llm(path, cues):
+            for chunk in chunks:
                 if chunk.final is not None:
                     reply = chunk.final
+                    break
+                if self._interrupted():  # the person spoke over it: no more sentences are said
+                    interrupted = True
                     break
                 timings.setdefault("llm_first_sentence", time.perf_counter() - t0)
                 said = self._sentence_emotion(chunk, cues.user_current, spoken)
@@ -364,9 +373,15 @@ class Conversation:
             log.warning("reply failed: %s", exc)
             yield TurnFailed(str(exc))
             return
+        finally:
+            chunks.close()  # an interrupted reply's stream: the model stops writing it
 
+        if interrupted and arc:  # the reply is kept as far as it was said
+            reply = Reply(text=" ".join(said.text for said in arc), emotion=spoken.label, intensity=spoken.intensity,
+                          emotion_source="model", notice=INTERRUPTED_NOTICE)
         if reply is None:
-            yield TurnFailed("the language model ended without a reply")
+            yield (TurnFailed(INTERRUPTED_BEFORE_NOTICE, interrupted=True) if interrupted
+                   else TurnFailed("the language model ended without a reply"))
             return
         media = TurnMedia()
         if self.services.avatar is not None:
@@ -387,6 +402,10 @@ class Conversation:
         self.current = turn.id
         timings["total"] = time.perf_counter() - t0
         yield ReplySaved(turn, timings, reply.notice)
+
+    def _interrupted(self) -> bool:
+        """The person talked over the reply: its live stream's turn was cancelled (a barge-in)."""
+        return bool(getattr(self.live, "cancelled", False))
 
     def _stream_llm(self, path: list[Turn], cues) -> Iterator:
         """The LLM's reply chunks; a backend that breaks on what its server sent (garbage JSON, a

@@ -163,6 +163,11 @@ class Mic:
             frame = s.presence.barge_in()
             s.cut()
             s.emit({"type": "barge", "t": s.media_time(frame), "since_start_ms": ago_ms})
+        elif s.presence.state is PresenceState.THINKING:
+            # they go on speaking before the reply began (a pause ended their turn): the reply is
+            # cancelled (app.conversation stops it at its next sentence) rather than said over
+            # them, and the avatar listens; nothing was said, so nothing to cut
+            s.presence.barge_in()
         else:
             s.presence.listen(True)
         s.emit({"type": "speech", "since_start_ms": ago_ms})

@@ -74,6 +74,12 @@ class TurnSink:
     dropped: list[Segment] = field(default_factory=list)
     on_put: Callable[[Segment], None] | None = None  # told of each segment queued (timing marks)
 
+    @property
+    def cancelled(self) -> bool:
+        """A barge-in (or a newer turn) has cancelled this turn: what it still puts is dropped,
+        so its maker may stop (app.conversation stops the reply where it was interrupted)."""
+        return not self.presence.is_current(self.generation)
+
     def put(self, segment: Segment) -> Segment:
         if not self.presence.enqueue(segment, self.generation):
             self.dropped.append(segment)
@@ -157,6 +163,11 @@ class Presence:
             self._resting = PresenceState.THINKING
             self._set(PresenceState.THINKING, "")
             return TurnSink(self, self._generation)
+
+    def is_current(self, generation: int) -> bool:
+        """Whether turn `generation` is the current one (not cancelled by a barge-in or a newer turn)."""
+        with self._lock:
+            return generation == self._generation
 
     def enqueue(self, segment: Segment, generation: int) -> bool:
         """Queue a speaking segment of turn `generation`; False (dropped) once that turn was

@@ -76,10 +76,14 @@ SCRIPTED_BARGE_GAP_S = 4.5
 # the embedded model's second reply starts speaking 6-10 s after its utterance on a 2-core Xeon that
 # decodes at about 100 ms a token (2026-12-02: 8-10 s, and at 6.5 s three runs of four had no barge-in:
 # the third utterance came while it thought); on a 2-core EPYC at 30 ms a token it starts after 2-2.6 s
-# and often lasts 1.4 s: at 8.5 s (2 runs) and 4.5 s (1 run of 2) it had ended when the third came
+# and often lasts 1.4 s: at 8.5 s (2 runs) and 4.5 s (1 run of 2) it had ended when the third came.
+# A third utterance that comes while the avatar still thinks cancels the reply (app/mic.py): no
+# barge-in that run, and the second utterance's figure is left out (`spoken_cancelled`)
 EMBEDDED_BARGE_GAP_S = 8.5
 FAST_EMBEDDED_BARGE_GAP_S = 3.5
-FAST_DECODE_MS = 60.0  # the model alone decodes faster than this (ms per token): FAST_EMBEDDED_BARGE_GAP_S
+FAST_DECODE_MS = 45.0  # the model alone decodes faster than this (ms per token): FAST_EMBEDDED_BARGE_GAP_S
+MID_EMBEDDED_BARGE_GAP_S = 5.5  # ... slower, but faster than MID_DECODE_MS (2026-12-04: 47-56 ms,
+MID_DECODE_MS = 70.0  # its second reply began 3-4.4 s after the utterance)
 SCRIPTED = ("That sounds wonderful. Tell me more about it, I would love to hear everything. "
             "What was the best part of it for you?")
 WAIT_MS = 120_000  # the longest wait for one step (a page event); the whole run has --budget
@@ -206,7 +210,10 @@ def _spoken_turns(page, res: dict, wait_ms) -> None:
         if not heard["text"]:
             continue
         ended, n_begun = heard["endAt"], heard["turnsBegun"]
-        reply = _reply(page, _turn_after(page, n_begun, wait_ms()), wait_ms())
+        reply = _reply(page, _turn_after(page, n_begun, wait_ms()), wait_ms(), heard=k + 1)
+        if reply is None:  # cancelled: the next utterance came while the avatar thought
+            res.setdefault("spoken_cancelled", []).append(heard["text"])
+            continue
         s = _stats(page)
         res["spoken"].append({"transcript": heard["text"],
                               "speech_runs": reply["runs"], "end_of_speech_to_audio_s": (reply["first"] - ended) / 1000,
@@ -236,12 +243,16 @@ def _turn_after(page, n_begun: int, timeout_ms: float) -> int:
     return int(_stats(page)["turnsBegun"][n_begun][0])
 
 
-def _reply(page, turn: int, timeout_ms: float) -> dict:
+def _reply(page, turn: int, timeout_ms: float, heard: int | None = None) -> dict | None:
     """The page's playback of `turn`'s speech once it has ended: first and last speaking time and
-    the number of runs of speech (1: its sentences played without a silent gap between them)."""
-    page.wait_for_function("g => { const s = window.warmchatLive.stats; const t = s.turns[g]; return t && t.end "
-                           "&& !s.speaking && s.state !== 'thinking' }", arg=str(turn), timeout=timeout_ms)
-    return _stats(page)["turns"][str(turn)]
+    the number of runs of speech (1: its sentences played without a silent gap between them).
+    heard: the transcripts the page had when the turn began; None, the turn was cancelled before
+    it spoke (the person went on speaking while the avatar thought: a newer transcript came first)."""
+    page.wait_for_function("([g, n]) => { const s = window.warmchatLive.stats; const t = s.turns[g]; "
+                           "return (t && t.end && !s.speaking && s.state !== 'thinking') "
+                           "|| (n !== null && !t && s.transcripts.length > n) }", arg=[str(turn), heard],
+                           timeout=timeout_ms)
+    return _stats(page)["turns"].get(str(turn))
 
 
 def barge_gap(alone: dict | None) -> float:
@@ -249,9 +260,10 @@ def barge_gap(alone: dict | None) -> float:
     its reply: `alone` is the embedded model's `model_alone` speed (None: the scripted model)."""
     if alone is None:
         return SCRIPTED_BARGE_GAP_S
-    if (alone.get("decode_ms_per_token") or 1e9) < FAST_DECODE_MS:
+    ms = alone.get("decode_ms_per_token") or 1e9
+    if ms < FAST_DECODE_MS:
         return FAST_EMBEDDED_BARGE_GAP_S
-    return EMBEDDED_BARGE_GAP_S
+    return MID_EMBEDDED_BARGE_GAP_S if ms < MID_DECODE_MS else EMBEDDED_BARGE_GAP_S
 
 
 def model_alone(llm, tokens: int = 32) -> dict | None:
@@ -487,7 +499,7 @@ def measure(args) -> dict:
           f"(1-min median {fmt(res['load_avg_1min_median'])}), llm {args.llm}")
     for name, value, target in rows:
         print(f"{name:46s} {value:>14s}  {target}")  # noqa: T201
-    for note in ("ended_early", "spoken_skipped"):
+    for note in ("ended_early", "spoken_skipped", "spoken_cancelled"):
         if res.get(note):
             print(f"{note.replace('_', ' ')}: {res[note]}")  # noqa: T201
     print(f"typed {len(res['typed'])} pasted + {len(res['typed_person'])} key by key, "  # noqa: T201

@@ -282,8 +282,9 @@ class _Handlers:
                     yield (conv, chat_messages(conv.path(), name), gr.skip(), emotion_badge(turn.emotion, name),
                            turn.text, notice, gr.skip())
                 elif isinstance(event, TurnFailed):
-                    yield (conv, chat_messages(conv.path(), name), gr.skip(), gr.skip(), "",
-                           error_html(f"{event.message} — your message is kept; press Regenerate to retry."), gr.skip())
+                    status = (ok_html(event.message) if event.interrupted else
+                              error_html(f"{event.message} — your message is kept; press Regenerate to retry."))
+                    yield conv, chat_messages(conv.path(), name), gr.skip(), gr.skip(), "", status, gr.skip()
         except InputError as exc:
             # nothing was saved: leave the typed text in the box
             yield conv, gr.skip(), gr.skip(), gr.skip(), gr.skip(), error_html(user_message(exc)), gr.skip()

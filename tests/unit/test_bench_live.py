@@ -124,10 +124,12 @@ def test_a_turn_that_began_while_a_prefill_evaluated_is_said_to_be_behind_it():
 
 
 def test_the_barge_in_gap_follows_how_fast_the_model_writes():
-    from bench.live import EMBEDDED_BARGE_GAP_S, FAST_EMBEDDED_BARGE_GAP_S, SCRIPTED_BARGE_GAP_S, barge_gap
+    from bench.live import (EMBEDDED_BARGE_GAP_S, FAST_EMBEDDED_BARGE_GAP_S, MID_EMBEDDED_BARGE_GAP_S,
+                            SCRIPTED_BARGE_GAP_S, barge_gap)
 
     assert barge_gap(None) == SCRIPTED_BARGE_GAP_S  # the scripted model answers at once
     assert barge_gap({"decode_ms_per_token": 29.0}) == FAST_EMBEDDED_BARGE_GAP_S  # its reply starts in 2-3 s
+    assert barge_gap({"decode_ms_per_token": 53.0}) == MID_EMBEDDED_BARGE_GAP_S  # its reply starts in 3-4.4 s
     assert barge_gap({"decode_ms_per_token": 106.0}) == EMBEDDED_BARGE_GAP_S
     assert barge_gap({"error": "unreachable"}) == EMBEDDED_BARGE_GAP_S  # unknown speed: the slow machine's gap
 

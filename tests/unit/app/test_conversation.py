@@ -134,6 +134,63 @@ def test_sentences_go_to_the_live_stream_when_one_is_attached(services, persona)
     assert seen == [live, live]
 
 
+class BargedInSink:
+    """A live stream's turn sink the person talks over while its first sentence is said."""
+
+    cancelled = False
+
+    def put(self, segment):
+        return segment
+
+
+class ClosableLLM(FakeLLM):
+    """A FakeLLM that records whether its reply stream was closed before it ended."""
+
+    closed_early = False
+
+    def stream_reply(self, persona, path, cues):
+        ended = False
+        try:
+            yield from super().stream_reply(persona, path, cues)
+            ended = True
+        finally:
+            self.closed_early = not ended
+
+
+def test_a_reply_spoken_over_stops_and_is_kept_as_far_as_it_was_said(services, persona):
+    services.llm = llm = ClosableLLM([("Oh no. I am sorry to hear that. Do you want to talk about it?", "sad", 0.6)])
+    services.avatar = FakeAvatar()
+    speak = services.avatar.speak_sentence
+
+    def spoken_over(sentence, emotion, persona, continuity, target):
+        yield from speak(sentence, emotion, persona, continuity, target)
+        target.live.cancelled = True  # a barge-in while the first sentence plays
+
+    services.avatar.speak_sentence = spoken_over
+    conv = Conversation.start(services, persona)
+    conv.live = BargedInSink()
+    events = list(conv.send("my cat is ill"))
+    assert [e.text for e in events if isinstance(e, ReplySentence)] == ["Oh no."]
+    assert [c[0] for c in services.avatar.calls] == ["Oh no."]  # no voice made for the rest
+    assert llm.closed_early  # the model stopped writing it
+    saved = events[-1]
+    assert isinstance(saved, ReplySaved) and saved.turn.text == "Oh no." and "spoke over" in saved.notice
+    assert saved.turn.emotion.label.value == "sad" and [a.text for a in saved.turn.arc] == ["Oh no."]
+    assert Conversation.open(services, conv.id, persona).path()[-1].text == "Oh no."  # what the next reply sees
+
+
+def test_a_reply_cancelled_before_its_first_sentence_keeps_the_message_and_says_nothing(services, persona):
+    services.avatar = FakeAvatar()
+    conv = Conversation.start(services, persona)
+    conv.live = BargedInSink()
+    conv.live.cancelled = True  # the person went on speaking while the avatar thought
+    events = list(conv.send("I was thinking"))
+    assert services.avatar.calls == [] and not any(isinstance(e, (ReplySentence, ReplySaved)) for e in events)
+    failed = events[-1]
+    assert isinstance(failed, TurnFailed) and failed.interrupted
+    assert Conversation.open(services, conv.id, persona).path()[-1].text == "I was thinking"  # kept
+
+
 class FileAvatar(FakeAvatar):
     """Writes each sentence's segment under the data dir, as the real pipeline does."""
 

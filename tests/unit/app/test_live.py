@@ -117,6 +117,18 @@ def test_speaking_over_the_avatar_barges_in_then_the_turn_is_transcribed(session
     assert session.take_voice("hello there") is None  # taken once
 
 
+def test_speaking_on_while_the_avatar_thinks_cancels_its_reply_without_a_cut(session):
+    sink = session.presence.turn_sink()  # a turn began (a pause ended the person's turn): it thinks
+    session.on_message({"type": "mic", "on": True})
+    session.hear((np.full(1600, 3000, np.int16)).tobytes())  # ... and they go on speaking
+    assert sink.cancelled and session.presence.state is PresenceState.LISTENING
+    assert not session._cut.is_set()  # nothing was said: the stream goes on uncut
+    sent = []
+    while not session.sent.empty():
+        sent.append(session.sent.get())
+    assert not any(isinstance(m, dict) and m["type"] == "barge" for m in sent)
+
+
 def test_the_hub_finds_sessions_by_page_and_token():
     hub = LiveHub(lambda persona: pipeline())
     a = hub.open("page-a", None)

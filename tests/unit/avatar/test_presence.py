@@ -67,16 +67,18 @@ def test_barge_in_flushes_and_cancels_the_turn(presence):
     for _ in range(3):
         sink.put(speaking(25, 0.5))
     presence.next_chunk(10)
-    assert presence.state is PresenceState.SPEAKING
+    assert presence.state is PresenceState.SPEAKING and not sink.cancelled
     assert presence.barge_in() == 10
     assert presence.state is PresenceState.LISTENING
-    sink.put(speaking(25, 0.5))  # the cancelled turn goes on writing: dropped
+    assert sink.cancelled  # its maker can stop (app.conversation does)
+    sink.put(speaking(25, 0.5))  # what the cancelled turn still puts: dropped
     assert len(sink.dropped) == 1
     chunk = presence.next_chunk(25)
     assert not chunk.pcm.any()
     assert presence.state is PresenceState.LISTENING
     presence.listen(False)
     assert presence.state is PresenceState.IDLE
+    assert not presence.turn_sink().cancelled  # the next turn's
 
 
 def test_listening_motion_hears_the_partner(presence):

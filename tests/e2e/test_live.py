@@ -277,8 +277,8 @@ def test_a_hands_free_spoken_turn(playwright, voice_app, tmp_path):
         b.close()
 
 
-def test_what_is_said_while_the_avatar_still_thinks_is_answered_after_its_reply(playwright, held_voice_app,
-                                                                              tmp_path):
+def test_going_on_speaking_while_the_avatar_thinks_cancels_its_reply_and_both_are_answered_once(
+        playwright, held_voice_app, tmp_path):
     url, llm = held_voice_app
     wav = _speech_wav(tmp_path / "held.wav", [1.5, 4.0], ["sense_and_sensibility_01_austen_64kb-0880.wav",
                                                          "sense_and_sensibility_01_austen_64kb-0890.wav"])
@@ -286,13 +286,19 @@ def test_what_is_said_while_the_avatar_still_thinks_is_answered_after_its_reply(
     try:
         # the first utterance's reply is held back: the second is heard while the avatar thinks
         page.wait_for_function("() => window.warmchatLive.stats.transcripts.length >= 2", timeout=WAIT_MS)
-        assert stats(page)["bargeAt"] is None  # nothing was spoken yet: no barge-in
+        assert stats(page)["bargeAt"] is None  # nothing was spoken yet: no barge-in, no cut
         llm.go.set()
-        # both are answered, in order: the greeting and two replies (each saved reply shows its feeling)
-        page.wait_for_function("() => document.querySelectorAll('#history .wc-feeling').length >= 3",
+        # the held reply is not said over the person: the second turn is answered, reading both
+        # messages (the greeting and one reply show a feeling), and the first turn says why it has none
+        page.wait_for_function("() => document.querySelectorAll('#history .wc-feeling').length >= 2",
                                timeout=WAIT_MS)
         expect(page.locator("#history")).to_contain_text("hello from the microphone")
-        assert len(llm.calls) == 2 and len(llm.calls[1][1]) > len(llm.calls[0][1])
+        assert len(llm.calls) == 2 and len(llm.calls[1][1]) == len(llm.calls[0][1]) + 1
+        page.wait_for_function("() => window.warmchatLive.stats.speechStarts.length >= 1", timeout=WAIT_MS)
+        page.wait_for_function("() => { const s = window.warmchatLive.stats; return !s.speaking "
+                               "&& s.state !== 'thinking' }", timeout=WAIT_MS)
+        assert len(stats(page)["speechStarts"]) == 1  # only the second reply was spoken
+        assert page.locator(".wc-feeling").count() == 2
     finally:
         llm.go.set()
         b.close()

@@ -345,7 +345,7 @@ class Conversation:
         reply: Reply | None = None
         spoken: EmotionState | None = None  # the turn's emotion, settled with its first sentence
         arc: list[SentenceEmotion] = []  # each sentence with the emotion voice and face got
-        segments: list[str] = []  # the reply's video segments, in playback order
+        segments: list[tuple[int, str]] = []  # the reply's video segments (sentence index, ref), in playback order
         index = 0
         chunks = self._stream_llm(path, cues)
         interrupted = False
@@ -366,7 +366,7 @@ class Conversation:
                 if self.services.avatar is not None:
                     for event in self._speak(chunk.sentence, said, turn_id, index, timings, t0):
                         if event.ref is not None:
-                            segments.append(self._relative(event.ref))
+                            segments.append((event.index, self._relative(event.ref)))
                         yield event
                 index += 1
         except LLMError as exc:
@@ -376,16 +376,19 @@ class Conversation:
         finally:
             chunks.close()  # an interrupted reply's stream: the model stops writing it
 
-        if interrupted and arc:  # the reply is kept as far as it was said
+        if interrupted or self._interrupted():  # the reply is kept as far as the person heard it
+            interrupted = True
+            arc = self._heard(arc)
+            segments = [(k, ref) for k, ref in segments if k < len(arc)]
             reply = Reply(text=" ".join(said.text for said in arc), emotion=spoken.label, intensity=spoken.intensity,
-                          emotion_source="model", notice=INTERRUPTED_NOTICE)
+                          emotion_source="model", notice=INTERRUPTED_NOTICE) if arc else None
         if reply is None:
             yield (TurnFailed(INTERRUPTED_BEFORE_NOTICE, interrupted=True) if interrupted
                    else TurnFailed("the language model ended without a reply"))
             return
         media = TurnMedia()
         if self.services.avatar is not None:
-            media = TurnMedia(dir=self.services.avatar.media_dir(self.id, turn_id), segments=tuple(segments))
+            media = TurnMedia(dir=self.services.avatar.media_dir(self.id, turn_id), segments=tuple(ref for _, ref in segments))
         turn = Turn(
             id=turn_id,
             parent=user.id,
@@ -406,6 +409,15 @@ class Conversation:
     def _interrupted(self) -> bool:
         """The person talked over the reply: its live stream's turn was cancelled (a barge-in)."""
         return bool(getattr(self.live, "cancelled", False))
+
+    def _heard(self, arc: list[SentenceEmotion]) -> list[SentenceEmotion]:
+        """The sentences of an interrupted reply the person heard: its last ones whose segments
+        never played (`TurnSink.unheard`: made ahead, flushed at the barge-in) are left out."""
+        unheard = [segment.text for segment in getattr(self.live, "unheard", list)()]
+        kept = list(arc)
+        while kept and kept[-1].text in unheard:
+            unheard.remove(kept.pop().text)
+        return kept
 
     def _stream_llm(self, path: list[Turn], cues) -> Iterator:
         """The LLM's reply chunks; a backend that breaks on what its server sent (garbage JSON, a

@@ -80,6 +80,10 @@ class TurnSink:
         so its maker may stop (app.conversation stops the reply where it was interrupted)."""
         return not self.presence.is_current(self.generation)
 
+    def unheard(self) -> list[Segment]:
+        """This turn's segments that never played: flushed when it was cancelled, or put after."""
+        return self.presence.flushed(self.generation) + self.dropped
+
     def put(self, segment: Segment) -> Segment:
         if not self.presence.enqueue(segment, self.generation):
             self.dropped.append(segment)
@@ -110,6 +114,7 @@ class Presence:
         self._queue: deque[_Playing] = deque()
         self._playing: _Playing | None = None
         self._generation = 0
+        self._flushed: tuple[int, list[Segment]] = (0, [])  # the last cancelled turn's segments never played
         self._frame = 0  # frames handed out since the stream began
         self._state = PresenceState.IDLE
         self._resting = PresenceState.IDLE  # the state to fall back to when nothing is queued
@@ -157,9 +162,7 @@ class Presence:
         """A sink for a new turn's segments. A reply still playing is superseded (the person
         sent a new message, or regenerated it): it stops, and the avatar thinks."""
         with self._lock:
-            self._generation += 1
-            self._queue.clear()
-            self._playing = None
+            self._cancel_turn()
             self._resting = PresenceState.THINKING
             self._set(PresenceState.THINKING, "")
             return TurnSink(self, self._generation)
@@ -202,12 +205,23 @@ class Presence:
         """The person talks over the avatar: drop the queue and what plays, cancel the turn, and
         listen. Returns the stream frame from which the avatar is silent."""
         with self._lock:
-            self._generation += 1
-            self._queue.clear()
-            self._playing = None
+            self._cancel_turn()
             self._resting = PresenceState.LISTENING
             self._set(PresenceState.LISTENING, "barge-in")
             return self._frame
+
+    def flushed(self, generation: int) -> list[Segment]:
+        """The segments of cancelled turn `generation` that were queued and never played."""
+        with self._lock:
+            cancelled, segments = self._flushed
+            return list(segments) if cancelled == generation else []
+
+    def _cancel_turn(self) -> None:
+        """(lock held) The current turn is over: what it queued is dropped (kept as `flushed`)."""
+        self._flushed = (self._generation, [p.segment for p in self._queue if p.generation == self._generation])
+        self._generation += 1
+        self._queue.clear()
+        self._playing = None
 
     def take_events(self) -> list[tuple[int, PresenceState, str, int]]:
         with self._lock:

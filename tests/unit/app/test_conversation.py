@@ -179,6 +179,38 @@ def test_a_reply_spoken_over_stops_and_is_kept_as_far_as_it_was_said(services, p
     assert Conversation.open(services, conv.id, persona).path()[-1].text == "Oh no."  # what the next reply sees
 
 
+def test_a_reply_made_ahead_and_spoken_over_is_kept_as_far_as_it_was_heard(services, persona):
+    services.llm = FakeLLM([("Oh no. I am sorry to hear that. Do you want to talk about it?", "sad", 0.6)])
+    services.avatar = FakeAvatar()
+    conv = Conversation.start(services, persona)
+    made = []
+
+    class HeardFirstOnly(BargedInSink):
+        """All three sentences were voiced ahead; the person spoke over the first as it played."""
+
+        def unheard(self):
+            return made[1:]
+
+    speak = services.avatar.speak_sentence
+
+    def voiced(sentence, emotion, persona, continuity, target):
+        for segment in speak(sentence, emotion, persona, continuity, target):
+            made.append(segment)
+            yield segment
+
+    services.avatar.speak_sentence = voiced
+    conv.live = HeardFirstOnly()
+    events = []
+    for event in conv.send("my cat is ill"):
+        events.append(event)
+        if isinstance(event, ReplyMedia) and event.index == 2:
+            conv.live.cancelled = True  # the barge-in comes once all three were made
+    saved = events[-1]
+    assert len(made) == 3 and isinstance(saved, ReplySaved)
+    assert saved.turn.text == "Oh no." and [a.text for a in saved.turn.arc] == ["Oh no."]
+    assert saved.turn.media.segments == (str(made[0].video),)
+
+
 def test_a_reply_cancelled_before_its_first_sentence_keeps_the_message_and_says_nothing(services, persona):
     services.avatar = FakeAvatar()
     conv = Conversation.start(services, persona)

@@ -73,6 +73,7 @@ def test_barge_in_flushes_and_cancels_the_turn(presence):
     assert sink.cancelled  # its maker can stop (app.conversation does)
     sink.put(speaking(25, 0.5))  # what the cancelled turn still puts: dropped
     assert len(sink.dropped) == 1
+    assert len(sink.unheard()) == 2 + 1  # the two queued behind the one playing, and the one put after
     chunk = presence.next_chunk(25)
     assert not chunk.pcm.any()
     assert presence.state is PresenceState.LISTENING

@@ -45,7 +45,7 @@ from emotion.response import respond_to
 log = logging.getLogger(__name__)
 
 RECENT_FEELINGS = 16  # feelings of recent messages remembered (Services.person_feeling)
-INTERRUPTED_NOTICE = "you spoke over the reply: it is kept as far as it was said"
+INTERRUPTED_NOTICE = "you spoke over the reply: it is kept as far as you heard it"
 INTERRUPTED_BEFORE_NOTICE = "you went on speaking: the avatar listened instead of answering"
 
 
@@ -345,7 +345,7 @@ class Conversation:
         reply: Reply | None = None
         spoken: EmotionState | None = None  # the turn's emotion, settled with its first sentence
         arc: list[SentenceEmotion] = []  # each sentence with the emotion voice and face got
-        segments: list[tuple[int, str]] = []  # the reply's video segments (sentence index, ref), in playback order
+        segments: list[tuple[int, str]] = []  # the reply's video segments (sentence, ref), in playback order
         index = 0
         chunks = self._stream_llm(path, cues)
         interrupted = False
@@ -388,7 +388,8 @@ class Conversation:
             return
         media = TurnMedia()
         if self.services.avatar is not None:
-            media = TurnMedia(dir=self.services.avatar.media_dir(self.id, turn_id), segments=tuple(ref for _, ref in segments))
+            media = TurnMedia(dir=self.services.avatar.media_dir(self.id, turn_id),
+                              segments=tuple(ref for _, ref in segments))
         turn = Turn(
             id=turn_id,
             parent=user.id,
@@ -413,7 +414,8 @@ class Conversation:
     def _heard(self, arc: list[SentenceEmotion]) -> list[SentenceEmotion]:
         """The sentences of an interrupted reply the person heard: its last ones whose segments
         never played (`TurnSink.unheard`: made ahead, flushed at the barge-in) are left out."""
-        unheard = [segment.text for segment in getattr(self.live, "unheard", list)()]
+        never_played = getattr(self.live, "unheard", None)
+        unheard = [segment.text for segment in never_played()] if never_played is not None else []
         kept = list(arc)
         while kept and kept[-1].text in unheard:
             unheard.remove(kept.pop().text)

@@ -160,8 +160,9 @@ def table(res: dict) -> list[str]:
     for state, row in res["states"].items():
         for key, poll in (("gradio_poll", res["gradio_poll_s"]), ("app_poll", res["app_poll_s"])):
             u = row[key]
-            lines.append(f"{state:8s} {1000 * poll:>8.0f}ms {u['app']['cpu_pct']:>10.1f} {u['app']['wakeups_s']:>11.0f} "
-                         f"{u['chromium']['cpu_pct']:>15.1f} {u['chromium']['wakeups_s']:>16.0f}")
+            app, chromium = u["app"], u["chromium"]
+            lines.append(f"{state:8s} {1000 * poll:>8.0f}ms {app['cpu_pct']:>10.1f} {app['wakeups_s']:>11.0f} "
+                         f"{chromium['cpu_pct']:>15.1f} {chromium['wakeups_s']:>16.0f}")
     if "llm" in res:
         fmt = lambda xs: " / ".join(f"{x:.0f}" for x in xs)  # noqa: E731
         lines.append(f"LLM decode ms a token ({res['llm']['threads']} threads, nice {res['llm']['nice']}): "

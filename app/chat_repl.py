@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 from typing import TextIO
 
-from app.conversation import (Conversation, InputError, ReplySaved, ReplySentence, Services, TurnFailed,
-                              UserTurnSaved)
+from app.conversation import Conversation, Services
+from app.turn_events import InputError, ReplySaved, ReplySentence, TurnFailed, UserTurnSaved
 from app.errors import user_message
 from app.personas import get_persona
 from app.settings import Settings

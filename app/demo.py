@@ -11,7 +11,8 @@ import logging
 import time
 from pathlib import Path
 
-from app.conversation import Conversation, ReplyMedia, ReplySaved, TurnFailed
+from app.conversation import Conversation
+from app.turn_events import ReplyMedia, ReplySaved, TurnFailed
 from app.personas import get_persona
 from app.settings import Settings
 

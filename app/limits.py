@@ -122,7 +122,7 @@ class BoundedLLM:
 
 
 class BoundedSpeaker:
-    """The avatar pipeline (app.conversation.SentenceSpeaker) with renders bounded by `slots`.
+    """The avatar pipeline (app.turn_events.SentenceSpeaker) with renders bounded by `slots`.
     Other attributes (media_dir, warm_up, pipeline, ...) are the wrapped pipeline's."""
 
     def __init__(self, avatar, slots: Slots):

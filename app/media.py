@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.conversation import SegmentTarget
+from app.turn_events import SegmentTarget
 from app.access import avatar_source
 from app.personas import Persona
 from app.settings import Settings

@@ -62,7 +62,8 @@ def _children_rss_kib() -> int:
 
 
 def first_segment(settings, turns: int) -> dict:
-    from app.conversation import Conversation, ReplySaved
+    from app.conversation import Conversation
+    from app.turn_events import ReplySaved
     from app.personas import get_persona
     from app.services import build_services
 

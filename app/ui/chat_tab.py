@@ -17,9 +17,9 @@ import gradio as gr
 import numpy as np
 
 from app.access import NoSuchConversation
-from app.conversation import (Conversation, InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence,
-                              TurnFailed, UserTurnSaved, draft_feeling, evaluate_prompt, prefill_reply)
+from app.conversation import Conversation, draft_feeling, evaluate_prompt, prefill_reply
 from app.errors import user_message
+from app.turn_events import InputError, RecordedVoice, ReplyMedia, ReplySaved, ReplySentence, TurnFailed, UserTurnSaved
 from app.ui.context import UIContext
 from app.ui.live import LivePanel, build_live_panel
 from app.ui.pump import stream_paced

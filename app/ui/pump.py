@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from app.conversation import ReplyMedia, TurnEvent
+from app.turn_events import ReplyMedia, TurnEvent
 
 _DONE = object()
 

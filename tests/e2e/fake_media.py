@@ -48,7 +48,7 @@ def write_clip(path: Path, rgb: tuple[int, int, int], frames: int = 10, size: in
 
 
 class FakeSpeak:
-    """services.avatar stand-in (app.conversation.SentenceSpeaker): a solid-colour clip per sentence."""
+    """services.avatar stand-in (app.turn_events.SentenceSpeaker): a solid-colour clip per sentence."""
 
     def __init__(self, out_dir: Path, image: np.ndarray | None = None, frames: int = 10):
         self.image = image

@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.chat_repl import ChatRepl
-from app.conversation import Conversation, Services, TurnFailed
+from app.conversation import Conversation, Services
+from app.turn_events import TurnFailed
 from app.personas import get_persona
 from app.settings import Settings
 from dialogue.llm import LLMError, PersonaBrief, make_llm

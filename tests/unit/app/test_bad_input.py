@@ -182,7 +182,7 @@ class GarbageLLM:
 
 
 def test_a_backend_that_breaks_on_garbage_fails_the_turn_not_the_session(tmp_path):
-    from app.conversation import TurnFailed
+    from app.turn_events import TurnFailed
 
     store = ConversationStore(tmp_path / "c.sqlite3")
     services = Services(store=store, llm=GarbageLLM(), emotion_of=fake_emotion_of)
@@ -219,7 +219,7 @@ def test_a_persona_with_a_missing_profile_is_refused_the_same_way_in_cli_and_web
 
 
 def test_a_profile_deleted_during_a_conversation_fails_the_turn_clearly(tmp_path):
-    from app.conversation import TurnFailed
+    from app.turn_events import TurnFailed
 
     settings = Settings(data_dir=tmp_path)
     store = ConversationStore(settings.db_path)

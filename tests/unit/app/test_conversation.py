@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.conversation import (Conversation, InputError, ReplyMedia, ReplySaved, ReplySentence, Services, TurnFailed,
-                              UserTurnSaved)
+from app.conversation import Conversation, Services
+from app.turn_events import InputError, ReplyMedia, ReplySaved, ReplySentence, TurnFailed, UserTurnSaved
 from app.personas import get_persona
 from dialogue.store import ConversationStore
 from dialogue.turns import Speaker
@@ -261,7 +261,7 @@ def test_a_spoken_turn_keeps_the_persons_voice_beside_its_media(media_services, 
     import numpy as np
     import soundfile as sf
 
-    from app.conversation import RecordedVoice
+    from app.turn_events import RecordedVoice
 
     pcm = (0.3 * np.sin(2 * np.pi * 220 * np.arange(24000) / 48000)).astype(np.float32)
     conv = Conversation.start(media_services, persona)
@@ -280,7 +280,8 @@ def test_a_spoken_turn_keeps_the_persons_voice_beside_its_media(media_services, 
 def test_deleting_a_conversation_removes_its_media(media_services, persona):
     import numpy as np
 
-    from app.conversation import RecordedVoice, delete_conversation
+    from app.conversation import delete_conversation
+    from app.turn_events import RecordedVoice
     from dialogue.store import StoreError
 
     keep = Conversation.start(media_services, persona)

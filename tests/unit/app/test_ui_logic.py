@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.conversation import Conversation, ReplyMedia, ReplySentence, Services
+from app.conversation import Conversation, Services
+from app.turn_events import ReplyMedia, ReplySentence
 from app.settings import ServerSettings, Settings
 from app.ui.context import UIContext
 from app.ui.pump import TurnTimeout, stream_paced

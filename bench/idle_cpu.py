@@ -21,30 +21,29 @@ import json
 import os
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+from bench.live import decode_timings
 from bench.machine import cpu_model
+from bench.realtime import process_cpu_s
 
 RESULTS = Path(__file__).resolve().parent / "results" / "idle_cpu.json"
 GRADIO_POLL_S = 0.001  # gradio's Queue.sleep_when_free on Linux
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_and_wakeups(pid: int) -> tuple[float, int]:
-    """CPU seconds (user + system) and context switches so far of every thread of process `pid`."""
-    cpu, switches = 0.0, 0
+    """CPU seconds (user + system) of process `pid` and the context switches so far of all its
+    threads (a process's own status counts its main thread's only)."""
+    switches = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            cpu += (int(fields[11]) + int(fields[12])) / TICK
             switches += sum(int(line.split()[1]) for line in (task / "status").read_text().splitlines()
                             if "ctxt_switches" in line)
         except (OSError, IndexError, ValueError):  # the thread ended meanwhile
             continue
-    return cpu, switches
+    return process_cpu_s(pid), switches
 
 
 def chromium_pids() -> list[int]:
@@ -78,15 +77,8 @@ def usage(seconds: float) -> dict[str, dict[str, float]]:
 
 def decode_ms(base_url: str, tries: int = 3, tokens: int = 40) -> list[float]:
     """llama.cpp's decode milliseconds a token, `tries` uncached prompts of `tokens` tokens each."""
-    out = []
-    for k in range(tries):
-        body = {"messages": [{"role": "user", "content": f"Tell me a long story about a dog ({k}, {time.time()})."}],
-                "max_tokens": tokens, "temperature": 0, "cache_prompt": False, "ignore_eos": True}
-        req = urllib.request.Request(base_url.rstrip("/") + "/chat/completions", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=300) as r:
-            out.append(1000.0 / json.loads(r.read())["timings"]["predicted_per_second"])
-    return out
+    return [1000.0 / decode_timings(base_url, f"Tell me a long story about a dog ({k}, {time.time()}).", tokens,
+                                    timeout_s=300)["predicted_per_second"] for k in range(tries)]
 
 
 def run(seconds: float, with_llm: bool) -> dict:

@@ -266,22 +266,29 @@ def barge_gap(alone: dict | None) -> float:
     return MID_EMBEDDED_BARGE_GAP_S if ms < MID_DECODE_MS else EMBEDDED_BARGE_GAP_S
 
 
+def decode_timings(base_url: str, content: str, tokens: int, timeout_s: float = 120.0) -> dict:
+    """llama.cpp's timings (`prompt_per_second`, `predicted_per_second`, ...) of `content` sent
+    uncached to the model server at `base_url` and `tokens` tokens decoded, whatever it writes.
+    Raises OSError (unreachable), KeyError or ValueError (not a llama.cpp answer)."""
+    import urllib.request
+
+    body = {"messages": [{"role": "user", "content": content}],
+            "max_tokens": tokens, "temperature": 0, "cache_prompt": False, "ignore_eos": True}
+    req = urllib.request.Request(base_url.rstrip("/") + "/chat/completions", json.dumps(body).encode(),
+                                 {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout_s) as r:
+        return json.loads(r.read())["timings"]
+
+
 def model_alone(llm, tokens: int = 32) -> dict | None:
     """The embedded model's own speed in this run, before the page and the stream start (the
     machine's state: the same model decoded 5-12 tokens a second on the same 2 cores on one day):
     one uncached prompt and `tokens` decoded, as llama.cpp times them; the faster of two tries."""
-    import urllib.request
-
     started, _ = llm.process().ensure_running()
     best = None
     for attempt in range(2):
-        body = {"messages": [{"role": "user", "content": f"Tell me a long story about a dog ({attempt})."}],
-                "max_tokens": tokens, "temperature": 0, "cache_prompt": False, "ignore_eos": True}
-        req = urllib.request.Request(started.base_url.rstrip("/") + "/chat/completions", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=120) as r:
-                t = json.loads(r.read())["timings"]
+            t = decode_timings(started.base_url, f"Tell me a long story about a dog ({attempt}).", tokens)
         except (OSError, KeyError, ValueError) as exc:
             return {"error": str(exc)[:200]}
         if best is None or t.get("predicted_per_second", 0) > best.get("predicted_per_second", 0):
